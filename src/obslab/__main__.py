@@ -1,0 +1,5 @@
+"""Allow ``python -m obslab``."""
+
+from obslab.cli import main
+
+main()

@@ -1,0 +1,184 @@
+"""Users, roles and API keys (stored hashed): who may act, and how scripts prove who they are."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, String, Table, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
+
+from obslab.audit import record_event
+from obslab.db import Base, Clock, Versioned, utcnow
+from obslab.errors import ConflictError, InvalidInputError, NotFoundError
+
+#: The roles every deployment starts with (seeded by the first migration). Sign-off areas,
+#: scheduling and pipeline permissions are expressed in terms of these names.
+STANDARD_ROLES: dict[str, str] = {
+    "admin": "administrator: may do everything, manages users, roles and API keys",
+    "usint": "support scientist (USINT/POC): submits, verifies and approves change requests, duty roster",
+    "arcops": "operations: signs off general and ACIS changes",
+    "acis": "ACIS instrument team: signs off ACIS SI-mode changes",
+    "hrc": "HRC instrument team: signs off HRC SI-mode changes",
+    "mp": "mission planning: receives scheduling-impact warnings",
+    "scheduler": "night operator: plans and re-plans the night, accepts alerts",
+    "pipeline": "pipeline scientist: ingests nights, runs and reprocesses reductions",
+    "staff": "observatory staff: reads everything, changes nothing",
+    "telescope": "telescope software: pushes instrument configurations and alerts with an API key",
+}
+
+USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
+
+user_roles = Table(
+    "user_roles",
+    Base.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("role_id", ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Role(Base):
+    """A named role; permissions and sign-off areas refer to roles by name."""
+
+    __tablename__ = "roles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class User(Versioned, Base):
+    """A person or a script account."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(128), default="")
+    email: Mapped[str | None] = mapped_column(String(254))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    roles: Mapped[list[Role]] = relationship(secondary=user_roles, order_by=Role.name)
+
+    @property
+    def role_names(self) -> list[str]:
+        return [role.name for role in self.roles]
+
+    def has_role(self, *names: str) -> bool:
+        """True when the user holds any of ``names`` (admin holds every role)."""
+        held = set(self.role_names)
+        return "admin" in held or bool(held.intersection(names))
+
+
+class ApiKey(Base):
+    """An API key for scripts; only the SHA-256 of the key is kept (keys are random, so no salt is needed)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(8))
+    label: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+def hash_api_key(key: str) -> str:
+    """The stored form of an API key."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def get_user(session: Session, username: str) -> User:
+    """The user called ``username``, or NotFoundError naming it."""
+    user = session.scalar(select(User).where(User.username == username).options(selectinload(User.roles)))
+    if user is None:
+        raise NotFoundError(f"user {username!r} does not exist", username=username)
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    """Every user with their roles, by user name."""
+    return list(session.scalars(select(User).options(selectinload(User.roles)).order_by(User.username)))
+
+
+def _roles_by_name(session: Session, names: list[str]) -> list[Role]:
+    known = {role.name: role for role in session.scalars(select(Role))}
+    for name in names:
+        if name not in known:
+            raise InvalidInputError("role", name, "one of " + ", ".join(sorted(known)))
+    return [known[name] for name in dict.fromkeys(names)]
+
+
+def add_user(
+    session: Session,
+    username: str,
+    roles: list[str],
+    *,
+    email: str | None = None,
+    full_name: str = "",
+    actor: User | None = None,
+    now: Clock = utcnow,
+) -> User:
+    """Create a user with ``roles``; refuses bad names, unknown roles and duplicates, writing nothing."""
+    if not USERNAME_PATTERN.match(username):
+        raise InvalidInputError(
+            "username", username, "2-64 characters: a lower-case letter, then lower-case letters, digits, '_', '.', '-'"
+        )
+    if not roles:
+        raise InvalidInputError("role", roles, "at least one role")
+    if email is not None and not re.match(r"^[^@\s]+@[^@\s]+$", email):
+        raise InvalidInputError("email", email, "an address of the form name@host")
+    role_rows = _roles_by_name(session, roles)
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise ConflictError(f"user {username!r} already exists", username=username)
+    user = User(username=username, email=email, full_name=full_name, roles=role_rows, created_at=now())
+    session.add(user)
+    session.flush()
+    record_event(
+        session,
+        actor=actor,
+        action="user.created",
+        entity_type="user",
+        entity_id=username,
+        after={"roles": [role.name for role in role_rows], "email": email, "full_name": full_name},
+        now=now,
+    )
+    return user
+
+
+def issue_api_key(
+    session: Session, username: str, *, label: str = "", actor: User | None = None, now: Clock = utcnow
+) -> str:
+    """Create a new API key for ``username`` and return it; it is never stored or shown again."""
+    user = get_user(session, username)
+    key = secrets.token_hex(24)
+    session.add(ApiKey(user_id=user.id, key_hash=hash_api_key(key), prefix=key[:8], label=label, created_at=now()))
+    record_event(
+        session,
+        actor=actor,
+        action="apikey.issued",
+        entity_type="user",
+        entity_id=username,
+        after={"prefix": key[:8], "label": label},
+        now=now,
+    )
+    return key
+
+
+def authenticate_api_key(session: Session, key: str, *, now: Clock = utcnow) -> User | None:
+    """The active user owning ``key``, or None; records when the key was last used."""
+    digest = hash_api_key(key)
+    api_key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None)))
+    # The index look-up already matched; compare again in constant time so timing says nothing.
+    if api_key is None or not hmac.compare_digest(api_key.key_hash, digest) or not api_key.user.is_active:
+        return None
+    api_key.last_used_at = now()
+    return api_key.user

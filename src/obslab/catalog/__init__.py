@@ -1,0 +1,1 @@
+"""Catalog: observations, parameter schema, change requests, sign-off and duty roster."""

@@ -1,0 +1,1 @@
+"""Instrument configuration history and the fplane text format."""

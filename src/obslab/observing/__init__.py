@@ -1,0 +1,1 @@
+"""Observing: nights, exposures, frame files, pipelines, metrics and trending."""

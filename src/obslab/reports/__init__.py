@@ -1,0 +1,1 @@
+"""Nightly reports executed with papermill."""

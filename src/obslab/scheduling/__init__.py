@@ -1,0 +1,1 @@
+"""Scheduling: night geometry, observing requests, the planner and alerts."""

@@ -1,0 +1,127 @@
+"""One typed Settings object, read from OBSLAB_* environment variables and an optional TOML file."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import platformdirs
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from obslab.errors import SettingsError
+
+#: Environment variable naming an optional TOML settings file (keys without the OBSLAB_ prefix).
+CONFIG_FILE_VARIABLE = "OBSLAB_CONFIG_FILE"
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where the observatory stands; the single source for every astronomical computation."""
+
+    name: str
+    latitude_deg: float
+    longitude_deg: float
+    height_m: float
+    timezone: str
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Settings(BaseSettings):
+    """Everything a deployment may change, with the embedded single-user defaults.
+
+    Precedence, highest first: keyword arguments, ``OBSLAB_*`` environment variables,
+    the TOML file named by ``OBSLAB_CONFIG_FILE``, then the defaults below.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="OBSLAB_", extra="forbid", validate_default=True)
+
+    data_dir: Path = Field(
+        default_factory=lambda: platformdirs.user_data_path("obslab"),
+        description="Per-user data directory: the default SQLite database, products, reports.",
+    )
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL; empty means a SQLite file obslab.sqlite3 in the data directory.",
+    )
+    site_name: str = Field(default="Kitt Peak", min_length=1)
+    site_latitude_deg: float = Field(default=31.9583, ge=-90.0, le=90.0)
+    site_longitude_deg: float = Field(default=-111.5967, ge=-180.0, le=360.0)
+    site_height_m: float = Field(default=2096.0, ge=-500.0, le=6000.0)
+    site_timezone: str = Field(default="America/Phoenix")
+    dask_scheduler: str = Field(default="", description="dask scheduler address; empty means a local cluster.")
+    smtp_host: str = Field(default="", description="SMTP server; empty means notifications stay in the outbox.")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = False
+    smtp_sender: str = "obslab@localhost"
+    acting_user: str = Field(default="", description="User name to act as, overriding the login name.")
+
+    @field_validator("site_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r} (for example 'UTC' or 'America/Phoenix')") from exc
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get(CONFIG_FILE_VARIABLE, "")
+        if config_file:
+            path = Path(config_file)
+            if not path.is_file():
+                raise SettingsError(f"{CONFIG_FILE_VARIABLE}={config_file!r}: no such file")
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @property
+    def site(self) -> Site:
+        return Site(
+            name=self.site_name,
+            latitude_deg=self.site_latitude_deg,
+            longitude_deg=self.site_longitude_deg,
+            height_m=self.site_height_m,
+            timezone=self.site_timezone,
+        )
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL to use, defaulting to a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'obslab.sqlite3'}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings now (never at import), turning validation failures into one clear error."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"]) or "settings"
+            variable = f"OBSLAB_{field.upper()}"
+            problems.append(f"{variable}={error.get('input')!r}: {error['msg']}")
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None

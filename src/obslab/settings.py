@@ -122,6 +122,10 @@ def load_settings(**overrides: Any) -> Settings:
         problems = []
         for error in exc.errors():
             field = ".".join(str(part) for part in error["loc"]) or "settings"
+            if error["type"] == "extra_forbidden":
+                allowed = ", ".join(sorted(Settings.model_fields))
+                problems.append(f"unknown setting {field!r} (known settings: {allowed})")
+                continue
             variable = f"OBSLAB_{field.upper()}"
             problems.append(f"{variable}={error.get('input')!r}: {error['msg']}")
         raise SettingsError("invalid settings: " + "; ".join(problems)) from None

@@ -1,0 +1,25 @@
+"""Plain helpers shared by the tests: a fixed clock, a test site, row counts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from obslab.settings import Site
+
+#: A fixed instant for everything generated in tests, so results do not depend on the day they run.
+FIXED_NOW = datetime(2026, 11, 21, 18, 30, tzinfo=UTC)
+KITT_PEAK = Site(name="Kitt Peak", latitude_deg=31.9583, longitude_deg=-111.5967, height_m=2096.0, timezone="America/Phoenix")
+
+
+def fixed_clock() -> datetime:
+    return FIXED_NOW
+
+
+def table_counts(session: Session) -> dict[str, int]:
+    """Row count of every obslab table."""
+    from obslab.models import Base
+
+    return {table.name: session.scalar(select(func.count()).select_from(table)) or 0 for table in Base.metadata.sorted_tables}

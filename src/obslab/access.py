@@ -66,7 +66,7 @@ class User(Versioned, Base):
 
     @property
     def role_names(self) -> list[str]:
-        return [role.name for role in self.roles]
+        return sorted(role.name for role in self.roles)
 
     def has_role(self, *names: str) -> bool:
         """True when the user holds any of ``names`` (admin holds every role)."""

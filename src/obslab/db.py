@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, Engine, Enum, ForeignKey, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -75,6 +76,14 @@ def str_enum(enum_class: type[enum.Enum], length: int = 24) -> Enum:
         values_callable=lambda members: [member.value for member in members],
         validate_strings=True,
     )
+
+
+@compiles(JSON, "sqlite")
+def _json_is_text_on_sqlite(type_: JSON, compiler: Any, **kwargs: Any) -> str:
+    # SQLite gives a column declared JSON numeric affinity, which rewrites stored JSON text that
+    # looks like a number ('0.0' comes back as the integer 0, long decimals get rounded).
+    # TEXT affinity keeps the JSON text exactly as written.
+    return "TEXT"
 
 
 def json_value() -> JSON:

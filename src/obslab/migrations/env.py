@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from alembic import context
-from sqlalchemy import DateTime
+from sqlalchemy import JSON, DateTime, Text
 
 from obslab.db import UTCDateTime, make_engine
 from obslab.models import Base
@@ -24,6 +24,8 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
 def compare_type(context_: Any, inspected_column: Any, metadata_column: Any, inspected_type: Any, metadata_type: Any) -> bool | None:
     if isinstance(metadata_type, UTCDateTime):
         metadata_type = metadata_type.impl
+    if context_.dialect.name == "sqlite" and isinstance(metadata_type, JSON) and isinstance(inspected_type, Text):
+        return False  # JSON is stored as TEXT on SQLite on purpose (see obslab.db)
     if isinstance(metadata_type, DateTime) and isinstance(inspected_type, DateTime):
         # SQLite reflects no time-zone flag; PostgreSQL does, and there it must match.
         if context_.dialect.name == "sqlite":

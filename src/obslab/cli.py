@@ -50,6 +50,11 @@ class App:
         with transaction(self.sessions) as session:
             yield session
 
+    def close(self) -> None:
+        """Return pooled connections when the command ends (only if an engine was ever made)."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
     def acting_user(self, session: Session) -> Any:
         """The user this command acts as (OBSLAB_ACTING_USER, else the login name), or None if unknown.
 
@@ -89,6 +94,7 @@ def main(ctx: click.Context) -> None:
     obslab uses a SQLite database in your per-user data directory.
     """
     ctx.obj = App()
+    ctx.call_on_close(ctx.obj.close)
 
 
 # --- database --------------------------------------------------------------------------------

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import zlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from random import Random
-from typing import Any
+from typing import Any, TypeVar
 
-import numpy as np
 from sqlalchemy import ColumnElement, insert, select
 from sqlalchemy.orm import Session
 
@@ -22,6 +20,8 @@ from obslab.settings import Site
 #: The domain of every demo e-mail address (reserved by RFC 2606, so nothing is ever delivered).
 EMAIL_DOMAIN = "obslab.example"
 
+Plan = TypeVar("Plan")
+
 # IN lists stay well below every backend's bound-parameter limit.
 _IN_CHUNK = 500
 
@@ -30,9 +30,10 @@ _IN_CHUNK = 500
 class DemoContext:
     """Everything the demo parts share.
 
-    ``moment`` is read from the clock once, so one load stamps one instant.  Generated content is
-    anchored at ``anchor`` (midnight UTC of that day) so the same seed on the same UTC date gives the
-    same rows whatever the time of day.
+    ``moment`` is read from the clock once, so one load stamps one instant.  Catalog content is
+    anchored at ``anchor`` (midnight UTC of that day), so the same seed on the same UTC date gives the
+    same rows whatever the time of day; only the recent nights and tonight's request windows follow the
+    site's local date, as observers count nights.
     """
 
     session: Session
@@ -65,13 +66,13 @@ class DemoContext:
         """The site's local date at the moment of the load."""
         return self.moment.astimezone(self.site.zone).date()
 
+    def night_middle(self, night: date) -> datetime:
+        """Local midnight at the end of local date ``night`` (about the middle of its night), in UTC."""
+        return datetime.combine(night + timedelta(days=1), time(0), tzinfo=self.site.zone).astimezone(UTC)
+
     def rng(self, *part: object) -> Random:
         """A random stream for one part of the demo; string seeds are hashed stably by ``random``."""
         return Random(":".join(str(p) for p in (self.seed, *part)))
-
-    def np_rng(self, *part: object) -> np.random.Generator:
-        """A numpy stream for one part of the demo."""
-        return np.random.default_rng([self.seed, zlib.crc32(":".join(map(str, part)).encode())])
 
     def days(self, offset: float) -> datetime:
         """``anchor`` shifted by a (fractional) number of days."""
@@ -92,8 +93,19 @@ class DemoContext:
     def bulk_insert(self, model: type[Base], rows: list[dict[str, Any]]) -> None:
         """Insert many plain rows in one executemany (no ORM objects, no per-row events)."""
         if rows:
-            self.session.execute(insert(model), rows)
+            # render_nulls keeps rows with and without None in one batch (one executemany, not thousands).
+            self.session.execute(insert(model).execution_options(render_nulls=True), rows)
             self.inserted[model.__tablename__] += len(rows)
+
+    def add_with_children(
+        self,
+        parents: Sequence[tuple[Plan, Base]],
+        child_model: type[Base],
+        children: Callable[[Plan, int], Iterable[dict[str, Any]]],
+    ) -> None:
+        """Add parent rows, then bulk-insert the child rows ``children(plan, parent_id)`` of each."""
+        self.add_all([row for _, row in parents])
+        self.bulk_insert(child_model, [child for plan, row in parents for child in children(plan, row.id)])
 
     def existing(self, column: ColumnElement[Any], values: Iterable[Any]) -> set[Any]:
         """Which of ``values`` already occur in ``column``."""

@@ -102,7 +102,8 @@ def generated_name(rng: Random, ra: float, dec: float) -> str:
         case "2mass":
             return "2MASS J" + _sexagesimal(ra, dec, 2, 1).replace(".", "")
         case "psr":
-            return "PSR J" + _sexagesimal(ra, dec, 0, 0)[:4] + _sexagesimal(ra, dec, 0, 0)[6:11]
+            coarse = _sexagesimal(ra, dec, 0, 0)
+            return f"PSR J{coarse[:4]}{coarse[6:11]}"
         case "grb":
             return f"GRB {rng.randint(24, 26)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.choice('AB')}"
         case "sn":
@@ -112,7 +113,8 @@ def generated_name(rng: Random, ra: float, dec: float) -> str:
         case "hd":
             return f"HD {rng.randint(1, 359083)}"
         case _:
-            return "Swift J" + _sexagesimal(ra, dec, 0, 0)[:4] + "." + str(rng.randint(0, 9)) + _sexagesimal(ra, dec, 0, 0)[6:11]
+            coarse = _sexagesimal(ra, dec, 0, 0)
+            return f"Swift J{coarse[:4]}.{rng.randint(0, 9)}{coarse[6:11]}"
 
 
 def generated_targets(rng: Random, count: int) -> list[Target]:
@@ -124,5 +126,6 @@ def generated_targets(rng: Random, count: int) -> list[Target]:
             targets.append(Target(name, ra, dec))
             continue
         ra, dec = random_position(rng)
-        targets.append(Target(generated_name(rng, ra, dec), ra, dec, round(rng.uniform(9.0, 19.5), 2) if rng.random() < 0.3 else None))
+        vmag = round(rng.uniform(9.0, 19.5), 2) if rng.random() < 0.3 else None
+        targets.append(Target(generated_name(rng, ra, dec), ra, dec, vmag))
     return targets

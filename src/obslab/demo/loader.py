@@ -1,0 +1,76 @@
+"""Load the deterministic demo observatory into a session: the one entry point of ``obslab.demo``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from obslab.audit import record_event
+from obslab.db import Clock, utcnow
+from obslab.demo.configs import ensure_configurations
+from obslab.demo.context import DemoContext
+from obslab.demo.duty import ensure_duty_roster
+from obslab.demo.nights import ensure_nights
+from obslab.demo.observations import insert_observations, plan_observations
+from obslab.demo.people import ensure_people
+from obslab.demo.requests import ensure_requests
+from obslab.demo.revisions import insert_revisions, plan_revisions
+from obslab.settings import Site
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    """What one ``load_demo`` call added: rows inserted per table (zero on a repeated load)."""
+
+    inserted: dict[str, int] = field(default_factory=dict)
+    seed: int | None = None
+
+    @property
+    def total_inserted(self) -> int:
+        return sum(self.inserted.values())
+
+
+def load_demo(session: Session, *, site: Site, seed: int = 2026, now: Clock = utcnow) -> DemoSummary:
+    """Add the demo observatory to ``session`` inside the caller's transaction (flushed, never committed).
+
+    Parameters
+    ----------
+    session
+        A session on a migrated database; the caller commits or rolls back.
+    site
+        The observatory site: local dates of the recent nights, darkness and airmass are computed for it.
+    seed
+        Chooses the generated content; the same seed on the same UTC date of ``now()`` gives the same rows.
+    now
+        The clock, read once.  Catalog dates are placed relative to its UTC date; the three recent nights
+        are the ones that began on the three local dates before the site's current local date, and a
+        night still under way keeps only the exposures that have ended.
+
+    Returns
+    -------
+    DemoSummary
+        Rows inserted per table.  Rows are matched by natural keys (user names, obsids, revision numbers,
+        configuration versions, request names, night dates, duty weeks), so loading again inserts nothing,
+        and a later day adds only what is new then (recent nights, roster weeks).
+    """
+    ctx = DemoContext.start(session, site, seed, now)
+    ensure_people(ctx)
+    ensure_configurations(ctx)
+    # Revisions are planned before observations are written: verified changes and approvals shape the
+    # observations' current values, which is what a catalog with that history would show.
+    observations = plan_observations(ctx)
+    revisions = plan_revisions(ctx, observations)
+    observation_ids = insert_observations(ctx, observations)
+    insert_revisions(ctx, revisions, observation_ids)
+    ensure_requests(ctx, observations, observation_ids)
+    ensure_nights(ctx)
+    ensure_duty_roster(ctx)
+    inserted = {table: count for table, count in sorted(ctx.inserted.items()) if count}
+    if inserted:
+        record_event(
+            session, actor=None, action="demo.loaded", entity_type="demo", entity_id=str(seed), after=inserted, now=now
+        )
+        session.flush()
+        inserted["audit_events"] = inserted.get("audit_events", 0) + 1  # the event just recorded
+    return DemoSummary(inserted=inserted, seed=seed)

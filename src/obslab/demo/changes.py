@@ -64,11 +64,6 @@ def coordinates(rng: Random, obs: PlannedObservation, shift_deg: float) -> list[
     return [_edit(obs, "ra", round((obs.ra_deg + shift_deg * math.cos(angle)) % 360, 6)), _edit(obs, "dec", round(dec, 6))]
 
 
-def target_name_spacing(rng: Random, obs: PlannedObservation) -> list[Edit]:
-    """A whitespace fix: the catalogue had the name with a doubled space and a trailing blank."""
-    return [("targname", 0, obs.target_name.replace(" ", "  ", 1) + " ", obs.target_name)]
-
-
 def target_name(rng: Random, obs: PlannedObservation) -> list[Edit]:
     return [_edit(obs, "targname", f"{obs.target_name} (host of AT 20{rng.randint(24, 26)}{rng.choice('abcdefgh')}x)")]
 
@@ -119,7 +114,6 @@ def make_changes(rng: Random, obs: PlannedObservation, key: str, anchor: datetim
         "window": lambda r, o: window(r, o, anchor),
         "coords_small": lambda r, o: coordinates(r, o, r.uniform(0.002, 0.015)),
         "coords_large": lambda r, o: coordinates(r, o, r.uniform(0.15, 0.3)),
-        "targname_space": target_name_spacing,
         "targname": target_name,
         "grating": grating,
         "instrument": instrument,

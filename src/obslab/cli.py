@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property, wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from sqlalchemy import Engine, func, select
@@ -17,12 +17,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from obslab import __version__
 from obslab.errors import ObslabError
 
+if TYPE_CHECKING:
+    from obslab.access import User
+    from obslab.settings import Settings
+
 
 class App:
     """What every command needs, built on first use so ``--help`` never touches settings or the database."""
 
     @cached_property
-    def settings(self) -> Any:
+    def settings(self) -> Settings:
         from obslab.settings import load_settings
 
         return load_settings()
@@ -55,7 +59,7 @@ class App:
         if "engine" in self.__dict__:
             self.engine.dispose()
 
-    def acting_user(self, session: Session) -> Any:
+    def acting_user(self, session: Session) -> User | None:
         """The user this command acts as (OBSLAB_ACTING_USER, else the login name), or None if unknown.
 
         The command line is trusted like direct database access: an unknown actor is recorded

@@ -9,7 +9,7 @@ import obslab
 
 PACKAGE = Path(obslab.__file__).parent
 MODULES = sorted(path for path in PACKAGE.rglob("*.py") if "versions" not in path.parts)
-FACES = {"dashboards", "api", "cli", "__main__"}
+FACES = {"dashboards", "api", "cli"}
 
 
 def _imports(path: Path) -> set[str]:

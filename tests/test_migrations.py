@@ -7,6 +7,7 @@ import sys
 import textwrap
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Integer, MetaData, Table, inspect, select
 
 from obslab import schema
@@ -32,6 +33,20 @@ def test_downgrade_to_base_removes_everything_and_upgrade_again_works(database_u
     assert schema.current_revision(engine) is None
     engine.dispose()
     schema.upgrade(database_url)
+    schema.check(database_url)
+
+
+def test_each_migration_step_upgrades_and_downgrades_on_its_own(database_url: str) -> None:
+    steps = [script.revision for script in reversed(list(ScriptDirectory.from_config(schema.alembic_config(database_url)).walk_revisions()))]
+    assert len(steps) >= 2
+    engine = make_engine(database_url)
+    for previous, step in zip(["base", *steps], steps):
+        schema.upgrade(database_url, step)
+        assert schema.current_revision(engine) == step
+        schema.downgrade(database_url, previous)
+        assert schema.current_revision(engine) == (None if previous == "base" else previous)
+        schema.upgrade(database_url, step)
+    engine.dispose()
     schema.check(database_url)
 
 

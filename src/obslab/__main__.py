@@ -1,5 +1,0 @@
-"""Allow ``python -m obslab``."""
-
-from obslab.cli import main
-
-main()

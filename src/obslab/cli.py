@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property, wraps
@@ -46,6 +45,11 @@ class App:
         from obslab.db import make_session_factory
 
         return make_session_factory(self.engine)
+
+    @property
+    def where(self) -> str:
+        """The database URL as it may be shown to people (password hidden)."""
+        return self.engine.url.render_as_string(hide_password=True)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -118,7 +122,7 @@ def db_upgrade(app: App, revision: str) -> None:
     from obslab import schema
 
     schema.upgrade(app.database_url, revision)
-    click.echo(f"database at {schema.current_revision(app.engine)} ({app.engine.url.render_as_string(hide_password=True)})")
+    click.echo(f"database at {schema.current_revision(app.engine)} ({app.where})")
 
 
 @db.command("downgrade")
@@ -173,12 +177,13 @@ def demo(app: App, no_serve: bool, seed: int) -> None:
     schema.upgrade(app.database_url)
     with app.transaction() as session:
         summary = load_demo(session, site=app.settings.site, seed=seed)
-    with app.sessions() as session:
-        counts = {table.name: session.scalar(select(func.count()).select_from(table)) for table in Base.metadata.sorted_tables}
-    click.echo(f"demo observatory (seed {seed}) in {app.engine.url.render_as_string(hide_password=True)}")
+    click.echo(f"demo observatory (seed {seed}) in {app.where}")
     click.echo(f"  rows added by this run: {summary.total_inserted}")
-    for name in ("observations", "revisions", "signoffs", "users", "instrument_configurations", "observing_requests", "nights", "exposures", "metrics"):
-        click.echo(f"  {name:<26} {counts[name]:>7}")
+    shown = ("observations", "revisions", "signoffs", "users", "instrument_configurations", "observing_requests", "nights", "exposures", "metrics")
+    with app.sessions() as session:
+        for name in shown:
+            count = session.scalar(select(func.count()).select_from(Base.metadata.tables[name]))
+            click.echo(f"  {name:<26} {count:>7}")
     if not no_serve:
         click.echo("serving dashboards is not part of this version yet; the demo data is loaded and ready.")
 
@@ -242,6 +247,3 @@ def users_apikey(app: App, name: str, label: str) -> None:
     click.echo(key)
     click.echo("store this key now: obslab keeps only its hash and cannot show it again", err=True)
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

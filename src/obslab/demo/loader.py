@@ -24,7 +24,6 @@ class DemoSummary:
     """What one ``load_demo`` call added: rows inserted per table (zero on a repeated load)."""
 
     inserted: dict[str, int] = field(default_factory=dict)
-    seed: int | None = None
 
     @property
     def total_inserted(self) -> int:
@@ -73,4 +72,4 @@ def load_demo(session: Session, *, site: Site, seed: int = 2026, now: Clock = ut
         )
         session.flush()
         inserted["audit_events"] = inserted.get("audit_events", 0) + 1  # the event just recorded
-    return DemoSummary(inserted=inserted, seed=seed)
+    return DemoSummary(inserted=inserted)

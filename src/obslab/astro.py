@@ -33,3 +33,35 @@ def earth_location(site: Site) -> EarthLocation:
     return EarthLocation.from_geodetic(
         lon=site.longitude_deg * u.deg, lat=site.latitude_deg * u.deg, height=site.height_m * u.m
     )
+
+
+def parse_ra_deg(text: str, *, field: str = "ra") -> float:
+    """Right ascension from degrees ("83.63") or sexagesimal hours ("05:34:31.9", "5h34m31.9s"), in [0, 360)."""
+    return _parse_angle(text, field, hours=True) % 360.0
+
+
+def parse_dec_deg(text: str, *, field: str = "dec") -> float:
+    """Declination from degrees ("-5.39") or sexagesimal degrees ("-05:23:28", "-5d23m28s"), in [-90, 90]."""
+    value = _parse_angle(text, field, hours=False)
+    if not -90.0 <= value <= 90.0:
+        from obslab.errors import InvalidInputError
+
+        raise InvalidInputError(field, text, "a declination from -90 to 90 degrees")
+    return value
+
+
+def _parse_angle(text: str, field: str, *, hours: bool) -> float:
+    import astropy.units as u
+    from astropy.coordinates import Angle
+
+    from obslab.errors import InvalidInputError
+
+    cleaned = text.strip()
+    # A bare number is degrees; sexagesimal RA (colons or h/m/s) is hours, as catalogues write it.
+    sexagesimal = any(mark in cleaned for mark in ":hms ") or (not hours and "d" in cleaned)
+    unit = u.hourangle if hours and sexagesimal else u.deg
+    try:
+        return float(Angle(cleaned, unit=unit).to_value(u.deg))
+    except (ValueError, u.UnitsError):
+        kind = "right ascension in degrees or hh:mm:ss" if hours else "declination in degrees or dd:mm:ss"
+        raise InvalidInputError(field, text, kind) from None

@@ -1,5 +1,5 @@
 """A deterministic demo observatory: people, catalog, change requests, configurations, requests, nights, roster."""
 
-from obslab.demo.loader import DemoSummary, load_demo
+from obslab.demo.loader import DemoSummary, holds_other_data, load_demo
 
-__all__ = ["DemoSummary", "load_demo"]
+__all__ = ["DemoSummary", "holds_other_data", "load_demo"]

@@ -73,3 +73,22 @@ def load_demo(session: Session, *, site: Site, seed: int = 2026, now: Clock = ut
         session.flush()
         inserted["audit_events"] = inserted.get("audit_events", 0) + 1  # the event just recorded
     return DemoSummary(inserted=inserted)
+
+
+def holds_other_data(session: Session) -> bool:
+    """True when the database holds observatory data that the demo did not load.
+
+    The demo must never be mixed into a real observatory's database; an earlier demo may be topped up.
+    """
+    from sqlalchemy import exists, select
+
+    from obslab.audit import AuditEvent
+    from obslab.catalog.models import Observation
+    from obslab.configs.models import InstrumentConfiguration
+    from obslab.observing.models import Night
+    from obslab.scheduling.models import ObservingRequest
+
+    if session.scalar(select(exists().where(AuditEvent.action == "demo.loaded"))):
+        return False
+    return any(session.scalar(select(exists().select_from(model))) for model in
+               (Observation, InstrumentConfiguration, ObservingRequest, Night))  # fmt: skip

@@ -1,0 +1,265 @@
+"""Read side of the catalog: filtered, sorted, paginated observations and one observation's full record."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from obslab.access import User
+from obslab.catalog.models import Observation, ObservationStatus, Revision, SignOffState
+from obslab.catalog.obsids import parse_obsid_list
+from obslab.errors import InvalidInputError, NotFoundError
+
+#: Columns a person may sort by, mapped to what the database sorts on.
+SORT_COLUMNS: dict[str, Any] = {
+    "obsid": Observation.obsid,
+    "target_name": func.lower(Observation.target_name),
+    "instrument": Observation.instrument,
+    "obs_type": Observation.obs_type,
+    "status": Observation.status,
+    "approved": Observation.approved,
+    "pi_name": func.lower(Observation.pi_name),
+    "ra_deg": Observation.ra_deg,
+    "dec_deg": Observation.dec_deg,
+    "approved_exposure_ks": Observation.approved_exposure_ks,
+    "scheduled_at": Observation.scheduled_at,
+}
+#: Columns of a catalog page, in display order.
+PAGE_COLUMNS = ("obsid", "target_name", "instrument", "grating", "obs_type", "status", "approved", "pi_name",
+                "ra_deg", "dec_deg", "approved_exposure_ks", "scheduled_at")  # fmt: skip
+MAX_PAGE_SIZE = 500
+
+
+@dataclass(frozen=True)
+class Cone:
+    """A circle on the sky: centre in degrees (ICRS) and radius in arcminutes."""
+
+    ra_deg: float
+    dec_deg: float
+    radius_arcmin: float
+
+    def __post_init__(self) -> None:
+        _require(0.0 <= self.ra_deg < 360.0, "cone_ra_deg", self.ra_deg, "0 <= RA < 360 degrees")
+        _require(-90.0 <= self.dec_deg <= 90.0, "cone_dec_deg", self.dec_deg, "-90 <= Dec <= 90 degrees")
+        _require(0.0 < self.radius_arcmin <= 10_800.0, "cone_radius_arcmin", self.radius_arcmin,
+                 "a radius above 0 and at most 10800 arcmin (180 degrees)")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CatalogFilter:
+    """What a person asked to see; empty fields do not filter."""
+
+    obsids: str = ""
+    target: str = ""
+    instrument: str = ""
+    obs_type: str = ""
+    status: str = ""
+    approved: bool | None = None
+    pi: str = ""
+    cone: Cone | None = None
+
+    def __post_init__(self) -> None:
+        parse_obsid_list(self.obsids, field="obsids")
+        if self.status:
+            allowed = ", ".join(s.value for s in ObservationStatus)
+            _require(self.status in set(ObservationStatus), "status", self.status, f"one of {allowed}")
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """SQL conditions for this filter (all must hold)."""
+        where: list[ColumnElement[bool]] = []
+        if self.obsids.strip():
+            where.append(Observation.obsid.in_(parse_obsid_list(self.obsids, field="obsids")))
+        if self.target.strip():
+            where.append(func.lower(Observation.target_name).contains(self.target.strip().lower(), autoescape=True))
+        if self.pi.strip():
+            where.append(func.lower(Observation.pi_name).contains(self.pi.strip().lower(), autoescape=True))
+        if self.instrument:
+            where.append(Observation.instrument == self.instrument)
+        if self.obs_type:
+            where.append(Observation.obs_type == self.obs_type)
+        if self.status:
+            where.append(Observation.status == ObservationStatus(self.status))
+        if self.approved is not None:
+            where.append(Observation.approved.is_(self.approved))
+        if self.cone is not None:
+            where.append(_cone_condition(self.cone))
+        return where
+
+
+@dataclass(frozen=True)
+class CatalogPage:
+    """One page of observations and how many match in all."""
+
+    rows: list[dict[str, Any]]
+    total: int
+    offset: int
+    limit: int
+
+    @property
+    def page_count(self) -> int:
+        return max(1, math.ceil(self.total / self.limit))
+
+
+@dataclass(frozen=True)
+class SignOffView:
+    area: str
+    position: int
+    state: SignOffState
+    actor: str | None
+    acted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RevisionView:
+    label: str
+    kind: str
+    status: str
+    submitted_by: str | None
+    submitted_at: datetime
+    comment: str
+    changes: list[dict[str, Any]]
+    signoffs: list[SignOffView]
+
+
+@dataclass(frozen=True)
+class ObservationDetail:
+    """Everything the detail view shows about one observation."""
+
+    summary: dict[str, Any]
+    values: dict[tuple[str, int], Any]
+    revisions: list[RevisionView] = field(default_factory=list)
+
+    @property
+    def current_revision(self) -> RevisionView | None:
+        """The newest revision, whose sign-off state is the observation's current one."""
+        return self.revisions[-1] if self.revisions else None
+
+
+def page_observations(
+    session: Session,
+    where: CatalogFilter,
+    *,
+    sort_by: str = "obsid",
+    descending: bool = False,
+    offset: int = 0,
+    limit: int = 50,
+) -> CatalogPage:
+    """Return one page of observations matching ``where``, sorted in the database.
+
+    Ties are broken by obsid so that paging through a sorted list never repeats or skips a row.
+    """
+    _require(sort_by in SORT_COLUMNS, "sort_by", sort_by, f"one of {', '.join(SORT_COLUMNS)}")
+    _require(1 <= limit <= MAX_PAGE_SIZE, "page_size", limit, f"1 to {MAX_PAGE_SIZE} rows")
+    _require(offset >= 0, "offset", offset, "0 or more")
+    conditions = where.conditions()
+    total = session.scalar(select(func.count(Observation.id)).where(*conditions)) or 0
+    key = SORT_COLUMNS[sort_by]
+    order = [key.desc() if descending else key.asc()]
+    if sort_by != "obsid":
+        order.append(Observation.obsid.desc() if descending else Observation.obsid.asc())
+    columns = [getattr(Observation, name) for name in PAGE_COLUMNS]
+    query: Select[Any] = select(*columns).where(*conditions).order_by(*order).offset(offset).limit(limit)
+    rows = [dict(zip(PAGE_COLUMNS, row, strict=True)) for row in session.execute(query)]
+    return CatalogPage(rows=rows, total=total, offset=offset, limit=limit)
+
+
+def sky_positions(session: Session, where: CatalogFilter, *, limit: int = 20_000) -> list[dict[str, Any]]:
+    """Positions of the first ``limit`` matching observations (by obsid) for a sky plot."""
+    query = (
+        select(Observation.obsid, Observation.target_name, Observation.ra_deg, Observation.dec_deg, Observation.status)
+        .where(*where.conditions())
+        .order_by(Observation.obsid)
+        .limit(limit)
+    )
+    return [row._asdict() for row in session.execute(query)]
+
+
+def filter_choices(session: Session) -> dict[str, list[str]]:
+    """The instruments and observation types present, for filter menus."""
+    instruments = session.scalars(select(Observation.instrument).distinct().order_by(Observation.instrument))
+    types = session.scalars(select(Observation.obs_type).distinct().order_by(Observation.obs_type))
+    return {"instrument": list(instruments), "obs_type": list(types), "status": [s.value for s in ObservationStatus]}
+
+
+def observation_detail(session: Session, obsid: int) -> ObservationDetail:
+    """One observation with its parameter values and its revisions, oldest first."""
+    observation = session.scalar(
+        select(Observation)
+        .where(Observation.obsid == obsid)
+        .options(
+            selectinload(Observation.parameters),
+            selectinload(Observation.revisions).selectinload(Revision.values),
+            selectinload(Observation.revisions).selectinload(Revision.signoffs),
+        )
+    )
+    if observation is None:
+        raise NotFoundError(f"observation {obsid} does not exist", obsid=obsid)
+    names = _usernames(session, observation.revisions)
+    summary = {name: getattr(observation, name) for name in PAGE_COLUMNS}
+    summary |= {"sequence_number": observation.sequence_number, "proposal_number": observation.proposal_number,
+                "si_mode": observation.si_mode, "version": observation.version}  # fmt: skip
+    values = {(p.name, p.rank): p.value for p in observation.parameters}
+    return ObservationDetail(summary=summary, values=values, revisions=[_revision_view(r, names) for r in observation.revisions])
+
+
+def revision_status(revision: Revision) -> str:
+    """A one-word status derived from the revision's sign-offs, as the history shows it."""
+    states = [s.state for s in revision.signoffs]
+    if revision.superseded_by_id is not None:
+        return "superseded"
+    if SignOffState.DISCARDED in states:
+        return "discarded"
+    if states and all(s in (SignOffState.SIGNED, SignOffState.NOT_REQUIRED) for s in states):
+        return "complete"
+    return "closed" if revision.closed_at is not None else "open"
+
+
+def _revision_view(revision: Revision, names: dict[int, str]) -> RevisionView:
+    changes = [
+        {"name": v.name, "rank": v.rank, "original": v.original, "requested": v.requested}
+        for v in sorted(revision.values, key=lambda v: (v.name, v.rank))
+        if v.changed
+    ]
+    signoffs = [
+        SignOffView(s.area, s.position, s.state, names.get(s.actor_id) if s.actor_id else None, s.acted_at)
+        for s in sorted(revision.signoffs, key=lambda s: s.position)
+    ]
+    submitter = names.get(revision.submitted_by_id) if revision.submitted_by_id else None
+    return RevisionView(revision.label, revision.kind.value, revision_status(revision), submitter,
+                        revision.submitted_at, revision.comment, changes, signoffs)  # fmt: skip
+
+
+def _usernames(session: Session, revisions: Sequence[Revision]) -> dict[int, str]:
+    ids = {r.submitted_by_id for r in revisions} | {s.actor_id for r in revisions for s in r.signoffs}
+    ids.discard(None)
+    if not ids:
+        return {}
+    return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).tuples().all())
+
+
+def _cone_condition(cone: Cone) -> ColumnElement[bool]:
+    """Angular separation <= radius, as a dot product of unit vectors (works on every backend).
+
+    A Dec band first lets the database use the dec index; the dot product then does the exact test.
+    """
+    radius = math.radians(cone.radius_arcmin / 60.0)
+    ra, dec = math.radians(cone.ra_deg), math.radians(cone.dec_deg)
+    x, y, z = math.cos(dec) * math.cos(ra), math.cos(dec) * math.sin(ra), math.sin(dec)
+    band = math.degrees(radius)
+    dot = Observation.unit_x * x + Observation.unit_y * y + Observation.unit_z * z
+    return and_(
+        Observation.dec_deg >= cone.dec_deg - band,
+        Observation.dec_deg <= cone.dec_deg + band,
+        dot >= math.cos(radius),
+    )
+
+
+def _require(ok: bool, field_name: str, value: Any, allowed: str) -> None:
+    if not ok:
+        raise InvalidInputError(field_name, value, allowed)

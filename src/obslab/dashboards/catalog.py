@@ -1,0 +1,176 @@
+"""The catalog browser: a thin Panel view over CatalogState."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import holoviews as hv
+import panel as pn
+import param
+
+from obslab.catalog.browse import ObservationDetail
+from obslab.catalog.parameter_schema import default_parameter_schema
+from obslab.dashboards.catalog_state import CatalogState
+from obslab.dashboards.context import DashboardContext
+from obslab.dashboards.shell import error_alert, shell
+from obslab.dashboards.widgets import BADGE_CSS, badge, data_table, html_table, key_value_table, sky_plot
+
+TITLES = {"obsid": "Obsid", "target_name": "Target", "instrument": "Instrument", "grating": "Grating",
+          "obs_type": "Type", "status": "Status", "approved": "Approved", "pi_name": "PI", "ra_deg": "RA (deg)",
+          "dec_deg": "Dec (deg)", "approved_exposure_ks": "Exposure (ks)", "scheduled_at": "Scheduled (UTC)"}  # fmt: skip
+
+
+class CatalogBrowser(pn.viewable.Viewer):
+    """Filters on the left; table, pager and sky plot in the middle; the selected observation below."""
+
+    state = param.ClassSelector(class_=CatalogState)
+
+    def __init__(self, context: DashboardContext | None = None, **params: Any) -> None:
+        params.setdefault("state", CatalogState(context))
+        super().__init__(**params)
+        self.table = data_table(self.state.rows, titles=TITLES, height=560, css_classes=["obslab-catalog-table"])
+        self.table.on_click(self._row_clicked)
+        self.table.param.watch(self._header_sorted, "sorters")
+        self.state.param.watch(self._rows_changed, "rows")
+
+    # --- wiring (side effects only: data flows from the state) ---------------------------------
+
+    def _rows_changed(self, event: param.parameterized.Event) -> None:
+        self.table.value = event.new
+
+    def _row_clicked(self, event: Any) -> None:
+        self.state.select(int(self.table.value.iloc[event.row]["obsid"]))
+
+    def _header_sorted(self, event: param.parameterized.Event) -> None:
+        # A header click sorts the whole catalog in the database, not just the rows on screen.
+        if event.new:
+            self.state.sort(event.new[0]["field"], event.new[0].get("dir") == "desc")
+
+    def _sky_point_clicked(self, index: list[int]) -> None:
+        if index and self.state.sky is not None and index[0] < len(self.state.sky):
+            self.state.select(int(self.state.sky.iloc[index[0]]["obsid"]))
+
+    # --- pieces ---------------------------------------------------------------------------------
+
+    def _filters(self) -> pn.Column:
+        s = self.state.param
+        text = {"obsids": "20001-20050, 20077", "target": "e.g. NGC", "pi": "e.g. Quispe", "cone_ra": "83.63 or 05:34:32",
+                "cone_dec": "-5.39 or -05:23:28"}  # fmt: skip
+        widgets = [pn.widgets.TextInput.from_param(s[name], placeholder=hint, sizing_mode="stretch_width")
+                   for name, hint in text.items() if not name.startswith("cone")]  # fmt: skip
+        widgets += [pn.widgets.Select.from_param(s[name], sizing_mode="stretch_width")
+                    for name in ("instrument", "obs_type", "status", "approved")]  # fmt: skip
+        cone = [pn.widgets.TextInput.from_param(s.cone_ra, placeholder=text["cone_ra"], sizing_mode="stretch_width"),
+                pn.widgets.TextInput.from_param(s.cone_dec, placeholder=text["cone_dec"], sizing_mode="stretch_width"),
+                pn.widgets.FloatInput.from_param(s.cone_radius_arcmin, sizing_mode="stretch_width")]  # fmt: skip
+        clear = pn.widgets.Button(name="Clear filters", button_type="light", sizing_mode="stretch_width")
+        clear.on_click(lambda _event: self.state.clear_filters())
+        return pn.Column("### Filters", *widgets, "#### Cone search", *cone, clear, width=250,
+                         css_classes=["obslab-filters"])  # fmt: skip
+
+    def _pager(self) -> pn.Row:
+        def button(label: str, target: Any) -> pn.widgets.Button:
+            widget = pn.widgets.Button(name=label, button_type="default", width=70, css_classes=[f"obslab-page-{label.lower()}"])
+            widget.on_click(lambda _event: self.state.go_to(target()))
+            return widget
+
+        s = self.state
+        status = pn.bind(lambda page, count, total: f"Page **{page}** of {count:,} · {total:,} observations",
+                         s.param.page, s.param.page_count, s.param.total)  # fmt: skip
+        return pn.Row(
+            button("First", lambda: 1), button("Prev", lambda: s.page - 1),
+            pn.pane.Markdown(status, css_classes=["obslab-page-status"], margin=(0, 12)),
+            button("Next", lambda: s.page + 1), button("Last", lambda: s.page_count),
+            pn.widgets.Select.from_param(s.param.page_size, name="", width=80),
+        )  # fmt: skip
+
+    def _sky(self, positions: Any, selected: int | None) -> Any:
+        if positions is None:
+            return pn.pane.Markdown("No positions.")
+        plot = sky_plot(positions, selected=selected)
+        stream = hv.streams.Selection1D(source=plot.get(0))
+        stream.add_subscriber(self._sky_point_clicked)
+        return pn.pane.HoloViews(plot, sizing_mode="stretch_width", min_height=340)
+
+    def _detail(self, detail: ObservationDetail | None) -> Any:
+        if detail is None:
+            return pn.pane.Markdown("*Click a row or a point on the sky to see an observation.*",
+                                    css_classes=["obslab-detail-empty"])  # fmt: skip
+        return DetailView(detail).panel()
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        s = self.state
+        main = pn.Column(
+            error_alert(s),
+            self.table,
+            self._pager(),
+            pn.bind(self._sky, s.param.sky, s.param.selected_obsid),
+            sizing_mode="stretch_width",
+        )
+        detail = pn.Column(pn.bind(self._detail, s.param.detail), sizing_mode="stretch_width",
+                           css_classes=["obslab-detail"])  # fmt: skip
+        return shell(self.state.context, "catalog", pn.Row(self._filters(), main, sizing_mode="stretch_width"), detail)
+
+
+class DetailView:
+    """One observation: summary, current sign-off state, parameters by schema group, revision history."""
+
+    def __init__(self, detail: ObservationDetail) -> None:
+        self.detail = detail
+
+    def _summary(self) -> str:
+        d = self.detail.summary
+        current = self.detail.current_revision
+        signoff = badge(current.status) + f" revision {current.label}" if current else "no revisions"
+        head = (f"<h3>Obsid {d['obsid']} · {_escape(d['target_name'])} {badge(str(d['status']))} "
+                f"{badge('approved' if d['approved'] else 'pending', 'approved' if d['approved'] else 'not approved')}</h3>")  # fmt: skip
+        pairs = {"Sequence": d["sequence_number"], "Proposal": d["proposal_number"], "PI": d["pi_name"],
+                 "Instrument": f"{d['instrument']} / {d['grating']}", "SI mode": d["si_mode"], "Type": d["obs_type"],
+                 "RA, Dec (deg)": f"{d['ra_deg']:.6f}, {d['dec_deg']:+.6f}",
+                 "Approved exposure (ks)": d["approved_exposure_ks"], "Scheduled (UTC)": d["scheduled_at"]}  # fmt: skip
+        return head + f"<p>Sign-off: {signoff}</p>" + key_value_table(pairs)
+
+    def _signoff(self) -> str:
+        current = self.detail.current_revision
+        if current is None:
+            return "<p>No change requests have been made on this observation.</p>"
+        rows = [(s.area, badge(s.state.value), s.actor, s.acted_at) for s in current.signoffs]
+        return f"<p>Revision {current.label} ({current.kind}): {badge(current.status)}</p>" + html_table(
+            ("Area", "State", "By", "When (UTC)"), rows, raw_columns=(1,))
+
+    def _history(self) -> str:
+        if not self.detail.revisions:
+            return "<p>No revisions.</p>"
+        rows = [(r.label, r.kind, badge(r.status), r.submitted_by, r.submitted_at,
+                 ", ".join(f"{c['name']}: {c['original']} → {c['requested']}" for c in r.changes), r.comment)
+                for r in reversed(self.detail.revisions)]  # fmt: skip
+        return html_table(("Revision", "Kind", "Status", "Submitted by", "At (UTC)", "Changes", "Comment"), rows,
+                          raw_columns=(2,))  # fmt: skip
+
+    def _parameters(self) -> pn.Accordion:
+        cards = []
+        for group, rows in default_parameter_schema().group_rows(self.detail.values):
+            if group.ranked:
+                names = [p.name for p in group.parameters]
+                body = html_table(["rank", *(p.label for p in group.parameters)],
+                                  [[row["rank"], *(row.get(n) for n in names)] for row in rows]) if rows else "<p>none</p>"  # fmt: skip
+            else:
+                body = html_table(("Parameter", "Value", "Unit"),
+                                  [(row["label"], row["value"], row.get("unit") or "") for row in rows])  # fmt: skip
+            cards.append((group.label, pn.pane.HTML(body, sizing_mode="stretch_width", stylesheets=[BADGE_CSS])))
+        return pn.Accordion(*cards, active=[0], sizing_mode="stretch_width", css_classes=["obslab-parameters"])
+
+    def panel(self) -> pn.viewable.Viewable:
+        html = lambda text, css: pn.pane.HTML(text, sizing_mode="stretch_width", stylesheets=[BADGE_CSS], css_classes=[css])  # noqa: E731
+        return pn.Column(
+            html(self._summary(), "obslab-detail-summary"),
+            pn.Tabs(("Parameters", self._parameters()), ("Sign-off", html(self._signoff(), "obslab-signoff")),
+                    ("History", html(self._history(), "obslab-history")), sizing_mode="stretch_width"),  # fmt: skip
+            sizing_mode="stretch_width",
+        )
+
+
+def _escape(text: Any) -> str:
+    import html
+
+    return html.escape(str(text))

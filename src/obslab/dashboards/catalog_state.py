@@ -1,0 +1,161 @@
+"""State of the catalog browser: filters, sorting, paging, selection; no Panel, so it tests without a browser."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import param
+
+from obslab.astro import parse_dec_deg, parse_ra_deg
+from obslab.catalog.browse import (
+    PAGE_COLUMNS,
+    SORT_COLUMNS,
+    CatalogFilter,
+    Cone,
+    ObservationDetail,
+    filter_choices,
+    observation_detail,
+    page_observations,
+    sky_positions,
+)
+from obslab.dashboards.context import DashboardContext, default_context
+from obslab.errors import InvalidInputError, ObslabError
+
+ANY = ""
+APPROVED_CHOICES = {"any": None, "approved": True, "not approved": False}
+PAGE_SIZES = [25, 50, 100, 200]
+#: The sky plot shows at most this many of the matching observations (the first by obsid).
+SKY_LIMIT = 20_000
+_FILTERS = ("obsids", "target", "instrument", "obs_type", "status", "approved", "pi", "cone_ra", "cone_dec", "cone_radius_arcmin")
+
+
+class CatalogState(param.Parameterized):
+    """Filters in, one page of rows, the sky positions and the selected observation's detail out."""
+
+    obsids = param.String(default="", doc="Obsids or ranges, e.g. 20001-20050, 20077")
+    target = param.String(default="", doc="Part of the target name (any case)")
+    instrument = param.Selector(default=ANY, objects=[ANY])
+    obs_type = param.Selector(default=ANY, objects=[ANY], label="Type")
+    status = param.Selector(default=ANY, objects=[ANY])
+    approved = param.Selector(default="any", objects=list(APPROVED_CHOICES))
+    pi = param.String(default="", label="PI", doc="Part of the PI's name (any case)")
+    cone_ra = param.String(default="", label="Cone RA", doc="Degrees or hh:mm:ss")
+    cone_dec = param.String(default="", label="Cone Dec", doc="Degrees or dd:mm:ss")
+    cone_radius_arcmin = param.Number(default=10.0, bounds=(0, 10_800), inclusive_bounds=(False, True),
+                                      label="Radius (arcmin)")  # fmt: skip
+
+    sort_by = param.Selector(default="obsid", objects=list(SORT_COLUMNS))
+    descending = param.Boolean(default=False)
+    page = param.Integer(default=1, bounds=(1, None))
+    page_size = param.Selector(default=50, objects=PAGE_SIZES)
+
+    rows = param.DataFrame(default=None, allow_None=True, precedence=-1, doc="The current page")
+    total = param.Integer(default=0, precedence=-1)
+    page_count = param.Integer(default=1, precedence=-1)
+    sky = param.DataFrame(default=None, allow_None=True, precedence=-1, doc="Positions of matching observations")
+    selected_obsid = param.Integer(default=None, allow_None=True, precedence=-1)
+    detail = param.ClassSelector(class_=ObservationDetail, default=None, allow_None=True, precedence=-1)
+    error = param.String(default="", precedence=-1, doc="The last refused input or action, as people read it")
+
+    def __init__(self, context: DashboardContext | None = None, **params: Any) -> None:
+        self.context = context or default_context()
+        with self.context.sessions() as session:
+            choices = filter_choices(session)
+        super().__init__(**params)
+        for name in ("instrument", "obs_type", "status"):
+            self.param[name].objects = [ANY, *choices[name]]
+        self.refresh()
+
+    # --- inputs -----------------------------------------------------------------------------
+
+    def catalog_filter(self) -> CatalogFilter:
+        """The filter the widgets describe; raises InvalidInputError naming the bad field."""
+        cone = None
+        if self.cone_ra.strip() or self.cone_dec.strip():
+            cone = Cone(parse_ra_deg(self.cone_ra, field="cone_ra"), parse_dec_deg(self.cone_dec, field="cone_dec"),
+                        float(self.cone_radius_arcmin))  # fmt: skip
+        return CatalogFilter(obsids=self.obsids, target=self.target, instrument=self.instrument,
+                             obs_type=self.obs_type, status=self.status, approved=APPROVED_CHOICES[self.approved],
+                             pi=self.pi, cone=cone)  # fmt: skip
+
+    @param.depends(*_FILTERS, watch=True)
+    def _filters_changed(self) -> None:
+        if self.page != 1:
+            self.page = 1  # the page watcher refreshes the rows
+            self._refresh_sky()
+        else:
+            self.refresh()
+
+    @param.depends("page", "page_size", "sort_by", "descending", watch=True)
+    def _page_changed(self) -> None:
+        self._refresh_rows()
+
+    # --- actions ----------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Re-read the current page and the sky positions."""
+        self._refresh_rows()
+        self._refresh_sky()
+
+    def go_to(self, page: int) -> None:
+        """Show ``page``, clamped to the pages that exist."""
+        self.page = min(max(1, page), self.page_count)
+
+    def sort(self, column: str, descending: bool = False) -> None:
+        """Sort by ``column``; an unknown column is refused with the list of sortable ones."""
+        if column not in SORT_COLUMNS:
+            self.error = str(InvalidInputError("sort_by", column, f"one of {', '.join(SORT_COLUMNS)}"))
+            return
+        with param.parameterized.batch_call_watchers(self):
+            self.sort_by, self.descending = column, descending
+
+    def select(self, obsid: int | None) -> None:
+        """Open the detail of ``obsid`` (None closes it)."""
+        if obsid is None:
+            self.selected_obsid, self.detail = None, None
+            return
+        try:
+            with self.context.sessions() as session:
+                detail = observation_detail(session, int(obsid))
+        except ObslabError as exc:
+            self.error = str(exc)
+            return
+        self.error = ""
+        self.selected_obsid, self.detail = int(obsid), detail
+
+    def clear_filters(self) -> None:
+        """Back to the whole catalog."""
+        defaults = {name: self.param[name].default for name in _FILTERS}
+        self.param.update(**defaults)
+
+    # --- queries ----------------------------------------------------------------------------
+
+    def _refresh_rows(self) -> None:
+        try:
+            where = self.catalog_filter()
+            offset = (self.page - 1) * self.page_size
+            with self.context.sessions() as session:
+                result = page_observations(session, where, sort_by=self.sort_by, descending=self.descending,
+                                           offset=offset, limit=self.page_size)  # fmt: skip
+        except ObslabError as exc:
+            # Keep showing the last good rows: a typo in one box should not blank the table.
+            self.error = str(exc)
+            return
+        frame = pd.DataFrame(result.rows, columns=list(PAGE_COLUMNS))
+        frame["status"] = frame["status"].astype(str)
+        self.param.update(rows=frame, total=result.total, page_count=result.page_count, error="")
+        if self.page > result.page_count:
+            self.page = result.page_count
+
+    def _refresh_sky(self) -> None:
+        try:
+            where = self.catalog_filter()
+            with self.context.sessions() as session:
+                positions = sky_positions(session, where, limit=SKY_LIMIT)
+        except ObslabError as exc:
+            self.error = str(exc)
+            return
+        frame = pd.DataFrame(positions, columns=["obsid", "target_name", "ra_deg", "dec_deg", "status"])
+        frame["status"] = frame["status"].astype(str)
+        self.sky = frame

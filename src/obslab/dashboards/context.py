@@ -1,0 +1,55 @@
+"""What every dashboard needs: the settings, a database session factory and who is looking."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from obslab.access import find_user, local_username
+from obslab.db import make_engine, make_session_factory
+from obslab.settings import Settings, load_settings
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The person looking at a dashboard, as the header shows them."""
+
+    username: str
+    full_name: str
+    roles: tuple[str, ...]
+    known: bool
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.username
+
+
+@dataclass(frozen=True)
+class DashboardContext:
+    """Settings, sessions and viewer shared by the dashboards of one server process."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    viewer: Viewer
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, username: str | None = None) -> DashboardContext:
+        """Connect to the configured database and look up the viewer (default: the local user)."""
+        sessions = make_session_factory(make_engine(settings.resolved_database_url))
+        name = username or local_username(settings.acting_user)
+        with sessions() as session:
+            user = find_user(session, name)
+            viewer = (
+                Viewer(user.username, user.full_name, tuple(user.role_names), True)
+                if user is not None and user.is_active
+                else Viewer(name, "", (), False)
+            )
+        return cls(settings=settings, sessions=sessions, viewer=viewer)
+
+
+@cache
+def default_context() -> DashboardContext:
+    """One context per process (one engine and connection pool), built on first use."""
+    return DashboardContext.from_settings(load_settings())

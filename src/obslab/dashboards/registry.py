@@ -1,0 +1,64 @@
+"""The list of dashboards: one entry each, used for navigation, the served notebooks and `panel serve`."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass
+from typing import Any
+
+#: Set by `obslab serve` so pages link to each other the way the server names them.
+SERVER_KIND_VARIABLE = "OBSLAB_DASHBOARD_SERVER"
+
+
+@dataclass(frozen=True)
+class DashboardEntry:
+    """One dashboard: its URL slug, title, one-line description and Viewer class ("module:Class")."""
+
+    slug: str
+    title: str
+    description: str
+    viewer: str
+
+    @property
+    def viewer_module(self) -> str:
+        return self.viewer.partition(":")[0]
+
+    @property
+    def viewer_class(self) -> str:
+        return self.viewer.partition(":")[2]
+
+    def load_viewer(self) -> type[Any]:
+        """Import and return the Viewer class."""
+        return getattr(importlib.import_module(self.viewer_module), self.viewer_class)
+
+    def notebook_cells(self) -> list[str]:
+        """The three cells of this dashboard's Voila notebook: extension, import, display."""
+        return [
+            "from obslab.dashboards.resources import notebook_extension\n\nnotebook_extension()",
+            f"from {self.viewer_module} import {self.viewer_class}",
+            f"{self.viewer_class}()",
+        ]
+
+
+DASHBOARDS: tuple[DashboardEntry, ...] = (
+    DashboardEntry(
+        slug="catalog",
+        title="Catalog",
+        description="Observations: filter, sort, cone search, sky plot; parameters, sign-off state and history.",
+        viewer="obslab.dashboards.catalog:CatalogBrowser",
+    ),
+)
+
+
+def link_to(slug: str | None) -> str | None:
+    """A link to a dashboard (None = the index) relative to the current page, or None when inline.
+
+    Relative links keep working under any base URL (a JupyterHub prefix, a reverse proxy).
+    """
+    kind = os.environ.get(SERVER_KIND_VARIABLE, "")
+    if kind == "voila":  # pages are /voila/render/<slug>.ipynb, the index is /voila/tree
+        return f"{slug}.ipynb" if slug else "../tree"
+    if kind == "panel":  # pages are /<slug>, the index is /
+        return slug if slug else "./"
+    return None

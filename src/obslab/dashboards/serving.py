@@ -1,0 +1,78 @@
+"""Serve every dashboard on loopback: through Voila (the default) or through Panel's own server."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from obslab.dashboards.registry import DASHBOARDS, SERVER_KIND_VARIABLE, DashboardEntry
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8866
+
+
+def notebook_json(entry: DashboardEntry) -> dict[str, Any]:
+    """The dashboard's Voila notebook (nbformat 4, outputs stripped) as a JSON-ready dict."""
+    cells = [
+        {"cell_type": "code", "execution_count": None, "id": f"{entry.slug}-{n}", "metadata": {}, "outputs": [],
+         "source": source.splitlines(keepends=True)}
+        for n, source in enumerate(entry.notebook_cells(), start=1)
+    ]  # fmt: skip
+    metadata = {
+        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+        "title": entry.title,
+    }
+    return {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
+
+
+def notebook_text(entry: DashboardEntry) -> str:
+    """The notebook file's exact text (what is committed in dashboards/ and what `obslab serve` writes)."""
+    return json.dumps(notebook_json(entry), indent=1, ensure_ascii=False) + "\n"
+
+
+def write_notebooks(directory: Path) -> list[Path]:
+    """Write one notebook per dashboard into ``directory`` (made if missing); return their paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for entry in DASHBOARDS:
+        path = directory / f"{entry.slug}.ipynb"
+        path.write_text(notebook_text(entry), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def voila_arguments(directory: Path, *, host: str, port: int, preheat: bool) -> list[str]:
+    """Command-line arguments for ObslabVoila serving ``directory``."""
+    arguments = [str(directory), "--no-browser", f"--port={port}", f"--Voila.ip={host}", "--Voila.port_retries=0",
+                 "--show_tracebacks=False", "--theme=light"]  # fmt: skip
+    if preheat:
+        arguments += ["--preheat_kernel=True", "--pool_size=1"]
+    return arguments
+
+
+def serve_voila(directory: Path, *, host: str, port: int, preheat: bool, announce: Callable[[str], None]) -> None:
+    """Write the notebooks and serve them with Voila until interrupted; the index is Voila's page list."""
+    from obslab.dashboards.voila_app import ObslabVoila
+
+    write_notebooks(directory)
+    os.environ[SERVER_KIND_VARIABLE] = "voila"  # kernels inherit it, so pages link the Voila way
+    announce(f"http://{host}:{port}/")
+    ObslabVoila.launch_instance(argv=voila_arguments(directory, host=host, port=port, preheat=preheat))
+
+
+def serve_panel(*, host: str, port: int, announce: Callable[[str], None]) -> None:
+    """Serve every dashboard with Panel's server until interrupted; ``/`` lists them."""
+    import panel as pn
+
+    from obslab.dashboards.resources import server_extension
+
+    os.environ[SERVER_KIND_VARIABLE] = "panel"
+    server_extension()
+    apps = {entry.slug: entry.load_viewer() for entry in DASHBOARDS}
+    announce(f"http://{host}:{port}/")
+    pn.serve(apps, address=host, port=port, show=False, title={e.slug: e.title for e in DASHBOARDS},
+             websocket_origin=[f"{host}:{port}", f"localhost:{port}"], threaded=False)  # fmt: skip

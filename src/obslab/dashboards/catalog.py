@@ -28,7 +28,8 @@ class CatalogBrowser(pn.viewable.Viewer):
     def __init__(self, context: DashboardContext | None = None, **params: Any) -> None:
         params.setdefault("state", CatalogState(context))
         super().__init__(**params)
-        self.table = data_table(self.state.rows, titles=TITLES, height=560, css_classes=["obslab-catalog-table"])
+        self.table = data_table(self.state.rows, titles=TITLES, height=560, css_classes=["obslab-catalog-table"],
+                                formatters={"obsid": {"type": "plaintext"}})  # fmt: skip
         self.table.on_click(self._row_clicked)
         self.table.param.watch(self._header_sorted, "sorters")
         self.state.param.watch(self._rows_changed, "rows")

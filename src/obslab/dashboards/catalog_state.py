@@ -64,7 +64,8 @@ class CatalogState(param.Parameterized):
             choices = filter_choices(session)
         super().__init__(**params)
         for name in ("instrument", "obs_type", "status"):
-            self.param[name].objects = [ANY, *choices[name]]
+            # A dict shows "any" in menus while the value stays "" (no filter).
+            self.param[name].objects = {"any": ANY} | {choice: choice for choice in choices[name]}
         self.refresh()
 
     # --- inputs -----------------------------------------------------------------------------

@@ -12,22 +12,30 @@ from voila.app import Voila
 from obslab.dashboards.resources import PANEL_DIST_ROUTE, panel_dist_dir
 
 TEMPLATE_DIR = Path(__file__).parent / "voila_template"
+#: Bokeh's static files, served below any page path like Panel's (see resources.PANEL_DIST_ROUTE).
+BOKEH_PREFIX = "_obslab/bokeh/"
+BOKEH_ROUTE = r"/(?:.*/)?_obslab/bokeh/(.*)"
+#: The BokehJS bundles the dashboards use (MathJax is left out: no dashboard typesets formulas).
+BOKEH_COMPONENTS = ("bokeh", "bokeh-gl", "bokeh-widgets", "bokeh-tables")
 #: JupyterLab extensions Voila must not load: the PyViz one needs JupyterLab's document manager,
 #: which Voila lacks, and only logs an error (Panel talks through ipywidgets under Voila instead).
 EXTENSION_DENYLIST = ["@pyviz/jupyterlab_pyviz"]
 
 
 def preload_scripts() -> list[str]:
-    """Panel extension scripts the page loads in its head, as paths below the server's base URL.
+    """BokehJS, Panel's JS and its Tabulator scripts, as paths below the server's base URL, for the page head.
 
-    Panel's notebook output injects these asynchronously; a Tabulator created by the next output
-    could then render before they arrive and fail with "Could not create a view".  Loading them in
-    the head removes the race.
+    Panel's notebook output loads BokehJS asynchronously (after the extension scripts it injects),
+    while Voila renders the dashboard's widget as soon as it arrives: a view made before BokehJS is
+    there fails with "Could not create a view".  Loading the scripts in the head removes the race.
     """
     from panel.io.resources import CDN_DIST, LOCAL_DIST
     from panel.models.tabulator import DataTabulator
 
-    return [script.replace(LOCAL_DIST, CDN_DIST).lstrip("/") for script in DataTabulator.__javascript__]
+    bokeh = [f"{BOKEH_PREFIX}js/{name}.min.js" for name in BOKEH_COMPONENTS]
+    panel = [path.replace(LOCAL_DIST, CDN_DIST).lstrip("/") for path in [*DataTabulator.__javascript__,
+                                                                        "static/extensions/panel/panel.min.js"]]  # fmt: skip
+    return bokeh + panel
 
 
 class ObslabVoila(Voila):
@@ -51,4 +59,8 @@ class ObslabVoila(Voila):
         # First, so it wins over Voila's catch-all render route.
         route = (url_path_join(self.server_url, PANEL_DIST_ROUTE), tornado.web.StaticFileHandler,
                  {"path": str(panel_dist_dir())})  # fmt: skip
-        return [route, *super().init_handlers()]
+        from bokeh.util.paths import bokehjs_path
+
+        bokeh = (url_path_join(self.server_url, BOKEH_ROUTE), tornado.web.StaticFileHandler,
+                 {"path": str(bokehjs_path())})  # fmt: skip
+        return [route, bokeh, *super().init_handlers()]

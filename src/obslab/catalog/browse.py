@@ -240,7 +240,7 @@ def _usernames(session: Session, revisions: Sequence[Revision]) -> dict[int, str
     ids.discard(None)
     if not ids:
         return {}
-    return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).tuples().all())
+    return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
 
 
 def _cone_condition(cone: Cone) -> ColumnElement[bool]:

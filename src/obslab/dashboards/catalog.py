@@ -76,11 +76,12 @@ class CatalogBrowser(pn.viewable.Viewer):
             return widget
 
         s = self.state
-        status = pn.bind(lambda page, count, total: f"Page **{page}** of {count:,} · {total:,} observations",
+        status = pn.bind(lambda page, count, total: f'<span class="obslab-page-status">Page <b>{page}</b> of {count:,} '
+                                                    f"· {total:,} observations</span>",
                          s.param.page, s.param.page_count, s.param.total)  # fmt: skip
         return pn.Row(
             button("First", lambda: 1), button("Prev", lambda: s.page - 1),
-            pn.pane.Markdown(status, css_classes=["obslab-page-status"], margin=(0, 12)),
+            pn.pane.HTML(status, margin=(8, 12)),
             button("Next", lambda: s.page + 1), button("Last", lambda: s.page_count),
             pn.widgets.Select.from_param(s.param.page_size, name="", width=80),
         )  # fmt: skip
@@ -162,7 +163,9 @@ class DetailView:
         return pn.Accordion(*cards, active=[0], sizing_mode="stretch_width", css_classes=["obslab-parameters"])
 
     def panel(self) -> pn.viewable.Viewable:
-        html = lambda text, css: pn.pane.HTML(text, sizing_mode="stretch_width", stylesheets=[BADGE_CSS], css_classes=[css])  # noqa: E731
+        # The class goes inside the HTML (the pane's host is outside its shadow root) so pages and tests can find it.
+        html = lambda text, css: pn.pane.HTML(f'<div class="{css}">{text}</div>', sizing_mode="stretch_width",  # noqa: E731
+                                              stylesheets=[BADGE_CSS])  # fmt: skip
         return pn.Column(
             html(self._summary(), "obslab-detail-summary"),
             pn.Tabs(("Parameters", self._parameters()), ("Sign-off", html(self._signoff(), "obslab-signoff")),

@@ -50,11 +50,10 @@ def error_alert(state: param.Parameterized, name: str = "error") -> pn.pane.Aler
     """A red alert showing ``state.<name>`` (the service's message), hidden while it is empty."""
     message = state.param[name]
     return pn.pane.Alert(
-        pn.bind(lambda text: html.escape(text), message),
+        pn.bind(lambda text: f'<div class="obslab-error">{html.escape(text)}</div>', message),
         alert_type="danger",
         visible=pn.bind(bool, message),
         sizing_mode="stretch_width",
-        css_classes=["obslab-error"],
     )
 
 

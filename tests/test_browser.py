@@ -1,0 +1,167 @@
+"""The catalog dashboard in a real browser, served by Voila and by `panel serve`: offline, styled, working."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+from sqlalchemy import func, select
+from playwright.sync_api import sync_playwright
+from sqlalchemy.orm import Session, sessionmaker
+
+from obslab.catalog.browse import CatalogFilter, page_observations
+from obslab.catalog.models import Observation, Revision
+from served import served
+
+pytestmark = [pytest.mark.ui, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+WAYS = {"voila": {"panel": False, "path": "voila/render/catalog.ipynb"}, "panel": {"panel": True, "path": "catalog"}}
+
+
+def is_local(url: str) -> bool:
+    return url.startswith(("data:", "blob:", "about:")) or urlparse(url).hostname in LOOPBACK
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: scripts/test installs Debian's chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Watched:
+    """A page that records outside requests and console errors, and blocks the former."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        page.on("request", lambda request: None if is_local(request.url) else self.outside.append(request.url))
+        page.on("console", lambda message: self.errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.route(lambda url: not is_local(url), lambda route: route.abort())
+
+    def assert_clean(self) -> None:
+        assert self.outside == [], f"requests left loopback: {self.outside}"
+        assert self.errors == [], f"browser console errors: {self.errors}"
+
+
+@pytest.fixture(params=list(WAYS))
+def catalog_page(request: pytest.FixtureRequest, browser: Any, demo_database: str, tmp_path: Path) -> Iterator[Watched]:
+    way = WAYS[request.param]
+    with served(demo_database, tmp_path, panel=way["panel"]) as base:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        watched = Watched(page)
+        page.goto(base + way["path"])
+        try:
+            yield watched
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=ARTIFACTS / f"catalog-{request.param}.png", full_page=True)
+        except BaseException:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=ARTIFACTS / f"FAILED-{request.node.name}.png", full_page=True)
+            raise
+        finally:
+            page.close()
+
+
+def status_text(page: Any) -> str:
+    return page.locator(".obslab-page-status").inner_text()
+
+
+def wait_for_status(page: Any, pattern: str) -> None:
+    page.locator(".obslab-page-status").filter(has_text=re.compile(pattern)).wait_for(timeout=20_000)
+
+
+def first_column(page: Any, field: str) -> list[str]:
+    return page.locator(f'.tabulator-row .tabulator-cell[tabulator-field="{field}"]').all_inner_texts()
+
+
+def type_into(page: Any, placeholder: str, text: str) -> None:
+    box = page.get_by_placeholder(placeholder)
+    box.fill(text)
+    box.press("Enter")
+
+
+def test_catalog_offline_styled_and_working(catalog_page: Watched, demo_sessions: sessionmaker[Session]) -> None:
+    page = catalog_page.page
+    page.locator(".tabulator-row").first.wait_for(timeout=90_000)
+
+    # Header: site, viewer with an apostrophe in her name, roles.
+    header = page.locator(".obslab-header").inner_text()
+    assert "Siobhan O'Brien (sobrien)" in header and "usint" in header and "staff" in header and "Kitt Peak" in header
+
+    # Styled by Tabulator's and Panel's CSS, not browser defaults.
+    row = page.locator(".tabulator-row").first
+    assert row.evaluate("e => getComputedStyle(e).borderBottomStyle") == "solid"
+    assert row.evaluate("e => getComputedStyle(e).minHeight") == "22px"
+    header_cell = page.locator(".tabulator-col").first
+    assert header_cell.evaluate("e => getComputedStyle(e).fontWeight") in ("700", "bold")
+    button = page.locator(".obslab-page-next button").first
+    assert button.evaluate("e => getComputedStyle(e).borderTopLeftRadius") != "0px"
+    assert button.evaluate("e => getComputedStyle(e).cursor") == "pointer"
+
+    with demo_sessions() as session:
+        everything = page_observations(session, CatalogFilter(), limit=50)
+        orion = page_observations(session, CatalogFilter(target="orion"), limit=50)
+        second = page_observations(session, CatalogFilter(), offset=50, limit=50)
+        script_obsid = session.scalar(select(Revision.obsid).where(Revision.comment.contains("<script")).limit(1))
+        busiest = session.scalar(select(Revision.obsid).group_by(Revision.obsid).order_by(func.count().desc(), Revision.obsid).limit(1))
+        target_of = dict(session.execute(select(Observation.obsid, Observation.target_name)).all())
+    assert first_column(page, "obsid")[:3] == [str(r["obsid"]) for r in everything.rows[:3]]
+    assert f"of {everything.page_count}" in status_text(page)
+
+    # Filter by target: the count and every row match the database.
+    type_into(page, "e.g. NGC", "orion")
+    wait_for_status(page, rf"· {orion.total} observations")
+    assert all("orion" in name.lower() for name in first_column(page, "target_name"))
+    type_into(page, "e.g. NGC", "")
+    wait_for_status(page, rf"· {everything.total:,} observations")
+
+    # Change page.
+    page.locator(".obslab-page-next button").click()
+    wait_for_status(page, r"Page 2 ")
+    page.locator(f'.tabulator-row .tabulator-cell[tabulator-field="obsid"] >> text="{second.rows[0]["obsid"]}"').wait_for()
+
+    # A refused input shows the service's message, not a traceback, and keeps the rows.
+    type_into(page, "83.63 or 05:34:32", "abc")
+    alert = page.locator(".obslab-error")
+    alert.filter(has_text="cone_ra").wait_for(timeout=20_000)
+    assert "Traceback" not in alert.inner_text()
+    assert first_column(page, "obsid")
+    type_into(page, "83.63 or 05:34:32", "")
+
+    # Open a detail view: the observation with the most revisions.
+    type_into(page, "20001-20050, 20077", str(busiest))
+    wait_for_status(page, r"· 1 observations")
+    page.locator(".tabulator-row").first.click()
+    summary = page.locator(".obslab-detail-summary")
+    summary.filter(has_text=f"Obsid {busiest}").wait_for(timeout=20_000)
+    assert target_of[busiest] in summary.inner_text()
+    page.locator(".bk-tab", has_text="History").click()
+    history = page.locator(".obslab-history").inner_text()
+    assert re.search(rf"{busiest}\.\d{{3}}", history)
+    page.locator(".bk-tab", has_text="Sign-off").click()
+    assert "Area" in page.locator(".obslab-signoff").inner_text()
+
+    # User text is escaped: the demo's comment with a <script> tag shows as text.
+    type_into(page, "20001-20050, 20077", str(script_obsid))
+    wait_for_status(page, r"· 1 observations")
+    page.locator(".tabulator-row").first.click()
+    page.locator(".obslab-detail-summary").filter(has_text=f"Obsid {script_obsid}").wait_for(timeout=20_000)
+    page.locator(".bk-tab", has_text="History").click()
+    assert "<script" in page.locator(".obslab-history").inner_text()
+
+    catalog_page.assert_clean()

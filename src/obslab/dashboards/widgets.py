@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 import holoviews as hv
@@ -88,4 +89,6 @@ def _text(value: Any) -> str:
         return "—"
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, datetime):  # stored in UTC; columns say "(UTC)"
+        return value.strftime("%Y-%m-%d %H:%M:%S")
     return str(value)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import ephem
 from click.testing import CliRunner
@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.access import STANDARD_ROLES, Role, User, user_roles
-from obslab.catalog.models import DutyShift, Observation, Revision, RevisionKind, SignOff, SignOffState
+from obslab.catalog.models import DutyShift, Observation, ObservationStatus, Revision, RevisionKind, SignOff, SignOffState
 from obslab.cli import main
 from obslab.configs.models import InstrumentConfiguration
+from obslab.db import make_engine, make_session_factory
 from obslab.demo import load_demo
 from obslab.observing.models import Exposure, ExposureKind, Metric, Night
 
@@ -151,3 +152,23 @@ def test_cli_demo_twice_on_a_new_database(migrated_url: str) -> None:
     assert counts_first == counts_second
     observations = next(line for line in first.output.splitlines() if line.strip().startswith("observations"))
     assert int(observations.split()[-1]) >= 500
+
+
+def test_cli_demo_leaves_a_real_observatory_alone(migrated_url: str) -> None:
+    engine = make_engine(migrated_url)
+    with make_session_factory(engine)() as session, session.begin():
+        session.add(Observation(obsid=1, sequence_number="1", target_name="Real target", ra_deg=10.0, dec_deg=20.0,
+                                instrument="ACIS-S", obs_type="GO", status=ObservationStatus.UNOBSERVED, pi_name="Real PI",
+                                approved_exposure_ks=10.0, created_at=datetime(2026, 1, 1, tzinfo=UTC)))  # fmt: skip
+    result = CliRunner().invoke(main, ["demo", "--no-serve"], env={"OBSLAB_DATABASE_URL": migrated_url}, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "not the demo: not loading the demo" in result.output
+    with make_session_factory(engine)() as session:
+        assert session.scalars(select(Observation.target_name)).all() == ["Real target"]
+    engine.dispose()
+
+
+def test_cli_serve_refuses_a_database_behind_the_code(database_url: str) -> None:
+    result = CliRunner().invoke(main, ["serve", "--panel"], env={"OBSLAB_DATABASE_URL": database_url})
+    assert result.exit_code == 1
+    assert "obslab db upgrade" in result.output

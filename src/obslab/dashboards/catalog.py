@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import holoviews as hv
@@ -164,17 +165,15 @@ class DetailView:
 
     def panel(self) -> pn.viewable.Viewable:
         # The class goes inside the HTML (the pane's host is outside its shadow root) so pages and tests can find it.
-        html = lambda text, css: pn.pane.HTML(f'<div class="{css}">{text}</div>', sizing_mode="stretch_width",  # noqa: E731
+        pane = lambda text, css: pn.pane.HTML(f'<div class="{css}">{text}</div>', sizing_mode="stretch_width",  # noqa: E731
                                               stylesheets=[BADGE_CSS])  # fmt: skip
         return pn.Column(
-            html(self._summary(), "obslab-detail-summary"),
-            pn.Tabs(("Parameters", self._parameters()), ("Sign-off", html(self._signoff(), "obslab-signoff")),
-                    ("History", html(self._history(), "obslab-history")), sizing_mode="stretch_width"),  # fmt: skip
+            pane(self._summary(), "obslab-detail-summary"),
+            pn.Tabs(("Parameters", self._parameters()), ("Sign-off", pane(self._signoff(), "obslab-signoff")),
+                    ("History", pane(self._history(), "obslab-history")), sizing_mode="stretch_width"),  # fmt: skip
             sizing_mode="stretch_width",
         )
 
 
 def _escape(text: Any) -> str:
-    import html
-
     return html.escape(str(text))

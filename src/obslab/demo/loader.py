@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from obslab.audit import record_event
+from obslab.audit import AuditEvent, record_event
+from obslab.catalog.models import Observation
+from obslab.configs.models import InstrumentConfiguration
 from obslab.db import Clock, utcnow
 from obslab.demo.configs import ensure_configurations
 from obslab.demo.context import DemoContext
@@ -16,6 +19,8 @@ from obslab.demo.observations import insert_observations, plan_observations
 from obslab.demo.people import ensure_people
 from obslab.demo.requests import ensure_requests
 from obslab.demo.revisions import insert_revisions, plan_revisions
+from obslab.observing.models import Night
+from obslab.scheduling.models import ObservingRequest
 from obslab.settings import Site
 
 
@@ -80,14 +85,6 @@ def holds_other_data(session: Session) -> bool:
 
     The demo must never be mixed into a real observatory's database; an earlier demo may be topped up.
     """
-    from sqlalchemy import exists, select
-
-    from obslab.audit import AuditEvent
-    from obslab.catalog.models import Observation
-    from obslab.configs.models import InstrumentConfiguration
-    from obslab.observing.models import Night
-    from obslab.scheduling.models import ObservingRequest
-
     if session.scalar(select(exists().where(AuditEvent.action == "demo.loaded"))):
         return False
     return any(session.scalar(select(exists().select_from(model))) for model in

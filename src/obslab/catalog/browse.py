@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from obslab.access import User
@@ -22,6 +22,7 @@ SORT_COLUMNS: dict[str, Any] = {
     "target_name": func.lower(Observation.target_name),
     "instrument": Observation.instrument,
     "obs_type": Observation.obs_type,
+    "grating": Observation.grating,
     "status": Observation.status,
     "approved": Observation.approved,
     "pi_name": func.lower(Observation.pi_name),
@@ -74,7 +75,7 @@ class CatalogFilter:
         """SQL conditions for this filter (all must hold)."""
         where: list[ColumnElement[bool]] = []
         if self.obsids.strip():
-            where.append(Observation.obsid.in_(parse_obsid_list(self.obsids, field="obsids")))
+            where.append(_obsid_condition(parse_obsid_list(self.obsids, field="obsids")))
         if self.target.strip():
             where.append(func.lower(Observation.target_name).contains(self.target.strip().lower(), autoescape=True))
         if self.pi.strip():
@@ -160,7 +161,8 @@ def page_observations(
     conditions = where.conditions()
     total = session.scalar(select(func.count(Observation.id)).where(*conditions)) or 0
     key = SORT_COLUMNS[sort_by]
-    order = [key.desc() if descending else key.asc()]
+    # Rows without a value (say, not yet scheduled) go last either way, the same on every backend.
+    order = [(key.desc() if descending else key.asc()).nulls_last()]
     if sort_by != "obsid":
         order.append(Observation.obsid.desc() if descending else Observation.obsid.asc())
     columns = [getattr(Observation, name) for name in PAGE_COLUMNS]
@@ -241,6 +243,26 @@ def _usernames(session: Session, revisions: Sequence[Revision]) -> dict[int, str
     if not ids:
         return {}
     return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
+
+
+def _obsid_condition(obsids: list[int]) -> ColumnElement[bool]:
+    """Runs of consecutive obsids become BETWEENs; the rest one expanding IN.
+
+    A typed range may hold 100,000 obsids, and PostgreSQL refuses more than 65,535 bound parameters.
+    """
+    if not obsids:  # e.g. only separators typed: nothing is named, so nothing matches
+        return false()
+    runs: list[tuple[int, int]] = []
+    for obsid in sorted(obsids):
+        if runs and obsid == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], obsid)
+        else:
+            runs.append((obsid, obsid))
+    singles = [first for first, last in runs if first == last]
+    parts: list[ColumnElement[bool]] = [Observation.obsid.between(first, last) for first, last in runs if first != last]
+    if singles:
+        parts.append(Observation.obsid.in_(bindparam("obsid_list", singles, expanding=True, literal_execute=True)))
+    return or_(*parts)
 
 
 def _cone_condition(cone: Cone) -> ColumnElement[bool]:

@@ -12,7 +12,9 @@ MAX_OBSID = 99_999_999
 MAX_RANGE = 100_000
 
 _SEPARATORS = re.compile(r"[\s,;]+")
-_RANGE = re.compile(r"^(\d+)\s*-\s*(\d+)$")
+# ASCII digits only: str.isdigit() also accepts "²", which int() cannot read.
+_NUMBER = re.compile(r"[0-9]+")
+_RANGE = re.compile(r"([0-9]+)-([0-9]+)")
 _ALLOWED = "obsids (whole numbers) or ranges like 10001-10050, separated by commas, semicolons or spaces"
 
 
@@ -41,12 +43,12 @@ def parse_obsid_list(text: str, *, field: str = "obsid") -> list[int]:
 
 
 def _expand(token: str, field: str) -> range | tuple[int]:
-    if token.isdigit():
-        return (_checked(int(token), token, field),)
-    match = _RANGE.match(token)
+    if _NUMBER.fullmatch(token):
+        return (_checked(token, token, field),)
+    match = _RANGE.fullmatch(token)
     if not match:
         raise InvalidInputError(field, token, _ALLOWED)
-    first, last = (_checked(int(part), token, field) for part in match.groups())
+    first, last = (_checked(part, token, field) for part in match.groups())
     if last < first:
         raise InvalidInputError(field, token, "a range whose end is not below its start")
     if last - first >= MAX_RANGE:
@@ -54,7 +56,9 @@ def _expand(token: str, field: str) -> range | tuple[int]:
     return range(first, last + 1)
 
 
-def _checked(obsid: int, token: str, field: str) -> int:
-    if not 1 <= obsid <= MAX_OBSID:
+def _checked(digits: str, token: str, field: str) -> int:
+    # Compare lengths first: int() of thousands of digits is slow and, past 4,300, refused.
+    significant = digits.lstrip("0") or "0"
+    if len(significant) > len(str(MAX_OBSID)) or not 1 <= int(significant) <= MAX_OBSID:
         raise InvalidInputError(field, token, f"obsids from 1 to {MAX_OBSID}")
-    return obsid
+    return int(significant)

@@ -82,6 +82,11 @@ class CatalogState(param.Parameterized):
 
     @param.depends(*_FILTERS, watch=True)
     def _filters_changed(self) -> None:
+        try:
+            self.catalog_filter()
+        except ObslabError as exc:
+            self.error = str(exc)  # keep page and rows as they are: they still match each other
+            return
         if self.page != 1:
             self.page = 1  # the page watcher refreshes the rows
             self._refresh_sky()

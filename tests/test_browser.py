@@ -100,6 +100,7 @@ def test_catalog_offline_styled_and_working(catalog_page: Watched, demo_sessions
     page.locator(".tabulator-row").first.wait_for(timeout=90_000)
 
     # Header: site, viewer with an apostrophe in her name, roles.
+    page.locator(".obslab-header").filter(has_text="sobrien").wait_for(timeout=20_000)
     header = page.locator(".obslab-header").inner_text()
     assert "Siobhan O'Brien (sobrien)" in header and "usint" in header and "staff" in header and "Kitt Peak" in header
 

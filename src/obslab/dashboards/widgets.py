@@ -70,6 +70,9 @@ def sky_plot(positions: pd.DataFrame, *, selected: int | None = None) -> hv.Over
         tools=["hover", "tap"], nonselection_alpha=0.5, xlim=(360, 0), ylim=(-90, 90),
         xlabel="RA (deg)", ylabel="Dec (deg)", responsive=True, min_height=320, show_legend=True,
         legend_position="right", title="Sky positions (click a point to open it)",
+        # Canvas, not HoloViews' default WebGL: at up to SKY_LIMIT points it draws as fast, and it does
+        # not fall back to slow software GL on machines without a GPU.
+        backend_opts={"plot.output_backend": "canvas"},
     )  # fmt: skip
     highlight = positions[positions["obsid"] == selected] if selected is not None else positions.iloc[:0]
     ring = hv.Points(highlight, kdims=["ra_deg", "dec_deg"]).opts(

@@ -28,33 +28,28 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
 import time
 import traceback
-import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
-VIEWPORT = {"width": 1400, "height": 1000}
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# The benchmark shares the tests' helpers: the bulk catalog, the servers and the watched browser pages.
+sys.path.insert(0, str(ROOT / "tests"))
+
+from browsing import CHROMIUM, CHROMIUM_ARGS, Watched  # noqa: E402
+from bulk_catalog import insert_observations  # noqa: E402
+from served import BIN, Server, alive, descendants, free_port, obslab_serve_command, process_table, server  # noqa: E402
+
 ROWS_100K = 100_000
 RATIO_BAR = 1.5
 PAGE_CHANGE_BAR_S = 0.3
@@ -105,34 +100,6 @@ def build_catalog_database(url: str) -> None:
         engine.dispose()
 
 
-def _own_insert_observations(engine: Any, count: int, *, seed: int = 1) -> None:
-    """Fallback when tests/bulk_catalog.py is not there: Core inserts with the unit vector computed here."""
-    from datetime import UTC, datetime
-    from random import Random
-
-    from obslab.catalog.models import Observation, ObservationStatus
-
-    rng = Random(seed)
-    statuses = list(ObservationStatus)
-    epoch = datetime(2026, 1, 1, tzinfo=UTC)
-    rows = []
-    for index in range(count):
-        ra, dec = rng.uniform(0, 360), math.degrees(math.asin(rng.uniform(-1, 1)))
-        r, d = math.radians(ra), math.radians(dec)
-        rows.append({"obsid": 100_001 + index, "sequence_number": f"{index:06d}", "proposal_number": f"2600{index // 3:04d}",
-                     "target_name": f"NGC {rng.randint(1, 9999)}", "ra_deg": ra, "dec_deg": dec,
-                     "unit_x": math.cos(d) * math.cos(r), "unit_y": math.cos(d) * math.sin(r), "unit_z": math.sin(d),
-                     "instrument": rng.choice(("ACIS-S", "ACIS-I", "HRC-I", "HRC-S")), "grating": "NONE",
-                     "obs_type": rng.choice(("GO", "TOO", "GTO", "CAL", "DDT")), "status": rng.choice(statuses),
-                     "pi_name": rng.choice(("Abernathy", "Baptiste", "Castellanos")), "si_mode": None,
-                     "approved_exposure_ks": round(rng.uniform(1, 60), 1), "scheduled_at": None, "planned_at": None,
-                     "on_active_list": False, "approved": rng.random() < 0.2, "created_at": epoch,
-                     "updated_at": epoch, "updated_by_id": None, "version": 1})  # fmt: skip
-    with engine.begin() as connection:
-        for start in range(0, count, 5_000):
-            connection.execute(Observation.__table__.insert(), rows[start : start + 5_000])
-
-
 def build_large_database(url: str, count: int) -> str:
     """A migrated database holding ``count`` generated observations (and nothing else); returns the generator used."""
     from obslab import schema
@@ -141,19 +108,10 @@ def build_large_database(url: str, count: int) -> str:
     schema.upgrade(url)
     engine = make_engine(url)
     try:
-        sys.path.insert(0, str(ROOT / "tests"))
-        try:
-            from bulk_catalog import insert_observations  # type: ignore[import-not-found]
-
-            insert_observations(engine, count, seed=1)
-            return "tests/bulk_catalog.py"
-        except ImportError:
-            _own_insert_observations(engine, count, seed=1)
-            return "benchmark's own generator"
-        finally:
-            sys.path.remove(str(ROOT / "tests"))
+        insert_observations(engine, count, seed=1)
     finally:
         engine.dispose()
+    return "tests/bulk_catalog.py"
 
 
 BARE_FRAME = textwrap.dedent(
@@ -173,16 +131,11 @@ BARE_FRAME = textwrap.dedent(
 def write_bare_apps(tmp: Path) -> tuple[Path, Path]:
     """The bare notebook (same first cell as the dashboards) in its own folder, and the bare `panel serve` app."""
     from obslab.dashboards.registry import DASHBOARDS
+    from obslab.dashboards.serving import notebook_document
 
     first_cell = DASHBOARDS[0].notebook_cells()[0]
     sources = [first_cell, BARE_FRAME, "pn.widgets.Tabulator(df)"]
-    notebook = {
-        "cells": [{"cell_type": "code", "execution_count": None, "id": f"bare-{n}", "metadata": {}, "outputs": [],
-                   "source": source.splitlines(keepends=True)} for n, source in enumerate(sources, start=1)],
-        "metadata": {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
-                     "language_info": {"name": "python"}, "title": "Bare"},
-        "nbformat": 4, "nbformat_minor": 5,
-    }  # fmt: skip
+    notebook = notebook_document(sources, name="bare", title="Bare")
     voila_dir = tmp / "bare-voila"
     voila_dir.mkdir()
     (voila_dir / "bare.ipynb").write_text(json.dumps(notebook, indent=1) + "\n", encoding="utf-8")
@@ -196,44 +149,8 @@ def write_bare_apps(tmp: Path) -> tuple[Path, Path]:
 # --- processes ------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _process_table() -> dict[int, tuple[int, int, str]]:
-    """pid -> (parent pid, CPU ticks used, state) for every process we can read."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            text = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = text[text.rindex(")") + 2 :].split()
-        table[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]), fields[0])
-    return table
-
-
-def descendants(root: int, table: dict[int, tuple[int, int, str]] | None = None) -> set[int]:
-    """Every process below ``root`` (Voila's kernels run in sessions of their own, but are its children)."""
-    table = table if table is not None else _process_table()
-    children: dict[int, list[int]] = {}
-    for pid, (parent, _cpu, _state) in table.items():
-        children.setdefault(parent, []).append(pid)
-    found, todo = set(), [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
 def tree_cpu_ticks(root: int) -> int:
-    table = _process_table()
+    table = process_table()
     return sum(table[pid][1] for pid in descendants(root, table) | {root} if pid in table)
 
 
@@ -255,38 +172,6 @@ def wait_idle(root: int, *, min_wait: float = 0.5, threshold: float = 0.05, quie
     return time.monotonic() - start
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
-def stop_tree(process: subprocess.Popen[Any]) -> None:
-    """SIGTERM the server's process group (its own session), then any descendant left (kernels), then SIGKILL."""
-    below = descendants(process.pid)
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    deadline = time.monotonic() + 10
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in [p for p in below if _alive(p)]:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        while time.monotonic() < deadline and any(_alive(p) for p in below):
-            time.sleep(0.2)
-        deadline = time.monotonic() + 5
-
-
 def sweep_leftovers(tmp: Path) -> list[str]:
     """Kill any process whose command line names our temporary directory (kernels name their connection file)."""
     killed = []
@@ -298,7 +183,7 @@ def sweep_leftovers(tmp: Path) -> list[str]:
             command = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if str(tmp) in command and _alive(int(entry)):
+        if str(tmp) in command and alive(int(entry)):
             killed.append(f"{entry}: {command[:160]}")
             try:
                 os.kill(int(entry), signal.SIGKILL)
@@ -307,47 +192,9 @@ def sweep_leftovers(tmp: Path) -> list[str]:
     return killed
 
 
-class Server:
-    def __init__(self, process: subprocess.Popen[Any], base: str, log_path: Path) -> None:
-        self.process, self.base, self.log_path = process, base, log_path
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-
-@contextmanager
-def server(name: str, command: list[str], env: dict[str, str], *, port: int, tmp: Path,
-           timeout: float = 120.0) -> Iterator[Server]:  # fmt: skip
-    """Start ``command`` in its own session, wait until ``/`` answers, stop the whole tree afterwards."""
-    log_path = tmp / "logs" / f"{name}-{port}.log"
-    log_path.parent.mkdir(exist_ok=True)
-    with log_path.open("w") as log_file:
-        process = subprocess.Popen(command, env=env, cwd=tmp, stdout=log_file, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-        base = f"http://127.0.0.1:{port}/"
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {process.returncode}: {log_path.read_text()[-3000:]}")
-                try:
-                    with urllib.request.urlopen(base, timeout=10) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"{name} did not answer within {timeout} s: {log_path.read_text()[-3000:]}")
-                    time.sleep(0.3)
-            yield Server(process, base, log_path)
-        finally:
-            stop_tree(process)
-
-
 def obslab_serve(way: str, database_url: str, tmp: Path) -> tuple[str, list[str], dict[str, str], int]:
     port = free_port()
-    command = [str(BIN / "obslab"), "serve", "--port", str(port)]
-    command += {"voila": ["--no-preheat"], "voila_preheat": ["--preheat"], "panel": ["--panel"]}[way]
+    command = obslab_serve_command(port, panel=way == "panel", preheat=way == "voila_preheat")
     env = {**os.environ, "OBSLAB_DATABASE_URL": database_url, "OBSLAB_ACTING_USER": VIEWER}
     return f"obslab-{way}", command, env, port
 
@@ -427,24 +274,14 @@ NAVIGATION_JS = """() => {
 }"""
 
 
-def is_local(url: str) -> bool:
-    return url.startswith(("data:", "blob:", "about:")) or urlparse(url).hostname in LOOPBACK
-
-
-class Watched:
-    """A fresh page (its own context: empty cache) that blocks and counts non-loopback requests and console errors."""
+class TimedPage(Watched):
+    """A watched fresh page (its own context: empty cache) that also notes when its first websocket opens."""
 
     def __init__(self, browser: Any) -> None:
-        self.page = browser.new_page(viewport=VIEWPORT)
-        self.outside: list[str] = []
-        self.errors: list[str] = []
+        super().__init__(browser)
         self.websocket_at: float | None = None
         self.t0 = time.perf_counter()
-        self.page.on("request", lambda r: None if is_local(r.url) else self.outside.append(r.url))
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("websocket", self._websocket)
-        self.page.route(lambda url: not is_local(url), lambda route: route.abort())
 
     def _websocket(self, _ws: Any) -> None:
         if self.websocket_at is None:
@@ -459,9 +296,9 @@ class Watched:
         self.page.close()
 
 
-def open_and_time(browser: Any, url: str) -> tuple[Watched, dict[str, Any]]:
+def open_and_time(browser: Any, url: str) -> tuple[TimedPage, dict[str, Any]]:
     """Open ``url`` in a fresh page; return it (still open) and the time to the first visible table row."""
-    watched = Watched(browser)
+    watched = TimedPage(browser)
     try:
         watched.t0 = time.perf_counter()
         watched.page.goto(url, wait_until="commit", timeout=120_000)
@@ -749,7 +586,7 @@ def main() -> int:
                         name, command, env, port = spec
                         log(f"first render: {kind} served by {way}")
                         try:
-                            with server(name, command, env, port=port, tmp=tmp) as srv:
+                            with server(name, command, env, port=port, directory=tmp) as srv:
                                 measured = measure_first_render(browser, srv, path, args.repeats, preheat=preheat,
                                                                 problems=problems)  # fmt: skip
                             first[kind][way] = measured["median_s"]
@@ -763,7 +600,7 @@ def main() -> int:
                     name, command, env, port = obslab_serve(way, large_url, tmp)
                     log(f"page change at {args.rows:,} observations: {way}")
                     try:
-                        with server(name + "-large", command, env, port=port, tmp=tmp) as srv:
+                        with server(name + "-large", command, env, port=port, directory=tmp) as srv:
                             path = "catalog" if way == "panel" else "voila/render/catalog.ipynb"
                             measured = measure_page_changes(browser, srv, path, args.clicks, problems)
                         page_change[label] = measured["median_s"]

@@ -1,4 +1,4 @@
-"""Start `obslab serve` on a free loopback port for a test, and stop it afterwards."""
+"""Start servers on free loopback ports for tests and benchmarks, and stop them with every process they started."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-OBSLAB = str(Path(sys.executable).with_name("obslab"))
+BIN = Path(sys.executable).parent
 
 
 def free_port() -> int:
@@ -22,38 +24,120 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def process_table() -> dict[int, tuple[int, int, str]]:
+    """pid -> (parent pid, CPU ticks used, state) for every process we can read."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            text = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        table[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]), fields[0])
+    return table
+
+
+def descendants(root: int, table: dict[int, tuple[int, int, str]] | None = None) -> set[int]:
+    """Every process below ``root``, by parent pid (Voila's kernels run in sessions of their own)."""
+    table = table if table is not None else process_table()
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _cpu, _state) in table.items():
+        children.setdefault(parent, []).append(pid)
+    found, todo = set(), [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def stop_tree(process: subprocess.Popen[Any]) -> None:
+    """SIGTERM the server's process group, then any descendant left (kernels, in their own sessions), then SIGKILL."""
+    below = descendants(process.pid)
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    deadline = time.monotonic() + 10
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in [p for p in below if alive(p)]:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        while time.monotonic() < deadline and any(alive(p) for p in below):
+            time.sleep(0.2)
+        deadline = time.monotonic() + 5
+
+
+@dataclass(frozen=True)
+class Server:
+    process: subprocess.Popen[Any]
+    base: str
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+@contextmanager
+def server(name: str, command: list[str], env: dict[str, str], *, port: int, directory: Path,
+           timeout: float = 120.0) -> Iterator[Server]:  # fmt: skip
+    """Start ``command`` in its own session, wait until ``/`` answers, stop the whole tree afterwards."""
+    log_path = directory / "logs" / f"{name}-{port}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w") as log_file:
+        process = subprocess.Popen(command, env=env, cwd=directory, stdout=log_file, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+        base = f"http://127.0.0.1:{port}/"
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {process.returncode}: {log_path.read_text()[-3000:]}")
+                try:
+                    with urllib.request.urlopen(base, timeout=10) as response:
+                        if response.status == 200:
+                            break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"{name} did not answer within {timeout} s: {log_path.read_text()[-3000:]}") from None
+                    time.sleep(0.3)
+            yield Server(process, base, log_path)
+        finally:
+            stop_tree(process)
+
+
+def obslab_serve_command(port: int, *, panel: bool, preheat: bool = True) -> list[str]:
+    """`obslab serve` on ``port`` with Panel's server, or Voila with or without a preheated kernel."""
+    command = [str(BIN / "obslab"), "serve", "--port", str(port)]
+    return command + (["--panel"] if panel else ["--preheat" if preheat else "--no-preheat"])
+
+
 @contextmanager
 def served(database_url: str, data_dir: Path, *, panel: bool, preheat: bool = True, viewer: str = "sobrien",
            timeout: float = 90.0) -> Iterator[str]:  # fmt: skip
-    """Serve every dashboard over ``database_url``; yield the base URL once it answers."""
+    """Serve every dashboard over ``database_url`` as ``viewer``; yield the base URL once it answers."""
     port = free_port()
-    command = [OBSLAB, "serve", "--port", str(port)]
-    command += ["--panel"] if panel else ["--preheat" if preheat else "--no-preheat"]
     env = {**os.environ, "OBSLAB_DATABASE_URL": database_url, "OBSLAB_DATA_DIR": str(data_dir),
            "OBSLAB_ACTING_USER": viewer}  # fmt: skip
-    log = (data_dir / f"serve-{port}.log").open("w")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"obslab serve exited with {process.returncode}: {Path(log.name).read_text()}")
-            try:
-                with urllib.request.urlopen(base, timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
-        yield base
-    finally:
-        # The whole process group: Voila's kernels are children of the server.
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
+    command = obslab_serve_command(port, panel=panel, preheat=preheat)
+    with server("obslab-serve", command, env, port=port, directory=data_dir, timeout=timeout) as running:
+        yield running.base

@@ -6,29 +6,22 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import pytest
-from sqlalchemy import func, select
 from playwright.sync_api import sync_playwright
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.catalog.browse import CatalogFilter, page_observations
 from obslab.catalog.models import Observation, Revision
+
+from browsing import CHROMIUM, CHROMIUM_ARGS, Watched
 from served import served
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 WAYS = {"voila": {"panel": False, "path": "voila/render/catalog.ipynb"}, "panel": {"panel": True, "path": "catalog"}}
-
-
-def is_local(url: str) -> bool:
-    return url.startswith(("data:", "blob:", "about:")) or urlparse(url).hostname in LOOPBACK
 
 
 @pytest.fixture(scope="module")
@@ -41,29 +34,12 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
-class Watched:
-    """A page that records outside requests and console errors, and blocks the former."""
-
-    def __init__(self, page: Any) -> None:
-        self.page = page
-        self.outside: list[str] = []
-        self.errors: list[str] = []
-        page.on("request", lambda request: None if is_local(request.url) else self.outside.append(request.url))
-        page.on("console", lambda message: self.errors.append(message.text) if message.type == "error" else None)
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-        page.route(lambda url: not is_local(url), lambda route: route.abort())
-
-    def assert_clean(self) -> None:
-        assert self.outside == [], f"requests left loopback: {self.outside}"
-        assert self.errors == [], f"browser console errors: {self.errors}"
-
-
 @pytest.fixture(params=list(WAYS))
 def catalog_page(request: pytest.FixtureRequest, browser: Any, demo_database: str, tmp_path: Path) -> Iterator[Watched]:
     way = WAYS[request.param]
     with served(demo_database, tmp_path, panel=way["panel"]) as base:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        watched = Watched(page)
+        watched = Watched(browser)
+        page = watched.page
         page.goto(base + way["path"])
         try:
             yield watched

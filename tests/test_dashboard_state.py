@@ -18,7 +18,7 @@ from obslab.catalog.browse import CatalogFilter, Cone, page_observations
 from obslab.catalog.models import Observation, Revision
 from obslab.dashboards import registry, serving
 from obslab.dashboards.catalog_state import CatalogState
-from obslab.dashboards.context import DashboardContext, Viewer
+from obslab.dashboards.context import DashboardContext, ViewingUser
 from obslab.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def context(demo_database: str, demo_sessions: sessionmaker[Session]) -> DashboardContext:
-    viewer = Viewer(username="tester", full_name="", roles=(), known=False)
+    viewer = ViewingUser(username="tester", full_name="", roles=(), known=False)
     return DashboardContext(settings=Settings(database_url=demo_database), sessions=demo_sessions, viewer=viewer)
 
 

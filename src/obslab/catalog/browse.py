@@ -64,9 +64,11 @@ class CatalogFilter:
     approved: bool | None = None
     pi: str = ""
     cone: Cone | None = None
+    obsid_list: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        parse_obsid_list(self.obsids, field="obsids")
+        # Parsed once here: a typed range may expand to 100,000 obsids.
+        object.__setattr__(self, "obsid_list", tuple(parse_obsid_list(self.obsids, field="obsids")))
         if self.status:
             allowed = ", ".join(s.value for s in ObservationStatus)
             _require(self.status in set(ObservationStatus), "status", self.status, f"one of {allowed}")
@@ -75,7 +77,7 @@ class CatalogFilter:
         """SQL conditions for this filter (all must hold)."""
         where: list[ColumnElement[bool]] = []
         if self.obsids.strip():
-            where.append(_obsid_condition(parse_obsid_list(self.obsids, field="obsids")))
+            where.append(_obsid_condition(self.obsid_list))
         if self.target.strip():
             where.append(func.lower(Observation.target_name).contains(self.target.strip().lower(), autoescape=True))
         if self.pi.strip():
@@ -245,7 +247,7 @@ def _usernames(session: Session, revisions: Sequence[Revision]) -> dict[int, str
     return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
 
 
-def _obsid_condition(obsids: list[int]) -> ColumnElement[bool]:
+def _obsid_condition(obsids: Sequence[int]) -> ColumnElement[bool]:
     """Runs of consecutive obsids become BETWEENs; the rest one expanding IN.
 
     A typed range may hold 100,000 obsids, and PostgreSQL refuses more than 65,535 bound parameters.

@@ -127,7 +127,7 @@ class DetailView:
         d = self.detail.summary
         current = self.detail.current_revision
         signoff = badge(current.status) + f" revision {current.label}" if current else "no revisions"
-        head = (f"<h3>Obsid {d['obsid']} · {_escape(d['target_name'])} {badge(str(d['status']))} "
+        head = (f"<h3>Obsid {d['obsid']} · {html.escape(d['target_name'])} {badge(str(d['status']))} "
                 f"{badge('approved' if d['approved'] else 'pending', 'approved' if d['approved'] else 'not approved')}</h3>")  # fmt: skip
         pairs = {"Sequence": d["sequence_number"], "Proposal": d["proposal_number"], "PI": d["pi_name"],
                  "Instrument": f"{d['instrument']} / {d['grating']}", "SI mode": d["si_mode"], "Type": d["obs_type"],
@@ -175,7 +175,3 @@ class DetailView:
                     ("History", pane(self._history(), "obslab-history")), sizing_mode="stretch_width"),  # fmt: skip
             sizing_mode="stretch_width",
         )
-
-
-def _escape(text: Any) -> str:
-    return html.escape(str(text))

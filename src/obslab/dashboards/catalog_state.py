@@ -66,6 +66,8 @@ class CatalogState(param.Parameterized):
         for name in ("instrument", "obs_type", "status"):
             # A dict shows "any" in menus while the value stays "" (no filter).
             self.param[name].objects = {"any": ANY} | {choice: choice for choice in choices[name]}
+        #: The last filter the widgets described without error; every query uses it.
+        self._where = self.catalog_filter()
         self.refresh()
 
     # --- inputs -----------------------------------------------------------------------------
@@ -83,7 +85,7 @@ class CatalogState(param.Parameterized):
     @param.depends(*_FILTERS, watch=True)
     def _filters_changed(self) -> None:
         try:
-            self.catalog_filter()
+            self._where = self.catalog_filter()
         except ObslabError as exc:
             self.error = str(exc)  # keep page and rows as they are: they still match each other
             return
@@ -139,13 +141,12 @@ class CatalogState(param.Parameterized):
 
     def _refresh_rows(self) -> None:
         try:
-            where = self.catalog_filter()
             offset = (self.page - 1) * self.page_size
             with self.context.sessions() as session:
-                result = page_observations(session, where, sort_by=self.sort_by, descending=self.descending,
+                result = page_observations(session, self._where, sort_by=self.sort_by, descending=self.descending,
                                            offset=offset, limit=self.page_size)  # fmt: skip
         except ObslabError as exc:
-            # Keep showing the last good rows: a typo in one box should not blank the table.
+            # Keep showing the last good rows: a refused sort or page size should not blank the table.
             self.error = str(exc)
             return
         frame = pd.DataFrame(result.rows, columns=list(PAGE_COLUMNS))
@@ -155,13 +156,8 @@ class CatalogState(param.Parameterized):
             self.page = result.page_count
 
     def _refresh_sky(self) -> None:
-        try:
-            where = self.catalog_filter()
-            with self.context.sessions() as session:
-                positions = sky_positions(session, where, limit=SKY_LIMIT)
-        except ObslabError as exc:
-            self.error = str(exc)
-            return
+        with self.context.sessions() as session:
+            positions = sky_positions(session, self._where, limit=SKY_LIMIT)
         frame = pd.DataFrame(positions, columns=["obsid", "target_name", "ra_deg", "dec_deg", "status"])
         frame["status"] = frame["status"].astype(str)
         self.sky = frame

@@ -13,7 +13,7 @@ from obslab.settings import Settings, load_settings
 
 
 @dataclass(frozen=True)
-class Viewer:
+class ViewingUser:
     """The person looking at a dashboard, as the header shows them."""
 
     username: str
@@ -32,7 +32,7 @@ class DashboardContext:
 
     settings: Settings
     sessions: sessionmaker[Session]
-    viewer: Viewer
+    viewer: ViewingUser
 
     @classmethod
     def from_settings(cls, settings: Settings, *, username: str | None = None) -> DashboardContext:
@@ -42,9 +42,9 @@ class DashboardContext:
         with sessions() as session:
             user = find_user(session, name)
             viewer = (
-                Viewer(user.username, user.full_name, tuple(user.role_names), True)
+                ViewingUser(user.username, user.full_name, tuple(user.role_names), True)
                 if user is not None and user.is_active
-                else Viewer(name, "", (), False)
+                else ViewingUser(name, "", (), False)
             )
         return cls(settings=settings, sessions=sessions, viewer=viewer)
 

@@ -14,19 +14,24 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8866
 
 
-def notebook_json(entry: DashboardEntry) -> dict[str, Any]:
-    """The dashboard's Voila notebook (nbformat 4, outputs stripped) as a JSON-ready dict."""
-    cells = [
-        {"cell_type": "code", "execution_count": None, "id": f"{entry.slug}-{n}", "metadata": {}, "outputs": [],
+def notebook_document(cells: list[str], *, name: str, title: str) -> dict[str, Any]:
+    """A notebook (nbformat 4, outputs stripped) of code ``cells``, as a JSON-ready dict."""
+    code = [
+        {"cell_type": "code", "execution_count": None, "id": f"{name}-{n}", "metadata": {}, "outputs": [],
          "source": source.splitlines(keepends=True)}
-        for n, source in enumerate(entry.notebook_cells(), start=1)
+        for n, source in enumerate(cells, start=1)
     ]  # fmt: skip
     metadata = {
         "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
-        "title": entry.title,
+        "title": title,
     }
-    return {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
+    return {"cells": code, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
+
+
+def notebook_json(entry: DashboardEntry) -> dict[str, Any]:
+    """The dashboard's Voila notebook as a JSON-ready dict."""
+    return notebook_document(entry.notebook_cells(), name=entry.slug, title=entry.title)
 
 
 def notebook_text(entry: DashboardEntry) -> str:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import holoviews as hv
+import holoviews.plotting.bokeh  # noqa: F401  (the figures set Bokeh options, so they work outside a dashboard too)
 import pandas as pd
 import panel as pn
 

@@ -1,0 +1,33 @@
+"""Debian's chromium under Playwright, with pages that block and record every request leaving loopback."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+VIEWPORT = {"width": 1400, "height": 1000}
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def is_local(url: str) -> bool:
+    return url.startswith(("data:", "blob:", "about:")) or urlparse(url).hostname in LOOPBACK
+
+
+class Watched:
+    """A fresh page that blocks and records non-loopback requests, and records console errors."""
+
+    def __init__(self, browser: Any) -> None:
+        self.page = browser.new_page(viewport=VIEWPORT)
+        self.outside: list[str] = []
+        self.errors: list[str] = []
+        self.page.on("request", lambda request: None if is_local(request.url) else self.outside.append(request.url))
+        self.page.on("console", lambda message: self.errors.append(message.text) if message.type == "error" else None)
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.route(lambda url: not is_local(url), lambda route: route.abort())
+
+    def assert_clean(self) -> None:
+        assert self.outside == [], f"requests left loopback: {self.outside}"
+        assert self.errors == [], f"browser console errors: {self.errors}"

@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -19,6 +20,14 @@ from support import KITT_PEAK, fixed_clock
 #: Admin URL of a PostgreSQL server to test against (the test script starts one); empty means SQLite.
 POSTGRES_ADMIN_URL = os.environ.get("OBSLAB_TEST_DATABASE_URL", "")
 BACKEND = "postgresql" if POSTGRES_ADMIN_URL else "sqlite"
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the test item (item.report_setup / report_call), for fixtures' teardown."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
 
 def pytest_report_header(config: pytest.Config) -> str:
     where = make_url(POSTGRES_ADMIN_URL).render_as_string(hide_password=True) if POSTGRES_ADMIN_URL else "temporary files"

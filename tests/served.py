@@ -136,8 +136,41 @@ def served(database_url: str, data_dir: Path, *, panel: bool, preheat: bool = Tr
            timeout: float = 90.0) -> Iterator[str]:  # fmt: skip
     """Serve every dashboard over ``database_url`` as ``viewer``; yield the base URL once it answers."""
     port = free_port()
-    env = {**os.environ, "OBSLAB_DATABASE_URL": database_url, "OBSLAB_DATA_DIR": str(data_dir),
-           "OBSLAB_ACTING_USER": viewer}  # fmt: skip
     command = obslab_serve_command(port, panel=panel, preheat=preheat)
+    env = obslab_env(database_url, data_dir, viewer)
     with server("obslab-serve", command, env, port=port, directory=data_dir, timeout=timeout) as running:
+        yield running.base
+
+
+def obslab_env(database_url: str, data_dir: Path, viewer: str) -> dict[str, str]:
+    return {**os.environ, "OBSLAB_DATABASE_URL": database_url, "OBSLAB_DATA_DIR": str(data_dir),
+            "OBSLAB_ACTING_USER": viewer}  # fmt: skip
+
+
+#: JupyterLab's own settings for tests: no news or update questions popping over the notebook.
+LAB_SETTINGS = {"@jupyterlab/apputils-extension/notification.jupyterlab-settings": '{"fetchNews": "false", "checkForUpdates": false}'}
+
+
+@contextmanager
+def jupyter_lab(database_url: str, data_dir: Path, notebook_dir: Path, *, viewer: str = "sobrien",
+                timeout: float = 120.0) -> Iterator[str]:  # fmt: skip
+    """Plain `jupyter lab` on loopback over ``notebook_dir``, its kernels on ``database_url``; yield the base URL.
+
+    Nothing obslab-specific is passed: the environment's Jupyter config enables obslab's server
+    extension, as it does for a user.  ``window.jupyterapp`` is exposed so a test can run cells.
+    """
+    port = free_port()
+    settings = data_dir / "lab-settings"
+    for name, text in LAB_SETTINGS.items():
+        (settings / name).parent.mkdir(parents=True, exist_ok=True)
+        (settings / name).write_text(text)
+    command = [str(BIN / "jupyter"), "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+               "--IdentityProvider.token=", f"--ServerApp.root_dir={notebook_dir}",
+               f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={data_dir / 'lab-workspaces'}",
+               "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+               "--LabApp.expose_app_in_browser=True"]  # fmt: skip
+    if os.geteuid() == 0:
+        command.append("--allow-root")
+    env = obslab_env(database_url, data_dir, viewer)
+    with server("jupyter-lab", command, env, port=port, directory=data_dir, timeout=timeout) as running:
         yield running.base

@@ -1,8 +1,9 @@
-"""The catalog dashboard in a real browser, served by Voila and by `panel serve`: offline, styled, working."""
+"""The catalog dashboard in a real browser, served by Voila, by `panel serve` and inline in JupyterLab: offline, styled, working."""
 
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,14 @@ from obslab.catalog.browse import CatalogFilter, page_observations
 from obslab.catalog.models import Observation, Revision
 
 from browsing import CHROMIUM, CHROMIUM_ARGS, Watched
-from served import served
+from served import jupyter_lab, served
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
-WAYS = {"voila": {"panel": False, "path": "voila/render/catalog.ipynb"}, "panel": {"panel": True, "path": "catalog"}}
+NOTEBOOK = Path(__file__).resolve().parents[1] / "dashboards" / "catalog.ipynb"
+WAYS = {"voila": {"panel": False, "path": "voila/render/catalog.ipynb"}, "panel": {"panel": True, "path": "catalog"},
+        "jupyterlab": {"path": "lab/tree/catalog.ipynb"}}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -37,20 +40,46 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(params=list(WAYS))
 def catalog_page(request: pytest.FixtureRequest, browser: Any, demo_database: str, tmp_path: Path) -> Iterator[Watched]:
     way = WAYS[request.param]
-    with served(demo_database, tmp_path, panel=way["panel"]) as base:
+    in_lab = request.param == "jupyterlab"
+    if in_lab:
+        # A copy, so JupyterLab's autosave never writes outputs into the repository's notebook.
+        shutil.copy(NOTEBOOK, tmp_path / NOTEBOOK.name)
+        serving = jupyter_lab(demo_database, tmp_path, tmp_path)
+    else:
+        serving = served(demo_database, tmp_path, panel=way["panel"])
+    with serving as base:
         watched = Watched(browser)
         page = watched.page
         page.goto(base + way["path"])
+        passed = False
         try:
+            if in_lab:
+                run_every_cell(page)
             yield watched
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=ARTIFACTS / f"catalog-{request.param}.png", full_page=True)
-        except BaseException:
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=ARTIFACTS / f"FAILED-{request.node.name}.png", full_page=True)
-            raise
+            # A failing test body does not raise here; conftest's report hook says how it went.
+            passed = request.node.report_call.passed
         finally:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            name = f"catalog-{request.param}.png" if passed else f"FAILED-{request.node.name}.png"
+            page.screenshot(path=ARTIFACTS / name, full_page=True)
             page.close()
+
+
+def run_every_cell(page: Any) -> None:
+    """Run the open notebook's cells in order once its kernel is idle, as a user pressing Shift+Enter would."""
+    page.wait_for_function("window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'",
+                           timeout=120_000)  # fmt: skip
+    count = page.evaluate("window.jupyterapp.shell.currentWidget.content.model.cells.length")
+    assert count == 3, f"{NOTEBOOK.name} has {count} cells; the dashboard notebooks have three"
+    for index in range(count):
+        execution = page.evaluate("""async index => {
+            const notebook = window.jupyterapp.shell.currentWidget.content;
+            notebook.activeCellIndex = index;
+            await window.jupyterapp.commands.execute("notebook:run-cell");
+            return notebook.model.cells.get(index).toJSON();
+        }""", index)  # fmt: skip
+        errors = [output for output in execution["outputs"] if output["output_type"] == "error"]
+        assert execution["execution_count"] and not errors, f"cell {index} failed: {errors}"
 
 
 def status_text(page: Any) -> str:
@@ -63,6 +92,14 @@ def wait_for_status(page: Any, pattern: str) -> None:
 
 def first_column(page: Any, field: str) -> list[str]:
     return page.locator(f'.tabulator-row .tabulator-cell[tabulator-field="{field}"]').all_inner_texts()
+
+
+def show_only(page: Any, obsid: int) -> None:
+    """Filter to one obsid and wait until the table shows it (the status alone may still be the last filter's)."""
+    type_into(page, "20001-20050, 20077", str(obsid))
+    page.locator(f'.tabulator-row .tabulator-cell[tabulator-field="obsid"] >> text="{obsid}"').wait_for(timeout=20_000)
+    assert first_column(page, "obsid") == [str(obsid)]
+    wait_for_status(page, r"· 1 observations")
 
 
 def type_into(page: Any, placeholder: str, text: str) -> None:
@@ -121,8 +158,7 @@ def test_catalog_offline_styled_and_working(catalog_page: Watched, demo_sessions
     type_into(page, "83.63 or 05:34:32", "")
 
     # Open a detail view: the observation with the most revisions.
-    type_into(page, "20001-20050, 20077", str(busiest))
-    wait_for_status(page, r"· 1 observations")
+    show_only(page, busiest)
     page.locator(".tabulator-row").first.click()
     summary = page.locator(".obslab-detail-summary")
     summary.filter(has_text=f"Obsid {busiest}").wait_for(timeout=20_000)
@@ -134,8 +170,7 @@ def test_catalog_offline_styled_and_working(catalog_page: Watched, demo_sessions
     assert "Area" in page.locator(".obslab-signoff").inner_text()
 
     # User text is escaped: the demo's comment with a <script> tag shows as text.
-    type_into(page, "20001-20050, 20077", str(script_obsid))
-    wait_for_status(page, r"· 1 observations")
+    show_only(page, script_obsid)
     page.locator(".tabulator-row").first.click()
     page.locator(".obslab-detail-summary").filter(has_text=f"Obsid {script_obsid}").wait_for(timeout=20_000)
     page.locator(".bk-tab", has_text="History").click()

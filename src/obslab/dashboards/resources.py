@@ -6,12 +6,16 @@ import os
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 #: Where pages look for Panel's files instead of the public CDN (Panel appends "<version>/dist/").
 LOCAL_CDN_ROOT = "/_obslab/panel/"
 #: Tornado route for those files.  In notebooks Panel writes the root relative to the page, so the
 #: files are asked for below whatever path the page has (/voila/render/, /lab/tree/...): match any prefix.
 PANEL_DIST_ROUTE = r"/(?:.*/)?_obslab/panel/[^/]+/dist/(.*)"
+#: Bokeh's static files, served below any page path like Panel's.
+BOKEH_PREFIX = "_obslab/bokeh/"
+BOKEH_ROUTE = r"/(?:.*/)?_obslab/bokeh/(.*)"
 
 
 def configure_offline_resources() -> None:
@@ -31,6 +35,18 @@ def panel_dist_dir() -> Path:
     import panel
 
     return Path(panel.__file__).parent / "dist"
+
+
+def offline_routes(base_url: str) -> list[tuple[str, Any, dict[str, str]]]:
+    """Tornado rules serving Panel's dist folder and BokehJS below ``base_url``, for Voila and Jupyter servers."""
+    import tornado.web
+    from bokeh.util.paths import bokehjs_path
+    from jupyter_server.utils import url_path_join
+
+    return [
+        (url_path_join(base_url, PANEL_DIST_ROUTE), tornado.web.StaticFileHandler, {"path": str(panel_dist_dir())}),
+        (url_path_join(base_url, BOKEH_ROUTE), tornado.web.StaticFileHandler, {"path": str(bokehjs_path())}),
+    ]
 
 
 def notebook_extension() -> None:

@@ -5,16 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import tornado.web
-from jupyter_server.utils import url_path_join
 from voila.app import Voila
 
-from obslab.dashboards.resources import PANEL_DIST_ROUTE, panel_dist_dir
+from obslab.dashboards.resources import BOKEH_PREFIX, offline_routes
 
 TEMPLATE_DIR = Path(__file__).parent / "voila_template"
-#: Bokeh's static files, served below any page path like Panel's (see resources.PANEL_DIST_ROUTE).
-BOKEH_PREFIX = "_obslab/bokeh/"
-BOKEH_ROUTE = r"/(?:.*/)?_obslab/bokeh/(.*)"
 #: The BokehJS bundles the dashboards use (MathJax is left out: no dashboard typesets formulas).
 BOKEH_COMPONENTS = ("bokeh", "bokeh-gl", "bokeh-widgets", "bokeh-tables")
 #: JupyterLab extensions Voila must not load: the PyViz one needs JupyterLab's document manager,
@@ -39,7 +34,7 @@ def preload_scripts() -> list[str]:
 
 
 class ObslabVoila(Voila):
-    """Voila with obslab's page template and a route to Panel's installed dist folder."""
+    """Voila with obslab's page template and routes to Panel's and Bokeh's installed files."""
 
     name = "obslab-voila"
 
@@ -56,11 +51,5 @@ class ObslabVoila(Voila):
         self.template_paths.insert(0, str(TEMPLATE_DIR))
 
     def init_handlers(self) -> list[Any]:
-        # First, so it wins over Voila's catch-all render route.
-        route = (url_path_join(self.server_url, PANEL_DIST_ROUTE), tornado.web.StaticFileHandler,
-                 {"path": str(panel_dist_dir())})  # fmt: skip
-        from bokeh.util.paths import bokehjs_path
-
-        bokeh = (url_path_join(self.server_url, BOKEH_ROUTE), tornado.web.StaticFileHandler,
-                 {"path": str(bokehjs_path())})  # fmt: skip
-        return [route, bokeh, *super().init_handlers()]
+        # First, so they win over Voila's catch-all render route.
+        return [*offline_routes(self.server_url), *super().init_handlers()]

@@ -24,6 +24,8 @@ from obslab.errors import NotFoundError, ObslabError
 #: A small valid schema; each broken case below changes one thing in it.
 VALID = """\
 all_or_none = [["dither_flag", "y_amp"]]
+exactly_one = [["ra", "y_amp"]]
+before = [["ra", "y_amp"]]
 
 [[group]]
 key = "target"
@@ -54,7 +56,7 @@ TSTART = '{ name = "tstart", label = "Start", type = "datetime" }'
 
 #: id -> (text replaced in VALID, replacement, what the message must say)
 BROKEN = {
-    "toml syntax": ('label = "Target"', 'label = "Target', ["invalid TOML", "line 5"]),
+    "toml syntax": ('label = "Target"', 'label = "Target', ["invalid TOML", "line 7"]),
     "unknown key": (RA, RA.replace("unit", "unti"), ["parameter 'ra' in group 'target'", "unknown key 'unti'"]),
     "missing type": (RA, RA.replace('type = "float", ', ""), ["parameter 'ra' in group 'target'", "missing required key 'type'"]),
     "missing name": (RA, RA.replace('name = "ra", ', ""), ["parameter #1 in group 'target'", "missing required key 'name'"]),
@@ -104,6 +106,12 @@ BROKEN = {
     "duplicate group key": ('key = "time_windows"', 'key = "target"', ["group 'target'", "duplicate group key"]),
     "reserved group key": ('key = "time_windows"', 'key = "other"', ["group 'other'", "reserved"]),
     "unknown top-level key": ("all_or_none =", "all_or_nothing =", ["top level", "unknown key 'all_or_nothing'"]),
+    "exactly_one of one": ('exactly_one = [["ra", "y_amp"]]', 'exactly_one = [["ra"]]', ["exactly_one entry 1", "at least two"]),
+    "exactly_one unknown": ('exactly_one = [["ra", "y_amp"]]', 'exactly_one = [["ra", "yamp"]]', ["exactly_one entry 1", "unknown parameter 'yamp'"]),
+    "before of three": ('before = [["ra", "y_amp"]]', 'before = [["ra", "y_amp", "ra"]]', ["before entry 1", "exactly two"]),
+    "before of a choice": ('before = [["ra", "y_amp"]]', 'before = [["ra", "grating"]]', ["before entry 1", "only int, float and datetime"]),
+    "before mixes tables": ('before = [["ra", "y_amp"]]', 'before = [["ra", "tstart"]]', ["before entry 1", "mixes parameters"]),
+    "family not text": ('label = "Target"\n', 'label = "Target"\nfamily = 1\n', ["group #1", "'family' must be text"]),
 }
 
 

@@ -121,6 +121,8 @@ class Revision(Versioned, Base):
     notes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("revisions.id", ondelete="SET NULL"))
     closed_at: Mapped[datetime | None] = mapped_column(index=True)
+    # A withdrawn revision keeps its number (never reused) and its record, but counts for nothing.
+    withdrawn_at: Mapped[datetime | None]
 
     observation: Mapped[Observation] = relationship(back_populates="revisions")
     values: Mapped[list[RevisionValue]] = relationship(back_populates="revision", cascade="all, delete-orphan")

@@ -23,8 +23,9 @@ _NUMBER = ((int, float), "a number")
 _TEXT = ((str,), "text")
 _LIST = ((list,), "a list")
 _BOOL = ((bool,), "true or false")
-_TOP_KEYS = {"group": ((list,), "an array of tables"), "all_or_none": _LIST, "condition": ((list,), "an array of tables")}
-_GROUP_KEYS = {"key": _TEXT, "label": _TEXT, "parameters": _LIST, "ranked": _BOOL, "flag": _TEXT}
+_TOP_KEYS = {"group": ((list,), "an array of tables"), "all_or_none": _LIST, "condition": ((list,), "an array of tables"),
+             "exactly_one": _LIST, "before": _LIST}  # fmt: skip
+_GROUP_KEYS = {"key": _TEXT, "label": _TEXT, "parameters": _LIST, "ranked": _BOOL, "flag": _TEXT, "family": _TEXT}
 _PARAMETER_KEYS = {"name": _TEXT, "label": _TEXT, "type": _TEXT, "unit": _TEXT, "choices": _LIST,
                    "minimum": _NUMBER, "maximum": _NUMBER, "editable": _BOOL}  # fmt: skip
 _CONDITION_KEYS = {"if": _TEXT, "in": _LIST, "require": _LIST}
@@ -60,6 +61,7 @@ class ParameterGroup:
     parameters: tuple[ParameterSpec, ...]
     ranked: bool = False
     flag: str | None = None
+    family: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,12 +84,31 @@ class Condition:
 
 
 @dataclass(frozen=True)
+class ExactlyOne:
+    """Exactly one of ``names`` has a value (rank by rank when ``per_rank``)."""
+
+    names: tuple[str, ...]
+    per_rank: bool = False
+
+
+@dataclass(frozen=True)
+class Before:
+    """When both have a value, ``first`` is less than ``second`` (rank by rank when ``per_rank``)."""
+
+    first: str
+    second: str
+    per_rank: bool = False
+
+
+@dataclass(frozen=True)
 class ParameterSchema:
     """Every known parameter, grouped in display order, with the rules that relate them."""
 
     groups: tuple[ParameterGroup, ...]
     all_or_none: tuple[AllOrNone, ...] = ()
     conditions: tuple[Condition, ...] = ()
+    exactly_one: tuple[ExactlyOne, ...] = ()
+    before: tuple[Before, ...] = ()
 
     @functools.cached_property
     def _index(self) -> dict[str, tuple[ParameterSpec, ParameterGroup]]:
@@ -247,7 +268,7 @@ def _group(entry: object, where: str, seen: dict[str, str], keys: set[str]) -> P
             raise _Broken(f"parameter {spec.name!r} in {where}: duplicate name; already in group {seen[spec.name]!r}")
         seen[spec.name] = g["key"]
         specs.append(spec)
-    return ParameterGroup(g["key"], g["label"], tuple(specs), g.get("ranked", False), g.get("flag"))
+    return ParameterGroup(g["key"], g["label"], tuple(specs), g.get("ranked", False), g.get("flag"), g.get("family"))
 
 
 def _per_rank(names: tuple[str, ...], where: str, schema: ParameterSchema) -> bool:
@@ -290,4 +311,21 @@ def _build(data: dict[str, Any]) -> ParameterSchema:
         if allowed and (wrong := [value for value in values or () if value not in allowed]):
             raise _Broken(f"{where}: {wrong[0]!r} is not a choice of {c['if']!r}; allowed: {', '.join(allowed)}")
         conditions.append(Condition(c["if"], values, require, per_rank))
-    return ParameterSchema(groups, tuple(rules), tuple(conditions))
+    exactly_one = []
+    for number, entry in enumerate(data.get("exactly_one", []), start=1):
+        names = _strings(entry, f"exactly_one entry {number}", "an entry")
+        where = f"exactly_one entry {number} ({', '.join(map(repr, names))})"
+        if len(names) < 2:
+            raise _Broken(f"{where}: needs at least two parameters")
+        exactly_one.append(ExactlyOne(names, _per_rank(names, where, schema)))
+    before = []
+    for number, entry in enumerate(data.get("before", []), start=1):
+        names = _strings(entry, f"before entry {number}", "an entry")
+        where = f"before entry {number} ({', '.join(map(repr, names))})"
+        if len(names) != 2:
+            raise _Broken(f"{where}: needs exactly two parameters, the earlier and the later")
+        per_rank = _per_rank(names, where, schema)
+        if {schema.spec(name).type for name in names} - {"int", "float", "datetime"}:
+            raise _Broken(f"{where}: only int, float and datetime parameters can be ordered")
+        before.append(Before(names[0], names[1], per_rank))
+    return ParameterSchema(groups, tuple(rules), tuple(conditions), tuple(exactly_one), tuple(before))

@@ -1,0 +1,204 @@
+"""Submitting change requests: check, number, store original and requested values, open the sign-off areas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from obslab.access import User
+from obslab.audit import record_event
+from obslab.catalog.change_rules import VERIFICATION, ChangeRules, default_change_rules
+from obslab.catalog.guards import flush, observation_for_update, require_version, touch
+from obslab.catalog.notices import area_owner_addresses, change_log_body
+from obslab.catalog.models import (EDITABLE_STATUSES, Observation, ObservationParameter, Revision, RevisionKind,
+                                   RevisionValue, SignOff, SignOffState)  # fmt: skip
+from obslab.catalog.parameter_schema import ParameterSchema, default_parameter_schema
+from obslab.catalog.validation import ChangeCheck, Schedule, Values, check_change
+from obslab.db import Clock, utcnow
+from obslab.errors import ConflictError, InvalidInputError, NotFoundError, ObslabError, PermissionDeniedError
+from obslab.notify import enqueue
+
+MAX_REVISION = 999
+#: (name, rank, value): rank 0 for a scalar, 1.. for a row of a ranked table; an empty value clears.
+Edit = tuple[str, int, Any]
+
+
+class ChangeRefusedError(ObslabError):
+    """A change request failed its checks; ``problems`` lists every error, each naming parameter, value and what is allowed."""
+
+    code = "change_refused"
+
+    def __init__(self, check: ChangeCheck) -> None:
+        problems = [problem.as_dict() for problem in check.errors]
+        summary = "; ".join(problem.message for problem in check.errors)
+        super().__init__(f"change refused: {summary}", problems=problems)
+        self.check = check
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The schema and rules a service call works with (the packaged ones unless a deployment passes its own)."""
+
+    schema: ParameterSchema
+    rules: ChangeRules
+
+    @classmethod
+    def default(cls) -> Policy:
+        return cls(default_parameter_schema(), default_change_rules())
+
+
+def current_values(session: Session, observation: Observation) -> Values:
+    """The observation's parameters as (name, rank) -> value."""
+    rows = session.execute(select(ObservationParameter.name, ObservationParameter.rank, ObservationParameter.value)
+                           .where(ObservationParameter.observation_id == observation.id))  # fmt: skip
+    return {(name, rank): value for name, rank, value in rows}
+
+
+def preview_change(session: Session, obsid: int, edits: Iterable[Edit], *, policy: Policy | None = None,
+                   now: Clock = utcnow) -> ChangeCheck:  # fmt: skip
+    """Check ``edits`` against the observation as it is now, writing nothing (the form's confirm step)."""
+    policy = policy or Policy.default()
+    observation = session.scalar(select(Observation).where(Observation.obsid == obsid))
+    if observation is None:
+        raise NotFoundError(f"obsid {obsid} is not in the catalog", obsid=obsid)
+    return _check(session, observation, list(edits), policy, now())
+
+
+def _check(session: Session, observation: Observation, edits: Sequence[Edit], policy: Policy, at: datetime) -> ChangeCheck:
+    schedule = Schedule(observation.scheduled_at, observation.on_active_list)
+    return check_change(policy.schema, policy.rules, current_values(session, observation), edits, schedule=schedule, now=at)
+
+
+def _require_submitter(actor: User, rules: ChangeRules) -> None:
+    if not actor.is_active or not (actor.has_role(*rules.submitters) if rules.submitters else actor.has_role("admin")):
+        held = ", ".join(actor.role_names) or "none"
+        raise PermissionDeniedError(f"{actor.username} may not submit change requests: that needs one of the roles "
+                                    f"{', '.join(sorted(rules.submitters))} (roles held: {held})",
+                                    username=actor.username)  # fmt: skip
+
+
+def submit_change(session: Session, actor: User, obsid: int, *, seen_version: int, kind: RevisionKind | str = RevisionKind.NORMAL,
+                  edits: Iterable[Edit] = (), comment: str = "", policy: Policy | None = None,
+                  now: Clock = utcnow) -> tuple[Revision, ChangeCheck]:  # fmt: skip
+    """Submit revision ``<obsid>.<next>`` of ``kind`` in the caller's transaction; refusals write nothing.
+
+    A normal change stores every original value and the requested ones, and opens the sign-off areas
+    the change-rules file asks for; approve-as-is and remove-approval change only the approved state and
+    are verified by the submitter at once; a split opens the areas configured for it.  Raises
+    PermissionDeniedError, NotFoundError, InvalidInputError, StaleError (the observation changed since
+    ``seen_version``), ConflictError (status not editable, nothing changes, SI mode missing) or
+    ChangeRefusedError (with every problem).
+    """
+    policy = policy or Policy.default()
+    at = now()
+    kind = _kind(kind)
+    if not isinstance(comment, str):
+        raise InvalidInputError("comment", comment, "text")
+    _require_submitter(actor, policy.rules)
+    observation = observation_for_update(session, obsid)
+    require_version(session, observation, seen_version, f"obsid {obsid}")
+    if observation.status not in EDITABLE_STATUSES:
+        allowed = ", ".join(sorted(EDITABLE_STATUSES))
+        raise ConflictError(f"obsid {obsid} is {observation.status.value} and cannot be changed; only {allowed} observations can",
+                            obsid=obsid, status=observation.status.value)  # fmt: skip
+    edits = list(edits)
+    if kind is not RevisionKind.NORMAL and edits:
+        raise InvalidInputError("edits", f"{len(edits)} edits", f"none for a {kind.value} revision; it changes no parameter")
+    if kind is RevisionKind.APPROVE_AS_IS and not observation.si_mode:
+        raise ConflictError(f"obsid {obsid} has no SI mode, so it cannot be approved for flight", obsid=obsid)
+    check = _check(session, observation, edits, policy, at)
+    if check.errors:
+        raise ChangeRefusedError(check)
+    if kind is RevisionKind.NORMAL and not check.changes:
+        raise ConflictError(f"obsid {obsid}: nothing changes; every requested value equals the current one", obsid=obsid)
+    revision = _new_revision(session, actor, observation, kind, comment.strip(), check, policy, at)
+    touch(observation, actor, at)
+    if kind in (RevisionKind.APPROVE_AS_IS, RevisionKind.REMOVE_APPROVAL):
+        observation.approved = kind is RevisionKind.APPROVE_AS_IS
+    flush(session, f"obsid {obsid}")
+    record_event(session, actor=actor, action=f"revision.submitted.{kind.value}", entity_type="revision", entity_id=revision.label,
+                 before={"approved": not observation.approved} if kind in (RevisionKind.APPROVE_AS_IS, RevisionKind.REMOVE_APPROVAL) else None,
+                 after=_revision_summary(revision), now=lambda: at)  # fmt: skip
+    _notify_submitted(session, actor, observation, revision, policy, at)
+    return revision, check
+
+
+def _kind(kind: RevisionKind | str) -> RevisionKind:
+    try:
+        return RevisionKind(kind)
+    except ValueError:
+        raise InvalidInputError("kind", kind, "one of " + ", ".join(k.value for k in RevisionKind)) from None
+
+
+def _new_revision(session: Session, actor: User, observation: Observation, kind: RevisionKind, comment: str,
+                  check: ChangeCheck, policy: Policy, at: datetime) -> Revision:  # fmt: skip
+    last = session.scalar(select(func.max(Revision.number)).where(Revision.obsid == observation.obsid)) or 0
+    if last >= MAX_REVISION:
+        raise ConflictError(f"obsid {observation.obsid} already has {MAX_REVISION} revisions, the most a label can number")
+    revision = Revision(observation_id=observation.id, obsid=observation.obsid, number=last + 1, kind=kind,
+                        submitted_by_id=actor.id, submitted_at=at, comment=comment, notes=check.notes if kind is RevisionKind.NORMAL else {},
+                        updated_by_id=actor.id, updated_at=at)  # fmt: skip
+    if kind in (RevisionKind.NORMAL, RevisionKind.SPLIT):
+        changed = {(c.name, c.rank): c for c in check.changes} if kind is RevisionKind.NORMAL else {}
+        keys = set(check.original) | set(changed)
+        revision.values = [RevisionValue(name=name, rank=rank, original=check.original.get((name, rank)),
+                                         requested=changed[name, rank].requested if (name, rank) in changed else check.original.get((name, rank)),
+                                         changed=(name, rank) in changed) for name, rank in sorted(keys)]  # fmt: skip
+    revision.signoffs = _initial_signoffs(actor, observation, kind, check, policy, at)
+    if all(s.state is not SignOffState.PENDING for s in revision.signoffs):
+        revision.closed_at = at
+    session.add(revision)
+    if kind is RevisionKind.NORMAL:
+        older = session.scalars(select(Revision).where(Revision.obsid == observation.obsid, Revision.closed_at.is_(None),
+                                                        Revision.withdrawn_at.is_(None), Revision.superseded_by_id.is_(None)))  # fmt: skip
+        session.flush()
+        for old in older:
+            if old.id != revision.id:
+                old.superseded_by_id = revision.id
+                touch(old, actor, at)
+    return revision
+
+
+def _initial_signoffs(actor: User, observation: Observation, kind: RevisionKind, check: ChangeCheck, policy: Policy,
+                      at: datetime) -> list[SignOff]:  # fmt: skip
+    rules = policy.rules
+    group_of = {name: group.key for group in policy.schema.groups for name in (spec.name for spec in group.parameters)}
+    instruments = {value for value in (check.original.get(("instrument", 0)), check.requested.get(("instrument", 0)),
+                                       observation.instrument) if value}  # fmt: skip
+    signoffs = []
+    for area in rules.edit_areas:
+        needed = area.needed(kind, check.changed_names, group_of, instruments)
+        signoffs.append(SignOff(area=area.key, position=area.position,
+                                state=SignOffState.PENDING if needed else SignOffState.NOT_REQUIRED))  # fmt: skip
+    auto = kind in (RevisionKind.APPROVE_AS_IS, RevisionKind.REMOVE_APPROVAL)
+    verification = SignOff(area=VERIFICATION, position=rules.verification.position,
+                           state=SignOffState.SIGNED if auto else SignOffState.PENDING,
+                           actor_id=actor.id if auto else None, acted_at=at if auto else None)  # fmt: skip
+    return [*signoffs, verification]
+
+
+def _revision_summary(revision: Revision) -> dict[str, Any]:
+    return {"kind": revision.kind.value, "comment": revision.comment,
+            "changes": [{"name": v.name, "rank": v.rank, "original": v.original, "requested": v.requested}
+                        for v in revision.values if v.changed],
+            "signoffs": {s.area: s.state.value for s in revision.signoffs}}  # fmt: skip
+
+
+def _notify_submitted(session: Session, actor: User, observation: Observation, revision: Revision, policy: Policy,
+                      at: datetime) -> None:  # fmt: skip
+    subject = {RevisionKind.NORMAL: f"Parameter change log: {revision.label}", RevisionKind.APPROVE_AS_IS: f"{revision.label} (Approved)",
+               RevisionKind.REMOVE_APPROVAL: f"{revision.label} (Remove request)",
+               RevisionKind.SPLIT: f"{revision.label} (Split request)"}[revision.kind]  # fmt: skip
+    body = change_log_body(observation, revision)
+    if actor.email:
+        enqueue(session, kind=f"revision.{revision.kind.value}", recipients=[actor.email], subject=subject, body=body, now=lambda: at)
+    pending = [s.area for s in revision.signoffs if s.state is SignOffState.PENDING and s.area != VERIFICATION]
+    owners = area_owner_addresses(session, policy.rules, pending)
+    if owners:
+        enqueue(session, kind="revision.signoff_needed", recipients=owners, subject=f"Sign-off needed: {revision.label}",
+                body=body, now=lambda: at)  # fmt: skip

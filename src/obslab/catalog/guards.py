@@ -1,0 +1,93 @@
+"""Checks every change-request action makes first: the row exists, the actor holds the role, the version seen is current."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from obslab.access import User
+from obslab.catalog.models import Observation, Revision
+from obslab.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+
+REVISION_LABEL = re.compile(r"^\s*(\d{1,8})\.(\d{1,3})\s*$")
+
+
+class StaleError(ConflictError):
+    """The row changed after the actor loaded it; nothing was written."""
+
+    code = "stale"
+
+
+def parse_revision_label(label: str) -> tuple[int, int]:
+    """``"20134.002"`` -> (20134, 2); anything else is refused naming the field."""
+    match = REVISION_LABEL.match(label) if isinstance(label, str) else None
+    if match is None:
+        raise InvalidInputError("revision", label, "<obsid>.<number>, e.g. 20134.002")
+    return int(match[1]), int(match[2])
+
+
+def observation_for_update(session: Session, obsid: int) -> Observation:
+    """The observation, locked until the transaction ends (PostgreSQL; SQLite serialises writers anyway)."""
+    observation = session.scalar(select(Observation).where(Observation.obsid == obsid).with_for_update())
+    if observation is None:
+        raise NotFoundError(f"obsid {obsid} is not in the catalog", obsid=obsid)
+    return observation
+
+
+def revision_for_update(session: Session, label: str) -> Revision:
+    """The revision called ``label`` with its sign-offs, locked until the transaction ends."""
+    obsid, number = parse_revision_label(label)
+    revision = session.scalar(
+        select(Revision).where(Revision.obsid == obsid, Revision.number == number)
+        .options(selectinload(Revision.signoffs), selectinload(Revision.observation)).with_for_update(of=Revision)
+    )  # fmt: skip
+    if revision is None:
+        raise NotFoundError(f"revision {obsid}.{number:03d} does not exist", revision=f"{obsid}.{number:03d}")
+    return revision
+
+
+def require_role(actor: User, role: str, action: str) -> None:
+    """Refuse unless ``actor`` holds ``role`` (admin holds every role); a hidden button is not security."""
+    if not actor.is_active:
+        raise PermissionDeniedError(f"{actor.username} is not an active user and may not {action}", username=actor.username)
+    if not actor.has_role(role):
+        held = ", ".join(actor.role_names) or "none"
+        raise PermissionDeniedError(f"{actor.username} may not {action}: that needs the role {role!r} (roles held: {held})",
+                                    username=actor.username, role=role)  # fmt: skip
+
+
+def require_version(session: Session, row: Any, seen: int, what: str) -> None:
+    """Refuse when ``row`` is no longer at the version the actor saw, saying who changed it and when."""
+    if not isinstance(seen, int) or isinstance(seen, bool):
+        raise InvalidInputError("seen_version", seen, "the version number shown with the row")
+    if row.version != seen:
+        who = session.get(User, row.updated_by_id) if row.updated_by_id is not None else None
+        name = who.username if who is not None else "someone"
+        raise StaleError(f"{what} was changed by {name} at {row.updated_at:%Y-%m-%d %H:%M:%S} UTC after you loaded it "
+                         f"(you saw version {seen}, it is now {row.version}); reload and try again",
+                         seen_version=seen, current_version=row.version, changed_by=name)  # fmt: skip
+
+
+def touch(row: Any, actor: User, now: datetime) -> None:
+    """Mark ``row`` as changed by ``actor`` (its version goes up at flush, refusing any concurrent writer)."""
+    row.updated_by_id = actor.id
+    row.updated_at = now
+
+
+def flush(session: Session, what: str) -> None:
+    """Flush, turning a lost race (someone committed the same row first) into a StaleError."""
+    try:
+        session.flush()
+    except StaleDataError:
+        raise StaleError(f"{what} was changed by someone else at the same moment; reload and try again") from None
+
+
+def require_recent(acted_at: datetime | None, now: datetime, hours: float, what: str) -> None:
+    """Refuse to undo something done longer ago than the undo window."""
+    if acted_at is None or now - acted_at > timedelta(hours=hours):
+        raise ConflictError(f"{what} can only be undone within {hours:g} hours of it", within_hours=hours)

@@ -74,7 +74,7 @@ def _check(session: Session, observation: Observation, edits: Sequence[Edit], po
     return check_change(policy.schema, policy.rules, current_values(session, observation), edits, schedule=schedule, now=at)
 
 
-def _require_submitter(actor: User, rules: ChangeRules) -> None:
+def require_submitter(actor: User, rules: ChangeRules) -> None:
     if not actor.is_active or not (actor.has_role(*rules.submitters) if rules.submitters else actor.has_role("admin")):
         held = ", ".join(actor.role_names) or "none"
         raise PermissionDeniedError(f"{actor.username} may not submit change requests: that needs one of the roles "
@@ -83,8 +83,8 @@ def _require_submitter(actor: User, rules: ChangeRules) -> None:
 
 
 def submit_change(session: Session, actor: User, obsid: int, *, seen_version: int, kind: RevisionKind | str = RevisionKind.NORMAL,
-                  edits: Iterable[Edit] = (), comment: str = "", policy: Policy | None = None,
-                  now: Clock = utcnow) -> tuple[Revision, ChangeCheck]:  # fmt: skip
+                  edits: Iterable[Edit] = (), comment: str = "", policy: Policy | None = None, now: Clock = utcnow,
+                  notify: bool = True) -> tuple[Revision, ChangeCheck]:  # fmt: skip
     """Submit revision ``<obsid>.<next>`` of ``kind`` in the caller's transaction; refusals write nothing.
 
     A normal change stores every original value and the requested ones, and opens the sign-off areas
@@ -99,7 +99,7 @@ def submit_change(session: Session, actor: User, obsid: int, *, seen_version: in
     kind = _kind(kind)
     if not isinstance(comment, str):
         raise InvalidInputError("comment", comment, "text")
-    _require_submitter(actor, policy.rules)
+    require_submitter(actor, policy.rules)
     observation = observation_for_update(session, obsid)
     require_version(session, observation, seen_version, f"obsid {obsid}")
     if observation.status not in EDITABLE_STATUSES:
@@ -124,7 +124,8 @@ def submit_change(session: Session, actor: User, obsid: int, *, seen_version: in
     record_event(session, actor=actor, action=f"revision.submitted.{kind.value}", entity_type="revision", entity_id=revision.label,
                  before={"approved": not observation.approved} if kind in (RevisionKind.APPROVE_AS_IS, RevisionKind.REMOVE_APPROVAL) else None,
                  after=_revision_summary(revision), now=lambda: at)  # fmt: skip
-    _notify_submitted(session, actor, observation, revision, policy, at)
+    if notify:  # bulk callers (express approval) send one summary instead
+        _notify_submitted(session, actor, observation, revision, policy, at)
     return revision, check
 
 

@@ -33,11 +33,18 @@ class ChangeRefusedError(ObslabError):
 
     code = "change_refused"
 
-    def __init__(self, check: ChangeCheck) -> None:
+    def __init__(self, check: ChangeCheck, obsid: int | None = None) -> None:
         problems = [problem.as_dict() for problem in check.errors]
         summary = "; ".join(problem.message for problem in check.errors)
-        super().__init__(f"change refused: {summary}", problems=problems)
+        where = f"obsid {obsid}: " if obsid is not None else ""
+        super().__init__(f"{where}change refused: {summary}", problems=problems, obsid=obsid)
         self.check = check
+
+
+class NoChangeError(ConflictError):
+    """Every requested value equals the current one, so there is nothing to submit."""
+
+    code = "no_change"
 
 
 @dataclass(frozen=True)
@@ -115,7 +122,7 @@ def submit_change(session: Session, actor: User, obsid: int, *, seen_version: in
     if check.errors:
         raise ChangeRefusedError(check)
     if kind is RevisionKind.NORMAL and not check.changes:
-        raise ConflictError(f"obsid {obsid}: nothing changes; every requested value equals the current one", obsid=obsid)
+        raise NoChangeError(f"obsid {obsid}: nothing changes; every requested value equals the current one", obsid=obsid)
     revision = _new_revision(session, actor, observation, kind, comment.strip(), check, policy, at)
     touch(observation, actor, at)
     if kind in (RevisionKind.APPROVE_AS_IS, RevisionKind.REMOVE_APPROVAL):

@@ -95,7 +95,7 @@ def check_change(schema: ParameterSchema, rules: ChangeRules, original: Mapping[
         spec_group = schema.group_of(name)
         where = label(name, rank)
         if spec_group is None:
-            errors.append(Problem("unknown_parameter", name, rank, raw, f"{where}: no such parameter", "a parameter of the schema"))
+            errors.append(Problem("unknown_parameter", name, rank, raw, f"{name!r}: no such parameter", "a parameter of the schema"))
             continue
         spec = schema.spec(name)
         if not spec.editable:

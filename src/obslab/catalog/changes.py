@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from obslab.catalog.notices import area_owner_addresses, change_log_body
 from obslab.catalog.models import (EDITABLE_STATUSES, Observation, ObservationParameter, Revision, RevisionKind,
                                    RevisionValue, SignOff, SignOffState)  # fmt: skip
 from obslab.catalog.parameter_schema import ParameterSchema, default_parameter_schema
-from obslab.catalog.validation import ChangeCheck, Schedule, Values, check_change
+from obslab.catalog.validation import ChangeCheck, Problem, Schedule, Values, check_change
 from obslab.db import Clock, utcnow
 from obslab.errors import ConflictError, InvalidInputError, NotFoundError, ObslabError, PermissionDeniedError
 from obslab.notify import enqueue
@@ -73,7 +73,16 @@ def preview_change(session: Session, obsid: int, edits: Iterable[Edit], *, polic
     observation = session.scalar(select(Observation).where(Observation.obsid == obsid))
     if observation is None:
         raise NotFoundError(f"obsid {obsid} is not in the catalog", obsid=obsid)
-    return _check(session, observation, list(edits), policy, now())
+    check = _check(session, observation, list(edits), policy, now())
+    if observation.status in EDITABLE_STATUSES:
+        return check
+    status = Problem("status", "status", 0, observation.status.value, _not_editable(observation))
+    return replace(check, errors=(status, *check.errors))
+
+
+def _not_editable(observation: Observation) -> str:
+    allowed = ", ".join(sorted(EDITABLE_STATUSES))
+    return f"obsid {observation.obsid} is {observation.status.value} and cannot be changed; only {allowed} observations can"
 
 
 def _check(session: Session, observation: Observation, edits: Sequence[Edit], policy: Policy, at: datetime) -> ChangeCheck:
@@ -110,9 +119,7 @@ def submit_change(session: Session, actor: User, obsid: int, *, seen_version: in
     observation = observation_for_update(session, obsid)
     require_version(session, observation, seen_version, f"obsid {obsid}")
     if observation.status not in EDITABLE_STATUSES:
-        allowed = ", ".join(sorted(EDITABLE_STATUSES))
-        raise ConflictError(f"obsid {obsid} is {observation.status.value} and cannot be changed; only {allowed} observations can",
-                            obsid=obsid, status=observation.status.value)  # fmt: skip
+        raise ConflictError(_not_editable(observation), obsid=obsid, status=observation.status.value)
     edits = list(edits)
     if kind is not RevisionKind.NORMAL and edits:
         raise InvalidInputError("edits", f"{len(edits)} edits", f"none for a {kind.value} revision; it changes no parameter")
@@ -181,12 +188,13 @@ def _initial_signoffs(actor: User, observation: Observation, kind: RevisionKind,
     signoffs = []
     for area in rules.edit_areas:
         needed = area.needed(kind, check.changed_names, group_of, instruments)
-        signoffs.append(SignOff(area=area.key, position=area.position,
+        signoffs.append(SignOff(area=area.key, position=area.position, updated_by_id=actor.id, updated_at=at,
                                 state=SignOffState.PENDING if needed else SignOffState.NOT_REQUIRED))  # fmt: skip
     auto = kind in (RevisionKind.APPROVE_AS_IS, RevisionKind.REMOVE_APPROVAL)
     verification = SignOff(area=VERIFICATION, position=rules.verification.position,
                            state=SignOffState.SIGNED if auto else SignOffState.PENDING,
-                           actor_id=actor.id if auto else None, acted_at=at if auto else None)  # fmt: skip
+                           actor_id=actor.id if auto else None, acted_at=at if auto else None, updated_by_id=actor.id,
+                           updated_at=at)  # fmt: skip
     return [*signoffs, verification]
 
 

@@ -132,12 +132,14 @@ def check_change(schema: ParameterSchema, rules: ChangeRules, original: Mapping[
         if not same_value(original.get((name, rank)), requested.get((name, rank)))
     )
     before = {(p.code, p.parameter, p.rank) for p in rule_problems(schema, original)}
+    seen_messages = {problem.message for problem in errors}
     warnings: list[Problem] = []
     for problem in rule_problems(schema, requested):
         if (problem.code, problem.parameter, problem.rank) in before:
             warnings.append(Problem("already_inconsistent", problem.parameter, problem.rank, problem.value,
                                     problem.message + " (already so before this change)", problem.allowed))  # fmt: skip
-        else:
+        elif problem.message not in seen_messages:  # two rules may ask the same thing (all-or-none and a condition)
+            seen_messages.add(problem.message)
             errors.append(problem)
     check = ChangeCheck(original, requested, changes, tuple(errors), (), tuple(nullified))
     more, notes = change_warnings(schema, rules, check, schedule, now)
@@ -284,7 +286,7 @@ def change_warnings(schema: ParameterSchema, rules: ChangeRules, check: ChangeCh
     for name in sorted(w.mission_planning & changed.keys()):
         warnings.append(Problem("mission_planning", name, 0, changed[name].requested, f"{name} changes: mission planning will be told"))
     soon = (schedule.scheduled_at is not None and now is not None
-            and schedule.scheduled_at - now < timedelta(days=w.scheduled_within_days))  # fmt: skip
+            and timedelta(0) <= schedule.scheduled_at - now < timedelta(days=w.scheduled_within_days))  # fmt: skip
     if soon:
         warnings.append(Problem("scheduled_soon", "soe_st_sched_date", 0, schedule.scheduled_at.isoformat(),
                                 f"scheduled for {schedule.scheduled_at:%Y-%m-%d %H:%M} UTC, within {w.scheduled_within_days} days: "

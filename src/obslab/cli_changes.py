@@ -1,0 +1,297 @@
+"""``obslab changes`` and ``obslab express``: change requests from scripts, with --json output."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from obslab.cli import App, emit_json, reports_errors
+from obslab.errors import InvalidInputError, NotFoundError
+
+if TYPE_CHECKING:
+    from obslab.access import User
+    from obslab.catalog.models import Revision
+
+#: NAME=VALUE or NAME[RANK]=VALUE; an empty VALUE clears the parameter.
+ASSIGNMENT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\[\s*(\d+)\s*\])?\s*=(.*)$", re.DOTALL)
+
+
+def parse_assignment(text: str) -> tuple[str, int, str]:
+    """``"tstart[1]=2027-01-10T00:00:00"`` -> ("tstart", 1, "2027-01-10T00:00:00")."""
+    match = ASSIGNMENT.match(text)
+    if match is None:
+        raise InvalidInputError("--set", text, "NAME=VALUE or NAME[RANK]=VALUE, e.g. y_det_offset=1.5")
+    return match[1], int(match[2] or 0), match[3].strip()
+
+
+def actor(app: App, session: Session) -> User:
+    """The known user this command acts as; change requests are never made by an unknown 'system'."""
+    from obslab.access import local_username
+
+    user = app.acting_user(session)
+    if user is None:
+        name = local_username(app.settings.acting_user)
+        raise NotFoundError(f"user {name!r} is not known to obslab; set OBSLAB_ACTING_USER or add them with 'obslab users add'")
+    return user
+
+
+def revision_json(revision: Revision) -> dict[str, Any]:
+    return {
+        "revision": revision.label, "obsid": revision.obsid, "kind": revision.kind.value, "version": revision.version,
+        "submitted_by": revision.submitted_by_id, "submitted_at": revision.submitted_at.isoformat(),
+        "comment": revision.comment, "closed_at": revision.closed_at and revision.closed_at.isoformat(),
+        "withdrawn_at": revision.withdrawn_at and revision.withdrawn_at.isoformat(), "notes": revision.notes,
+        "superseded": revision.superseded_by_id is not None,
+        "changes": [{"name": v.name, "rank": v.rank, "original": v.original, "requested": v.requested} for v in revision.values if v.changed],
+        "signoffs": [{"area": s.area, "state": s.state.value, "version": s.version, "by": s.actor_id,
+                      "at": s.acted_at and s.acted_at.isoformat()} for s in revision.signoffs],
+    }  # fmt: skip
+
+
+def _with_usernames(session: Session, data: dict[str, Any]) -> dict[str, Any]:
+    from obslab.access import User
+
+    ids = {data["submitted_by"], *(s["by"] for s in data["signoffs"])} - {None}
+    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
+    data["submitted_by"] = names.get(data["submitted_by"])
+    for signoff in data["signoffs"]:
+        signoff["by"] = names.get(signoff["by"])
+    return data
+
+
+def _load_revision(session: Session, label: str) -> Revision:
+    from obslab.catalog.guards import parse_revision_label
+    from obslab.catalog.models import Revision
+
+    obsid, number = parse_revision_label(label)
+    revision = session.scalar(select(Revision).where(Revision.obsid == obsid, Revision.number == number)
+                              .options(selectinload(Revision.values), selectinload(Revision.signoffs)))  # fmt: skip
+    if revision is None:
+        raise NotFoundError(f"revision {obsid}.{number:03d} does not exist")
+    return revision
+
+
+def print_revision(data: dict[str, Any]) -> None:
+    state = "withdrawn" if data["withdrawn_at"] else "closed" if data["closed_at"] else "open"
+    click.echo(f"{data['revision']}  {data['kind']}  {state}  version {data['version']}  by {data['submitted_by']} at {data['submitted_at']}")
+    for change in data["changes"]:
+        rank = f"[{change['rank']}]" if change["rank"] else ""
+        click.echo(f"  {change['name']}{rank}: {change['original']!r} -> {change['requested']!r}")
+    for signoff in data["signoffs"]:
+        who = f" by {signoff['by']} at {signoff['at']}" if signoff["by"] else ""
+        click.echo(f"  {signoff['area']:<13} {signoff['state']:<13} version {signoff['version']}{who}")
+    if data["comment"]:
+        click.echo(f"  comment: {data['comment']}")
+
+
+@click.group()
+def changes() -> None:
+    """Submit, inspect and sign change requests on catalog observations."""
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+seen_option = click.option("--seen-version", type=int, default=None,
+                           help="The version you saw (from 'show --json'); refused if the row changed since. "
+                                "Without it the current version is used, which protects nothing.")  # fmt: skip
+
+
+@changes.command("show")
+@click.argument("what")
+@json_option
+@click.pass_obj
+@reports_errors
+def changes_show(app: App, what: str, as_json: bool) -> None:
+    """Show revision WHAT, or every revision of obsid WHAT (WHAT is like 20134.002 or 20134)."""
+    from obslab.catalog.guards import parse_revision_label
+    from obslab.catalog.models import Observation, Revision
+
+    with app.sessions() as session:
+        if "." in what:
+            parse_revision_label(what)
+            revisions = [_load_revision(session, what)]
+        else:
+            if not what.strip().isdigit():
+                raise InvalidInputError("what", what, "a revision such as 20134.002 or an obsid such as 20134")
+            obsid = int(what)
+            if session.scalar(select(Observation.id).where(Observation.obsid == obsid)) is None:
+                raise NotFoundError(f"obsid {obsid} is not in the catalog")
+            revisions = list(session.scalars(select(Revision).where(Revision.obsid == obsid).order_by(Revision.number)
+                                             .options(selectinload(Revision.values), selectinload(Revision.signoffs))))  # fmt: skip
+        data = [_with_usernames(session, revision_json(r)) for r in revisions]
+    if as_json:
+        emit_json(data[0] if "." in what else data)
+        return
+    for item in data:
+        print_revision(item)
+
+
+@changes.command("submit")
+@click.argument("obsid", type=int)
+@click.option("--set", "assignments", multiple=True, metavar="NAME[RANK]=VALUE", help="A requested value (repeat); empty clears.")
+@click.option("--kind", type=click.Choice(["norm", "asis", "remove", "clone"]), default="norm", show_default=True)
+@click.option("--comment", default="", help="Why the change is needed (shown to every signer).")
+@click.option("--also", default="", metavar="OBSIDS", help="Copy the change to these obsids too (ranges allowed).")
+@click.option("--dry-run", is_flag=True, help="Check and show errors and warnings; write nothing.")
+@seen_option
+@json_option
+@click.pass_obj
+@reports_errors
+def changes_submit(app: App, obsid: int, assignments: tuple[str, ...], kind: str, comment: str, also: str, dry_run: bool,
+                   seen_version: int | None, as_json: bool) -> None:  # fmt: skip
+    """Submit a change request for OBSID."""
+    from obslab.catalog.changes import preview_change, submit_change
+    from obslab.catalog.models import Observation
+    from obslab.catalog.multi import submit_to_many
+    from obslab.catalog.obsids import parse_obsid_list
+
+    edits = [parse_assignment(text) for text in assignments]
+    others = parse_obsid_list(also) if also.strip() else []
+    with app.transaction() as session:
+        who = actor(app, session)
+        if dry_run:
+            check = preview_change(session, obsid, edits)
+            result: dict[str, Any] = {"ok": check.ok, "errors": [p.as_dict() for p in check.errors],
+                                      "warnings": [p.as_dict() for p in check.warnings],
+                                      "changes": [{"name": c.name, "rank": c.rank, "original": c.original, "requested": c.requested}
+                                                  for c in check.changes]}  # fmt: skip
+            session.rollback()
+        elif others:
+            versions = dict(session.execute(select(Observation.obsid, Observation.version)
+                                            .where(Observation.obsid.in_([obsid, *others]))).all())  # fmt: skip
+            if seen_version is not None:
+                versions[obsid] = seen_version
+            outcomes = submit_to_many(session, who, obsid, others, seen_versions=versions | {o: 0 for o in others if o not in versions},
+                                      edits=edits, comment=comment)  # fmt: skip
+            result = {"results": [{"obsid": r.obsid, "outcome": r.outcome.value, "revision": r.revision, "left_out": list(r.left_out)}
+                                  for r in outcomes]}  # fmt: skip
+        else:
+            version = seen_version if seen_version is not None else session.scalar(select(Observation.version).where(Observation.obsid == obsid))
+            revision, check = submit_change(session, who, obsid, seen_version=version if version is not None else 0, kind=kind,
+                                            edits=edits, comment=comment)  # fmt: skip
+            result = {"revision": revision.label, "warnings": [p.as_dict() for p in check.warnings],
+                      "signoffs": {s.area: s.state.value for s in revision.signoffs}}  # fmt: skip
+    if as_json:
+        emit_json(result)
+        return
+    if dry_run:
+        for change in result["changes"]:
+            rank = f"[{change['rank']}]" if change["rank"] else ""
+            click.echo(f"  {change['name']}{rank}: {change['original']!r} -> {change['requested']!r}")
+        for problem in result["errors"]:
+            click.echo(f"error: {problem['message']}")
+    elif "results" in result:
+        for row in result["results"]:
+            click.echo(f"{row['obsid']}: {row['outcome']} {row['revision'] or ''}".rstrip())
+            for reason in row["left_out"]:
+                click.echo(f"  not copied: {reason}")
+    else:
+        pending = [area for area, state in result["signoffs"].items() if state == "pending"]
+        click.echo(f"submitted {result['revision']}; waiting for {', '.join(pending) or 'nothing'}")
+    for problem in result.get("warnings", []):
+        click.echo(f"warning: {problem['message']}")
+
+
+def _act(app: App, label: str, as_json: bool, act: Any, seen_of: Any) -> None:
+    """Run one sign-off action on revision ``label`` as the acting user, then print the revision."""
+    with app.transaction() as session:
+        who = actor(app, session)
+        current = _load_revision(session, label)
+        revision = act(session, who, seen_of(current))
+        data = _with_usernames(session, revision_json(revision))
+    if as_json:
+        emit_json(data)
+    else:
+        print_revision(data)
+
+
+@changes.command("sign")
+@click.argument("label")
+@click.argument("area")
+@seen_option
+@json_option
+@click.pass_obj
+@reports_errors
+def changes_sign(app: App, label: str, area: str, seen_version: int | None, as_json: bool) -> None:
+    """Sign AREA (general, acis, acis_si, hrc_si...) of revision LABEL."""
+    from obslab.catalog.signoff import sign_off
+
+    def seen_of(revision: Revision) -> int:
+        row = next((s for s in revision.signoffs if s.area == area), None)
+        return seen_version if seen_version is not None else (row.version if row is not None else 0)
+
+    _act(app, label, as_json, lambda session, who, seen: sign_off(session, who, label, area, seen_version=seen), seen_of)
+
+
+def _revision_version(seen_version: int | None) -> Any:
+    return lambda revision: seen_version if seen_version is not None else revision.version
+
+
+@changes.command("verify")
+@click.argument("label")
+@click.option("--approve", is_flag=True, help="Also approve the observation for flight (sign-off and approve).")
+@seen_option
+@json_option
+@click.pass_obj
+@reports_errors
+def changes_verify(app: App, label: str, approve: bool, seen_version: int | None, as_json: bool) -> None:
+    """Verify revision LABEL once every other area is done; the catalog takes the requested values."""
+    from obslab.catalog.signoff import verify
+
+    _act(app, label, as_json, lambda s, who, seen: verify(s, who, label, seen_version=seen, approve=approve), _revision_version(seen_version))
+
+
+def _plain_revision_action(name: str, help_text: str) -> Any:
+    """A command LABEL [--seen-version] [--json] running ``obslab.catalog.signoff.<name>`` on one revision."""
+
+    @changes.command(name, help=help_text)
+    @click.argument("label")
+    @seen_option
+    @json_option
+    @click.pass_obj
+    @reports_errors
+    def command(app: App, label: str, seen_version: int | None, as_json: bool) -> None:
+        from obslab.catalog import signoff
+
+        action = getattr(signoff, name)
+        _act(app, label, as_json, lambda s, who, seen: action(s, who, label, seen_version=seen), _revision_version(seen_version))
+
+    return command
+
+
+changes_discard = _plain_revision_action("discard", "Abandon revision LABEL: its pending areas are discarded and it closes.")
+changes_withdraw = _plain_revision_action(
+    "withdraw", "Withdraw your own revision LABEL (nobody has acted on it yet, or it is your approval), within the undo window.")
+
+
+@click.command("express")
+@click.argument("source")
+@click.option("--check", "check_only", is_flag=True, help="Only show each obsid's status; approve nothing.")
+@json_option
+@click.pass_obj
+@reports_errors
+def express(app: App, source: str, check_only: bool, as_json: bool) -> None:
+    """Approve a list of obsids for flight: SOURCE is a file of obsids or the list itself (ranges allowed)."""
+    from obslab.catalog.express import express_approve, express_check
+
+    path = Path(source)
+    text = path.read_text() if path.is_file() else source
+    with app.transaction() as session:
+        who = actor(app, session)
+        rows = express_check(session, who, text)
+        approved: tuple[str, ...] = ()
+        if not check_only:
+            approved = express_approve(session, who, text).approved
+    result = {"approved": list(approved),
+              "obsids": [{"obsid": r.obsid, "status": r.status.value, "detail": r.detail} for r in rows]}  # fmt: skip
+    if as_json:
+        emit_json(result)
+        return
+    for row in result["obsids"]:
+        click.echo(f"{row['obsid']:>8}  {row['status']}{'  ' + row['detail'] if row['detail'] else ''}")
+    if not check_only:
+        click.echo(f"approved {len(approved)}: {' '.join(approved)}" if approved else "approved none")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.catalog.models import Observation
 from obslab.cli import main
-from obslab.cli_changes import parse_assignment
+from obslab.cli.changes import parse_assignment
 from obslab.errors import InvalidInputError
 
 from catalog_world import World, build_world

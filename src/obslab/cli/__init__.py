@@ -1,4 +1,4 @@
-"""The ``obslab`` command: database, demo observatory, dashboards and user administration (change requests: cli_changes)."""
+"""The ``obslab`` command: database, demo observatory, dashboards and user administration (change requests: cli.changes)."""
 
 from __future__ import annotations
 
@@ -306,8 +306,8 @@ def users_apikey(app: App, name: str, label: str) -> None:
     click.echo("store this key now: obslab keeps only its hash and cannot show it again", err=True)
 
 
-# Registered last: cli_changes imports App and the helpers above.
-from obslab.cli_changes import changes, express  # noqa: E402
+# Registered last: cli.changes imports App and the helpers above.
+from obslab.cli.changes import changes, express  # noqa: E402
 
 main.add_command(changes)
 main.add_command(express)

@@ -122,6 +122,14 @@ def _enable_sqlite_integrity(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    # Python's sqlite3 starts a transaction only at the first write, so the reads before it see
+    # other writers' commits: read-then-write races go unnoticed.  Take transaction control here
+    # and begin explicitly (below), so a transaction reads one snapshot and a conflicting write fails.
+    dbapi_connection.isolation_level = None
+
+
+def _begin_sqlite_transaction(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -132,6 +140,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _enable_sqlite_integrity)
+        event.listen(engine, "begin", _begin_sqlite_transaction)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)

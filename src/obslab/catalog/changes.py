@@ -167,15 +167,14 @@ def _new_revision(session: Session, actor: User, observation: Observation, kind:
     revision.signoffs = _initial_signoffs(actor, observation, kind, check, policy, at)
     if all(s.state is not SignOffState.PENDING for s in revision.signoffs):
         revision.closed_at = at
+    older = [] if kind is not RevisionKind.NORMAL else list(session.scalars(
+        select(Revision).where(Revision.obsid == observation.obsid, Revision.closed_at.is_(None), Revision.withdrawn_at.is_(None),
+                               Revision.superseded_by_id.is_(None))))  # fmt: skip
     session.add(revision)
-    if kind is RevisionKind.NORMAL:
-        older = session.scalars(select(Revision).where(Revision.obsid == observation.obsid, Revision.closed_at.is_(None),
-                                                        Revision.withdrawn_at.is_(None), Revision.superseded_by_id.is_(None)))  # fmt: skip
-        session.flush()
-        for old in older:
-            if old.id != revision.id:
-                old.superseded_by_id = revision.id
-                touch(old, actor, at)
+    flush(session, f"obsid {observation.obsid}")  # the new revision's id, for the older ones to point at
+    for old in older:
+        old.superseded_by_id = revision.id
+        touch(old, actor, at)
     return revision
 
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -84,6 +85,11 @@ def flush(session: Session, what: str) -> None:
     try:
         session.flush()
     except StaleDataError:
+        raise StaleError(f"{what} was changed by someone else at the same moment; reload and try again") from None
+    except OperationalError as error:
+        # SQLite: another writer committed after this transaction's snapshot was taken (SQLITE_BUSY_SNAPSHOT).
+        if "database is locked" not in str(error.orig):
+            raise
         raise StaleError(f"{what} was changed by someone else at the same moment; reload and try again") from None
 
 

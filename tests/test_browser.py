@@ -100,6 +100,22 @@ def show_only(page: Any, obsid: int) -> None:
     page.locator(f'.tabulator-row .tabulator-cell[tabulator-field="obsid"] >> text="{obsid}"').wait_for(timeout=20_000)
     assert first_column(page, "obsid") == [str(obsid)]
     wait_for_status(page, r"· 1 observations")
+    settle(page)
+
+
+def settle(page: Any) -> None:
+    """In JupyterLab, wait until the kernel is idle: the callback has finished and sent all its updates.
+
+    Without this, a click can land while the table is still being redrawn by the last updates (seen
+    on a loaded CI machine), and the browser drops it.  Voila and panel serve show no such indicator
+    and need none: their pages passed without it every time.
+    """
+    # Voila's page has a jupyterapp too, but no notebook panel with a session context.
+    page.wait_for_function("""() => {
+        const context = window.jupyterapp?.shell?.currentWidget?.sessionContext;
+        return !context || context.session?.kernel?.status === "idle";
+    }""", timeout=20_000)  # fmt: skip
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
 
 
 def type_into(page: Any, placeholder: str, text: str) -> None:

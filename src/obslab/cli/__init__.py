@@ -308,6 +308,8 @@ def users_apikey(app: App, name: str, label: str) -> None:
 
 # Registered last: cli.changes imports App and the helpers above.
 from obslab.cli.changes import changes, express  # noqa: E402
+from obslab.cli.notify import notify  # noqa: E402
 
 main.add_command(changes)
 main.add_command(express)
+main.add_command(notify)

@@ -1,6 +1,8 @@
-"""``obslab notify``: deliver the notification outbox over SMTP and look at what is waiting."""
+"""``obslab notify``: write the daily reminders, deliver the outbox over SMTP, and look at what is waiting."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import click
 from sqlalchemy import func, select
@@ -32,6 +34,22 @@ def notify_send(app: App, retry_failed: bool, limit: int, as_json: bool) -> None
             click.echo(f"  {error}", err=True)
     if report.failed:
         raise SystemExit(1)
+
+
+@notify.command("reminders")
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="The day (UTC) to remind for; default today.")
+@click.pass_obj
+@reports_errors
+def notify_reminders(app: App, day: datetime | None) -> None:
+    """Write today's reminders to the outbox (sign-offs in working order, duty, roster); running twice adds nothing."""
+    from obslab.catalog.reminders import build_reminders
+
+    today = day.date() if day is not None else datetime.now(UTC).date()
+    with app.transaction() as session:
+        written = build_reminders(session, today)
+    click.echo(f"{len(written)} reminder(s) written for {today:%Y-%m-%d}; 'obslab notify send' delivers them")
+    for key in written:
+        click.echo(f"  {key}")
 
 
 @notify.command("status")

@@ -308,8 +308,10 @@ def users_apikey(app: App, name: str, label: str) -> None:
 
 # Registered last: cli.changes imports App and the helpers above.
 from obslab.cli.changes import changes, express  # noqa: E402
+from obslab.cli.duty import duty  # noqa: E402
 from obslab.cli.notify import notify  # noqa: E402
 
 main.add_command(changes)
 main.add_command(express)
 main.add_command(notify)
+main.add_command(duty)

@@ -51,26 +51,24 @@ class BoardRow:
     actions: tuple[str, ...] = field(default=())  # "sign:<area>", "verify", "approve", "discard"
 
 
-def _badges(revision: Revision, open_per_obsid: Counter[int]) -> tuple[str, ...]:
-    notes = revision.notes or {}
+def _badges(notes: dict[str, Any], several_open: bool, superseded: bool) -> tuple[str, ...]:
     badges = []
     if notes.get("comment_change"):
         badges.append("new comment")
     if notes.get("large_coordinate_change"):
         badges.append("large coordinate shift")
-    if revision.closed_at is None and open_per_obsid[revision.obsid] > 1:
+    if several_open:
         badges.append("several revisions open")
-    if revision.superseded_by_id is not None:
+    if superseded:
         badges.append("superseded")
     return tuple(badges)
 
 
-def _actions(viewer: User | None, rules: ChangeRules, revision: Revision, cells: list[AreaCell]) -> tuple[str, ...]:
-    if viewer is None or revision.closed_at is not None:
+def _actions(may_sign: frozenset[str], may_verify: bool, is_open: bool, cells: list[AreaCell]) -> tuple[str, ...]:
+    if not is_open:
         return ()
-    actions = [f"sign:{c.area}" for c in cells if c.area != VERIFICATION and c.state == SignOffState.PENDING.value
-               and viewer.has_role(rules.area(c.area).role)]  # fmt: skip
-    if viewer.has_role(rules.verification.role):
+    actions = [f"sign:{c.area}" for c in cells if c.area in may_sign and c.state == SignOffState.PENDING.value]
+    if may_verify:
         edits_done = all(c.state != SignOffState.PENDING.value for c in cells if c.area != VERIFICATION)
         actions += ["verify", "approve"] if edits_done else ["discard"]
     return tuple(actions)
@@ -85,33 +83,41 @@ def board(session: Session, viewer: User | None, *, sort: str = "newest", pendin
         raise InvalidInputError("sort", sort, "one of " + ", ".join(SORTS))
     if pending_area is not None and pending_area not in [a.key for a in rules.areas]:
         raise InvalidInputError("pending_area", pending_area, "one of " + ", ".join(a.key for a in rules.areas))
-    query = (select(Revision, Observation.target_name, Observation.instrument).join(Observation, Observation.id == Revision.observation_id)
-             .where(Revision.withdrawn_at.is_(None), or_(Revision.closed_at.is_(None), Revision.closed_at >= now() - RECENT)))  # fmt: skip
-    if obsid is not None:
-        query = query.where(Revision.obsid == obsid)
+    # Plain columns, not ORM objects: the board may hold thousands of revisions and five times as many sign-offs.
+    shown = (Revision.withdrawn_at.is_(None), or_(Revision.closed_at.is_(None), Revision.closed_at >= now() - RECENT),
+             *(() if obsid is None else (Revision.obsid == obsid,)))  # fmt: skip
+    query = (select(Revision.id, Revision.obsid, Revision.number, Revision.kind, Revision.submitted_by_id, Revision.submitted_at,
+                    Revision.comment, Revision.version, Revision.closed_at, Revision.superseded_by_id, Revision.notes,
+                    Observation.target_name, Observation.instrument)
+             .join(Observation, Observation.id == Revision.observation_id).where(*shown))  # fmt: skip
     if text.strip():
         pattern = f"%{text.strip().lower()}%"
         query = query.where(or_(Observation.target_name.ilike(pattern), Revision.comment.ilike(pattern)))
     found = session.execute(query).all()
-    ids = [revision.id for revision, _t, _i in found]
-    signoffs: dict[int, list[SignOff]] = {}
-    for start in range(0, len(ids), 5_000):  # PostgreSQL caps bound parameters per statement
-        for signoff in session.scalars(select(SignOff).where(SignOff.revision_id.in_(ids[start : start + 5_000]))):
-            signoffs.setdefault(signoff.revision_id, []).append(signoff)
+    cells_of: dict[int, list[tuple[int, AreaCell]]] = {}
     people = dict(session.execute(select(User.id, User.username)).all())
-    open_per_obsid = Counter(revision.obsid for revision, _t, _i in found if revision.closed_at is None)
+    signoff_rows = session.execute(select(SignOff.revision_id, SignOff.position, SignOff.area, SignOff.state, SignOff.actor_id,
+                                          SignOff.acted_at, SignOff.version).join(Revision, Revision.id == SignOff.revision_id)
+                                   .where(*shown))  # fmt: skip
+    for revision_id, position, area, state, actor_id, acted_at, version in signoff_rows:
+        cells_of.setdefault(revision_id, []).append((position, AreaCell(area, state.value, people.get(actor_id), acted_at, version)))
+    open_per_obsid = Counter(r.obsid for r in found if r.closed_at is None)
+    # What the viewer may do, worked out once rather than per row.
+    may_sign = frozenset(a.key for a in rules.edit_areas if viewer is not None and viewer.has_role(a.role))
+    may_verify = viewer is not None and viewer.has_role(rules.verification.role)
     rows = []
-    for revision, target, instrument in found:
-        cells = [AreaCell(s.area, s.state.value, people.get(s.actor_id), s.acted_at, s.version)
-                 for s in sorted(signoffs.get(revision.id, []), key=lambda s: s.position)]  # fmt: skip
+    for r in found:
+        cells = [cell for _position, cell in sorted(cells_of.get(r.id, []), key=lambda item: item[0])]
         if pending_area is not None and not any(c.area == pending_area and c.state == SignOffState.PENDING.value for c in cells):
             continue
-        who = people.get(revision.submitted_by_id)
+        who = people.get(r.submitted_by_id)
         if submitter is not None and who != submitter:
             continue
-        rows.append(BoardRow(revision.label, revision.obsid, target, instrument, revision.kind.value, who, revision.submitted_at,
-                             revision.comment, revision.version, revision.closed_at is None, tuple(cells),
-                             _badges(revision, open_per_obsid), _actions(viewer, rules, revision, cells)))  # fmt: skip
+        is_open = r.closed_at is None
+        rows.append(BoardRow(f"{r.obsid}.{r.number:03d}", r.obsid, r.target_name, r.instrument, r.kind.value, who, r.submitted_at,
+                             r.comment, r.version, is_open, tuple(cells),
+                             _badges(r.notes or {}, is_open and open_per_obsid[r.obsid] > 1, r.superseded_by_id is not None),
+                             _actions(may_sign, may_verify, is_open, cells)))  # fmt: skip
     if sort == "obsid":
         rows.sort(key=lambda r: (r.obsid, -int(r.label.split(".")[1])))
     else:

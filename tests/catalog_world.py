@@ -13,7 +13,7 @@ from obslab.catalog.models import Observation, ObservationParameter, Observation
 
 from support import FIXED_NOW
 
-PEOPLE = {"pat": ["usint"], "quinn": ["usint"], "ops": ["arcops"], "acisa": ["acis"], "hrch": ["hrc"], "sam": ["staff"],
+PEOPLE = {"pat": ["usint"], "quinn": ["usint"], "ops": ["arcops"], "acisa": ["acis"], "hrch": ["hrc"], "sam": ["staff"], "mia": ["mp"],
           "root": ["admin"]}  # fmt: skip
 
 ACIS_S = {"targname": "Cas A", "ra": 350.85, "dec": 58.815, "instrument": "ACIS-S", "grating": "NONE", "type": "GO",

@@ -17,6 +17,8 @@ def test_packaged_rules_have_the_ocat_areas_in_working_order() -> None:
     assert [(a.key, a.role, a.position) for a in rules.areas] == [
         ("general", "arcops", 1), ("acis", "arcops", 2), ("acis_si", "acis", 3), ("hrc_si", "hrc", 4), ("verification", "usint", 5)]  # fmt: skip
     assert rules.submitters == {"usint"} and rules.undo_within_hours == 48
+    assert (rules.recipients.mission_planning, rules.recipients.several_observations) == ("mp", "arcops")
+    assert rules.recipients.chained_types == {"TOO", "DDT"}
     group_of = {"frame_time": "acis", "ra": "target", "multiple_spectral_lines": "acis"}
     acis_si = rules.area("acis_si")
     assert acis_si.needed(RevisionKind.NORMAL, {"frame_time"}, group_of, {"ACIS-S"})
@@ -42,6 +44,9 @@ def test_packaged_rules_have_the_ocat_areas_in_working_order() -> None:
     ('[verification]\nlabel = "Verification"\n', '[verification]\n', ["verification", "missing required key 'label'"]),
     ('submitters = ["usint"]', 'submitters = ["poc"]', ["top level", "unknown role 'poc'"]),
     ("\n[undo]\n", "\n[undo\n", ["not valid TOML"]),
+    ('mission_planning = "mp"', 'mission_planning = "planners"', ["recipients: 'mission_planning'", "unknown role 'planners'"]),
+    ('chained_types = ["TOO", "DDT"]', 'chained_types = ["TOO", "URGENT"]', ["recipients", "unknown observation type 'URGENT'"]),
+    ('several_observations = "arcops"', 'several_observation = "arcops"', ["recipients", "unknown key 'several_observation'"]),
 ])  # fmt: skip
 def test_broken_rules_are_refused_with_the_entry_named(tmp_path: Path, old: str, new: str, expected: list[str]) -> None:
     text = PACKAGED.read_text()

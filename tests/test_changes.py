@@ -264,3 +264,21 @@ def test_undo_within_the_window_only_ones_own_and_only_before_others_act(world: 
     assert not obs(session, w.hrc).approved and approval.withdrawn_at is not None
     third = submit(session, w, "pat", w.hrc, [], kind="asis")
     assert third.label == f"{w.hrc}.002"  # a withdrawn number is never reused
+
+
+def test_mission_planning_and_too_chains_hear_as_the_rules_say(world: tuple[Session, World]) -> None:
+    session, w = world
+    # Scheduled in three days: mission planning is told, with the submitter copied.
+    revision = submit(session, w, "pat", w.hrc, [("hrc_si_mode", 0, "HRCIZB")])
+    planning = session.scalars(select(Notification).where(Notification.kind == "revision.mission_planning")).one()
+    assert planning.recipients == ["mia@obs.example"] and planning.cc == ["pat@obs.example"]
+    assert "within 10 days" in planning.body and revision.label in planning.body
+    assert session.scalars(select(Notification).where(Notification.kind == "revision.chase")).all() == []  # a GTO: no chase
+
+    # A ToO: after the general sign-off, the HRC team hears that HRC SI mode is next.
+    with tx(session):
+        obs(session, w.hrc).obs_type = "TOO"
+    with tx(session):
+        sign_off(session, w.users["ops"], revision.label, "general", seen_version=signoff(revision, "general").version, now=at(1))
+    chase = session.scalars(select(Notification).where(Notification.kind == "revision.chase")).one()
+    assert chase.recipients == ["hrch@obs.example"] and "HRC SI mode sign-off is next" in chase.subject

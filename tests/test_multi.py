@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from obslab.catalog.changes import ChangeRefusedError
 from obslab.catalog.models import Observation, ObservationParameter, ObservationStatus, Revision
 from obslab.catalog.multi import Outcome, submit_to_many
+from obslab.notify import Notification
 
 from catalog_world import ACIS_S, World, build_world, observation
 from support import fixed_clock, table_counts
@@ -83,3 +84,13 @@ def test_a_refusal_on_any_observation_refuses_the_whole_request(world: tuple[Ses
             submit_to_many(session, w.users["pat"], w.acis, [TWIN, EFFICIENT], seen_versions=seen,
                            edits=[("frame_time", 0, 2.8)], now=fixed_clock)  # fmt: skip
     assert table_counts(session) == before
+
+
+def test_operations_hear_once_when_one_request_changes_several_observations(world: tuple[Session, World]) -> None:
+    session, w = world
+    seen = versions(session)
+    session.commit()
+    with session.begin():
+        submit_to_many(session, w.users["pat"], w.acis, [TWIN], seen_versions=seen, edits=[("y_det_offset", 0, 1.5)], now=fixed_clock)
+    mail = session.scalars(select(Notification).where(Notification.kind == "revision.several")).one()
+    assert mail.recipients == ["ops@obs.example"] and f"{w.acis}.001, {TWIN}.001" in mail.body and "y_det_offset = 1.5" in mail.body

@@ -61,6 +61,15 @@ class Warnings:
 
 
 @dataclass(frozen=True)
+class Recipients:
+    """Who hears about a change beyond its submitter and the owners of its pending areas."""
+
+    mission_planning: str | None = None  # gets the scheduling-impact warnings of a submission
+    several_observations: str | None = None  # told when one request changes several observations
+    chained_types: frozenset[str] = frozenset()  # observation types whose sign-offs are chased area by area (ToO)
+
+
+@dataclass(frozen=True)
 class ChangeRules:
     """Everything configurable about the change-request workflow."""
 
@@ -68,6 +77,7 @@ class ChangeRules:
     areas: tuple[Area, ...]  # the edit areas, then verification last
     warnings: Warnings
     undo_within_hours: float
+    recipients: Recipients = Recipients()
 
     @property
     def verification(self) -> Area:
@@ -140,7 +150,8 @@ def _role(entry: dict[str, Any], where: str) -> str:
 
 
 def _build(data: dict[str, Any], schema: ParameterSchema) -> ChangeRules:
-    _keys(data, "top level", {"submitters", "area", "verification", "warnings", "undo"}, {"area", "verification", "warnings", "undo"})
+    _keys(data, "top level", {"submitters", "area", "verification", "warnings", "undo", "recipients"},
+          {"area", "verification", "warnings", "undo"})  # fmt: skip
     groups = {group.key for group in schema.groups}
     parameters = set(schema.names())
     instruments = set(schema.spec("instrument").choices or ())
@@ -172,4 +183,11 @@ def _build(data: dict[str, Any], schema: ParameterSchema) -> ChangeRules:
     if not isinstance(u["within_hours"], int | float) or isinstance(u["within_hours"], bool) or u["within_hours"] < 0:
         raise _Broken(f"undo: 'within_hours' must be a non-negative number, got {u['within_hours']!r}")
     submitters = _names(data, "submitters", "top level", set(STANDARD_ROLES), "role")
-    return ChangeRules(submitters, tuple(areas), warnings, float(u["within_hours"]))
+    r = _keys(data.get("recipients", {}), "recipients", {"mission_planning", "several_observations", "chained_types"}, set())
+    for key in ("mission_planning", "several_observations"):
+        if key in r:
+            _role({"role": r[key]}, f"recipients: {key!r}")
+    types = set(schema.spec("type").choices or ()) if schema.group_of("type") else set()
+    recipients = Recipients(r.get("mission_planning"), r.get("several_observations"),
+                            _names(r, "chained_types", "recipients", types, "observation type"))  # fmt: skip
+    return ChangeRules(submitters, tuple(areas), warnings, float(u["within_hours"]), recipients)

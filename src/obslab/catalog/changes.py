@@ -14,7 +14,7 @@ from obslab.access import User
 from obslab.audit import record_event
 from obslab.catalog.change_rules import VERIFICATION, ChangeRules, default_change_rules
 from obslab.catalog.guards import flush, observation_for_update, require_version, touch
-from obslab.catalog.notices import area_owner_addresses, change_log_body
+from obslab.catalog.notices import area_owner_addresses, change_log_body, role_addresses
 from obslab.catalog.models import (EDITABLE_STATUSES, Observation, ObservationParameter, Revision, RevisionKind,
                                    RevisionValue, SignOff, SignOffState)  # fmt: skip
 from obslab.catalog.parameter_schema import ParameterSchema, default_parameter_schema
@@ -24,6 +24,8 @@ from obslab.errors import ConflictError, InvalidInputError, NotFoundError, Obsla
 from obslab.notify import enqueue
 
 MAX_REVISION = 999
+#: Warnings that mission planning is told about (seed §1.10: shift, target name, scheduled soon, active list).
+MISSION_PLANNING_WARNINGS = frozenset({"large_shift", "mission_planning", "scheduled_soon", "on_active_list"})
 #: (name, rank, value): rank 0 for a scalar, 1.. for a row of a ranked table; an empty value clears.
 Edit = tuple[str, int, Any]
 
@@ -139,7 +141,7 @@ def submit_change(session: Session, actor: User, obsid: int, *, seen_version: in
                  before={"approved": not observation.approved} if kind in (RevisionKind.APPROVE_AS_IS, RevisionKind.REMOVE_APPROVAL) else None,
                  after=_revision_summary(revision), now=lambda: at)  # fmt: skip
     if notify:  # bulk callers (express approval) send one summary instead
-        _notify_submitted(session, actor, observation, revision, policy, at)
+        _notify_submitted(session, actor, observation, revision, check, policy, at)
     return revision, check
 
 
@@ -204,7 +206,7 @@ def _revision_summary(revision: Revision) -> dict[str, Any]:
             "signoffs": {s.area: s.state.value for s in revision.signoffs}}  # fmt: skip
 
 
-def _notify_submitted(session: Session, actor: User, observation: Observation, revision: Revision, policy: Policy,
+def _notify_submitted(session: Session, actor: User, observation: Observation, revision: Revision, check: ChangeCheck, policy: Policy,
                       at: datetime) -> None:  # fmt: skip
     subject = {RevisionKind.NORMAL: f"Parameter change log: {revision.label}", RevisionKind.APPROVE_AS_IS: f"{revision.label} (Approved)",
                RevisionKind.REMOVE_APPROVAL: f"{revision.label} (Remove request)",
@@ -217,3 +219,9 @@ def _notify_submitted(session: Session, actor: User, observation: Observation, r
     if owners:
         enqueue(session, kind="revision.signoff_needed", recipients=owners, subject=f"Sign-off needed: {revision.label}",
                 body=body, now=lambda: at)  # fmt: skip
+    planning = [w for w in check.warnings if w.code in MISSION_PLANNING_WARNINGS]
+    role = policy.rules.recipients.mission_planning
+    if planning and role and (addresses := role_addresses(session, [role])):
+        enqueue(session, kind="revision.mission_planning", recipients=addresses, cc=[actor.email] if actor.email else [],
+                subject=f"Mission planning attention: {revision.label}",
+                body="".join(f"- {w.message}\n" for w in planning) + "\n" + body, now=lambda: at)  # fmt: skip

@@ -13,9 +13,11 @@ from obslab.access import User
 from obslab.catalog.changes import (ChangeRefusedError, Edit, NoChangeError, Policy, current_values, require_submitter,
                                     submit_change)  # fmt: skip
 from obslab.catalog.models import EDITABLE_STATUSES, Observation
+from obslab.catalog.notices import role_addresses
 from obslab.catalog.values import family_of
 from obslab.db import Clock, utcnow
 from obslab.errors import InvalidInputError, NotFoundError
+from obslab.notify import enqueue
 
 
 class Outcome(enum.StrEnum):
@@ -105,4 +107,10 @@ def submit_to_many(session: Session, actor: User, source_obsid: int, others: Ite
             results.append(TargetResult(obsid, Outcome.NO_CHANGE, left_out=tuple(left_out)))
             continue
         results.append(TargetResult(obsid, Outcome.SUBMITTED, revision.label, tuple(left_out)))
+    submitted = [r.revision for r in results if r.outcome is Outcome.SUBMITTED]
+    role = policy.rules.recipients.several_observations
+    if len(submitted) > 1 and role and (addresses := role_addresses(session, [role])):
+        changes = "".join(f"  {name}{f'[{rank}]' if rank else ''} = {value!r}\n" for name, rank, value in edits)
+        enqueue(session, kind="revision.several", recipients=addresses, subject=f"One change for {len(submitted)} observations",
+                body="Revisions: " + ", ".join(str(label) for label in submitted) + "\n\nRequested:\n" + changes, now=lambda: at)  # fmt: skip
     return results

@@ -14,7 +14,7 @@ from obslab.catalog.change_rules import VERIFICATION
 from obslab.catalog.changes import Policy, current_values, submit_change
 from obslab.catalog.guards import flush, require_recent, require_role, require_version, revision_for_update, touch
 from obslab.catalog.models import Observation, ObservationParameter, Revision, RevisionKind, SignOff, SignOffState
-from obslab.catalog.notices import change_log_body
+from obslab.catalog.notices import area_owner_addresses, change_log_body
 from obslab.catalog.values import MIRRORED, same_value
 from obslab.db import Clock, utcnow
 from obslab.errors import ConflictError, InvalidInputError, PermissionDeniedError
@@ -75,6 +75,7 @@ def sign_off(session: Session, actor: User, label: str, area: str, *, seen_versi
     before = _state(revision)
     _mark(signoff, SignOffState.SIGNED, actor, at)
     _record(session, actor, revision, "signoff.signed", f"the {area} sign-off of {revision.label}", before, at)
+    _chase(session, policy, revision, at)
     if all(s.state in DONE for s in revision.signoffs if s.area != VERIFICATION):
         submitter = session.get(User, revision.submitted_by_id) if revision.submitted_by_id else None
         if submitter is not None and submitter.email:
@@ -82,6 +83,17 @@ def sign_off(session: Session, actor: User, label: str, area: str, *, seen_versi
                     subject=f"Ready to verify: {revision.label}", body=change_log_body(revision.observation, revision),
                     now=lambda: at)  # fmt: skip
     return revision
+
+
+def _chase(session: Session, policy: Policy, revision: Revision, at: datetime) -> None:
+    """For chained types (ToO, DDT): tell the owners of the next pending edit area it is their turn."""
+    if revision.observation.obs_type not in policy.rules.recipients.chained_types:
+        return
+    waiting = sorted((s for s in revision.signoffs if s.area != VERIFICATION and s.state is SignOffState.PENDING), key=lambda s: s.position)
+    if waiting and (owners := area_owner_addresses(session, policy.rules, [waiting[0].area])):
+        enqueue(session, kind="revision.chase", recipients=owners, subject=f"{revision.observation.obs_type} {revision.label}: "
+                f"{policy.rules.area(waiting[0].area).label} sign-off is next", body=change_log_body(revision.observation, revision),
+                now=lambda: at)  # fmt: skip
 
 
 def verify(session: Session, actor: User, label: str, *, seen_version: int, approve: bool = False,

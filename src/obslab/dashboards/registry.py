@@ -48,6 +48,12 @@ DASHBOARDS: tuple[DashboardEntry, ...] = (
         description="Observations: filter, sort, cone search, sky plot; parameters, sign-off state and history.",
         viewer="obslab.dashboards.catalog:CatalogBrowser",
     ),
+    DashboardEntry(
+        slug="signoff",
+        title="Sign-off",
+        description="Open change requests: every area's state, notes, and the sign-offs, verification and approval that are yours.",
+        viewer="obslab.dashboards.signoff:SignoffBoard",
+    ),
 )
 
 

@@ -1,0 +1,74 @@
+"""The sign-off board: a thin Panel view over SignoffBoardState."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import panel as pn
+import param
+
+from obslab.dashboards.context import DashboardContext
+from obslab.dashboards.shell import error_alert, shell
+from obslab.dashboards.signoff_state import SignoffBoardState
+from obslab.dashboards.widgets import BADGE_CSS, badge, data_table
+
+TITLES = {"revision": "Revision", "target": "Target", "instrument": "Instrument", "kind": "Kind", "submitted_by": "By",
+          "submitted_at": "Submitted (UTC)", "general": "General", "acis": "ACIS", "acis_si": "ACIS SI", "hrc_si": "HRC SI",
+          "verification": "Verification", "badges": "Notes", "actions": "Yours to do"}  # fmt: skip
+ACTION_LABELS = {"verify": "Verify", "approve": "Verify and approve", "discard": "Discard"}
+
+
+class SignoffBoard(pn.viewable.Viewer):
+    """Open revisions with their areas; the selected one's changes and the buttons the viewer's roles allow."""
+
+    state = param.ClassSelector(class_=SignoffBoardState)
+
+    def __init__(self, context: DashboardContext | None = None, **params: Any) -> None:
+        params.setdefault("state", SignoffBoardState(context))
+        super().__init__(**params)
+        self.table = data_table(self.state.rows, titles=TITLES, height=420, css_classes=["obslab-board-table"])
+        self.table.on_click(self._row_clicked)
+        self.state.param.watch(self._rows_changed, "rows")
+
+    def _rows_changed(self, event: param.parameterized.Event) -> None:
+        self.table.value = event.new
+
+    def _row_clicked(self, event: Any) -> None:
+        self.state.select(str(self.table.value.iloc[event.row]["revision"]))
+
+    def _filters(self) -> pn.Row:
+        s = self.state.param
+        return pn.Row(pn.widgets.Select.from_param(s.sort, width=120), pn.widgets.Select.from_param(s.pending_area, width=160),
+                      pn.widgets.TextInput.from_param(s.submitter, placeholder="e.g. jchen", width=160),
+                      pn.widgets.TextInput.from_param(s.text, placeholder="target or comment", width=200),
+                      css_classes=["obslab-board-filters"])  # fmt: skip
+
+    def _selected(self, label: str, _rows: Any) -> Any:
+        row = self.state.row(label) if label else None
+        if row is None:
+            return pn.pane.Markdown("*Click a revision to see its changes and what you can do.*", css_classes=["obslab-board-empty"])
+        areas = " ".join(f"{html.escape(c.area)} {badge(c.state)}" for c in row.cells)
+        notes = "".join(f" {badge('notice', note)}" for note in row.badges)
+        head = (f"<h3>{html.escape(row.label)} · {html.escape(row.target)}{notes}</h3>"
+                f"<p>{html.escape(row.kind)} by {html.escape(row.submitted_by or '?')} at {row.submitted_at:%Y-%m-%d %H:%M} UTC</p>"
+                f"<p>{areas}</p><p><b>Comment:</b> {html.escape(row.comment) or '—'}</p>")  # fmt: skip
+        buttons = []
+        for action in row.actions:
+            name = ACTION_LABELS.get(action) or f"Sign {action.partition(':')[2]}"
+            button = pn.widgets.Button(name=name, button_type="primary" if action != "discard" else "danger",
+                                       css_classes=[f"obslab-action-{action.replace(':', '-')}"])  # fmt: skip
+            button.on_click(lambda _event, action=action: self.state.act(row.label, action))
+            buttons.append(button)
+        return pn.Column(pn.pane.HTML(head, css_classes=["obslab-board-selected"], sizing_mode="stretch_width", stylesheets=[BADGE_CSS]),
+                         pn.Row(*buttons) if buttons else pn.pane.Markdown("*Nothing here is yours to do.*"),
+                         sizing_mode="stretch_width")  # fmt: skip
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        s = self.state
+        message = pn.pane.HTML(pn.bind(lambda text: f'<span class="obslab-message">{html.escape(text)}</span>' if text else "",
+                                       s.param.message))  # fmt: skip
+        body = pn.Column(self._filters(), error_alert(s), message, self.table,
+                         pn.Column(pn.bind(self._selected, s.param.selected, s.param.rows), sizing_mode="stretch_width"),
+                         sizing_mode="stretch_width")  # fmt: skip
+        return shell(s.context, "signoff", body)

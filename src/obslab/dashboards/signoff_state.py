@@ -1,0 +1,111 @@
+"""State of the sign-off board: filters, rows with badges and the viewer's actions, and acting on them; no Panel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import param
+
+from obslab.access import find_user
+from obslab.catalog.board import SORTS, BoardRow, board
+from obslab.catalog.change_rules import default_change_rules
+from obslab.catalog.signoff import discard, sign_off, verify
+from obslab.dashboards.context import DashboardContext, default_context
+from obslab.db import Clock, transaction, utcnow
+from obslab.errors import InvalidInputError, ObslabError, PermissionDeniedError
+
+ANY = ""
+COLUMNS = ["revision", "target", "instrument", "kind", "submitted_by", "submitted_at", "badges", "actions"]
+_FILTERS = ("sort", "pending_area", "submitter", "text")
+
+
+class SignoffBoardState(param.Parameterized):
+    """Filters in; board rows out; actions run through the services as the viewer, refusals shown as they are."""
+
+    sort = param.Selector(default="newest", objects=list(SORTS))
+    pending_area = param.Selector(default=ANY, objects=[ANY], label="Waiting for")
+    submitter = param.String(default="", doc="User name of the submitter")
+    text = param.String(default="", doc="Part of the target name or comment")
+
+    rows = param.DataFrame(default=None, precedence=-1)
+    selected = param.String(default="", precedence=-1, doc="Label of the selected revision")
+    error = param.String(default="", precedence=-1)
+    message = param.String(default="", precedence=-1)
+
+    def __init__(self, context: DashboardContext | None = None, *, now: Clock = utcnow, **params: Any) -> None:
+        self.context = context or default_context()
+        self.now = now
+        self.rules = default_change_rules()
+        super().__init__(**params)
+        self.param.pending_area.objects = {"any area": ANY} | {area.label: area.key for area in self.rules.areas}
+        self._board: list[BoardRow] = []
+        self.refresh()
+
+    @param.depends(*_FILTERS, watch=True)
+    def _filters_changed(self) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read the board for the current filters."""
+        try:
+            with self.context.sessions() as session:
+                viewer = find_user(session, self.context.viewer.username)
+                self._board = board(session, viewer, sort=self.sort, pending_area=self.pending_area or None,
+                                    submitter=self.submitter.strip() or None, text=self.text, rules=self.rules, now=self.now)  # fmt: skip
+        except ObslabError as exc:
+            self.error = str(exc)
+            return
+        self.rows = pd.DataFrame([self._table_row(row) for row in self._board], columns=self.columns())
+        if self.selected and self.row(self.selected) is None:
+            self.selected = ""
+
+    def columns(self) -> list[str]:
+        return COLUMNS[:6] + [area.key for area in self.rules.areas] + COLUMNS[6:]
+
+    def _table_row(self, row: BoardRow) -> dict[str, Any]:
+        cells = {c.area: c.state.replace("_", " ") + (f" ({c.by})" if c.by else "") for c in row.cells}
+        return {"revision": row.label, "target": row.target, "instrument": row.instrument, "kind": row.kind,
+                "submitted_by": row.submitted_by or "", "submitted_at": f"{row.submitted_at:%Y-%m-%d %H:%M}",
+                **cells, "badges": ", ".join(row.badges), "actions": ", ".join(row.actions)}  # fmt: skip
+
+    def row(self, label: str) -> BoardRow | None:
+        return next((row for row in self._board if row.label == label), None)
+
+    def select(self, label: str) -> None:
+        self.selected = label if self.row(label) is not None else ""
+
+    def act(self, label: str, action: str) -> bool:
+        """Do ``action`` ("sign:<area>", "verify", "approve", "discard") on revision ``label`` as the viewer.
+
+        The versions sent are the ones this board showed, so a change made by someone else since is refused
+        by the service (with who and when) rather than overwritten.  Returns whether it was done.
+        """
+        row = self.row(label)
+        if row is None:
+            self.error = str(InvalidInputError("revision", label, "a revision shown on the board"))
+            return False
+        if action not in row.actions:
+            # The service would refuse too; this only says so in the board's words first.
+            self.error = f"{action!r} is not open to you on {label}; you may: {', '.join(row.actions) or 'nothing'}"
+            return False
+        try:
+            with transaction(self.context.sessions) as session:
+                viewer = find_user(session, self.context.viewer.username)
+                if viewer is None:
+                    raise PermissionDeniedError(f"{self.context.viewer.username} is not a known user and may not act")
+                if action.startswith("sign:"):
+                    area = action.partition(":")[2]
+                    cell = next(c for c in row.cells if c.area == area)
+                    sign_off(session, viewer, label, area, seen_version=cell.version, now=self.now)
+                elif action in ("verify", "approve"):
+                    verify(session, viewer, label, seen_version=row.version, approve=action == "approve", now=self.now)
+                elif action == "discard":
+                    discard(session, viewer, label, seen_version=row.version, now=self.now)
+        except ObslabError as exc:
+            self.error, self.message = str(exc), ""
+            self.refresh()
+            return False
+        self.error, self.message = "", f"{label}: {action.replace(':', ' ')} done"
+        self.refresh()
+        return True

@@ -15,6 +15,7 @@ from obslab.audit import AuditEvent
 from obslab.catalog.changes import ChangeRefusedError, current_values, submit_change
 from obslab.catalog.guards import StaleError
 from obslab.catalog.models import Observation, Revision
+from obslab.catalog.revision_view import side_by_side
 from obslab.catalog.signoff import discard, sign_off, undo_sign_off, undo_verification, verify, withdraw
 from obslab.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from obslab.notify import Notification
@@ -282,3 +283,22 @@ def test_mission_planning_and_too_chains_hear_as_the_rules_say(world: tuple[Sess
         sign_off(session, w.users["ops"], revision.label, "general", seen_version=signoff(revision, "general").version, now=at(1))
     chase = session.scalars(select(Notification).where(Notification.kind == "revision.chase")).one()
     assert chase.recipients == ["hrch@obs.example"] and "HRC SI mode sign-off is next" in chase.subject
+
+
+def test_original_requested_and_current_side_by_side(world: tuple[Session, World]) -> None:
+    session, w = world
+    revision = submit(session, w, "pat", w.acis, [("frame_time", 0, 2.8)])
+    rows = {row.name: row for row in side_by_side(session, revision.label)}
+    frame = rows["frame_time"]
+    assert (frame.group, frame.label, frame.original, frame.requested, frame.current, frame.changed, frame.applied) == (
+        "ACIS parameters", "Frame time", 3.2, 2.8, 3.2, True, False)  # fmt: skip
+    assert not rows["targname"].changed and rows["targname"].applied
+    for area in ("acis", "acis_si"):
+        with tx(session):
+            sign_off(session, w.users["root"], revision.label, area, seen_version=signoff(revision, area).version, now=at(1))
+    with tx(session):
+        verify(session, w.users["pat"], revision.label, seen_version=revision.version, now=at(2))
+    session.commit()
+    assert {row.name: row for row in side_by_side(session, revision.label)}["frame_time"].applied
+    with pytest.raises(NotFoundError, match="revision 30001.009 does not exist"):
+        side_by_side(session, "30001.009")

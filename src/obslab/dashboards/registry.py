@@ -54,6 +54,12 @@ DASHBOARDS: tuple[DashboardEntry, ...] = (
         description="Open change requests: every area's state, notes, and the sign-offs, verification and approval that are yours.",
         viewer="obslab.dashboards.signoff:SignoffBoard",
     ),
+    DashboardEntry(
+        slug="express",
+        title="Express",
+        description="Approve a list of observations for flight: each obsid's status first, then the approvable ones together.",
+        viewer="obslab.dashboards.express:ExpressApproval",
+    ),
 )
 
 

@@ -57,6 +57,12 @@ def error_alert(state: param.Parameterized, name: str = "error") -> pn.pane.Aler
     )
 
 
+def message_line(state: param.Parameterized, name: str = "message") -> pn.pane.HTML:
+    """A one-line confirmation showing ``state.<name>`` (what an action did), escaped, empty when there is none."""
+    return pn.pane.HTML(pn.bind(lambda text: f'<span class="obslab-message">{html.escape(text)}</span>' if text else "",
+                                state.param[name]))  # fmt: skip
+
+
 def shell(context: DashboardContext, current: str, *body: Any) -> pn.Column:
     """Lay out a dashboard: header, then the body, stretched to the page width."""
     header = pn.pane.HTML(

@@ -9,7 +9,7 @@ import panel as pn
 import param
 
 from obslab.dashboards.context import DashboardContext
-from obslab.dashboards.shell import error_alert, shell
+from obslab.dashboards.shell import error_alert, message_line, shell
 from obslab.dashboards.signoff_state import SignoffBoardState
 from obslab.dashboards.widgets import BADGE_CSS, badge, data_table
 
@@ -66,8 +66,7 @@ class SignoffBoard(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state
-        message = pn.pane.HTML(pn.bind(lambda text: f'<span class="obslab-message">{html.escape(text)}</span>' if text else "",
-                                       s.param.message))  # fmt: skip
+        message = message_line(s)
         body = pn.Column(self._filters(), error_alert(s), message, self.table,
                          pn.Column(pn.bind(self._selected, s.param.selected, s.param.rows), sizing_mode="stretch_width"),
                          sizing_mode="stretch_width")  # fmt: skip

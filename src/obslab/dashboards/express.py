@@ -1,0 +1,45 @@
+"""Express approval: a thin Panel view over ExpressState."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import panel as pn
+import param
+
+from obslab.dashboards.context import DashboardContext
+from obslab.dashboards.express_state import ExpressState
+from obslab.dashboards.shell import error_alert, message_line, shell
+from obslab.dashboards.widgets import data_table
+
+TITLES = {"obsid": "Obsid", "status": "Status", "detail": "Detail"}
+
+
+class ExpressApproval(pn.viewable.Viewer):
+    """Paste obsids, check them, approve the approvable ones."""
+
+    state = param.ClassSelector(class_=ExpressState)
+
+    def __init__(self, context: DashboardContext | None = None, **params: Any) -> None:
+        params.setdefault("state", ExpressState(context))
+        super().__init__(**params)
+        # Fixed widths: the table is first drawn empty, so fitting columns to their data would make them too narrow.
+        self.table = data_table(self.state.rows, titles=TITLES, height=360, css_classes=["obslab-express-table"],
+                                widths={"obsid": 100, "status": 260, "detail": 360}, layout="fit_columns")  # fmt: skip
+        self.state.param.watch(lambda event: setattr(self.table, "value", event.new), "rows")
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        s = self.state
+        listing = pn.widgets.TextAreaInput.from_param(s.param.obsids, name="Obsids", placeholder="20001-20050, 20077; 20101",
+                                                      height=90, sizing_mode="stretch_width")  # fmt: skip
+        check = pn.widgets.Button(name="Check", button_type="default", css_classes=["obslab-express-check"])
+        check.on_click(lambda _event: s.check())
+        approve = pn.widgets.Button(name=f"Approve {s.approvable}", button_type="primary", css_classes=["obslab-express-approve"])
+        approve.on_click(lambda _event: s.approve())
+        # The button says how many it will approve, and is off until a check found some.
+        s.param.watch(lambda event: approve.param.update(name=f"Approve {event.new}", disabled=event.new == 0), "approvable")
+        approve.disabled = True
+        message = message_line(s)
+        body = pn.Column("### Express approval", listing, pn.Row(check, approve), error_alert(s), message, self.table,
+                         sizing_mode="stretch_width")  # fmt: skip
+        return shell(s.context, "express", body)

@@ -15,6 +15,7 @@ from obslab.audit import AuditEvent
 from obslab.catalog.changes import ChangeRefusedError, current_values, submit_change
 from obslab.catalog.guards import StaleError
 from obslab.catalog.models import Observation, Revision
+from obslab.catalog.my_actions import recent_actions
 from obslab.catalog.revision_view import side_by_side
 from obslab.catalog.signoff import discard, sign_off, undo_sign_off, undo_verification, verify, withdraw
 from obslab.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
@@ -302,3 +303,21 @@ def test_original_requested_and_current_side_by_side(world: tuple[Session, World
     assert {row.name: row for row in side_by_side(session, revision.label)}["frame_time"].applied
     with pytest.raises(NotFoundError, match="revision 30001.009 does not exist"):
         side_by_side(session, "30001.009")
+
+
+def test_my_recent_actions_say_what_can_still_be_undone(world: tuple[Session, World]) -> None:
+    session, w = world
+    revision = submit(session, w, "pat", w.acis, [("frame_time", 0, 2.8)])
+    approval = submit(session, w, "pat", w.hrc, [], kind="asis")
+    with tx(session):
+        sign_off(session, w.users["ops"], revision.label, "acis", seen_version=signoff(revision, "acis").version, now=at(1))
+    mine = {(a.label, a.what): a for a in recent_actions(session, w.users["pat"], now=at(2))}
+    assert mine[revision.label, "submitted norm"].undo is None and "acis already acted" in mine[revision.label, "submitted norm"].why_not
+    assert mine[approval.label, "approved"].undo == "withdraw"
+    ops = recent_actions(session, w.users["ops"], now=at(2))
+    assert [(a.label, a.what, a.undo) for a in ops] == [(revision.label, "signed acis", "undo_sign_off:acis")]
+    # The undo it offers is one the service accepts, with the version it gives.
+    with tx(session):
+        undo_sign_off(session, w.users["ops"], revision.label, "acis", seen_version=ops[0].version, now=at(2))
+    assert recent_actions(session, w.users["ops"], now=at(2)) == []
+    assert recent_actions(session, w.users["pat"], now=at(60)) == []  # outside the 48-hour window

@@ -6,6 +6,7 @@ import getpass
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Column, ForeignKey, String, Table, Text, select
@@ -108,6 +109,17 @@ def local_username(acting_user: str | None) -> str:
 def find_user(session: Session, username: str) -> User | None:
     """The user called ``username`` with their roles, or None."""
     return session.scalar(select(User).where(User.username == username).options(selectinload(User.roles)))
+
+
+def usernames(session: Session, ids: Iterable[int | None] | None = None) -> dict[int, str]:
+    """User name by user id: of ``ids`` (None entries ignored), or of every user when ``ids`` is None."""
+    query = select(User.id, User.username)
+    if ids is not None:
+        wanted = {i for i in ids if i is not None}
+        if not wanted:
+            return {}
+        query = query.where(User.id.in_(wanted))
+    return dict(session.execute(query).all())
 
 
 def get_user(session: Session, username: str) -> User:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from obslab.access import User
+from obslab.access import User, usernames
 from obslab.catalog.change_rules import VERIFICATION, ChangeRules, default_change_rules
 from obslab.catalog.models import Observation, Revision, SignOff, SignOffState
 from obslab.db import Clock, utcnow
@@ -95,7 +95,7 @@ def board(session: Session, viewer: User | None, *, sort: str = "newest", pendin
         query = query.where(or_(Observation.target_name.ilike(pattern), Revision.comment.ilike(pattern)))
     found = session.execute(query).all()
     cells_of: dict[int, list[tuple[int, AreaCell]]] = {}
-    people = dict(session.execute(select(User.id, User.username)).all())
+    people = usernames(session)
     signoff_rows = session.execute(select(SignOff.revision_id, SignOff.position, SignOff.area, SignOff.state, SignOff.actor_id,
                                           SignOff.acted_at, SignOff.version).join(Revision, Revision.id == SignOff.revision_id)
                                    .where(*shown))  # fmt: skip

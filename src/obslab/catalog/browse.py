@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from obslab.access import User
+from obslab.access import usernames
 from obslab.catalog.models import Observation, ObservationStatus, Revision, SignOffState
 from obslab.catalog.obsids import parse_obsid_list
 from obslab.errors import InvalidInputError, NotFoundError
@@ -240,11 +240,7 @@ def _revision_view(revision: Revision, names: dict[int, str]) -> RevisionView:
 
 
 def _usernames(session: Session, revisions: Sequence[Revision]) -> dict[int, str]:
-    ids = {r.submitted_by_id for r in revisions} | {s.actor_id for r in revisions for s in r.signoffs}
-    ids.discard(None)
-    if not ids:
-        return {}
-    return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
+    return usernames(session, [*(r.submitted_by_id for r in revisions), *(s.actor_id for r in revisions for s in r.signoffs)])
 
 
 def _obsid_condition(obsids: Sequence[int]) -> ColumnElement[bool]:

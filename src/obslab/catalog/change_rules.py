@@ -143,10 +143,10 @@ def _names(entry: dict[str, Any], key: str, where: str, known: set[str], what: s
     return frozenset(value)
 
 
-def _role(entry: dict[str, Any], where: str) -> str:
-    if entry["role"] not in STANDARD_ROLES:
-        raise _Broken(f"{where}: unknown role {entry['role']!r}; allowed: {', '.join(STANDARD_ROLES)}")
-    return str(entry["role"])
+def _role(name: Any, where: str) -> str:
+    if name not in STANDARD_ROLES:
+        raise _Broken(f"{where}: unknown role {name!r}; allowed: {', '.join(STANDARD_ROLES)}")
+    return str(name)
 
 
 def _build(data: dict[str, Any], schema: ParameterSchema) -> ChangeRules:
@@ -164,13 +164,13 @@ def _build(data: dict[str, Any], schema: ParameterSchema) -> ChangeRules:
         if a["key"] in seen or a["key"] == VERIFICATION:
             raise _Broken(f"{where}: duplicate key" if a["key"] in seen else f"{where}: the key {VERIFICATION!r} is reserved")
         seen.add(a["key"])
-        areas.append(Area(a["key"], a["label"], _role(a, where), position, _names(a, "groups", where, groups, "group"),
+        areas.append(Area(a["key"], a["label"], _role(a["role"], where), position, _names(a, "groups", where, groups, "group"),
                           _names(a, "parameters", where, parameters, "parameter"),
                           _names(a, "except", where, parameters, "parameter"),
                           _names(a, "instruments", where, instruments, "instrument") if "instruments" in a else None,
                           _names(a, "kinds", where, kinds, "kind")))  # fmt: skip
     v = _keys(data["verification"], "verification", {"label", "role"}, {"label", "role"})
-    areas.append(Area(VERIFICATION, v["label"], _role(v, "verification"), len(areas) + 1))
+    areas.append(Area(VERIFICATION, v["label"], _role(v["role"], "verification"), len(areas) + 1))
     w = _keys(data["warnings"], "warnings", {"large_shift_arcmin", "scheduled_within_days", "needs_approval", "mission_planning"},
               {"large_shift_arcmin", "scheduled_within_days"})  # fmt: skip
     for key in ("large_shift_arcmin", "scheduled_within_days"):
@@ -186,7 +186,7 @@ def _build(data: dict[str, Any], schema: ParameterSchema) -> ChangeRules:
     r = _keys(data.get("recipients", {}), "recipients", {"mission_planning", "several_observations", "chained_types"}, set())
     for key in ("mission_planning", "several_observations"):
         if key in r:
-            _role({"role": r[key]}, f"recipients: {key!r}")
+            _role(r[key], f"recipients: {key!r}")
     types = set(schema.spec("type").choices or ()) if schema.group_of("type") else set()
     recipients = Recipients(r.get("mission_planning"), r.get("several_observations"),
                             _names(r, "chained_types", "recipients", types, "observation type"))  # fmt: skip

@@ -13,14 +13,14 @@ from sqlalchemy.orm import Session
 from obslab.access import User
 from obslab.audit import record_event
 from obslab.catalog.change_rules import VERIFICATION, ChangeRules, default_change_rules
-from obslab.catalog.guards import flush, observation_for_update, require_version, touch
+from obslab.catalog.guards import find_observation, flush, require_role, require_version, touch
 from obslab.catalog.notices import area_owner_addresses, change_log_body, role_addresses
-from obslab.catalog.models import (EDITABLE_STATUSES, Observation, ObservationParameter, Revision, RevisionKind,
+from obslab.catalog.models import (APPROVAL_KINDS, EDITABLE_STATUSES, Observation, ObservationParameter, Revision, RevisionKind,
                                    RevisionValue, SignOff, SignOffState)  # fmt: skip
 from obslab.catalog.parameter_schema import ParameterSchema, default_parameter_schema
 from obslab.catalog.validation import ChangeCheck, Problem, Schedule, Values, check_change
 from obslab.db import Clock, utcnow
-from obslab.errors import ConflictError, InvalidInputError, NotFoundError, ObslabError, PermissionDeniedError
+from obslab.errors import ConflictError, InvalidInputError, ObslabError
 from obslab.notify import enqueue
 
 MAX_REVISION = 999
@@ -72,9 +72,7 @@ def preview_change(session: Session, obsid: int, edits: Iterable[Edit], *, polic
                    now: Clock = utcnow) -> ChangeCheck:  # fmt: skip
     """Check ``edits`` against the observation as it is now, writing nothing (the form's confirm step)."""
     policy = policy or Policy.default()
-    observation = session.scalar(select(Observation).where(Observation.obsid == obsid))
-    if observation is None:
-        raise NotFoundError(f"obsid {obsid} is not in the catalog", obsid=obsid)
+    observation = find_observation(session, obsid)
     check = _check(session, observation, list(edits), policy, now())
     if observation.status in EDITABLE_STATUSES:
         return check
@@ -93,11 +91,8 @@ def _check(session: Session, observation: Observation, edits: Sequence[Edit], po
 
 
 def require_submitter(actor: User, rules: ChangeRules) -> None:
-    if not actor.is_active or not (actor.has_role(*rules.submitters) if rules.submitters else actor.has_role("admin")):
-        held = ", ".join(actor.role_names) or "none"
-        raise PermissionDeniedError(f"{actor.username} may not submit change requests: that needs one of the roles "
-                                    f"{', '.join(sorted(rules.submitters))} (roles held: {held})",
-                                    username=actor.username)  # fmt: skip
+    """Refuse unless ``actor`` holds a submitter role of the change rules."""
+    require_role(actor, rules.submitters, "submit change requests")
 
 
 def submit_change(session: Session, actor: User, obsid: int, *, seen_version: int, kind: RevisionKind | str = RevisionKind.NORMAL,
@@ -118,7 +113,7 @@ def submit_change(session: Session, actor: User, obsid: int, *, seen_version: in
     if not isinstance(comment, str):
         raise InvalidInputError("comment", comment, "text")
     require_submitter(actor, policy.rules)
-    observation = observation_for_update(session, obsid)
+    observation = find_observation(session, obsid, lock=True)
     require_version(session, observation, seen_version, f"obsid {obsid}")
     if observation.status not in EDITABLE_STATUSES:
         raise ConflictError(_not_editable(observation), obsid=obsid, status=observation.status.value)
@@ -127,19 +122,22 @@ def submit_change(session: Session, actor: User, obsid: int, *, seen_version: in
         raise InvalidInputError("edits", f"{len(edits)} edits", f"none for a {kind.value} revision; it changes no parameter")
     if kind is RevisionKind.APPROVE_AS_IS and not observation.si_mode:
         raise ConflictError(f"obsid {obsid} has no SI mode, so it cannot be approved for flight", obsid=obsid)
-    check = _check(session, observation, edits, policy, at)
+    # An approval changes no parameter, so there is nothing to check (and express approval does this per obsid).
+    check = ChangeCheck({}, {}, (), (), ()) if kind in APPROVAL_KINDS else _check(session, observation, edits, policy, at)
     if check.errors:
         raise ChangeRefusedError(check)
     if kind is RevisionKind.NORMAL and not check.changes:
         raise NoChangeError(f"obsid {obsid}: nothing changes; every requested value equals the current one", obsid=obsid)
     revision = _new_revision(session, actor, observation, kind, comment.strip(), check, policy, at)
     touch(observation, actor, at)
-    if kind in (RevisionKind.APPROVE_AS_IS, RevisionKind.REMOVE_APPROVAL):
+    was_approved = observation.approved
+    if kind in APPROVAL_KINDS:
         observation.approved = kind is RevisionKind.APPROVE_AS_IS
     flush(session, f"obsid {obsid}")
+    approval = kind in APPROVAL_KINDS
     record_event(session, actor=actor, action=f"revision.submitted.{kind.value}", entity_type="revision", entity_id=revision.label,
-                 before={"approved": not observation.approved} if kind in (RevisionKind.APPROVE_AS_IS, RevisionKind.REMOVE_APPROVAL) else None,
-                 after=_revision_summary(revision), now=lambda: at)  # fmt: skip
+                 before={"approved": was_approved} if approval else None,
+                 after=_revision_summary(revision) | ({"approved": observation.approved} if approval else {}), now=lambda: at)  # fmt: skip
     if notify:  # bulk callers (express approval) send one summary instead
         _notify_submitted(session, actor, observation, revision, check, policy, at)
     return revision, check
@@ -191,7 +189,7 @@ def _initial_signoffs(actor: User, observation: Observation, kind: RevisionKind,
         needed = area.needed(kind, check.changed_names, group_of, instruments)
         signoffs.append(SignOff(area=area.key, position=area.position, updated_by_id=actor.id, updated_at=at,
                                 state=SignOffState.PENDING if needed else SignOffState.NOT_REQUIRED))  # fmt: skip
-    auto = kind in (RevisionKind.APPROVE_AS_IS, RevisionKind.REMOVE_APPROVAL)
+    auto = kind in APPROVAL_KINDS
     verification = SignOff(area=VERIFICATION, position=rules.verification.position,
                            state=SignOffState.SIGNED if auto else SignOffState.PENDING,
                            actor_id=actor.id if auto else None, acted_at=at if auto else None, updated_by_id=actor.id,

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from obslab.access import User, find_user
+from obslab.access import User, find_user, usernames
 from obslab.audit import record_event
 from obslab.catalog.guards import flush, require_role, require_version
 from obslab.catalog.models import DutyShift
@@ -74,7 +74,7 @@ def _for_change(session: Session, actor: User, starts_on: date, seen_version: in
 
 def roster(session: Session, start: date, end: date) -> list[Slot]:
     """The slots overlapping ``start``..``end``, in order, with who is on duty and who put them there."""
-    names = dict(session.execute(select(User.id, User.username)).all())
+    names = usernames(session)
     shifts = session.scalars(select(DutyShift).where(DutyShift.ends_on >= start, DutyShift.starts_on <= end).order_by(DutyShift.starts_on))
     return [Slot(s.starts_on, s.ends_on, names.get(s.user_id), names.get(s.assigned_by_id), s.version) for s in shifts]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,34 +33,40 @@ def parse_revision_label(label: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
-def observation_for_update(session: Session, obsid: int) -> Observation:
-    """The observation, locked until the transaction ends (PostgreSQL; SQLite serialises writers anyway)."""
-    observation = session.scalar(select(Observation).where(Observation.obsid == obsid).with_for_update())
+def find_observation(session: Session, obsid: int, *, lock: bool = False) -> Observation:
+    """The observation, or NotFoundError; ``lock`` holds its row until the transaction ends (PostgreSQL;
+    SQLite transactions see one snapshot and a conflicting write fails instead)."""
+    query = select(Observation).where(Observation.obsid == obsid)
+    observation = session.scalar(query.with_for_update() if lock else query)
     if observation is None:
         raise NotFoundError(f"obsid {obsid} is not in the catalog", obsid=obsid)
     return observation
 
 
-def revision_for_update(session: Session, label: str) -> Revision:
-    """The revision called ``label`` with its sign-offs, locked until the transaction ends."""
+def find_revision(session: Session, label: str, *, lock: bool = False) -> Revision:
+    """The revision called ``label`` with its sign-offs, values and observation, or NotFoundError; ``lock`` as above."""
     obsid, number = parse_revision_label(label)
-    revision = session.scalar(
-        select(Revision).where(Revision.obsid == obsid, Revision.number == number)
-        .options(selectinload(Revision.signoffs), selectinload(Revision.observation)).with_for_update(of=Revision)
-    )  # fmt: skip
+    query = (select(Revision).where(Revision.obsid == obsid, Revision.number == number)
+             .options(selectinload(Revision.signoffs), selectinload(Revision.values), selectinload(Revision.observation)))  # fmt: skip
+    revision = session.scalar(query.with_for_update(of=Revision) if lock else query)
     if revision is None:
         raise NotFoundError(f"revision {obsid}.{number:03d} does not exist", revision=f"{obsid}.{number:03d}")
     return revision
 
 
-def require_role(actor: User, role: str, action: str) -> None:
-    """Refuse unless ``actor`` holds ``role`` (admin holds every role); a hidden button is not security."""
+def require_role(actor: User, roles: str | Iterable[str], action: str) -> None:
+    """Refuse unless ``actor`` holds the role, or one of the roles (admin holds every role); a hidden button is not security."""
+    wanted = [roles] if isinstance(roles, str) else sorted(roles)
     if not actor.is_active:
         raise PermissionDeniedError(f"{actor.username} is not an active user and may not {action}", username=actor.username)
-    if not actor.has_role(role):
+    if not actor.has_role(*wanted):
         held = ", ".join(actor.role_names) or "none"
-        raise PermissionDeniedError(f"{actor.username} may not {action}: that needs the role {role!r} (roles held: {held})",
-                                    username=actor.username, role=role)  # fmt: skip
+        if len(wanted) > 1:
+            needed = "one of the roles " + ", ".join(map(repr, wanted))
+        else:
+            needed = f"the role {(wanted or ['admin'])[0]!r}"  # no role listed: only admin may
+        raise PermissionDeniedError(f"{actor.username} may not {action}: that needs {needed} (roles held: {held})",
+                                    username=actor.username, roles=wanted)  # fmt: skip
 
 
 def require_version(session: Session, row: Any, seen: int, what: str) -> None:

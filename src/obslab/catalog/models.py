@@ -34,6 +34,10 @@ class RevisionKind(enum.StrEnum):
     SPLIT = "clone"  # split this observation
 
 
+#: Kinds that change only the approved state; the submitter's own verification comes with them.
+APPROVAL_KINDS = frozenset({RevisionKind.APPROVE_AS_IS, RevisionKind.REMOVE_APPROVAL})
+
+
 class SignOffState(enum.StrEnum):
     PENDING = "pending"
     SIGNED = "signed"

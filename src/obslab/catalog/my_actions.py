@@ -10,11 +10,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from obslab.access import User
 from obslab.catalog.change_rules import VERIFICATION, ChangeRules, default_change_rules
-from obslab.catalog.models import Revision, RevisionKind, SignOff, SignOffState
+from obslab.catalog.models import APPROVAL_KINDS, Revision, RevisionKind, SignOff, SignOffState
 from obslab.db import Clock, utcnow
-
-AUTO_VERIFIED = (RevisionKind.APPROVE_AS_IS, RevisionKind.REMOVE_APPROVAL)
-
 
 @dataclass(frozen=True)
 class RecentAction:
@@ -38,7 +35,7 @@ def recent_actions(session: Session, user: User, *, rules: ChangeRules | None = 
                                                         Revision.withdrawn_at.is_(None))
                                 .options(selectinload(Revision.signoffs)))  # fmt: skip
     for revision in submitted:
-        auto = revision.kind in AUTO_VERIFIED
+        auto = revision.kind in APPROVAL_KINDS
         acted = [s.area for s in revision.signoffs if s.state in (SignOffState.SIGNED, SignOffState.DISCARDED)
                  and not (auto and s.area == VERIFICATION)]  # fmt: skip
         what = "approved" if revision.kind is RevisionKind.APPROVE_AS_IS else f"submitted {revision.kind.value}"
@@ -46,7 +43,7 @@ def recent_actions(session: Session, user: User, *, rules: ChangeRules | None = 
                                     f"{', '.join(acted)} already acted on it" if acted else "", revision.version))  # fmt: skip
     signed = session.execute(select(SignOff, Revision).join(Revision, Revision.id == SignOff.revision_id)
                              .where(SignOff.actor_id == user.id, SignOff.state == SignOffState.SIGNED, SignOff.acted_at >= since,
-                                    Revision.kind.not_in(AUTO_VERIFIED), Revision.withdrawn_at.is_(None))).all()  # fmt: skip
+                                    Revision.kind.not_in(APPROVAL_KINDS), Revision.withdrawn_at.is_(None))).all()  # fmt: skip
     for signoff, revision in signed:
         if signoff.area == VERIFICATION:
             actions.append(RecentAction(revision.label, "verified", signoff.acted_at, "undo_verification", "", revision.version))

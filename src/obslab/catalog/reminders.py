@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from obslab.access import User
 from obslab.catalog.change_rules import VERIFICATION, ChangeRules, default_change_rules
-from obslab.catalog.duty import on_duty
 from obslab.catalog.models import DutyShift, Revision, SignOff, SignOffState
 from obslab.catalog.notices import role_addresses
 from obslab.db import Clock, utcnow
@@ -68,7 +67,7 @@ def build_reminders(session: Session, today: date, *, rules: ChangeRules | None 
     for days, which in ((2, "first"), (0, "second")):
         day = today + timedelta(days=days)
         shift = session.scalar(select(DutyShift).where(DutyShift.starts_on == day))
-        person = on_duty(session, day) if shift is not None else None
+        person = session.get(User, shift.user_id) if shift is not None and shift.user_id is not None else None
         if person is not None and person.email:
             send(f"reminder:duty:{which}:{day.isoformat()}", [person.email], f"You are on duty from {day:%A %Y-%m-%d}",
                  f"Your duty runs {shift.starts_on:%Y-%m-%d} to {shift.ends_on:%Y-%m-%d}.\n")  # fmt: skip

@@ -5,15 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from obslab.catalog.changes import current_values
-from obslab.catalog.guards import parse_revision_label
-from obslab.catalog.models import Revision
+from obslab.catalog.guards import find_revision
 from obslab.catalog.parameter_schema import ParameterSchema, default_parameter_schema
 from obslab.catalog.values import same_value
-from obslab.errors import NotFoundError
 
 
 @dataclass(frozen=True)
@@ -38,11 +35,7 @@ class ValueRow:
 def side_by_side(session: Session, label: str, *, schema: ParameterSchema | None = None) -> list[ValueRow]:
     """Every value the revision stored, in schema order, with the catalog's current value beside it."""
     schema = schema or default_parameter_schema()
-    obsid, number = parse_revision_label(label)
-    revision = session.scalar(select(Revision).where(Revision.obsid == obsid, Revision.number == number)
-                              .options(selectinload(Revision.values), selectinload(Revision.observation)))  # fmt: skip
-    if revision is None:
-        raise NotFoundError(f"revision {obsid}.{number:03d} does not exist")
+    revision = find_revision(session, label)
     now = current_values(session, revision.observation)
     order = {name: index for index, name in enumerate(schema.names())}
     rows = []

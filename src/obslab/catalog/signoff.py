@@ -12,9 +12,10 @@ from obslab.access import User
 from obslab.audit import record_event
 from obslab.catalog.change_rules import VERIFICATION
 from obslab.catalog.changes import Policy, current_values, submit_change
-from obslab.catalog.guards import flush, require_recent, require_role, require_version, revision_for_update, touch
-from obslab.catalog.models import Observation, ObservationParameter, Revision, RevisionKind, SignOff, SignOffState
+from obslab.catalog.guards import find_revision, flush, require_recent, require_role, require_version, touch
+from obslab.catalog.models import APPROVAL_KINDS, Observation, ObservationParameter, Revision, RevisionKind, SignOff, SignOffState
 from obslab.catalog.notices import area_owner_addresses, change_log_body
+from obslab.catalog.validation import label as value_label
 from obslab.catalog.values import MIRRORED, same_value
 from obslab.db import Clock, utcnow
 from obslab.errors import ConflictError, InvalidInputError, PermissionDeniedError
@@ -35,6 +36,16 @@ def _require_open(revision: Revision) -> None:
         raise ConflictError(f"revision {revision.label} was withdrawn", revision=revision.label)
     if revision.closed_at is not None:
         raise ConflictError(f"revision {revision.label} is closed", revision=revision.label)
+
+
+def _open_revision_for_verifier(session: Session, actor: User, label: str, seen_version: int, policy: Policy,
+                                action: str) -> Revision:  # fmt: skip
+    """The open revision ``label``, locked, once the actor holds the verification role and saw its current version."""
+    revision = find_revision(session, label, lock=True)
+    require_role(actor, policy.rules.verification.role, action)
+    require_version(session, revision, seen_version, f"revision {revision.label}")
+    _require_open(revision)
+    return revision
 
 
 def _state(revision: Revision) -> dict[str, Any]:
@@ -64,7 +75,7 @@ def sign_off(session: Session, actor: User, label: str, area: str, *, seen_versi
     at = now()
     if area == VERIFICATION:
         raise InvalidInputError("area", area, "an edit area; verification is done with verify")
-    revision = revision_for_update(session, label)
+    revision = find_revision(session, label, lock=True)
     signoff = _signoff(revision, area)
     require_role(actor, policy.rules.area(area).role, f"sign off the {area} area")
     require_version(session, signoff, seen_version, f"the {area} sign-off of {revision.label}")
@@ -105,10 +116,7 @@ def verify(session: Session, actor: User, label: str, *, seen_version: int, appr
     """
     policy = policy or Policy.default()
     at = now()
-    revision = revision_for_update(session, label)
-    require_role(actor, policy.rules.verification.role, "verify change requests")
-    require_version(session, revision, seen_version, f"revision {revision.label}")
-    _require_open(revision)
+    revision = _open_revision_for_verifier(session, actor, label, seen_version, policy, "verify change requests")
     waiting = [s.area for s in revision.signoffs if s.area != VERIFICATION and s.state is SignOffState.PENDING]
     if waiting:
         raise ConflictError(f"revision {revision.label} cannot be verified yet: waiting for {', '.join(waiting)}",
@@ -143,7 +151,7 @@ def _write(session: Session, observation: Observation, values: list[tuple[str, i
     written = {}
     for name, rank, value in values:
         row = stored.get((name, rank))
-        written[f"{name}[{rank}]" if rank else name] = [row.value if row is not None else None, value]
+        written[value_label(name, rank)] = [row.value if row is not None else None, value]
         if value is None:
             if row is not None:
                 session.delete(row)
@@ -161,10 +169,7 @@ def discard(session: Session, actor: User, label: str, *, seen_version: int, pol
     """Abandon an open revision while an edit area is still pending: pending areas become discarded, it closes."""
     policy = policy or Policy.default()
     at = now()
-    revision = revision_for_update(session, label)
-    require_role(actor, policy.rules.verification.role, "discard change requests")
-    require_version(session, revision, seen_version, f"revision {revision.label}")
-    _require_open(revision)
+    revision = _open_revision_for_verifier(session, actor, label, seen_version, policy, "discard change requests")
     before = _state(revision)
     for signoff in revision.signoffs:
         if signoff.state is SignOffState.PENDING:
@@ -184,7 +189,7 @@ def withdraw(session: Session, actor: User, label: str, *, seen_version: int, po
     """
     policy = policy or Policy.default()
     at = now()
-    revision = revision_for_update(session, label)
+    revision = find_revision(session, label, lock=True)
     if revision.submitted_by_id != actor.id:
         raise PermissionDeniedError(f"{actor.username} may not withdraw {revision.label}: only its submitter may",
                                     username=actor.username)  # fmt: skip
@@ -192,7 +197,7 @@ def withdraw(session: Session, actor: User, label: str, *, seen_version: int, po
     if revision.withdrawn_at is not None:
         raise ConflictError(f"revision {revision.label} was already withdrawn", revision=revision.label)
     require_recent(revision.submitted_at, at, policy.rules.undo_within_hours, f"submitting {revision.label}")
-    auto = revision.kind in (RevisionKind.APPROVE_AS_IS, RevisionKind.REMOVE_APPROVAL)
+    auto = revision.kind in APPROVAL_KINDS
     acted = [s.area for s in revision.signoffs if s.state in (SignOffState.SIGNED, SignOffState.DISCARDED)
              and not (auto and s.area == VERIFICATION)]  # fmt: skip
     if acted:
@@ -219,7 +224,7 @@ def undo_sign_off(session: Session, actor: User, label: str, area: str, *, seen_
     """Take back one's own sign-off of an edit area while verification is still pending; it is pending again."""
     policy = policy or Policy.default()
     at = now()
-    revision = revision_for_update(session, label)
+    revision = find_revision(session, label, lock=True)
     signoff = _signoff(revision, area)
     if area == VERIFICATION:
         raise InvalidInputError("area", area, "an edit area; a verification is undone with undo_verification")
@@ -243,9 +248,9 @@ def undo_verification(session: Session, actor: User, label: str, *, seen_version
     """
     policy = policy or Policy.default()
     at = now()
-    revision = revision_for_update(session, label)
+    revision = find_revision(session, label, lock=True)
     verification = _signoff(revision, VERIFICATION)
-    auto = revision.kind in (RevisionKind.APPROVE_AS_IS, RevisionKind.REMOVE_APPROVAL)
+    auto = revision.kind in APPROVAL_KINDS
     if auto:
         raise ConflictError(f"revision {revision.label} verified itself on submission; withdraw it instead", revision=revision.label)
     if verification.actor_id != actor.id or verification.state is not SignOffState.SIGNED:
@@ -269,16 +274,16 @@ def _restore(session: Session, revision: Revision) -> dict[str, Any]:
     current = current_values(session, revision.observation)
     changed = [v for v in revision.values if v.changed]
     if moved := [v for v in changed if not same_value(current.get((v.name, v.rank)), v.requested)]:
-        names = ", ".join(f"{v.name}[{v.rank}]" if v.rank else v.name for v in moved)
+        names = ", ".join(value_label(v.name, v.rank) for v in moved)
         raise ConflictError(f"the verification of {revision.label} cannot be undone: {names} changed since", revision=revision.label)
     return _write(session, revision.observation, [(v.name, v.rank, v.original) for v in changed])
 
 
 def derived_approval(session: Session, observation: Observation, *, excluding: int | None = None) -> bool:
     """Approved or not, from the revision history: the last approve-as-is or remove-approval not withdrawn wins."""
-    kinds = session.scalars(select(Revision.kind).where(Revision.observation_id == observation.id, Revision.withdrawn_at.is_(None),
-                                                         Revision.kind.in_([RevisionKind.APPROVE_AS_IS, RevisionKind.REMOVE_APPROVAL]),
-                                                         Revision.id != (excluding or -1))
-                            .order_by(Revision.number.desc()).limit(1)).all()  # fmt: skip
-    return bool(kinds) and kinds[0] is RevisionKind.APPROVE_AS_IS
+    query = select(Revision.kind).where(Revision.observation_id == observation.id, Revision.withdrawn_at.is_(None),
+                                        Revision.kind.in_(APPROVAL_KINDS))  # fmt: skip
+    if excluding is not None:
+        query = query.where(Revision.id != excluding)
+    return session.scalar(query.order_by(Revision.number.desc()).limit(1)) is RevisionKind.APPROVE_AS_IS
 

@@ -208,29 +208,20 @@ def rule_problems(schema: ParameterSchema, values: Mapping[tuple[str, int], Any]
         return not is_empty(values.get((name, rank)))
 
     problems: list[Problem] = []
-    for rule in schema.all_or_none:
-        if not applies((rule.lead, *rule.rest)):
+    # An all-or-none rule is a condition that any value of its lead triggers: one loop checks both.
+    triggered = [*(("all_or_none", r.lead, None, r.rest, r.per_rank) for r in schema.all_or_none),
+                 *(("condition", c.parameter, c.values, c.require, c.per_rank) for c in schema.conditions)]  # fmt: skip
+    for code, lead, trigger_values, require, per_rank in triggered:
+        if not applies((lead, *require)):
             continue
-        for rank in ranks((rule.lead,), rule.per_rank):
-            lead = values.get((rule.lead, rank))
-            if not is_empty(lead):
-                for name in rule.rest:
-                    if not has(name, rank):
-                        problems.append(Problem("all_or_none", name, rank, values.get((name, rank)),
-                                                f"{label(name, rank)} needs a value because {label(rule.lead, rank)} is {lead!r}",
-                                                "a value"))  # fmt: skip
-    for condition in schema.conditions:
-        if not applies((condition.parameter, *condition.require)):
-            continue
-        for rank in ranks((condition.parameter,), condition.per_rank):
-            trigger = values.get((condition.parameter, rank))
-            if is_empty(trigger) or (condition.values is not None and trigger not in condition.values):
+        for rank in ranks((lead,), per_rank):
+            trigger = values.get((lead, rank))
+            if is_empty(trigger) or (trigger_values is not None and trigger not in trigger_values):
                 continue
-            for name in condition.require:
+            for name in require:
                 if not has(name, rank):
-                    problems.append(Problem("condition", name, rank, values.get((name, rank)),
-                                            f"{label(name, rank)} needs a value because {label(condition.parameter, rank)} is {trigger!r}",
-                                            "a value"))  # fmt: skip
+                    problems.append(Problem(code, name, rank, values.get((name, rank)),
+                                            f"{label(name, rank)} needs a value because {label(lead, rank)} is {trigger!r}", "a value"))  # fmt: skip
     for exactly in schema.exactly_one:
         if not applies(exactly.names):
             continue

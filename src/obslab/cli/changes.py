@@ -54,26 +54,13 @@ def revision_json(revision: Revision) -> dict[str, Any]:
 
 
 def _with_usernames(session: Session, data: dict[str, Any]) -> dict[str, Any]:
-    from obslab.access import User
+    from obslab.access import usernames
 
-    ids = {data["submitted_by"], *(s["by"] for s in data["signoffs"])} - {None}
-    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all()) if ids else {}
+    names = usernames(session, [data["submitted_by"], *(s["by"] for s in data["signoffs"])])
     data["submitted_by"] = names.get(data["submitted_by"])
     for signoff in data["signoffs"]:
         signoff["by"] = names.get(signoff["by"])
     return data
-
-
-def _load_revision(session: Session, label: str) -> Revision:
-    from obslab.catalog.guards import parse_revision_label
-    from obslab.catalog.models import Revision
-
-    obsid, number = parse_revision_label(label)
-    revision = session.scalar(select(Revision).where(Revision.obsid == obsid, Revision.number == number)
-                              .options(selectinload(Revision.values), selectinload(Revision.signoffs)))  # fmt: skip
-    if revision is None:
-        raise NotFoundError(f"revision {obsid}.{number:03d} does not exist")
-    return revision
 
 
 def print_revision(data: dict[str, Any]) -> None:
@@ -107,13 +94,13 @@ seen_option = click.option("--seen-version", type=int, default=None,
 @reports_errors
 def changes_show(app: App, what: str, as_json: bool) -> None:
     """Show revision WHAT, or every revision of obsid WHAT (WHAT is like 20134.002 or 20134)."""
-    from obslab.catalog.guards import parse_revision_label
+    from obslab.catalog.guards import find_revision, parse_revision_label
     from obslab.catalog.models import Observation, Revision
 
     with app.sessions() as session:
         if "." in what:
             parse_revision_label(what)
-            revisions = [_load_revision(session, what)]
+            revisions = [find_revision(session, what)]
         else:
             if not what.strip().isdigit():
                 raise InvalidInputError("what", what, "a revision such as 20134.002 or an obsid such as 20134")
@@ -198,9 +185,11 @@ def changes_submit(app: App, obsid: int, assignments: tuple[str, ...], kind: str
 
 def _act(app: App, label: str, as_json: bool, act: Any, seen_of: Any) -> None:
     """Run one sign-off action on revision ``label`` as the acting user, then print the revision."""
+    from obslab.catalog.guards import find_revision
+
     with app.transaction() as session:
         who = actor(app, session)
-        current = _load_revision(session, label)
+        current = find_revision(session, label)
         revision = act(session, who, seen_of(current))
         data = _with_usernames(session, revision_json(revision))
     if as_json:

@@ -65,7 +65,7 @@ def _slot_action(name: str, function: str, help_text: str, *, with_person: bool 
 
     @duty.command(name, help=help_text)
     @click.argument("starts_on", type=DAY_FORMAT)
-    @click.argument("person", required=with_person) if with_person else (lambda f: f)
+    @click.argument("person") if with_person else (lambda f: f)
     @click.option("--seen-version", type=int, required=True, help="The slot's version from 'duty show'.")
     @click.pass_obj
     @reports_errors

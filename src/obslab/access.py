@@ -16,6 +16,8 @@ from obslab.audit import record_event
 from obslab.db import Base, Clock, Versioned, utcnow
 from obslab.errors import ConflictError, InvalidInputError, NotFoundError
 
+#: The role that holds every other role.
+ADMIN_ROLE = "admin"
 #: The roles every deployment starts with (seeded by the first migration). Sign-off areas,
 #: scheduling and pipeline permissions are expressed in terms of these names.
 STANDARD_ROLES: dict[str, str] = {
@@ -72,7 +74,7 @@ class User(Versioned, Base):
     def has_role(self, *names: str) -> bool:
         """True when the user holds any of ``names`` (admin holds every role)."""
         held = set(self.role_names)
-        return "admin" in held or bool(held.intersection(names))
+        return ADMIN_ROLE in held or bool(held.intersection(names))
 
 
 class ApiKey(Base):

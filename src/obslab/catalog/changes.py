@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from obslab.access import User
 from obslab.audit import record_event
-from obslab.catalog.change_rules import VERIFICATION, ChangeRules, default_change_rules
+from obslab.catalog.change_rules import VERIFICATION, Area, ChangeRules, default_change_rules
 from obslab.catalog.guards import find_observation, flush, require_role, require_version, touch
 from obslab.catalog.notices import area_owner_addresses, change_log_body, role_addresses
 from obslab.catalog.models import (APPROVAL_KINDS, EDITABLE_STATUSES, Observation, ObservationParameter, Revision, RevisionKind,
@@ -178,17 +178,22 @@ def _new_revision(session: Session, actor: User, observation: Observation, kind:
     return revision
 
 
-def _initial_signoffs(actor: User, observation: Observation, kind: RevisionKind, check: ChangeCheck, policy: Policy,
-                      at: datetime) -> list[SignOff]:  # fmt: skip
-    rules = policy.rules
+def areas_needed(observation: Observation, kind: RevisionKind, check: ChangeCheck, policy: Policy) -> list[Area]:
+    """The sign-off areas (before verification) a revision of ``kind`` with ``check``'s changes would open."""
     group_of = {name: group.key for group in policy.schema.groups for name in (spec.name for spec in group.parameters)}
     instruments = {value for value in (check.original.get(("instrument", 0)), check.requested.get(("instrument", 0)),
                                        observation.instrument) if value}  # fmt: skip
+    return [area for area in policy.rules.edit_areas if area.needed(kind, check.changed_names, group_of, instruments)]
+
+
+def _initial_signoffs(actor: User, observation: Observation, kind: RevisionKind, check: ChangeCheck, policy: Policy,
+                      at: datetime) -> list[SignOff]:  # fmt: skip
+    rules = policy.rules
+    needed = {area.key for area in areas_needed(observation, kind, check, policy)}
     signoffs = []
     for area in rules.edit_areas:
-        needed = area.needed(kind, check.changed_names, group_of, instruments)
         signoffs.append(SignOff(area=area.key, position=area.position, updated_by_id=actor.id, updated_at=at,
-                                state=SignOffState.PENDING if needed else SignOffState.NOT_REQUIRED))  # fmt: skip
+                                state=SignOffState.PENDING if area.key in needed else SignOffState.NOT_REQUIRED))  # fmt: skip
     auto = kind in APPROVAL_KINDS
     verification = SignOff(area=VERIFICATION, position=rules.verification.position,
                            state=SignOffState.SIGNED if auto else SignOffState.PENDING,

@@ -27,7 +27,8 @@ class CatalogBrowser(pn.viewable.Viewer):
     state = param.ClassSelector(class_=CatalogState)
 
     def __init__(self, context: DashboardContext | None = None, **params: Any) -> None:
-        params.setdefault("state", CatalogState(context))
+        if "state" not in params:  # not setdefault: that would build (and connect) a default state needlessly
+            params["state"] = CatalogState(context)
         super().__init__(**params)
         self.table = data_table(self.state.rows, titles=TITLES, height=560, css_classes=["obslab-catalog-table"],
                                 formatters={"obsid": {"type": "plaintext"}})  # fmt: skip
@@ -65,14 +66,14 @@ class CatalogBrowser(pn.viewable.Viewer):
         cone = [pn.widgets.TextInput.from_param(s.cone_ra, placeholder=text["cone_ra"], sizing_mode="stretch_width"),
                 pn.widgets.TextInput.from_param(s.cone_dec, placeholder=text["cone_dec"], sizing_mode="stretch_width"),
                 pn.widgets.FloatInput.from_param(s.cone_radius_arcmin, sizing_mode="stretch_width")]  # fmt: skip
-        clear = pn.widgets.Button(name="Clear filters", button_type="light", sizing_mode="stretch_width")
+        clear = pn.widgets.Button(label="Clear filters", color="light", sizing_mode="stretch_width")
         clear.on_click(lambda _event: self.state.clear_filters())
         return pn.Column("### Filters", *widgets, "#### Cone search", *cone, clear, width=250,
                          css_classes=["obslab-filters"])  # fmt: skip
 
     def _pager(self) -> pn.Row:
         def button(label: str, target: Any) -> pn.widgets.Button:
-            widget = pn.widgets.Button(name=label, button_type="default", width=70, css_classes=[f"obslab-page-{label.lower()}"])
+            widget = pn.widgets.Button(label=label, color="default", width=70, css_classes=[f"obslab-page-{label.lower()}"])
             widget.on_click(lambda _event: self.state.go_to(target()))
             return widget
 

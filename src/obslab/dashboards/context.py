@@ -7,8 +7,9 @@ from functools import cache
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from obslab.access import find_user, local_username
+from obslab.access import User, find_user, local_username
 from obslab.db import make_engine, make_session_factory
+from obslab.errors import PermissionDeniedError
 from obslab.settings import Settings, load_settings
 
 
@@ -47,6 +48,13 @@ class DashboardContext:
                 else ViewingUser(name, "", (), False)
             )
         return cls(settings=settings, sessions=sessions, viewer=viewer)
+
+    def acting_user(self, session: Session) -> User:
+        """The viewer as the services' actor; someone obslab does not know may look but not act."""
+        user = find_user(session, self.viewer.username)
+        if user is None:
+            raise PermissionDeniedError(f"{self.viewer.username} is not a known user and may not act")
+        return user
 
 
 @cache

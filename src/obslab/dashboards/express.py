@@ -21,7 +21,8 @@ class ExpressApproval(pn.viewable.Viewer):
     state = param.ClassSelector(class_=ExpressState)
 
     def __init__(self, context: DashboardContext | None = None, **params: Any) -> None:
-        params.setdefault("state", ExpressState(context))
+        if "state" not in params:  # not setdefault: that would build (and connect) a default state needlessly
+            params["state"] = ExpressState(context)
         super().__init__(**params)
         # Fixed widths: the table is first drawn empty, so fitting columns to their data would make them too narrow.
         self.table = data_table(self.state.rows, titles=TITLES, height=360, css_classes=["obslab-express-table"],
@@ -32,12 +33,12 @@ class ExpressApproval(pn.viewable.Viewer):
         s = self.state
         listing = pn.widgets.TextAreaInput.from_param(s.param.obsids, name="Obsids", placeholder="20001-20050, 20077; 20101",
                                                       height=90, sizing_mode="stretch_width")  # fmt: skip
-        check = pn.widgets.Button(name="Check", button_type="default", css_classes=["obslab-express-check"])
+        check = pn.widgets.Button(label="Check", color="default", css_classes=["obslab-express-check"])
         check.on_click(lambda _event: s.check())
-        approve = pn.widgets.Button(name=f"Approve {s.approvable}", button_type="primary", css_classes=["obslab-express-approve"])
+        approve = pn.widgets.Button(label=f"Approve {s.approvable}", color="primary", css_classes=["obslab-express-approve"])
         approve.on_click(lambda _event: s.approve())
         # The button says how many it will approve, and is off until a check found some.
-        s.param.watch(lambda event: approve.param.update(name=f"Approve {event.new}", disabled=event.new == 0), "approvable")
+        s.param.watch(lambda event: approve.param.update(label=f"Approve {event.new}", disabled=event.new == 0), "approvable")
         approve.disabled = True
         message = message_line(s)
         body = pn.Column("### Express approval", listing, pn.Row(check, approve), error_alert(s), message, self.table,

@@ -7,11 +7,10 @@ from typing import Any
 import pandas as pd
 import param
 
-from obslab.access import find_user
 from obslab.catalog.express import express_approve, express_check
 from obslab.dashboards.context import DashboardContext, default_context
 from obslab.db import Clock, transaction, utcnow
-from obslab.errors import ObslabError, PermissionDeniedError
+from obslab.errors import ObslabError
 
 COLUMNS = ["obsid", "status", "detail"]
 
@@ -41,7 +40,7 @@ class ExpressState(param.Parameterized):
         """Show each listed obsid's status; nothing is written."""
         try:
             with self.context.sessions() as session:
-                viewer = self._viewer(session)
+                viewer = self.context.acting_user(session)
                 rows = express_check(session, viewer, self.obsids)
         except ObslabError as exc:
             self.error = str(exc)
@@ -58,7 +57,7 @@ class ExpressState(param.Parameterized):
             return False
         try:
             with transaction(self.context.sessions) as session:
-                result = express_approve(session, self._viewer(session), self.obsids, now=self.now)
+                result = express_approve(session, self.context.acting_user(session), self.obsids, now=self.now)
         except ObslabError as exc:
             self.error = str(exc)
             return False
@@ -66,8 +65,3 @@ class ExpressState(param.Parameterized):
         self.message = f"approved {len(result.approved)}: {', '.join(result.approved)}" if result.approved else "nothing to approve"
         return True
 
-    def _viewer(self, session: Any) -> Any:
-        viewer = find_user(session, self.context.viewer.username)
-        if viewer is None:
-            raise PermissionDeniedError(f"{self.context.viewer.username} is not a known user and may not act")
-        return viewer

@@ -49,6 +49,12 @@ DASHBOARDS: tuple[DashboardEntry, ...] = (
         viewer="obslab.dashboards.catalog:CatalogBrowser",
     ),
     DashboardEntry(
+        slug="change",
+        title="Change request",
+        description="Request a change to one observation: its parameters as a form, checked as you type, reviewed before it is submitted.",
+        viewer="obslab.dashboards.editor:ChangeEditor",
+    ),
+    DashboardEntry(
         slug="signoff",
         title="Sign-off",
         description="Open change requests: every area's state, notes, and the sign-offs, verification and approval that are yours.",

@@ -13,6 +13,7 @@ from obslab.catalog.changes import submit_change
 from obslab.catalog.models import Observation
 from obslab.catalog.signoff import sign_off
 from obslab.dashboards.context import DashboardContext, ViewingUser
+from obslab.dashboards.signoff import SignoffBoard
 from obslab.dashboards.signoff_state import SignoffBoardState
 from obslab.settings import Settings
 
@@ -76,3 +77,22 @@ def test_an_action_runs_through_the_service_and_a_refusal_changes_nothing(migrat
     with sessions() as session:
         assert table_counts(session) == before
     assert stale_board.rows.set_index("revision").loc[labels["hrc"], "general"] == "signed (ops)"  # refreshed after the refusal
+
+
+def test_the_revision_detail_puts_original_requested_and_current_side_by_side(migrated_url: str, sessions: sessionmaker[Session],
+                                                                             world: tuple[World, dict[str, str]]) -> None:  # fmt: skip
+    _w, labels = world
+    root = board_for(migrated_url, sessions, "root")
+    frame = next(row for row in root.values(labels["frame"]) if row.name == "frame_time")
+    assert (frame.original, frame.requested, frame.current, frame.changed, frame.applied) == (3.2, 2.8, 3.2, True, False)
+    assert sum(row.changed for row in root.values(labels["frame"])) == 1 and len(root.values(labels["frame"])) > 20
+    for area in ("acis", "acis_si"):
+        assert root.act(labels["frame"], f"sign:{area}"), root.error
+    assert root.act(labels["frame"], "verify"), root.error
+    frame = next(row for row in root.values(labels["frame"]) if row.name == "frame_time")
+    assert (frame.current, frame.applied) == (2.8, True)
+    assert root.values("30001.999") == [] and "30001.999" in root.error
+    board = SignoffBoard(state=root)
+    board.__panel__()
+    shown = board._values(labels["frame"])
+    assert "Frame time" in shown[0].object and "applied" in shown[0].object

@@ -11,7 +11,7 @@ import param
 from obslab.dashboards.context import DashboardContext
 from obslab.dashboards.shell import error_alert, message_line, shell
 from obslab.dashboards.signoff_state import SignoffBoardState
-from obslab.dashboards.widgets import BADGE_CSS, badge, data_table
+from obslab.dashboards.widgets import BADGE_CSS, badge, data_table, html_table
 
 TITLES = {"revision": "Revision", "target": "Target", "instrument": "Instrument", "kind": "Kind", "submitted_by": "By",
           "submitted_at": "Submitted (UTC)", "general": "General", "acis": "ACIS", "acis_si": "ACIS SI", "hrc_si": "HRC SI",
@@ -25,7 +25,8 @@ class SignoffBoard(pn.viewable.Viewer):
     state = param.ClassSelector(class_=SignoffBoardState)
 
     def __init__(self, context: DashboardContext | None = None, **params: Any) -> None:
-        params.setdefault("state", SignoffBoardState(context))
+        if "state" not in params:  # not setdefault: that would build (and connect) a default state needlessly
+            params["state"] = SignoffBoardState(context)
         super().__init__(**params)
         self.table = data_table(self.state.rows, titles=TITLES, height=420, css_classes=["obslab-board-table"])
         self.table.on_click(self._row_clicked)
@@ -56,13 +57,34 @@ class SignoffBoard(pn.viewable.Viewer):
         buttons = []
         for action in row.actions:
             name = ACTION_LABELS.get(action) or f"Sign {action.partition(':')[2]}"
-            button = pn.widgets.Button(name=name, button_type="primary" if action != "discard" else "danger",
+            button = pn.widgets.Button(label=name, color="primary" if action != "discard" else "danger",
                                        css_classes=[f"obslab-action-{action.replace(':', '-')}"])  # fmt: skip
             button.on_click(lambda _event, action=action: self.state.act(row.label, action))
             buttons.append(button)
         return pn.Column(pn.pane.HTML(head, css_classes=["obslab-board-selected"], sizing_mode="stretch_width", stylesheets=[BADGE_CSS]),
                          pn.Row(*buttons) if buttons else pn.pane.Markdown("*Nothing here is yours to do.*"),
-                         sizing_mode="stretch_width")  # fmt: skip
+                         *self._values(label), sizing_mode="stretch_width")  # fmt: skip
+
+    def _values(self, label: str) -> list[Any]:
+        """The revision detail: changed values side by side, every other stored value in a closed card."""
+        rows = self.state.values(label)
+        if not rows:
+            return []
+
+        def table(chosen: list[Any]) -> str:
+            return html_table(("Group", "Parameter", "Original", "Requested", "Current", ""),
+                              [(r.group, r.label, r.original, r.requested, r.current, badge("done", "applied") if r.applied and r.changed else "")
+                               for r in chosen], raw_columns=(5,))  # fmt: skip
+
+        changed = [row for row in rows if row.changed]
+        head = "<h4>Requested changes</h4>" + (table(changed) if changed else "<p>No parameter changes (the request is about approval).</p>")
+        others = [row for row in rows if not row.changed]
+        parts: list[Any] = [pn.pane.HTML(head, css_classes=["obslab-board-values"], sizing_mode="stretch_width", stylesheets=[BADGE_CSS])]
+        if others:
+            parts.append(pn.Card(pn.pane.HTML(table(others), sizing_mode="stretch_width", stylesheets=[BADGE_CSS]),
+                                 title=f"Every other value stored with the revision ({len(others)})", collapsed=True,
+                                 sizing_mode="stretch_width"))  # fmt: skip
+        return parts
 
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state

@@ -10,10 +10,11 @@ import param
 from obslab.access import find_user
 from obslab.catalog.board import SORTS, BoardRow, board
 from obslab.catalog.change_rules import default_change_rules
+from obslab.catalog.revision_view import ValueRow, side_by_side
 from obslab.catalog.signoff import discard, sign_off, verify
 from obslab.dashboards.context import DashboardContext, default_context
 from obslab.db import Clock, transaction, utcnow
-from obslab.errors import InvalidInputError, ObslabError, PermissionDeniedError
+from obslab.errors import InvalidInputError, ObslabError
 
 ANY = ""
 COLUMNS = ["revision", "target", "instrument", "kind", "submitted_by", "submitted_at", "badges", "actions"]
@@ -75,6 +76,15 @@ class SignoffBoardState(param.Parameterized):
     def select(self, label: str) -> None:
         self.selected = label if self.row(label) is not None else ""
 
+    def values(self, label: str) -> list[ValueRow]:
+        """The revision's values side by side: original at submission, requested, and the catalog's current value."""
+        try:
+            with self.context.sessions() as session:
+                return side_by_side(session, label)
+        except ObslabError as exc:
+            self.error = str(exc)
+            return []
+
     def act(self, label: str, action: str) -> bool:
         """Do ``action`` ("sign:<area>", "verify", "approve", "discard") on revision ``label`` as the viewer.
 
@@ -91,9 +101,7 @@ class SignoffBoardState(param.Parameterized):
             return False
         try:
             with transaction(self.context.sessions) as session:
-                viewer = find_user(session, self.context.viewer.username)
-                if viewer is None:
-                    raise PermissionDeniedError(f"{self.context.viewer.username} is not a known user and may not act")
+                viewer = self.context.acting_user(session)
                 if action.startswith("sign:"):
                     area = action.partition(":")[2]
                     cell = next(c for c in row.cells if c.area == area)

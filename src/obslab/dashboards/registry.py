@@ -66,6 +66,18 @@ DASHBOARDS: tuple[DashboardEntry, ...] = (
         description="Approve a list of observations for flight: each obsid's status first, then the approvable ones together.",
         viewer="obslab.dashboards.express:ExpressApproval",
     ),
+    DashboardEntry(
+        slug="mine",
+        title="My actions",
+        description="What you submitted, signed and verified in the undo window, each with its undo.",
+        viewer="obslab.dashboards.actions:MyActions",
+    ),
+    DashboardEntry(
+        slug="duty",
+        title="Duty roster",
+        description="Who is on duty week by week: sign up, split, merge or hand back slots, never leaving a gap.",
+        viewer="obslab.dashboards.duty:DutyRoster",
+    ),
 )
 
 

@@ -103,18 +103,32 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
     return make_session_factory(engine)
 
 
-@pytest.fixture(scope="session")
-def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One database holding the demo observatory (seed 2026, fixed clock), shared by read-only tests."""
+def demo_observatory(directory: Path) -> tuple[str, DatabaseFactory]:
+    """A new database holding the demo observatory (seed 2026, fixed clock); drop it with the factory."""
     from obslab.demo import load_demo
 
-    factory = DatabaseFactory(tmp_path_factory.mktemp("demo"))
+    factory = DatabaseFactory(directory)
     url = factory.create()
     schema.upgrade(url)
     engine = make_engine(url)
     with make_session_factory(engine)() as session, session.begin():
         load_demo(session, site=KITT_PEAK, seed=2026, now=fixed_clock)
     engine.dispose()
+    return url, factory
+
+
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One database holding the demo observatory, shared by read-only tests."""
+    url, factory = demo_observatory(tmp_path_factory.mktemp("demo"))
+    yield url
+    factory.drop_all()
+
+
+@pytest.fixture(scope="module")
+def writable_demo_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo observatory in a database of the module's own, for tests that change it."""
+    url, factory = demo_observatory(tmp_path_factory.mktemp("demo-writable"))
     yield url
     factory.drop_all()
 

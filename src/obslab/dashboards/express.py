@@ -31,7 +31,7 @@ class ExpressApproval(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state
-        listing = pn.widgets.TextAreaInput.from_param(s.param.obsids, name="Obsids", placeholder="20001-20050, 20077; 20101",
+        listing = pn.widgets.TextAreaInput.from_param(s.param.obsids, label="Obsids", placeholder="20001-20050, 20077; 20101",
                                                       height=90, sizing_mode="stretch_width")  # fmt: skip
         check = pn.widgets.Button(label="Check", color="default", css_classes=["obslab-express-check"])
         check.on_click(lambda _event: s.check())

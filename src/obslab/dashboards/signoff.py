@@ -40,9 +40,12 @@ class SignoffBoard(pn.viewable.Viewer):
 
     def _filters(self) -> pn.Row:
         s = self.state.param
+        # Others sign while the page is open; Refresh shows their work without losing the filters.
+        refresh = pn.widgets.Button(label="Refresh", css_classes=["obslab-board-refresh"], align="end")
+        refresh.on_click(lambda _event: self.state.refresh())
         return pn.Row(pn.widgets.Select.from_param(s.sort, width=120), pn.widgets.Select.from_param(s.pending_area, width=160),
                       pn.widgets.TextInput.from_param(s.submitter, placeholder="e.g. jchen", width=160),
-                      pn.widgets.TextInput.from_param(s.text, placeholder="target or comment", width=200),
+                      pn.widgets.TextInput.from_param(s.text, placeholder="target or comment", width=200), refresh,
                       css_classes=["obslab-board-filters"])  # fmt: skip
 
     def _selected(self, label: str, _rows: Any) -> Any:

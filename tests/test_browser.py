@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import sync_playwright
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.catalog.browse import CatalogFilter, page_observations
 from obslab.catalog.models import Observation, Revision
 
-from browsing import CHROMIUM, CHROMIUM_ARGS, Watched
+from browsing import Watched
 from served import jupyter_lab, served
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
@@ -25,16 +24,6 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshot
 NOTEBOOK = Path(__file__).resolve().parents[1] / "dashboards" / "catalog.ipynb"
 WAYS = {"voila": {"panel": False, "path": "voila/render/catalog.ipynb"}, "panel": {"panel": True, "path": "catalog"},
         "jupyterlab": {"path": "lab/tree/catalog.ipynb"}}  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: scripts/test installs Debian's chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(params=list(WAYS))

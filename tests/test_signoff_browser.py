@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import sync_playwright
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,7 +19,7 @@ from obslab.catalog.signoff import sign_off
 from obslab.db import make_engine, make_session_factory, transaction
 from obslab.errors import PermissionDeniedError
 
-from browsing import CHROMIUM, CHROMIUM_ARGS, Watched
+from browsing import Watched
 from served import served
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
@@ -31,16 +30,6 @@ SUBMITTER, OPERATIONS, ACIS_TEAM = "jchen", "tlindqvist", "kpatel"
 #: Typed into the form; if any page rendered it as HTML, the image's handler would set the flag.
 HOSTILE_NAME = "Cas A <img src=x onerror=\"window.__pwned=1\"> & <b>core</b>"
 HOSTILE_COMMENT = "Shorter frames <script>window.__pwned=2</script>, per PI's e-mail"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: scripts/test installs Debian's chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def candidate(url: str) -> tuple[int, str]:

@@ -1,4 +1,4 @@
-"""Realistic parameter changes a POC requests, the sign-off areas they need, and the revision note flags."""
+"""Realistic parameter changes a POC requests; the services decide the areas that must sign and the notes."""
 
 from __future__ import annotations
 
@@ -10,18 +10,12 @@ from typing import Any
 
 from obslab.demo.context import iso
 from obslab.demo.observations import PlannedObservation
-from obslab.demo.parameters import ACIS_SCALARS, ACIS_WINDOW, CCDS_I, CCDS_S, DITHER_DEFAULTS, HRC_SI_MODES
+from obslab.demo.parameters import CCDS_I, CCDS_S, DITHER_DEFAULTS, HRC_SI_MODES
 
 #: (name, rank, original, requested)
 Edit = tuple[str, int, Any, Any]
 ChangeMaker = Callable[[Random, PlannedObservation], list[Edit]]
 
-#: Sign-off areas in working order, with their positions.
-AREAS = (("general", 1), ("acis", 2), ("acis_si", 3), ("hrc_si", 4), ("verification", 5))
-_ACIS_NAMES = frozenset(ACIS_SCALARS) | frozenset(ACIS_WINDOW)
-_NOT_SI = frozenset({"multiple_spectral_lines", "spectra_max_count"})
-_FLAGS = frozenset({"window_flag", "roll_flag", "dither_flag", "spwindow_flag"})
-LARGE_SHIFT_DEG = 0.1333  # 8 arcmin, compared without cos(dec) as the Ocat does
 
 
 def _edit(obs: PlannedObservation, name: str, new: Any, rank: int = 0) -> Edit:
@@ -125,42 +119,3 @@ def make_changes(rng: Random, obs: PlannedObservation, key: str, anchor: datetim
         "split": text_change("comments", ("Split into two visits of equal length, per the PI's request.",)),
     }
     return makers[key](rng, obs)
-
-
-def required_areas(obs: PlannedObservation, kind: str, edits: list[Edit]) -> list[str]:
-    """The sign-off areas a revision needs (verification always last), following the Ocat rules."""
-    if kind in ("asis", "remove"):
-        return ["verification"]
-    if kind == "clone":
-        return ["general", "verification"]
-    names = {name for name, _, _, _ in edits}
-    acis_obs = obs.instrument.startswith("ACIS")
-    areas = []
-    if names - _ACIS_NAMES:
-        areas.append("general")
-    if names & _ACIS_NAMES:
-        areas.append("acis")
-    if acis_obs and ((names & _ACIS_NAMES) - _NOT_SI or names & {"ra", "dec"}):
-        areas.append("acis_si")
-    if not acis_obs and "hrc_si_mode" in names:
-        areas.append("hrc_si")
-    return [*areas, "verification"]
-
-
-def revision_notes(obs: PlannedObservation, edits: list[Edit], submitted_at: datetime) -> dict[str, bool]:
-    """The flags computed at submission that drive badges and mail rules."""
-    changed = {name: (old, new) for name, _, old, new in edits}
-    shift = 0.0
-    if "ra" in changed or "dec" in changed:
-        ra, dec = changed.get("ra", (obs.ra_deg, obs.ra_deg)), changed.get("dec", (obs.dec_deg, obs.dec_deg))
-        shift = math.hypot(ra[1] - ra[0], dec[1] - dec[0])
-    return {
-        "large_coordinate_change": shift > LARGE_SHIFT_DEG,
-        "target_name_change": "targname" in changed,
-        "instrument_change": "instrument" in changed,
-        "grating_change": "grating" in changed,
-        "comment_change": "comments" in changed,
-        "flag_change": bool(_FLAGS & changed.keys()),
-        "obsdate_under10": obs.scheduled_at is not None and obs.scheduled_at - submitted_at < timedelta(days=10),
-        "on_or_list": obs.on_active_list,
-    }

@@ -18,7 +18,7 @@ from obslab.demo.nights import ensure_nights
 from obslab.demo.observations import insert_observations, plan_observations
 from obslab.demo.people import ensure_people
 from obslab.demo.requests import ensure_requests
-from obslab.demo.revisions import insert_revisions, plan_revisions
+from obslab.demo.revisions import plan_stories, play_revisions
 from obslab.observing.models import Night
 from obslab.scheduling.models import ObservingRequest
 from obslab.settings import Site
@@ -61,12 +61,12 @@ def load_demo(session: Session, *, site: Site, seed: int = 2026, now: Clock = ut
     ctx = DemoContext.start(session, site, seed, now)
     ensure_people(ctx)
     ensure_configurations(ctx)
-    # Revisions are planned before observations are written: verified changes and approvals shape the
-    # observations' current values, which is what a catalog with that history would show.
     observations = plan_observations(ctx)
-    revisions = plan_revisions(ctx, observations)
+    # Stories are chosen on the observations as generated; playing them through the services then
+    # applies their verified changes and approvals to the catalog, as a real history would.
+    stories = plan_stories(ctx, observations)
     observation_ids = insert_observations(ctx, observations)
-    insert_revisions(ctx, revisions, observation_ids)
+    play_revisions(ctx, stories)
     ensure_requests(ctx, observations, observation_ids)
     ensure_nights(ctx)
     ensure_duty_roster(ctx)

@@ -1,19 +1,24 @@
-"""Demo change requests in every sign-off state, with their values and sign-offs, written after their observations."""
+"""Demo change-request histories in every sign-off state, played through the change-request services at past times."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from random import Random
-from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
-from obslab.catalog.models import Revision, RevisionKind, RevisionValue, SignOff, SignOffState
-from obslab.demo.changes import AREAS, Edit, make_changes, required_areas, revision_notes
+from obslab.audit import AuditEvent
+from obslab.catalog.change_rules import VERIFICATION
+from obslab.catalog.changes import Policy, submit_change
+from obslab.catalog.guards import find_observation
+from obslab.catalog.models import ObservationParameter, Revision, RevisionKind, RevisionValue, SignOff, SignOffState
+from obslab.catalog.signoff import discard, sign_off, verify
+from obslab.db import Clock
+from obslab.demo.changes import make_changes
 from obslab.demo.context import DemoContext
 from obslab.demo.observations import PlannedObservation
 from obslab.demo.people import ACIS_TEAM, ARCOPS, HRC_TEAM, USINT
+from obslab.notify import DeliveryStatus, Notification
 
 #: One revision of a story: (kind, change key, sign-off state to leave it in).
 Step = tuple[str, str | None, str]
@@ -81,19 +86,8 @@ _COMMENTS = {
 }
 
 
-@dataclass
-class PlannedRevision:
-    obs: PlannedObservation
-    number: int
-    kind: str
-    submitter: str
-    submitted_at: datetime
-    comment: str
-    notes: dict[str, bool]
-    values: list[tuple[str, int, Any, Any, bool]]
-    signoffs: dict[str, tuple[SignOffState, str | None, datetime | None]] = field(default_factory=dict)
-    closed_at: datetime | None = None
-    superseded_by: int | None = None
+#: Tables the services write while a history is played (verification adds parameters), counted for the summary.
+_WRITTEN = (Revision, SignOff, RevisionValue, ObservationParameter, AuditEvent, Notification)
 
 
 def _fits(obs: PlannedObservation, requirement: str, story: Story) -> bool:
@@ -112,124 +106,92 @@ def _fits(obs: PlannedObservation, requirement: str, story: Story) -> bool:
     }[requirement]
 
 
-def _signoffs(rng: Random, plan: PlannedRevision, areas: list[str], state: str, end: datetime) -> None:
-    """Fill the sign-off rows for ``state``, acting in area order between submission and ``end``."""
-    plan.signoffs = {area: (SignOffState.NOT_REQUIRED, None, None) for area, _ in AREAS}
-    edit_areas = areas[:-1]
-    if plan.kind in ("asis", "remove"):  # auto-verified by the submitter at submission
-        plan.signoffs["verification"] = (SignOffState.SIGNED, plan.submitter, plan.submitted_at)
-        plan.closed_at = plan.submitted_at
-        return
-    # "partial" and "superseded" leave the last edit area open (a single area is then signed).
-    signed = {"awaiting": 0, "edits_done": len(edit_areas), "verified": len(edit_areas)}.get(
-        state, max(1, len(edit_areas) - 1)
-    )
-    if state == "discarded":
-        signed = min(signed, len(edit_areas) - 1)
-    span = (end - plan.submitted_at).total_seconds()
-    times = iter(sorted(plan.submitted_at + timedelta(seconds=int(span * rng.uniform(0.05, 0.95))) for _ in areas))
-    verifier = plan.submitter if rng.random() < 0.7 else rng.choice(USINT)
-    for index, area in enumerate(edit_areas):
-        if index < signed:
-            plan.signoffs[area] = (SignOffState.SIGNED, rng.choice(_SIGNERS[area]), next(times))
-        elif state == "discarded":
-            plan.signoffs[area] = (SignOffState.DISCARDED, verifier, None)
-        else:
-            plan.signoffs[area] = (SignOffState.PENDING, None, None)
-    if state in ("verified", "discarded"):
-        plan.closed_at = next(times)
-        plan.signoffs["verification"] = (SignOffState.SIGNED, verifier, plan.closed_at)
-        plan.signoffs |= {
-            area: (state_, who, plan.closed_at)
-            for area, (state_, who, _) in plan.signoffs.items()
-            if state_ is SignOffState.DISCARDED
-        }
-    else:
-        plan.signoffs["verification"] = (SignOffState.PENDING, None, None)
-
-
-def _plan_story(ctx: DemoContext, rng: Random, obs: PlannedObservation, story: Story) -> list[PlannedRevision]:
-    steps = story[1]
-    submitted = sorted(ctx.anchor - timedelta(seconds=rng.randint(6 * 3600, 10 * 86400)) for _ in steps)
-    poc = rng.choice(USINT)
-    plans: list[PlannedRevision] = []
-    for number, ((kind, key, state), at) in enumerate(zip(steps, submitted, strict=True), start=1):
-        edits: list[Edit] = make_changes(rng, obs, key.removesuffix("_markup"), ctx.anchor) if key else []
-        changed = {(name, rank): (old, new) for name, rank, old, new in edits}
-        snapshot = dict.fromkeys(changed, None) | obs.params
-        values = [
-            (name, rank, changed[(name, rank)][0], changed[(name, rank)][1], True)
-            if (name, rank) in changed else (name, rank, value, None, False)
-            for (name, rank), value in sorted(snapshot.items())
-        ]  # fmt: skip
-        submitter = poc if rng.random() < 0.85 else rng.choice(USINT)
-        comment = _COMMENTS.get(key or kind) or next(str(new) for name, _, _, new in edits if name == "comments")
-        plan = PlannedRevision(obs, number, kind, submitter, at, comment, revision_notes(obs, edits, at), values)
-        end = submitted[number] if number < len(steps) else ctx.anchor
-        _signoffs(rng, plan, required_areas(obs, kind, edits), state, end)
-        if state == "superseded":
-            plan.superseded_by = number + 1
-        if kind == "norm" and state == "verified":
-            for name, rank, _, new in edits:
-                obs.set(name, rank, new)
-        if kind in ("asis", "remove"):
-            obs.approved = kind == "asis"
-        plans.append(plan)
-    return plans
-
-
-def plan_revisions(ctx: DemoContext, observations: list[PlannedObservation]) -> list[PlannedRevision]:
-    """Give ``OBSERVATIONS_WITH_HISTORY`` editable observations a history; verified changes and approvals apply to them."""
+def plan_stories(ctx: DemoContext, observations: list[PlannedObservation]) -> list[tuple[PlannedObservation, Story]]:
+    """Give ``OBSERVATIONS_WITH_HISTORY`` editable observations a story: every required one, then common ones."""
     rng = ctx.rng("revisions")
     pool = [obs for obs in observations if obs.editable]
     rng.shuffle(pool)
     weights, common = zip(*COMMON_STORIES, strict=True)
     stories = list(REQUIRED_STORIES) + rng.choices(common, weights, k=OBSERVATIONS_WITH_HISTORY - len(REQUIRED_STORIES))
-    plans: list[PlannedRevision] = []
+    chosen = []
     for story in stories:
         obs = next((obs for obs in pool if _fits(obs, story[0], story)), None)
         if obs is not None:
             pool.remove(obs)
-            plans.extend(_plan_story(ctx, rng, obs, story))
-    return plans
+            chosen.append((obs, story))
+    return chosen
 
 
-def insert_revisions(ctx: DemoContext, plans: list[PlannedRevision], observation_ids: dict[int, int]) -> None:
-    """Insert the revisions not there yet (by obsid and number), with their sign-offs and values."""
-    obsids = {plan.obs.obsid for plan in plans}
-    query = select(Revision.obsid, Revision.number, Revision.id).where(Revision.obsid.in_(obsids))
-    ids = {(obsid, number): id_ for obsid, number, id_ in ctx.session.execute(query)}
-    new = [plan for plan in plans if (plan.obs.obsid, plan.number) not in ids]
-    rows: dict[int, Revision] = {}
-    # Superseding revisions first, so the ones they supersede can name them when inserted.
-    for batch in ([p for p in new if p.superseded_by is None], [p for p in new if p.superseded_by is not None]):
-        batch_rows = [
-            Revision(
-                observation_id=observation_ids[plan.obs.obsid],
-                obsid=plan.obs.obsid,
-                number=plan.number,
-                kind=RevisionKind(plan.kind),
-                submitted_by_id=ctx.user_id(plan.submitter),
-                submitted_at=plan.submitted_at,
-                comment=plan.comment,
-                notes=plan.notes,
-                closed_at=plan.closed_at,
-                superseded_by_id=ids.get((plan.obs.obsid, plan.superseded_by)) if plan.superseded_by else None,
-                updated_at=ctx.moment,
-            )
-            for plan in batch
-        ]
-        ctx.add_all(batch_rows)
-        for plan, row in zip(batch, batch_rows, strict=True):
-            ids[(plan.obs.obsid, plan.number)] = row.id
-            rows[id(plan)] = row
-    ctx.bulk_insert(SignOff, [
-        {"revision_id": rows[id(plan)].id, "area": area, "position": position, "state": state,
-         "actor_id": ctx.user_id(who) if who else None, "acted_at": at, "version": 1, "updated_at": ctx.moment}
-        for plan in new for area, position in AREAS for state, who, at in [plan.signoffs[area]]
-    ])  # fmt: skip
-    ctx.bulk_insert(RevisionValue, [
-        {"revision_id": rows[id(plan)].id, "name": name, "rank": rank, "original": original, "requested": requested,
-         "changed": changed}
-        for plan in new for name, rank, original, requested, changed in plan.values
-    ])  # fmt: skip
+def play_revisions(ctx: DemoContext, stories: list[tuple[PlannedObservation, Story]]) -> None:
+    """Play each story whose observation has no revision yet, as its people would have, through the services.
+
+    Every submission, sign-off, verification and discard goes through the same checks, sign-off rules,
+    audit events and outbox mail as a real one, at the moment the story gives it.  The mail of this
+    history is marked sent when it was written: it belongs to the demo's past, not to a send queue.
+    """
+    session = ctx.session
+    before = {model.__tablename__: session.scalar(select(func.count()).select_from(model)) or 0 for model in _WRITTEN}
+    last_mail = session.scalar(select(func.max(Notification.id))) or 0
+    told = ctx.existing(Revision.obsid, (obs.obsid for obs, _ in stories))
+    policy = Policy.default()
+    for index, (obs, story) in enumerate(stories):
+        if obs.obsid not in told:
+            _play(ctx, ctx.rng("revisions", obs.obsid, index), obs, story, policy)
+    session.execute(update(Notification).where(Notification.id > last_mail)
+                    .values(status=DeliveryStatus.SENT, sent_at=Notification.created_at))  # fmt: skip
+    for model in _WRITTEN:
+        ctx.inserted[model.__tablename__] += (session.scalar(select(func.count()).select_from(model)) or 0) - before[model.__tablename__]
+    for obs, _ in stories:  # the planned observations follow the database, whichever load played their history
+        row = find_observation(session, obs.obsid)
+        obs.target_name, obs.ra_deg, obs.dec_deg, obs.approved = row.target_name, row.ra_deg, row.dec_deg, row.approved
+
+
+def _play(ctx: DemoContext, rng: Random, obs: PlannedObservation, story: Story, policy: Policy) -> None:
+    steps = story[1]
+    submitted = sorted(ctx.anchor - timedelta(seconds=rng.randint(6 * 3600, 10 * 86400)) for _ in steps)
+    poc = rng.choice(USINT)
+    for number, ((kind, key, state), at) in enumerate(zip(steps, submitted, strict=True), start=1):
+        end = submitted[number] if number < len(steps) else ctx.anchor
+        edits = make_changes(rng, obs, key.removesuffix("_markup"), ctx.anchor) if key else []
+        submitter = poc if rng.random() < 0.85 else rng.choice(USINT)
+        # A split's "edit" is only its comment: a clone revision changes no parameter.
+        comment = _COMMENTS.get(key or kind) or next(str(new) for name, _, _, new in edits if name == "comments")
+        observation = find_observation(ctx.session, obs.obsid)
+        revision, _check = submit_change(ctx.session, ctx.users[submitter], obs.obsid, seen_version=observation.version,
+                                         kind=kind, edits=[(name, rank, new) for name, rank, _, new in edits if kind == RevisionKind.NORMAL],
+                                         comment=comment,
+                                         policy=policy, now=_at(at))  # fmt: skip
+        if kind in (RevisionKind.APPROVE_AS_IS, RevisionKind.REMOVE_APPROVAL):
+            continue  # verified by the submitter on submission
+        _sign_and_close(ctx, rng, revision, submitter, state, (at, end), policy)
+        if kind == RevisionKind.NORMAL and state == "verified":
+            for name, rank, _, new in edits:
+                obs.set(name, rank, new)
+
+
+def _sign_and_close(ctx: DemoContext, rng: Random, revision: Revision, submitter: str, state: str,
+                    between: tuple[datetime, datetime], policy: Policy) -> None:  # fmt: skip
+    """Sign the revision's pending areas in order as far as ``state`` says, then verify or discard it."""
+    pending = sorted((s for s in revision.signoffs if s.area != VERIFICATION and s.state is SignOffState.PENDING),
+                     key=lambda s: s.position)  # fmt: skip
+    # "partial" and "superseded" leave the last area open (a single area is then signed).
+    signed = {"awaiting": 0, "edits_done": len(pending), "verified": len(pending)}.get(state, max(1, len(pending) - 1))
+    if state == "discarded":
+        signed = min(signed, len(pending) - 1)
+    start, end = between
+    span = (end - start).total_seconds()
+    times = iter(sorted(start + timedelta(seconds=int(span * rng.uniform(0.05, 0.95))) for _ in range(len(pending) + 1)))
+    verifier = submitter if rng.random() < 0.7 else rng.choice(USINT)
+    for signoff in pending[:signed]:
+        signer = rng.choice(_SIGNERS[signoff.area])
+        sign_off(ctx.session, ctx.users[signer], revision.label, signoff.area, seen_version=signoff.version, policy=policy,
+                 now=_at(next(times)))  # fmt: skip
+    if state == "verified":
+        verify(ctx.session, ctx.users[verifier], revision.label, seen_version=revision.version, policy=policy, now=_at(next(times)))
+    elif state == "discarded":
+        discard(ctx.session, ctx.users[verifier], revision.label, seen_version=revision.version, policy=policy, now=_at(next(times)))
+
+
+def _at(moment: datetime) -> Clock:
+    """A clock stopped at ``moment``: the services stamp the story's time, not the load's."""
+    return lambda: moment

@@ -268,6 +268,30 @@ def test_undo_within_the_window_only_ones_own_and_only_before_others_act(world: 
     assert third.label == f"{w.hrc}.002"  # a withdrawn number is never reused
 
 
+def test_an_undo_from_a_stale_page_hears_who_acted_and_a_deactivated_account_undoes_nothing(world: tuple[Session, World]) -> None:
+    session, w = world
+    revision = submit(session, w, "pat", w.acis, [("y_det_offset", 0, 1.0)])
+    general = signoff(revision, "general")
+    with tx(session):
+        sign_off(session, w.users["ops"], revision.label, "general", seen_version=general.version, now=at(1))
+    seen = general.version  # ops's "my actions" page, drawn now
+    with tx(session):
+        undo_sign_off(session, w.users["ops"], revision.label, "general", seen_version=seen, now=at(2))  # from another page
+    with tx(session), pytest.raises(StaleError, match="general sign-off .* changed by ops"):
+        undo_sign_off(session, w.users["ops"], revision.label, "general", seen_version=seen, now=at(2))
+    with tx(session), pytest.raises(ConflictError, match="is pending; there is nothing to undo"):
+        undo_sign_off(session, w.users["ops"], revision.label, "general", seen_version=general.version, now=at(2))
+    with tx(session), pytest.raises(ConflictError, match="is not verified; there is nothing to undo"):
+        undo_verification(session, w.users["pat"], revision.label, seen_version=revision.version, now=at(2))
+    w.users["pat"].is_active = False
+    before = table_counts(session)
+    for undo in (lambda: withdraw(session, w.users["pat"], revision.label, seen_version=revision.version, now=at(3)),
+                 lambda: undo_verification(session, w.users["pat"], revision.label, seen_version=revision.version, now=at(3))):  # fmt: skip
+        with tx(session), pytest.raises(PermissionDeniedError, match="pat is not an active user and may not"):
+            undo()
+    assert table_counts(session) == before and revision.withdrawn_at is None
+
+
 def test_mission_planning_and_too_chains_hear_as_the_rules_say(world: tuple[Session, World]) -> None:
     session, w = world
     # Scheduled in three days: mission planning is told, with the submitter copied.

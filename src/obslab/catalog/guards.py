@@ -54,11 +54,16 @@ def find_revision(session: Session, label: str, *, lock: bool = False) -> Revisi
     return revision
 
 
+def require_active(actor: User, action: str) -> None:
+    """Refuse a deactivated account, whatever it holds or once did (its own undo included)."""
+    if not actor.is_active:
+        raise PermissionDeniedError(f"{actor.username} is not an active user and may not {action}", username=actor.username)
+
+
 def require_role(actor: User, roles: str | Iterable[str], action: str) -> None:
     """Refuse unless ``actor`` holds the role, or one of the roles (admin holds every role); a hidden button is not security."""
     wanted = [roles] if isinstance(roles, str) else sorted(roles)
-    if not actor.is_active:
-        raise PermissionDeniedError(f"{actor.username} is not an active user and may not {action}", username=actor.username)
+    require_active(actor, action)
     if not actor.has_role(*wanted):
         held = ", ".join(actor.role_names) or "none"
         if len(wanted) > 1:

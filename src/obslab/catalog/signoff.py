@@ -12,7 +12,7 @@ from obslab.access import User
 from obslab.audit import record_event
 from obslab.catalog.change_rules import VERIFICATION
 from obslab.catalog.changes import Policy, current_values, submit_change
-from obslab.catalog.guards import find_revision, flush, require_recent, require_role, require_version, touch
+from obslab.catalog.guards import find_revision, flush, require_active, require_recent, require_role, require_version, touch
 from obslab.catalog.models import APPROVAL_KINDS, Observation, ObservationParameter, Revision, RevisionKind, SignOff, SignOffState
 from obslab.catalog.notices import area_owner_addresses, change_log_body
 from obslab.catalog.validation import label as value_label
@@ -189,6 +189,7 @@ def withdraw(session: Session, actor: User, label: str, *, seen_version: int, po
     """
     policy = policy or Policy.default()
     at = now()
+    require_active(actor, f"withdraw {label}")
     revision = find_revision(session, label, lock=True)
     if revision.submitted_by_id != actor.id:
         raise PermissionDeniedError(f"{actor.username} may not withdraw {revision.label}: only its submitter may",
@@ -224,14 +225,19 @@ def undo_sign_off(session: Session, actor: User, label: str, area: str, *, seen_
     """Take back one's own sign-off of an edit area while verification is still pending; it is pending again."""
     policy = policy or Policy.default()
     at = now()
+    require_active(actor, f"undo a sign-off of {label}")
     revision = find_revision(session, label, lock=True)
     signoff = _signoff(revision, area)
     if area == VERIFICATION:
         raise InvalidInputError("area", area, "an edit area; a verification is undone with undo_verification")
-    if signoff.actor_id != actor.id or signoff.state is not SignOffState.SIGNED:
+    if signoff.state is SignOffState.SIGNED and signoff.actor_id != actor.id:
         raise PermissionDeniedError(f"{actor.username} may not undo the {area} sign-off of {revision.label}: it is not theirs",
                                     username=actor.username)  # fmt: skip
+    # Version before state: a page that saw the sign-off before it was undone elsewhere hears who did that.
     require_version(session, signoff, seen_version, f"the {area} sign-off of {revision.label}")
+    if signoff.state is not SignOffState.SIGNED:
+        state = signoff.state.value.replace("_", " ")
+        raise ConflictError(f"the {area} sign-off of {revision.label} is {state}; there is nothing to undo", revision=revision.label)
     _require_open(revision)
     require_recent(signoff.acted_at, at, policy.rules.undo_within_hours, f"the {area} sign-off of {revision.label}")
     before = _state(revision)
@@ -248,15 +254,18 @@ def undo_verification(session: Session, actor: User, label: str, *, seen_version
     """
     policy = policy or Policy.default()
     at = now()
+    require_active(actor, f"undo the verification of {label}")
     revision = find_revision(session, label, lock=True)
     verification = _signoff(revision, VERIFICATION)
     auto = revision.kind in APPROVAL_KINDS
     if auto:
         raise ConflictError(f"revision {revision.label} verified itself on submission; withdraw it instead", revision=revision.label)
-    if verification.actor_id != actor.id or verification.state is not SignOffState.SIGNED:
+    if verification.state is SignOffState.SIGNED and verification.actor_id != actor.id:
         raise PermissionDeniedError(f"{actor.username} may not undo the verification of {revision.label}: it is not theirs",
                                     username=actor.username)  # fmt: skip
     require_version(session, revision, seen_version, f"revision {revision.label}")
+    if verification.state is not SignOffState.SIGNED:
+        raise ConflictError(f"revision {revision.label} is not verified; there is nothing to undo", revision=revision.label)
     require_recent(verification.acted_at, at, policy.rules.undo_within_hours, f"the verification of {revision.label}")
     restored = _restore(session, revision) if revision.kind is RevisionKind.NORMAL else {}
     if restored:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 
@@ -9,8 +11,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from obslab.access import find_user
 from obslab.audit import AuditEvent
 from obslab.catalog.duty import delete, extend, on_duty, roster, sign_up, split, unlock
+from obslab.catalog.guards import StaleError
 from obslab.errors import ConflictError, InvalidInputError, PermissionDeniedError
 
 from catalog_world import World, build_world
@@ -93,3 +97,37 @@ def test_split_and_delete_keep_the_roster_contiguous(world: tuple[Session, World
         act(session, split, w.users["pat"], two_days.starts_on)
     with pytest.raises(ConflictError, match="is taken; unlock it before splitting"):
         act(session, split, w.users["pat"], WEEKS[1])
+
+
+def test_two_people_extending_at_once_one_is_refused_as_stale(sessions: sessionmaker[Session], world: tuple[Session, World]) -> None:
+    """No row lock covers weeks that do not exist yet: the second extender must get a stale refusal, not a raw error."""
+    first, second = sessions(), sessions()
+    started, outcome = threading.Event(), {}
+
+    def other() -> None:
+        try:
+            with second.begin():
+                quinn = find_user(second, "quinn")  # the transaction (and on SQLite its snapshot) begins here
+                started.set()
+                extend(second, quinn, date(2027, 1, 10), now=fixed_clock)
+            outcome["done"] = True
+        except Exception as error:  # noqa: BLE001 - the test asserts which
+            outcome["error"] = error
+
+    try:
+        with first.begin():
+            extend(first, find_user(first, "pat"), date(2027, 1, 10), now=fixed_clock)
+            thread = threading.Thread(target=other)
+            thread.start()
+            assert started.wait(30)
+            time.sleep(0.5)  # let the other reach its insert and wait on this transaction
+        thread.join(60)
+    finally:
+        first.close()
+        second.close()
+    assert isinstance(outcome.get("error"), StaleError), outcome
+    assert "reload and try again" in str(outcome["error"])
+    session, _w = world
+    session.commit()
+    assert slots(session)[-1][:2] == ("2027-01-04", "2027-01-10")
+    assert len({s[0] for s in slots(session)}) == len(slots(session))

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from obslab.access import User, find_user, usernames
 from obslab.audit import record_event
-from obslab.catalog.guards import flush, require_role, require_version
+from obslab.catalog.guards import StaleError, flush, require_role, require_version
 from obslab.catalog.models import DutyShift
 from obslab.db import Clock, utcnow
 from obslab.errors import ConflictError, InvalidInputError, NotFoundError
@@ -99,7 +100,12 @@ def extend(session: Session, actor: User, through: date, *, now: Clock = utcnow)
         session.add(shift)
         added.append(shift)
         start = end + DAY
-    flush(session, "the duty roster")
+    try:
+        flush(session, "the duty roster")
+    except IntegrityError:
+        # Two people extending at once both read the same last week; the row lock cannot cover rows that do
+        # not exist yet, so the unique start date is what stops the second.  Same refusal as any lost race.
+        raise StaleError("the duty roster was extended by someone else at the same moment; reload and try again") from None
     if added:
         record_event(session, actor=actor, action="duty.extended", entity_type="duty_roster", entity_id=added[0].starts_on.isoformat(),
                      after={"through": added[-1].ends_on.isoformat(), "slots": len(added)}, now=lambda: at)  # fmt: skip

@@ -20,13 +20,29 @@ from obslab.errors import ObslabError
 AREAS = {"ops": ("general", "acis"), "acisa": ("acis_si",)}
 
 
-def race(url: str, username: str, obsids: list[int], actions: int, seed: int) -> list[dict[str, Any]]:
-    """Do ``actions`` submissions (usint users) or sign-offs (signers), each on a freshly read version."""
+def race(url: str, username: str, obsids: list[int], actions: int, seed: int, start: Any) -> list[dict[str, Any]]:
+    """Do ``actions`` submissions (usint users) or sign-offs (signers), each on a freshly read version.
+
+    ``start`` is a barrier shared by every worker: all begin together, once each has imported and connected,
+    so the race does not depend on how fast each process happened to start.
+    """
     rng = random.Random(seed)
     engine = make_engine(url)
     sessions = make_session_factory(engine)
-    log = []
-    for _ in range(actions):
+    with sessions() as session:
+        find_user(session, username)  # connect and warm up before the start
+    start.wait(timeout=300)
+    log: list[dict[str, Any]] = []
+    # A signer with nothing pending waits for work instead of spending its turns (it would finish before
+    # the first submission commits), and stops once no work has come for a second (the submitters are done).
+    last_work = time.monotonic()
+    while sum(entry.get("action") != "idle" for entry in log) < actions:
+        if log and log[-1].get("action") == "idle":
+            if time.monotonic() - last_work > 1.0:
+                break
+            time.sleep(0.005)
+        else:
+            last_work = time.monotonic()
         with sessions() as session:
             try:
                 with session.begin():

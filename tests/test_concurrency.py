@@ -26,8 +26,9 @@ def test_racing_processes_keep_numbers_unique_and_every_accepted_action_recorded
         world = build_world(session)
     obsids = [world.acis, world.hrc]
     context = multiprocessing.get_context("spawn")
-    with context.Pool(len(WORKERS)) as pool:
-        logs = pool.starmap(race, [(migrated_url, who, obsids, ACTIONS, seed) for seed, who in enumerate(WORKERS)])
+    with context.Manager() as manager, context.Pool(len(WORKERS)) as pool:
+        start = manager.Barrier(len(WORKERS))
+        logs = pool.starmap(race, [(migrated_url, who, obsids, ACTIONS, seed, start) for seed, who in enumerate(WORKERS)])
     entries = [entry for log in logs for entry in log]
     accepted = [e for e in entries if e["accepted"] and e["action"] != "idle"]
     refused = [e for e in entries if not e["accepted"]]
@@ -35,7 +36,9 @@ def test_racing_processes_keep_numbers_unique_and_every_accepted_action_recorded
     signed = [(e["revision"], e["area"]) for e in accepted if e["action"] == "sign"]
 
     # The race really happened: some actions were refused as stale, and every refusal says why.
-    assert submitted and signed and refused
+    assert submitted, "no submission was accepted"
+    assert signed, "no sign-off was accepted"
+    assert refused, "nothing was refused: the workers did not overlap"
     assert {e["code"] for e in refused} <= {"stale", "conflict"}, Counter(e["code"] for e in refused)
     assert any(e["code"] == "stale" for e in refused)
     assert all(("changed by" in e["message"] or "at the same moment" in e["message"]) for e in refused if e["code"] == "stale")

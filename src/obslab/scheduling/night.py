@@ -1,0 +1,168 @@
+"""Night geometry at the site: sunset, sunrise, twilights, moon rise and set, illumination and position; offline, cached."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import numpy as np
+
+from obslab.astro import earth_location
+from obslab.scheduling.models import TwilightLevel
+from obslab.settings import Site
+
+#: The Sun's altitude (degrees) at each darkness level; sunset counts refraction and the Sun's radius.
+SUN_ALTITUDE_DEG = {TwilightLevel.SUNSET: -0.833, TwilightLevel.CIVIL: -6.0, TwilightLevel.NAUTICAL: -12.0,
+                    TwilightLevel.ASTRONOMICAL: -18.0}  # fmt: skip
+#: The Moon rises and sets when its centre crosses the geometric horizon (astroplan's convention).
+MOON_HORIZON_DEG = 0.0
+#: Geometry is sampled every minute and crossings interpolated between samples (seconds, not minutes, of error).
+STEP = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Darkness:
+    """When the Sun is below one level's altitude: ``start`` in the evening, ``end`` in the morning.
+
+    Either is None when the Sun does not cross that altitude during the night; ``always`` says the
+    Sun stayed below it the whole time (polar night), ``never`` that it never got that low.
+    """
+
+    level: TwilightLevel
+    start: datetime | None
+    end: datetime | None
+    always: bool = False
+    never: bool = False
+
+    def interval(self, night_start: datetime, night_end: datetime) -> tuple[datetime, datetime] | None:
+        """The dark stretch within the night (noon to noon), or None when it never gets this dark."""
+        if self.never:
+            return None
+        return (self.start or night_start, self.end or night_end)
+
+
+@dataclass(frozen=True)
+class NightGeometry:
+    """The Sun and Moon over one night at the site: the night of local date ``night``, noon to noon."""
+
+    night: date
+    site: Site
+    start: datetime  # local noon of ``night``, in UTC
+    end: datetime  # local noon of the next day, in UTC
+    darkness: dict[TwilightLevel, Darkness]
+    moon_rise: datetime | None
+    moon_set: datetime | None
+    moon_illumination: float  # 0 new to 1 full, at local midnight
+    moon_ra_deg: float  # apparent place at local midnight, seen from the site
+    moon_dec_deg: float
+    midnight: datetime
+    notes: tuple[str, ...]
+
+    @property
+    def sunset(self) -> datetime | None:
+        return self.darkness[TwilightLevel.SUNSET].start
+
+    @property
+    def sunrise(self) -> datetime | None:
+        return self.darkness[TwilightLevel.SUNSET].end
+
+    def dark(self, level: TwilightLevel | str) -> tuple[datetime, datetime] | None:
+        """When the sky is at least as dark as ``level``; None when it never is tonight (say so, don't guess)."""
+        return self.darkness[TwilightLevel(level)].interval(self.start, self.end)
+
+
+def night_window(site: Site, night: date) -> tuple[datetime, datetime]:
+    """Local noon of ``night`` to local noon of the next day, in UTC (23 or 25 hours across a clock change)."""
+    start = datetime.combine(night, time(12), tzinfo=site.zone).astimezone(UTC)
+    end = datetime.combine(night + timedelta(days=1), time(12), tzinfo=site.zone).astimezone(UTC)
+    return start, end
+
+
+def minute_grid(start: datetime, end: datetime) -> list[datetime]:
+    """Every minute from ``start`` to ``end``, both included."""
+    count = int((end - start) / STEP)
+    return [start + index * STEP for index in range(count + 1)]
+
+
+def astropy_times(moments: list[datetime]):  # noqa: ANN201 - astropy is imported lazily
+    """UTC datetimes as one astropy Time array."""
+    from astropy.time import Time
+
+    return Time([moment.astimezone(UTC).replace(tzinfo=None) for moment in moments], scale="utc")
+
+
+@functools.lru_cache(maxsize=64)
+def night_geometry(site: Site, night: date) -> NightGeometry:
+    """The night of local date ``night`` at ``site``: one vectorised transform each for Sun and Moon, cached per night."""
+    from astropy.coordinates import AltAz, get_body, get_sun
+
+    start, end = night_window(site, night)
+    grid = minute_grid(start, end)
+    times = astropy_times(grid)
+    location = earth_location(site)
+    frame = AltAz(obstime=times, location=location)
+    sun_altitude = get_sun(times).transform_to(frame).alt.deg
+    moon = get_body("moon", times, location)
+    moon_altitude = moon.transform_to(frame).alt.deg
+
+    notes = []
+    darkness = {}
+    for level, altitude in SUN_ALTITUDE_DEG.items():
+        darkness[level] = _darkness(level, grid, sun_altitude, altitude)
+        if darkness[level].never:
+            notes.append(f"the Sun stays above {altitude:g} deg all night: no {_dark_word(level)} tonight")
+        elif darkness[level].always:
+            notes.append(f"the Sun stays below {altitude:g} deg all day and night: {_dark_word(level)} throughout")
+    rises = _crossings(grid, moon_altitude, MOON_HORIZON_DEG, rising=True)
+    sets = _crossings(grid, moon_altitude, MOON_HORIZON_DEG, rising=False)
+    if not rises and not sets:
+        notes.append("the Moon " + ("stays up" if moon_altitude[0] > MOON_HORIZON_DEG else "stays down") + " all night")
+    midnight = datetime.combine(night + timedelta(days=1), time(0), tzinfo=site.zone).astimezone(UTC)
+    at_midnight = min(range(len(grid)), key=lambda index: abs(grid[index] - midnight))
+    return NightGeometry(night=night, site=site, start=start, end=end, darkness=darkness,
+                         moon_rise=rises[0] if rises else None, moon_set=sets[0] if sets else None,
+                         moon_illumination=moon_illumination(times[at_midnight]),
+                         moon_ra_deg=float(moon.ra.deg[at_midnight]), moon_dec_deg=float(moon.dec.deg[at_midnight]),
+                         midnight=midnight, notes=tuple(notes))  # fmt: skip
+
+
+def moon_illumination(when) -> float:  # noqa: ANN001 - an astropy Time
+    """The lit fraction of the Moon's disc (geocentric, from the Sun-Moon elongation and distances)."""
+    from astropy.coordinates import get_body, get_sun
+
+    sun, moon = get_sun(when), get_body("moon", when)
+    elongation = sun.separation(moon).rad
+    phase_angle = np.arctan2(sun.distance.au * np.sin(elongation), moon.distance.au - sun.distance.au * np.cos(elongation))
+    return float((1 + np.cos(phase_angle)) / 2)
+
+
+def _dark_word(level: TwilightLevel) -> str:
+    return "night after sunset" if level is TwilightLevel.SUNSET else f"{level.value} darkness"
+
+
+def _darkness(level: TwilightLevel, grid: list[datetime], altitude: np.ndarray, limit: float) -> Darkness:
+    below = altitude < limit
+    if not below.any():
+        return Darkness(level, None, None, never=True)
+    if below.all():
+        return Darkness(level, None, None, always=True)
+    # The evening crossing comes before the first dark sample, the morning one after the last.
+    evening = _crossings(grid, altitude, limit, rising=False)
+    morning = _crossings(grid, altitude, limit, rising=True)
+    first_dark, last_dark = grid[int(np.flatnonzero(below)[0])], grid[int(np.flatnonzero(below)[-1])]
+    start = next((moment for moment in evening if moment <= first_dark), None)
+    end = next((moment for moment in reversed(morning) if moment >= last_dark), None)
+    return Darkness(level, start, end)
+
+
+def _crossings(grid: list[datetime], values: np.ndarray, limit: float, *, rising: bool) -> list[datetime]:
+    """Moments ``values`` crosses ``limit`` (upwards when ``rising``), interpolated linearly between samples."""
+    above = values >= limit
+    edges = np.flatnonzero(above[1:] & ~above[:-1]) if rising else np.flatnonzero(~above[1:] & above[:-1])
+    moments = []
+    for index in edges:
+        a, b = float(values[index]), float(values[index + 1])
+        fraction = (limit - a) / (b - a) if b != a else 0.0
+        moments.append(grid[int(index)] + fraction * STEP)
+    return moments

@@ -17,8 +17,29 @@ SUN_ALTITUDE_DEG = {TwilightLevel.SUNSET: -0.833, TwilightLevel.CIVIL: -6.0, Twi
                     TwilightLevel.ASTRONOMICAL: -18.0}  # fmt: skip
 #: The Moon rises and sets when its centre crosses the geometric horizon (astroplan's convention).
 MOON_HORIZON_DEG = 0.0
-#: Geometry is sampled every minute and crossings interpolated between samples (seconds, not minutes, of error).
+#: The planning grid's step.
 STEP = timedelta(minutes=1)
+#: Sun and Moon are computed every five minutes and interpolated: altitudes curve so little over five
+#: minutes that crossings come out within seconds, at a fifth of the cost of computing every minute.
+SAMPLE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, eq=False)
+class Ephemeris:
+    """Sun and Moon through the night at ``SAMPLE`` steps, for interpolation (times as UNIX seconds)."""
+
+    seconds: np.ndarray
+    sun_altitude_deg: np.ndarray
+    moon_altitude_deg: np.ndarray
+    moon_unit: np.ndarray  # (3, samples): the Moon's direction seen from the site (topocentric GCRS)
+    moon_illumination: np.ndarray
+
+    def at(self, moments: list[datetime], values: np.ndarray) -> np.ndarray:
+        """``values`` (one per sample, or rows of them) interpolated linearly to ``moments``."""
+        stamps = np.array([moment.timestamp() for moment in moments])
+        if values.ndim == 1:
+            return np.interp(stamps, self.seconds, values)
+        return np.array([np.interp(stamps, self.seconds, row) for row in values])
 
 
 @dataclass(frozen=True)
@@ -58,6 +79,7 @@ class NightGeometry:
     moon_dec_deg: float
     midnight: datetime
     notes: tuple[str, ...]
+    ephemeris: Ephemeris
 
     @property
     def sunset(self) -> datetime | None:
@@ -95,68 +117,84 @@ def astropy_times(moments: list[datetime]):  # noqa: ANN201 - astropy is importe
 @functools.lru_cache(maxsize=64)
 def night_geometry(site: Site, night: date) -> NightGeometry:
     """The night of local date ``night`` at ``site``: one vectorised transform each for Sun and Moon, cached per night."""
-    from astropy.coordinates import AltAz, get_body, get_sun
-
     start, end = night_window(site, night)
-    grid = minute_grid(start, end)
-    times = astropy_times(grid)
-    location = earth_location(site)
-    frame = AltAz(obstime=times, location=location)
-    sun_altitude = get_sun(times).transform_to(frame).alt.deg
-    moon = get_body("moon", times, location)
-    moon_altitude = moon.transform_to(frame).alt.deg
-
+    samples = [start + k * SAMPLE for k in range(int((end - start) / SAMPLE) + 2)]  # one past the end
+    ephemeris = _ephemeris(site, samples)
     notes = []
     darkness = {}
     for level, altitude in SUN_ALTITUDE_DEG.items():
-        darkness[level] = _darkness(level, grid, sun_altitude, altitude)
+        darkness[level] = _darkness(level, samples, ephemeris.sun_altitude_deg, altitude, end)
         if darkness[level].never:
             notes.append(f"the Sun stays above {altitude:g} deg all night: no {_dark_word(level)} tonight")
         elif darkness[level].always:
             notes.append(f"the Sun stays below {altitude:g} deg all day and night: {_dark_word(level)} throughout")
-    rises = _crossings(grid, moon_altitude, MOON_HORIZON_DEG, rising=True)
-    sets = _crossings(grid, moon_altitude, MOON_HORIZON_DEG, rising=False)
+    moon_altitude = ephemeris.moon_altitude_deg
+    rises = [moment for moment in _crossings(samples, moon_altitude, MOON_HORIZON_DEG, rising=True) if moment <= end]
+    sets = [moment for moment in _crossings(samples, moon_altitude, MOON_HORIZON_DEG, rising=False) if moment <= end]
     if not rises and not sets:
         notes.append("the Moon " + ("stays up" if moon_altitude[0] > MOON_HORIZON_DEG else "stays down") + " all night")
     midnight = datetime.combine(night + timedelta(days=1), time(0), tzinfo=site.zone).astimezone(UTC)
-    at_midnight = min(range(len(grid)), key=lambda index: abs(grid[index] - midnight))
+    x, y, z = ephemeris.at([midnight], ephemeris.moon_unit)[:, 0]
+    moon_ra, moon_dec = float(np.degrees(np.arctan2(y, x)) % 360), float(np.degrees(np.arctan2(z, np.hypot(x, y))))
     return NightGeometry(night=night, site=site, start=start, end=end, darkness=darkness,
                          moon_rise=rises[0] if rises else None, moon_set=sets[0] if sets else None,
-                         moon_illumination=moon_illumination(times[at_midnight]),
-                         moon_ra_deg=float(moon.ra.deg[at_midnight]), moon_dec_deg=float(moon.dec.deg[at_midnight]),
-                         midnight=midnight, notes=tuple(notes))  # fmt: skip
+                         moon_illumination=float(ephemeris.at([midnight], ephemeris.moon_illumination)[0]),
+                         moon_ra_deg=moon_ra, moon_dec_deg=moon_dec,
+                         midnight=midnight, notes=tuple(notes), ephemeris=ephemeris)  # fmt: skip
+
+
+def _ephemeris(site: Site, samples: list[datetime]) -> Ephemeris:
+    from astropy.coordinates import AltAz, get_body, get_sun
+
+    times = astropy_times(samples)
+    location = earth_location(site)
+    frame = AltAz(obstime=times, location=location)
+    sun = get_sun(times)
+    moon = get_body("moon", times, location)
+    geocentric_moon = get_body("moon", times)
+    return Ephemeris(seconds=np.array([moment.timestamp() for moment in samples]),
+                     sun_altitude_deg=sun.transform_to(frame).alt.deg, moon_altitude_deg=moon.transform_to(frame).alt.deg,
+                     moon_unit=_unit(moon.ra.rad, moon.dec.rad), moon_illumination=_illumination(sun, geocentric_moon))  # fmt: skip
 
 
 def moon_illumination(when) -> float:  # noqa: ANN001 - an astropy Time
     """The lit fraction of the Moon's disc (geocentric, from the Sun-Moon elongation and distances)."""
     from astropy.coordinates import get_body, get_sun
 
-    sun, moon = get_sun(when), get_body("moon", when)
+    return float(_illumination(get_sun(when), get_body("moon", when)))
+
+
+def _illumination(sun, moon) -> np.ndarray:  # noqa: ANN001 - astropy coordinates
     elongation = sun.separation(moon).rad
     phase_angle = np.arctan2(sun.distance.au * np.sin(elongation), moon.distance.au - sun.distance.au * np.cos(elongation))
-    return float((1 + np.cos(phase_angle)) / 2)
+    return (1 + np.cos(phase_angle)) / 2
+
+
+def _unit(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+    return np.array([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)])
 
 
 def _dark_word(level: TwilightLevel) -> str:
     return "night after sunset" if level is TwilightLevel.SUNSET else f"{level.value} darkness"
 
 
-def _darkness(level: TwilightLevel, grid: list[datetime], altitude: np.ndarray, limit: float) -> Darkness:
+def _darkness(level: TwilightLevel, samples: list[datetime], altitude: np.ndarray, limit: float, end: datetime) -> Darkness:
+    inside = np.array([moment <= end for moment in samples])  # the last sample lies past the night, for interpolation
     below = altitude < limit
-    if not below.any():
+    if not below[inside].any():
         return Darkness(level, None, None, never=True)
-    if below.all():
+    if below[inside].all():
         return Darkness(level, None, None, always=True)
-    # The evening crossing comes before the first dark sample, the morning one after the last.
-    evening = _crossings(grid, altitude, limit, rising=False)
-    morning = _crossings(grid, altitude, limit, rising=True)
-    first_dark, last_dark = grid[int(np.flatnonzero(below)[0])], grid[int(np.flatnonzero(below)[-1])]
+    evening = [moment for moment in _crossings(samples, altitude, limit, rising=False) if moment <= end]
+    morning = [moment for moment in _crossings(samples, altitude, limit, rising=True) if moment <= end]
+    dark = np.flatnonzero(below & inside)
+    first_dark, last_dark = samples[int(dark[0])], samples[int(dark[-1])]
     start = next((moment for moment in evening if moment <= first_dark), None)
-    end = next((moment for moment in reversed(morning) if moment >= last_dark), None)
-    return Darkness(level, start, end)
+    end_of_dark = next((moment for moment in reversed(morning) if moment >= last_dark), None)
+    return Darkness(level, start, end_of_dark)
 
 
-def _crossings(grid: list[datetime], values: np.ndarray, limit: float, *, rising: bool) -> list[datetime]:
+def _crossings(samples: list[datetime], values: np.ndarray, limit: float, *, rising: bool) -> list[datetime]:
     """Moments ``values`` crosses ``limit`` (upwards when ``rising``), interpolated linearly between samples."""
     above = values >= limit
     edges = np.flatnonzero(above[1:] & ~above[:-1]) if rising else np.flatnonzero(~above[1:] & above[:-1])
@@ -164,5 +202,5 @@ def _crossings(grid: list[datetime], values: np.ndarray, limit: float, *, rising
     for index in edges:
         a, b = float(values[index]), float(values[index + 1])
         fraction = (limit - a) / (b - a) if b != a else 0.0
-        moments.append(grid[int(index)] + fraction * STEP)
+        moments.append(samples[int(index)] + fraction * (samples[int(index) + 1] - samples[int(index)]))
     return moments

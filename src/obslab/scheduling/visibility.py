@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from obslab.scheduling.models import TwilightLevel
-from obslab.scheduling.night import STEP, NightGeometry, astropy_times, moon_illumination
+from obslab.scheduling.night import STEP, NightGeometry, astropy_times
 
 #: Targets per vectorised chunk: bounds memory at about ten arrays of chunk x minutes.
 CHUNK = 4096
@@ -99,9 +99,7 @@ def planning_grid(night: NightGeometry, levels: Sequence[TwilightLevel]) -> tupl
 def compute_visibility(night: NightGeometry, requests: Sequence[PlanRequest]) -> Visibility:
     """Evaluate every constraint of every request on the planning grid, vectorised over targets and minutes."""
     import astropy.units as u
-    from astropy.coordinates import TETE, AltAz, SkyCoord, get_body
-
-    from obslab.astro import earth_location
+    from astropy.coordinates import TETE, SkyCoord
 
     grid, _level = planning_grid(night, [r.twilight for r in requests])
     n, t = len(requests), len(grid)
@@ -116,15 +114,14 @@ def compute_visibility(night: NightGeometry, requests: Sequence[PlanRequest]) ->
     dec = np.array([r.dec_deg for r in requests])
     apparent = SkyCoord(ra=ra * u.deg, dec=dec * u.deg, frame="icrs").transform_to(TETE(obstime=times[t // 2]))
     ra_app, dec_app = apparent.ra.rad, apparent.dec.rad
-    location = earth_location(site)
-    moon = get_body("moon", times, location)
-    moon_up = moon.transform_to(AltAz(obstime=times, location=location)).alt.deg > MOON_UP_DEG
+    ephemeris = night.ephemeris
+    moon_up = ephemeris.at(grid, ephemeris.moon_altitude_deg) > MOON_UP_DEG
     # The Moon as seen from the site (topocentric GCRS), never via ICRS: that is barycentric, and for a body
     # this close the direction would be off by degrees.  Against it, a target's ICRS direction differs only
     # by aberration (20 arcsec), well inside MARGIN_DEG.
-    moon_vec = _unit(moon.ra.rad, moon.dec.rad)  # (3, minutes)
-    illumination = np.array([moon_illumination(times[k]) for k in range(0, t, 30)])
-    illumination = np.interp(np.arange(t), np.arange(0, t, 30), illumination)
+    moon_vec = ephemeris.at(grid, ephemeris.moon_unit)
+    moon_vec /= np.linalg.norm(moon_vec, axis=0)  # (3, minutes)
+    illumination = ephemeris.at(grid, ephemeris.moon_illumination)
 
     dark = {level: _dark_mask(night, level, grid) for level in TwilightLevel}
     stamps = np.array([moment.timestamp() for moment in grid])

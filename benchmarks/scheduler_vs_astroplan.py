@@ -1,0 +1,151 @@
+"""Benchmark: obslab's night planner against astroplan's PriorityScheduler on the same seeded random requests.
+
+For each size: wall time, blocks scheduled, scheduled minutes, priority-weighted minutes, and how many of
+obslab's blocks astroplan's own constraint evaluation rejects (minute by minute).  astroplan runs at the
+sizes in ``--astroplan`` (it takes minutes at 1,000); obslab also runs alone at the larger sizes.
+
+    .venv/bin/python benchmarks/scheduler_vs_astroplan.py [--sizes 100 1000 10000 100000] [--astroplan 100 1000]
+
+The last line printed is ``RESULT {json}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+import warnings
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+import numpy as np  # noqa: E402
+
+from obslab.astro import earth_location  # noqa: E402
+from obslab.scheduling.models import TwilightLevel  # noqa: E402
+from obslab.scheduling.night import astropy_times, night_geometry  # noqa: E402
+from obslab.scheduling.planner import Plan, SlewModel, plan_night  # noqa: E402
+from obslab.scheduling.visibility import PlanRequest, planning_grid  # noqa: E402
+from support import KITT_PEAK  # noqa: E402
+
+NIGHT = date(2026, 11, 21)
+SLEW_DEG_PER_S = 1.5
+SUN_ALTITUDE_DEG = {TwilightLevel.SUNSET: -0.8333, TwilightLevel.CIVIL: -6.0, TwilightLevel.NAUTICAL: -12.0,
+                    TwilightLevel.ASTRONOMICAL: -18.0}  # fmt: skip
+
+
+def requests(count: int, seed: int = 2026) -> list[PlanRequest]:
+    """Targets over the sky, 5 to 60 min each, priorities 1-10, and the constraints astroplan can also express."""
+    rng = random.Random(f"{seed}:{count}")
+    return [PlanRequest(id=i, ra_deg=rng.uniform(0, 360), dec_deg=rng.uniform(-40, 85), duration_s=rng.uniform(300, 3600),
+                        priority=rng.randint(1, 10), min_altitude_deg=rng.choice([None, 30.0, 40.0]),
+                        max_airmass=rng.choice([None, 2.0, 1.5]), twilight=rng.choice(list(TwilightLevel)[1:]),
+                        min_moon_separation_deg=rng.choice([None, 20.0, 40.0]), max_moon_illumination=rng.choice([None, 0.8]))
+            for i in range(count)]  # fmt: skip
+
+
+def run_obslab(items: list[PlanRequest]) -> tuple[float, Plan]:
+    night_geometry.cache_clear()  # the night's geometry is part of the work, as astroplan computes its own
+    start = time.perf_counter()
+    plan = plan_night(night_geometry(KITT_PEAK, NIGHT), items, slew=SlewModel(rate_deg_per_s=SLEW_DEG_PER_S, settle_s=0.0))
+    return time.perf_counter() - start, plan
+
+
+def astroplan_constraints(r: PlanRequest) -> list[Any]:
+    import astropy.units as u
+    from astroplan import (AirmassConstraint, AltitudeConstraint, AtNightConstraint, MoonIlluminationConstraint,
+                           MoonSeparationConstraint)  # fmt: skip
+
+    constraints: list[Any] = [AtNightConstraint(max_solar_altitude=SUN_ALTITUDE_DEG[r.twilight] * u.deg),
+                              AltitudeConstraint(min=(r.min_altitude_deg or 0.0) * u.deg)]  # fmt: skip
+    if r.max_airmass is not None:
+        constraints.append(AirmassConstraint(max=r.max_airmass))
+    if r.min_moon_separation_deg is not None:
+        constraints.append(MoonSeparationConstraint(min=r.min_moon_separation_deg * u.deg))
+    if r.max_moon_illumination is not None:
+        constraints.append(MoonIlluminationConstraint(max=r.max_moon_illumination))
+    return constraints
+
+
+def run_astroplan(items: list[PlanRequest]) -> tuple[float, list[tuple[PlanRequest, float, float]]]:
+    """astroplan's PriorityScheduler over the same night (lower number is higher priority there)."""
+    import astropy.units as u
+    from astroplan import FixedTarget, ObservingBlock, Observer, PriorityScheduler, Schedule, Transitioner
+    from astropy.coordinates import SkyCoord
+
+    grid, _level = planning_grid(night_geometry(KITT_PEAK, NIGHT), [r.twilight for r in items])
+    start = time.perf_counter()
+    observer = Observer(location=earth_location(KITT_PEAK))
+    blocks = [ObservingBlock(FixedTarget(SkyCoord(r.ra_deg * u.deg, r.dec_deg * u.deg), name=str(r.id)),
+                             (r.duration_s + r.overhead_s) * u.second, 11 - r.priority, constraints=astroplan_constraints(r))
+              for r in items]  # fmt: skip
+    scheduler = PriorityScheduler(constraints=[], observer=observer, time_resolution=1 * u.minute,
+                                  transitioner=Transitioner(slew_rate=SLEW_DEG_PER_S * u.deg / u.second))  # fmt: skip
+    schedule = Schedule(*astropy_times([grid[0], grid[-1]]))
+    scheduler(blocks, schedule)
+    elapsed = time.perf_counter() - start
+    by_name = {str(r.id): r for r in items}
+    placed = [(by_name[b.target.name], b.start_time.unix, b.end_time.unix) for b in schedule.observing_blocks]
+    return elapsed, placed
+
+
+def violations(plan: Plan) -> int:
+    """obslab blocks that astroplan's own constraints reject at any minute from start to end."""
+    import astropy.units as u
+    from astroplan import FixedTarget, Observer
+    from astropy.coordinates import SkyCoord
+
+    observer = Observer(location=earth_location(KITT_PEAK))
+    bad = 0
+    for block in plan.blocks:
+        r = block.request
+        minutes = int((block.end - block.start) / timedelta(minutes=1))
+        times = astropy_times([block.start + k * timedelta(minutes=1) for k in range(minutes + 1)])
+        target = FixedTarget(SkyCoord(r.ra_deg * u.deg, r.dec_deg * u.deg))
+        bad += any(not np.all(c(observer, target, times=times)) for c in astroplan_constraints(r))
+    return bad
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10_000, 100_000])
+    parser.add_argument("--astroplan", type=int, nargs="*", default=[100, 1000], help="sizes astroplan also runs at")
+    args = parser.parse_args()
+    result: dict[str, Any] = {"night": NIGHT.isoformat(), "site": KITT_PEAK.name, "sizes": {}}
+    try:
+        warnings.simplefilter("ignore")  # astroplan's and ERFA's advisory warnings; results are compared below
+        for size in args.sizes:
+            items = requests(size)
+            seconds, plan = run_obslab(items)
+            row: dict[str, Any] = {"obslab": {"seconds": round(seconds, 3), "blocks": len(plan.blocks),
+                                              "minutes": round(plan.scheduled_minutes, 1),
+                                              "weighted_minutes": round(plan.weighted_minutes, 1)}}  # fmt: skip
+            print(f"N={size:>7,}  obslab    {seconds:8.2f} s  {len(plan.blocks):4d} blocks  {plan.scheduled_minutes:6.0f} min  "
+                  f"weighted {plan.weighted_minutes:8.0f}", flush=True)  # fmt: skip
+            if size in args.astroplan:
+                row["obslab"]["infeasible_under_astroplan"] = bad = violations(plan)
+                their_seconds, placed = run_astroplan(items)
+                minutes = sum((end - start) / 60 for _r, start, end in placed)
+                weighted = sum(r.priority * (end - start) / 60 for r, start, end in placed)
+                row["astroplan"] = {"seconds": round(their_seconds, 3), "blocks": len(placed), "minutes": round(minutes, 1),
+                                    "weighted_minutes": round(weighted, 1)}  # fmt: skip
+                row["speedup"] = round(their_seconds / seconds, 1)
+                row["weighted_ratio"] = round(plan.weighted_minutes / weighted, 3) if weighted else None
+                print(f"N={size:>7,}  astroplan {their_seconds:8.2f} s  {len(placed):4d} blocks  {minutes:6.0f} min  "
+                      f"weighted {weighted:8.0f}   speedup x{row['speedup']}  weighted ratio {row['weighted_ratio']}  "
+                      f"obslab blocks infeasible under astroplan: {bad}", flush=True)  # fmt: skip
+            result["sizes"][str(size)] = row
+    except Exception as error:  # noqa: BLE001 - always print a RESULT line
+        result["error"] = f"{type(error).__name__}: {error}"
+        raise
+    finally:
+        print("RESULT " + json.dumps(result, separators=(",", ":")), flush=True)
+
+
+if __name__ == "__main__":
+    main()

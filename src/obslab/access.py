@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selecti
 
 from obslab.audit import record_event
 from obslab.db import Base, Clock, Versioned, utcnow
-from obslab.errors import ConflictError, InvalidInputError, NotFoundError
+from obslab.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 
 #: The role that holds every other role.
 ADMIN_ROLE = "admin"
@@ -210,3 +210,23 @@ def authenticate_api_key(session: Session, key: str, *, now: Clock = utcnow) -> 
         return None
     api_key.last_used_at = now()
     return api_key.user
+
+
+def require_active(actor: User, action: str) -> None:
+    """Refuse a deactivated account, whatever it holds or once did (its own undo included)."""
+    if not actor.is_active:
+        raise PermissionDeniedError(f"{actor.username} is not an active user and may not {action}", username=actor.username)
+
+
+def require_role(actor: User, roles: str | Iterable[str], action: str) -> None:
+    """Refuse unless ``actor`` holds the role, or one of the roles (admin holds every role); a hidden button is not security."""
+    wanted = [roles] if isinstance(roles, str) else sorted(roles)
+    require_active(actor, action)
+    if not actor.has_role(*wanted):
+        held = ", ".join(actor.role_names) or "none"
+        if len(wanted) > 1:
+            needed = "one of the roles " + ", ".join(map(repr, wanted))
+        else:
+            needed = f"the role {(wanted or ['admin'])[0]!r}"  # no role listed: only admin may
+        raise PermissionDeniedError(f"{actor.username} may not {action}: that needs {needed} (roles held: {held})",
+                                    username=actor.username, roles=wanted)  # fmt: skip

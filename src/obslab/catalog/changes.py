@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from obslab.access import User
+from obslab.access import User, require_role
 from obslab.audit import record_event
 from obslab.catalog.change_rules import VERIFICATION, Area, ChangeRules, default_change_rules
-from obslab.catalog.guards import find_observation, flush, require_role, require_version, touch
+from obslab.catalog.guards import find_observation, flush, require_version, touch
 from obslab.catalog.notices import area_owner_addresses, change_log_body, role_addresses
 from obslab.catalog.models import (APPROVAL_KINDS, EDITABLE_STATUSES, Observation, ObservationParameter, Revision, RevisionKind,
                                    RevisionValue, SignOff, SignOffState)  # fmt: skip

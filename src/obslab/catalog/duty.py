@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from obslab.access import User, find_user, usernames
+from obslab.access import User, find_user, require_role, usernames
 from obslab.audit import record_event
-from obslab.catalog.guards import StaleError, flush, require_role, require_version
+from obslab.catalog.guards import StaleError, flush, require_version
 from obslab.catalog.models import DutyShift
 from obslab.db import Clock, utcnow
 from obslab.errors import ConflictError, InvalidInputError, NotFoundError

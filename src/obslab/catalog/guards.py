@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,7 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from obslab.access import User
 from obslab.catalog.models import Observation, Revision
-from obslab.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from obslab.errors import ConflictError, InvalidInputError, NotFoundError
 
 REVISION_LABEL = re.compile(r"^\s*(\d{1,8})\.(\d{1,3})\s*$")
 
@@ -52,26 +51,6 @@ def find_revision(session: Session, label: str, *, lock: bool = False) -> Revisi
     if revision is None:
         raise NotFoundError(f"revision {obsid}.{number:03d} does not exist", revision=f"{obsid}.{number:03d}")
     return revision
-
-
-def require_active(actor: User, action: str) -> None:
-    """Refuse a deactivated account, whatever it holds or once did (its own undo included)."""
-    if not actor.is_active:
-        raise PermissionDeniedError(f"{actor.username} is not an active user and may not {action}", username=actor.username)
-
-
-def require_role(actor: User, roles: str | Iterable[str], action: str) -> None:
-    """Refuse unless ``actor`` holds the role, or one of the roles (admin holds every role); a hidden button is not security."""
-    wanted = [roles] if isinstance(roles, str) else sorted(roles)
-    require_active(actor, action)
-    if not actor.has_role(*wanted):
-        held = ", ".join(actor.role_names) or "none"
-        if len(wanted) > 1:
-            needed = "one of the roles " + ", ".join(map(repr, wanted))
-        else:
-            needed = f"the role {(wanted or ['admin'])[0]!r}"  # no role listed: only admin may
-        raise PermissionDeniedError(f"{actor.username} may not {action}: that needs {needed} (roles held: {held})",
-                                    username=actor.username, roles=wanted)  # fmt: skip
 
 
 def require_version(session: Session, row: Any, seen: int, what: str) -> None:

@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from obslab.access import User
+from obslab.access import User, require_active, require_role
 from obslab.audit import record_event
 from obslab.catalog.change_rules import VERIFICATION
 from obslab.catalog.changes import Policy, current_values, submit_change
-from obslab.catalog.guards import find_revision, flush, require_active, require_recent, require_role, require_version, touch
+from obslab.catalog.guards import find_revision, flush, require_recent, require_version, touch
 from obslab.catalog.models import APPROVAL_KINDS, Observation, ObservationParameter, Revision, RevisionKind, SignOff, SignOffState
 from obslab.catalog.notices import area_owner_addresses, change_log_body
 from obslab.catalog.validation import label as value_label

@@ -310,8 +310,10 @@ def users_apikey(app: App, name: str, label: str) -> None:
 from obslab.cli.changes import changes, express  # noqa: E402
 from obslab.cli.duty import duty  # noqa: E402
 from obslab.cli.notify import notify  # noqa: E402
+from obslab.cli.plan import plan  # noqa: E402
 
 main.add_command(changes)
 main.add_command(express)
 main.add_command(notify)
 main.add_command(duty)
+main.add_command(plan)

@@ -1,0 +1,103 @@
+"""``obslab plan``: plan or re-plan a night from the command line, explain a request's place, compare versions."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+
+import click
+
+from obslab.cli import App, emit_json, reports_errors
+from obslab.cli.changes import actor
+from obslab.errors import InvalidInputError
+
+CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _night(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInputError("night", text, "a date, YYYY-MM-DD (the local date the night begins)") from None
+
+
+def _moment(night_start: datetime, text: str, field: str) -> datetime:
+    """HH:MM UTC as the moment inside the night (noon to noon) that shows that clock time."""
+    match = CLOCK.match(text.strip())
+    if match is None:
+        raise InvalidInputError(field, text, "a UTC time of day, HH:MM")
+    clock = time(int(match[1]), int(match[2]))
+    moment = datetime.combine(night_start.date(), clock, tzinfo=night_start.tzinfo)
+    return moment if moment >= night_start else moment + timedelta(days=1)
+
+
+@click.group(invoke_without_command=True)
+@click.option("--night", "night_text", help="The local date the night begins, YYYY-MM-DD.")
+@click.option("--from", "from_text", help="Re-plan from this UTC time (HH:MM), keeping the block in progress.")
+@click.option("--lost", "lost_texts", multiple=True, help="A UTC range lost to weather, HH:MM-HH:MM (repeatable).")
+@click.option("--dry-run", is_flag=True, help="What-if: plan and show, but store nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as one JSON object.")
+@click.pass_context
+@reports_errors
+def plan(ctx: click.Context, night_text: str | None, from_text: str | None, lost_texts: tuple[str, ...], dry_run: bool,
+         as_json: bool) -> None:  # fmt: skip
+    """Plan the night's pending requests (a new version; the last one is kept), or see `obslab plan explain`."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if night_text is None:
+        raise click.UsageError("--night YYYY-MM-DD is required")
+    from obslab.scheduling.night import night_window
+    from obslab.scheduling.service import plan as make_plan
+    from obslab.scheduling.service import plan_and_save, plan_json
+
+    app: App = ctx.obj
+    site = app.settings.site
+    night = _night(night_text)
+    start, _end = night_window(site, night)
+    planned_from = _moment(start, from_text, "from") if from_text else None
+    lost = []
+    for text in lost_texts:
+        first, _, second = text.partition("-")
+        lost.append((_moment(start, first, "lost"), _moment(start, second or "?", "lost")))
+    if dry_run:
+        with app.sessions() as session:
+            result, _kept = make_plan(session, site, night, planned_from=planned_from, lost=lost)
+        version = None
+    else:
+        with app.transaction() as session:
+            saved = plan_and_save(session, actor(app, session), site, night, planned_from=planned_from, lost=lost)
+            result, version = saved.plan, saved.schedule.version_number
+    if as_json:
+        emit_json(plan_json(result, site) | {"schedule_version": version})
+        return
+    where = f"{result.night_start:%H:%M}-{result.night_end:%H:%M} UTC ({result.twilight.value})" if result.night_start else "no dark time"
+    stored = f"stored as version {version}" if version else "what-if: nothing stored"
+    click.echo(f"night {night} at {site.name}: {where}; {len(result.blocks)} blocks, {len(result.unscheduled)} unscheduled; {stored}")
+    for block in result.blocks:
+        click.echo(f"  {block.start:%H:%M}-{block.end:%H:%M}  {block.request.label:<14} priority {block.request.priority:g}")
+    for left in result.unscheduled:
+        click.echo(f"  --           {left.request.label:<14} {left.reason.value}: {left.detail}")
+    for note in result.notes:
+        click.echo(f"  note: {note}")
+
+
+@plan.command("explain")
+@click.argument("request_id", type=int)
+@click.option("--night", "night_text", help="Look in this night's plan (default: the latest).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@reports_errors
+def plan_explain(app: App, request_id: int, night_text: str | None, as_json: bool) -> None:
+    """Say where a request stands in the latest plan: its block, or the reason it has none."""
+    from obslab.scheduling.service import explain
+
+    with app.sessions() as session:
+        answer = explain(session, request_id, _night(night_text) if night_text else None)
+    if as_json:
+        emit_json(answer)
+        return
+    head = f"request {answer['request']} ({answer['name']}), plan of {answer['night']} version {answer['schedule_version']}:"
+    if answer["scheduled"]:
+        click.echo(f"{head} scheduled {answer['start']} to {answer['end']}")
+    else:
+        click.echo(f"{head} not scheduled: {answer['reason']}: {answer['detail']}")

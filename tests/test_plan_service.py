@@ -131,3 +131,14 @@ def test_obslab_plan_json_explain_and_refusals(migrated_url: str, sessions: sess
         assert refused.exit_code != 0 and message in refused.output and "Traceback" not in refused.output, (args, refused.output)
     refused = cli(migrated_url, "sam", "--night", NIGHT.isoformat())
     assert refused.exit_code == 1 and "sam may not save night plans" in refused.output
+
+
+def test_every_request_left_out_of_the_demo_night_has_a_reason(demo_sessions: sessionmaker[Session]) -> None:
+    with demo_sessions() as session:
+        pending = session.scalar(select(func.count()).select_from(ObservingRequest).where(ObservingRequest.status == "pending"))
+        result, _kept = plan(session, KITT_PEAK, NIGHT)
+    assert len(result.blocks) >= 5 and len(result.blocks) + len(result.unscheduled) == pending
+    assert result.unscheduled, "the demo night should be oversubscribed"
+    for left in result.unscheduled:
+        assert isinstance(left.reason, RejectionReason) and len(left.detail) > 20, left
+    assert len({left.reason for left in result.unscheduled}) >= 3  # the demo shows several kinds of reason

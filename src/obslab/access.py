@@ -230,3 +230,14 @@ def require_role(actor: User, roles: str | Iterable[str], action: str) -> None:
             needed = f"the role {(wanted or ['admin'])[0]!r}"  # no role listed: only admin may
         raise PermissionDeniedError(f"{actor.username} may not {action}: that needs {needed} (roles held: {held})",
                                     username=actor.username, roles=wanted)  # fmt: skip
+
+
+def role_addresses(session: Session, roles: Iterable[str]) -> list[str]:
+    """E-mail addresses of the active users holding any of ``roles``, sorted, without duplicates."""
+    names = sorted(set(roles))
+    if not names:
+        return []
+    rows = session.scalars(select(User.email).join(user_roles, user_roles.c.user_id == User.id)
+                           .join(Role, Role.id == user_roles.c.role_id)
+                           .where(Role.name.in_(names), User.is_active.is_(True), User.email.is_not(None)))  # fmt: skip
+    return sorted(set(rows))

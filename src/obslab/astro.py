@@ -35,6 +35,17 @@ def earth_location(site: Site) -> EarthLocation:
     )
 
 
+def angular_separation_deg(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
+    """True great-circle distance in degrees (Vincenty's formula: stable at every separation, unlike the cosine rule)."""
+    import math
+
+    l1, b1, l2, b2 = map(math.radians, (ra1, dec1, ra2, dec2))
+    dl = l2 - l1
+    numerator = math.hypot(math.cos(b2) * math.sin(dl), math.cos(b1) * math.sin(b2) - math.sin(b1) * math.cos(b2) * math.cos(dl))
+    denominator = math.sin(b1) * math.sin(b2) + math.cos(b1) * math.cos(b2) * math.cos(dl)
+    return math.degrees(math.atan2(numerator, denominator))
+
+
 def parse_ra_deg(text: str, *, field: str = "ra") -> float:
     """Right ascension from degrees ("83.63") or sexagesimal hours ("05:34:31.9", "5h34m31.9s"), in [0, 360)."""
     return _parse_angle(text, field, hours=True) % 360.0

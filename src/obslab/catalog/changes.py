@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from obslab.access import User, require_role
+from obslab.access import User, require_role, role_addresses
 from obslab.audit import record_event
 from obslab.catalog.change_rules import VERIFICATION, Area, ChangeRules, default_change_rules
 from obslab.catalog.guards import find_observation, flush, require_version, touch
-from obslab.catalog.notices import area_owner_addresses, change_log_body, role_addresses
+from obslab.catalog.notices import area_owner_addresses, change_log_body
 from obslab.catalog.models import (APPROVAL_KINDS, EDITABLE_STATUSES, Observation, ObservationParameter, Revision, RevisionKind,
                                    RevisionValue, SignOff, SignOffState)  # fmt: skip
 from obslab.catalog.parameter_schema import ParameterSchema, default_parameter_schema

@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from obslab.access import User
+from obslab.access import User, role_addresses
 from obslab.catalog.changes import (ChangeRefusedError, Edit, NoChangeError, Policy, current_values, require_submitter,
                                     submit_change)  # fmt: skip
 from obslab.catalog.models import EDITABLE_STATUSES, Observation
-from obslab.catalog.notices import role_addresses
 from obslab.catalog.values import family_of
 from obslab.db import Clock, utcnow
 from obslab.errors import InvalidInputError, NotFoundError

@@ -4,23 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from obslab.access import Role, User, user_roles
+from obslab.access import role_addresses
 from obslab.catalog.change_rules import ChangeRules
 from obslab.catalog.models import Observation, Revision
-
-
-def role_addresses(session: Session, roles: Iterable[str]) -> list[str]:
-    """E-mail addresses of the active users holding any of ``roles``, sorted, without duplicates."""
-    names = sorted(set(roles))
-    if not names:
-        return []
-    rows = session.scalars(select(User.email).join(user_roles, user_roles.c.user_id == User.id)
-                           .join(Role, Role.id == user_roles.c.role_id)
-                           .where(Role.name.in_(names), User.is_active.is_(True), User.email.is_not(None)))  # fmt: skip
-    return sorted(set(rows))
 
 
 def area_owner_addresses(session: Session, rules: ChangeRules, areas: Iterable[str]) -> list[str]:

@@ -8,10 +8,9 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from obslab.access import User
+from obslab.access import User, role_addresses
 from obslab.catalog.change_rules import VERIFICATION, ChangeRules, default_change_rules
 from obslab.catalog.models import DutyShift, Revision, SignOff, SignOffState
-from obslab.catalog.notices import role_addresses
 from obslab.db import Clock, utcnow
 from obslab.notify import Notification, enqueue
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from obslab.astro import angular_separation_deg
 from obslab.catalog.change_rules import ChangeRules
 from obslab.catalog.parameter_schema import ParameterGroup, ParameterSchema
 from obslab.catalog.values import CoercionError, coerce, family_of, is_empty, same_value
@@ -244,15 +244,6 @@ def rule_problems(schema: ParameterSchema, values: Mapping[tuple[str, int], Any]
     return problems
 
 
-def angular_separation_arcmin(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
-    """True great-circle distance (Vincenty's formula, stable at every separation) in arcminutes."""
-    l1, b1, l2, b2 = map(math.radians, (ra1, dec1, ra2, dec2))
-    dl = l2 - l1
-    numerator = math.hypot(math.cos(b2) * math.sin(dl), math.cos(b1) * math.sin(b2) - math.sin(b1) * math.cos(b2) * math.cos(dl))
-    denominator = math.sin(b1) * math.sin(b2) + math.cos(b1) * math.cos(b2) * math.cos(dl)
-    return math.degrees(math.atan2(numerator, denominator)) * 60
-
-
 def change_warnings(schema: ParameterSchema, rules: ChangeRules, check: ChangeCheck, schedule: Schedule,
                     now: datetime | None) -> tuple[list[Problem], dict[str, bool]]:  # fmt: skip
     """Warnings that inform but never block, and the revision's note flags (badges, mail rules)."""
@@ -264,7 +255,7 @@ def change_warnings(schema: ParameterSchema, rules: ChangeRules, check: ChangeCh
         before = [check.original.get((axis, 0)) for axis in ("ra", "dec")]
         after = [check.requested.get((axis, 0)) for axis in ("ra", "dec")]
         if None not in before and None not in after:
-            shift = angular_separation_arcmin(*before, *after)
+            shift = angular_separation_deg(*before, *after) * 60
         if shift > w.large_shift_arcmin:
             warnings.append(Problem("large_shift", "ra" if "ra" in changed else "dec", 0, after,
                                     f"the pointing moves {shift:.2f} arcmin (more than {w.large_shift_arcmin:g}): needs approval"))  # fmt: skip

@@ -307,6 +307,7 @@ def users_apikey(app: App, name: str, label: str) -> None:
 
 
 # Registered last: cli.changes imports App and the helpers above.
+from obslab.cli.alerts import alerts  # noqa: E402
 from obslab.cli.changes import changes, express  # noqa: E402
 from obslab.cli.duty import duty  # noqa: E402
 from obslab.cli.notify import notify  # noqa: E402
@@ -317,3 +318,4 @@ main.add_command(express)
 main.add_command(notify)
 main.add_command(duty)
 main.add_command(plan)
+main.add_command(alerts)

@@ -1,0 +1,79 @@
+"""``obslab alerts``: take VOEvent packets from files, or watch a directory for them."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from obslab.cli import App, emit_json
+from obslab.cli.changes import actor
+from obslab.errors import ObslabError
+
+#: Where `watch` moves a packet once handled, under the watched directory.
+DONE, REFUSED = "done", "refused"
+
+
+@click.group()
+def alerts() -> None:
+    """Receive alerts (VOEvent 2.0): store, de-duplicate, apply the alert policies, re-plan on a ToO."""
+
+
+def _ingest_file(app: App, path: Path) -> dict[str, object]:
+    """One file in its own transaction: a refused packet is reported and leaves the database as it was."""
+    from obslab.scheduling.alerts import ingest
+
+    try:
+        packet = path.read_bytes()
+        with app.transaction() as session:
+            outcome = ingest(session, actor(app, session), packet, site=app.settings.site, source=path.name)
+    except OSError as error:
+        return {"file": str(path), "refused": f"cannot be read: {error.strerror}"}
+    except ObslabError as error:
+        return {"file": str(path), "refused": str(error)}
+    return {"file": str(path), "ivorn": outcome.ivorn, "status": outcome.status.value, "decision": outcome.decision,
+            "request": outcome.request_id, "plan_version": outcome.plan_version}  # fmt: skip
+
+
+def _show(result: dict[str, object]) -> None:
+    if "refused" in result:
+        click.echo(f"{result['file']}: refused: {result['refused']}", err=True)
+    else:
+        replanned = f" (re-planned: version {result['plan_version']})" if result["plan_version"] else ""
+        click.echo(f"{result['file']}: {result['status']}: {result['decision']}{replanned}")
+
+
+@alerts.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file, as a list.")
+@click.pass_obj
+def alerts_ingest(app: App, paths: tuple[Path, ...], as_json: bool) -> None:
+    """Take the VOEvent packets in PATHS; exits 1 if any was refused (the others are still taken)."""
+    results = [_ingest_file(app, path) for path in paths]
+    if as_json:
+        emit_json(results)
+    else:
+        for result in results:
+            _show(result)
+    if any("refused" in result for result in results):
+        raise SystemExit(1)
+
+
+@alerts.command("watch")
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--interval", type=click.FloatRange(min=0.1), default=5.0, show_default=True, help="Seconds between looks.")
+@click.option("--once", is_flag=True, help="Take what is there now, then stop.")
+@click.pass_obj
+def alerts_watch(app: App, directory: Path, interval: float, once: bool) -> None:
+    """Take every *.xml packet arriving in DIRECTORY, oldest name first; each moves to done/ or refused/ once handled."""
+    for name in (DONE, REFUSED):
+        (directory / name).mkdir(exist_ok=True)
+    while True:
+        for path in sorted(directory.glob("*.xml")):
+            result = _ingest_file(app, path)
+            _show(result)
+            path.replace(directory / (REFUSED if "refused" in result else DONE) / path.name)
+        if once:
+            return
+        time.sleep(interval)

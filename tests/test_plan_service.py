@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import click.testing
@@ -15,35 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from obslab.access import add_user
 from obslab.cli import main
 from obslab.errors import PermissionDeniedError
-from obslab.scheduling.models import ObservingRequest, RejectionReason, RequestWindow, Schedule, ScheduleStatus
-from obslab.scheduling.night import night_geometry
+from obslab.scheduling.models import ObservingRequest, RejectionReason, Schedule, ScheduleStatus
 from obslab.scheduling.service import compare, explain, plan, plan_and_save
 
+from schedule_world import NIGHT, add_requests
 from support import KITT_PEAK, fixed_clock, table_counts
 
-NIGHT = date(2026, 11, 21)
-
-
-def add_requests(session: Session) -> dict[str, int]:
-    """Four requests: two that fit, one never visible from Kitt Peak, one outranked by a stronger twin."""
-    night = night_geometry(KITT_PEAK, NIGHT)
-    window = [(night.midnight - timedelta(minutes=50), night.midnight + timedelta(minutes=50))]
-    rows = {
-        "M42": dict(ra_deg=83.82, dec_deg=-5.39, duration_s=1800.0, priority=5.0),
-        "Pleiades": dict(ra_deg=56.75, dec_deg=24.12, duration_s=1200.0, priority=3.0),
-        "SouthPole": dict(ra_deg=10.0, dec_deg=-85.0, duration_s=600.0, priority=9.0),
-        "TwinLow": dict(ra_deg=30.0, dec_deg=20.0, duration_s=5400.0, priority=1.0),
-        "TwinHigh": dict(ra_deg=31.0, dec_deg=20.0, duration_s=5400.0, priority=8.0),
-    }
-    ids = {}
-    for name, values in rows.items():
-        request = ObservingRequest(name=name, target_name=name, **values)
-        if name.startswith("Twin"):
-            request.windows = [RequestWindow(start=start, end=end) for start, end in window]
-        session.add(request)
-        session.flush()
-        ids[name] = request.id
-    return ids
 
 
 @pytest.fixture

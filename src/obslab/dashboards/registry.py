@@ -67,6 +67,12 @@ DASHBOARDS: tuple[DashboardEntry, ...] = (
         viewer="obslab.dashboards.express:ExpressApproval",
     ),
     DashboardEntry(
+        slug="schedule",
+        title="Schedule",
+        description="Tonight's plan: blocks over the twilight, altitudes, why each request is left out; re-plan, what-if, alerts.",
+        viewer="obslab.dashboards.schedule:NightSchedule",
+    ),
+    DashboardEntry(
         slug="mine",
         title="My actions",
         description="What you submitted, signed and verified in the undo window, each with its undo.",

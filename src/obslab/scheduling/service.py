@@ -30,8 +30,8 @@ Range = tuple[datetime, datetime]
 
 def plan_request(row: ObservingRequest) -> PlanRequest:
     """The planner's view of a stored request."""
-    return PlanRequest(id=row.id, name=row.name, ra_deg=row.ra_deg, dec_deg=row.dec_deg, duration_s=row.duration_s,
-                       overhead_s=row.overhead_s, priority=row.priority, windows=tuple((w.start, w.end) for w in row.windows),
+    return PlanRequest(id=row.id, name=row.name, target_name=row.target_name, ra_deg=row.ra_deg, dec_deg=row.dec_deg,
+                       duration_s=row.duration_s, overhead_s=row.overhead_s, priority=row.priority, windows=tuple((w.start, w.end) for w in row.windows),
                        preferred_time=row.preferred_time, min_altitude_deg=row.min_altitude_deg, max_airmass=row.max_airmass,
                        twilight=row.twilight, min_moon_separation_deg=row.min_moon_separation_deg,
                        max_moon_illumination=row.max_moon_illumination, hour_angle_min_h=row.hour_angle_min_h,

@@ -41,6 +41,7 @@ class PlanRequest:
     hour_angle_min_h: float | None = None
     hour_angle_max_h: float | None = None
     name: str = ""
+    target_name: str = ""
 
     @property
     def label(self) -> str:
@@ -98,22 +99,15 @@ def planning_grid(night: NightGeometry, levels: Sequence[TwilightLevel]) -> tupl
 
 def compute_visibility(night: NightGeometry, requests: Sequence[PlanRequest]) -> Visibility:
     """Evaluate every constraint of every request on the planning grid, vectorised over targets and minutes."""
-    import astropy.units as u
-    from astropy.coordinates import TETE, SkyCoord
-
     grid, _level = planning_grid(night, [r.twilight for r in requests])
     n, t = len(requests), len(grid)
     empty = np.zeros((n, t), dtype=bool)
     if t == 0 or n == 0:
         return Visibility(grid, empty, empty, empty, empty, np.full(n, -1), np.full(n, np.inf), np.zeros(t), np.zeros(t, bool))
-    times = astropy_times(grid)
     site = night.site
-    # Hour angles from apparent sidereal time and apparent (true equator and equinox of date) places.
-    last = times.sidereal_time("apparent", longitude=site.longitude_deg * u.deg).rad
+    last, ra_app, dec_app = _apparent(night, requests, grid)
     ra = np.array([r.ra_deg for r in requests])
     dec = np.array([r.dec_deg for r in requests])
-    apparent = SkyCoord(ra=ra * u.deg, dec=dec * u.deg, frame="icrs").transform_to(TETE(obstime=times[t // 2]))
-    ra_app, dec_app = apparent.ra.rad, apparent.dec.rad
     ephemeris = night.ephemeris
     moon_up = ephemeris.at(grid, ephemeris.moon_altitude_deg) > MOON_UP_DEG
     # The Moon as seen from the site (topocentric GCRS), never via ICRS: that is barycentric, and for a body
@@ -184,3 +178,31 @@ def _window_mask(windows: tuple[tuple[datetime, datetime], ...], stamps: np.ndar
     for start, end in windows:
         mask |= (stamps >= start.timestamp()) & (stamps <= end.timestamp())
     return mask
+
+
+def _apparent(night: NightGeometry, requests: Sequence[PlanRequest], grid: list[datetime]) -> tuple[np.ndarray, ...]:
+    """Apparent sidereal time at each grid moment, and each target's apparent (true equator and equinox of date) place.
+
+    Hour angles from these give altitudes as astropy's AltAz gives them (no refraction), to well under MARGIN_DEG.
+    """
+    import astropy.units as u
+    from astropy.coordinates import TETE, SkyCoord
+
+    times = astropy_times(grid)
+    last = times.sidereal_time("apparent", longitude=night.site.longitude_deg * u.deg).rad
+    ra = np.array([r.ra_deg for r in requests])
+    dec = np.array([r.dec_deg for r in requests])
+    apparent = SkyCoord(ra=ra * u.deg, dec=dec * u.deg, frame="icrs").transform_to(TETE(obstime=times[len(grid) // 2]))
+    return last, apparent.ra.rad, apparent.dec.rad
+
+
+def altitude_curves(night: NightGeometry, requests: Sequence[PlanRequest], start: datetime, end: datetime,
+                    step: timedelta = timedelta(minutes=5)) -> tuple[list[datetime], np.ndarray]:  # fmt: skip
+    """Each request's altitude (degrees) from ``start`` to ``end`` every ``step``: for plots, by the planner's own formula."""
+    grid = [start + k * step for k in range(int((end - start) / step) + 1)]
+    if not requests or not grid:
+        return grid, np.zeros((len(requests), len(grid)))
+    last, ra_app, dec_app = _apparent(night, requests, grid)
+    lat = math.radians(night.site.latitude_deg)
+    sin_alt = np.sin(dec_app[:, None]) * math.sin(lat) + np.cos(dec_app[:, None]) * math.cos(lat) * np.cos(last[None, :] - ra_app[:, None])
+    return grid, np.degrees(np.arcsin(np.clip(sin_alt, -1.0, 1.0)))

@@ -1,4 +1,4 @@
-"""``obslab plan``: plan or re-plan a night from the command line, explain a request's place, compare versions."""
+"""``obslab plan``: plan or re-plan a night, explain a request's place, make requests from catalog observations."""
 
 from __future__ import annotations
 
@@ -101,3 +101,21 @@ def plan_explain(app: App, request_id: int, night_text: str | None, as_json: boo
         click.echo(f"{head} scheduled {answer['start']} to {answer['end']}")
     else:
         click.echo(f"{head} not scheduled: {answer['reason']}: {answer['detail']}")
+
+
+@plan.command("from-catalog")
+@click.argument("obsids")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@reports_errors
+def plan_from_catalog(app: App, obsids: str, as_json: bool) -> None:
+    """Make requests from approved catalog observations (OBSIDS: lists and ranges, e.g. 20001-20050,20077)."""
+    from obslab.scheduling.from_catalog import requests_from_catalog
+
+    with app.transaction() as session:
+        outcomes = requests_from_catalog(session, actor(app, session), obsids)
+    if as_json:
+        emit_json([{"obsid": o.obsid, "request": o.request, "detail": o.detail} for o in outcomes])
+        return
+    for outcome in outcomes:
+        click.echo(f"{outcome.obsid}: {outcome.detail}")

@@ -127,6 +127,7 @@ def test_policies_decide_and_say_why(sessions: sessionmaker[Session], people: di
     (voevent("ivo://x/y#1", when=EVENT).replace('version="2.0"', 'version="1.1"'), "version: '1.1' is not allowed; expected 2.0"),
     (voevent("not-an-ivorn", when=EVENT), "an IVORN like ivo://authority/stream#local-id"),
     (voevent("ivo://x/y#1", when=EVENT, role="rumour"), "role: 'rumour' is not allowed"),
+    (voevent("ivo://x/y#" + "a" * 600, when=EVENT), "at most 512 characters"),
     (voevent("ivo://x/y#1", when=EVENT, ra=10.0, dec=95.0), "Dec: 95.0 is not allowed"),
     (voevent("ivo://x/y#1", when=EVENT, citations=[("mentions", "ivo://x/y#0")]), "citation: 'mentions' is not allowed"),
 ])  # fmt: skip

@@ -145,6 +145,11 @@ def test_catalog_offline_styled_and_working(catalog_page: Watched, demo_sessions
     # Filter by target: the count and every row match the database.
     type_into(page, "e.g. NGC", "orion")
     wait_for_status(page, rf"· {orion.total} observations")
+    # The status line and the table are separate updates; in JupyterLab (on a loaded CI machine) the
+    # status has been seen ahead of the rows, so wait for the rows themselves, then check every one.
+    first_orion = page.locator('.tabulator-row .tabulator-cell[tabulator-field="target_name"]').filter(has_text=orion.rows[0]["target_name"])
+    first_orion.first.wait_for(timeout=20_000)
+    settle(page)
     assert all("orion" in name.lower() for name in first_column(page, "target_name"))
     type_into(page, "e.g. NGC", "")
     wait_for_status(page, rf"· {everything.total:,} observations")

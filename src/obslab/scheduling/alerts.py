@@ -65,8 +65,9 @@ def ingest(session: Session, actor: User, packet: bytes | str, *, site: Site, so
     status, decision, request = _decide(session, alert, event, policies, at)
     alert.status, alert.decision = status, decision
     session.flush()
-    record_event(session, actor=actor, action=f"alert.{status.value}", entity_type="alert", entity_id=event.ivorn,
-                 after={"decision": decision, "request": request.id if request else None}, now=lambda: at)  # fmt: skip
+    # The audit log names the alert by id: IVORNs run to 512 characters, audit entity ids to 64.
+    record_event(session, actor=actor, action=f"alert.{status.value}", entity_type="alert", entity_id=str(alert.id),
+                 after={"ivorn": event.ivorn, "decision": decision, "request": request.id if request else None}, now=lambda: at)  # fmt: skip
     version = None
     if request is not None and replan:
         night = night_of(site, at)

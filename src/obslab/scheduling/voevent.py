@@ -14,6 +14,8 @@ ROLES = ("observation", "prediction", "utility", "test")
 CITATION_KINDS = ("followup", "supersedes", "retraction")
 #: The most a packet may weigh: real notices are a few kilobytes.
 MAX_BYTES = 1_000_000
+#: What the alerts table stores of an IVORN, of its stream part and of the author's IVORN.
+MAX_IVORN, MAX_STREAM, MAX_AUTHOR = 512, 255, 255
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,9 @@ def parse_voevent(data: bytes | str, *, source: str = "packet") -> VOEvent:
     ivorn = (root.get("ivorn") or "").strip()
     if not ivorn.startswith("ivo://") or "#" not in ivorn:
         raise InvalidInputError(f"{source}: ivorn", ivorn or "(none)", "an IVORN like ivo://authority/stream#local-id")
+    if len(ivorn) > MAX_IVORN or len(ivorn.partition("#")[0]) > MAX_STREAM:
+        raise InvalidInputError(f"{source}: ivorn", ivorn[:80] + "...",
+                                f"at most {MAX_IVORN} characters, the stream part at most {MAX_STREAM}")  # fmt: skip
     role = root.get("role", "observation")
     if role not in ROLES:
         raise InvalidInputError(f"{source}: role", role, "one of " + ", ".join(ROLES))
@@ -83,7 +88,10 @@ def parse_voevent(data: bytes | str, *, source: str = "packet") -> VOEvent:
             raise InvalidInputError(f"{source}: citation", kind or "(none)", "one of " + ", ".join(CITATION_KINDS))
         citations.append(Citation((element.text or "").strip(), kind))
     why = next(_all(root, "Why"), None)
-    return VOEvent(ivorn=ivorn, role=role, author=_text(root, "Who", "AuthorIVORN") or "",
+    author = _text(root, "Who", "AuthorIVORN") or ""
+    if len(author) > MAX_AUTHOR:
+        raise InvalidInputError(f"{source}: AuthorIVORN", author[:80] + "...", f"at most {MAX_AUTHOR} characters")
+    return VOEvent(ivorn=ivorn, role=role, author=author,
                    event_time=_when(time_text, source) if time_text else None, ra_deg=ra % 360.0 if ra is not None else None,
                    dec_deg=dec, error_radius_deg=_number(root, source, "Error2Radius"), citations=tuple(citations),
                    parameters={p.get("name", ""): p.get("value", "") for p in _all(root, "Param") if p.get("name")},

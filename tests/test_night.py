@@ -13,6 +13,7 @@ from obslab.scheduling.models import TwilightLevel
 from obslab.scheduling.night import night_geometry
 from obslab.settings import Site
 
+from astroplan_oracle import SUN_ALTITUDE_DEG
 from support import KITT_PEAK
 
 PARANAL = Site(name="Paranal", latitude_deg=-24.6272, longitude_deg=-70.4042, height_m=2635.0, timezone="America/Santiago")
@@ -21,9 +22,6 @@ EDINBURGH = Site(name="Edinburgh", latitude_deg=55.9228, longitude_deg=-3.1875, 
 SITES = {"kitt_peak": KITT_PEAK, "paranal": PARANAL, "tromso": TROMSO, "edinburgh": EDINBURGH}
 DATES = [date(2026, 3, 20), date(2026, 6, 21), date(2026, 9, 22), date(2026, 12, 21)]
 TOLERANCE_S = 60.0
-#: The definitions, written out here rather than imported, so a wrong constant in obslab fails the comparison.
-SUN_ALTITUDE_DEG = {TwilightLevel.SUNSET: -0.8333, TwilightLevel.CIVIL: -6.0, TwilightLevel.NAUTICAL: -12.0,
-                    TwilightLevel.ASTRONOMICAL: -18.0}  # fmt: skip
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from astropy.coordinates import EarthLocation
@@ -44,6 +44,13 @@ def angular_separation_deg(ra1: float, dec1: float, ra2: float, dec2: float) -> 
     numerator = math.hypot(math.cos(b2) * math.sin(dl), math.cos(b1) * math.sin(b2) - math.sin(b1) * math.cos(b2) * math.cos(dl))
     denominator = math.sin(b1) * math.sin(b2) + math.cos(b1) * math.cos(b2) * math.cos(dl)
     return math.degrees(math.atan2(numerator, denominator))
+
+
+def unit_vectors(ra_rad: Any, dec_rad: Any) -> Any:
+    """Directions as unit vectors, shape (3, n), from right ascensions and declinations in radians (arrays)."""
+    import numpy as np
+
+    return np.array([np.cos(dec_rad) * np.cos(ra_rad), np.cos(dec_rad) * np.sin(ra_rad), np.sin(dec_rad)])
 
 
 def parse_ra_deg(text: str, *, field: str = "ra") -> float:

@@ -2,34 +2,10 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime, time, timedelta
-
 import click
 
 from obslab.cli import App, emit_json, reports_errors
 from obslab.cli.changes import actor
-from obslab.errors import InvalidInputError
-
-CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-
-
-def _night(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInputError("night", text, "a date, YYYY-MM-DD (the local date the night begins)") from None
-
-
-def _moment(night_start: datetime, text: str, field: str) -> datetime:
-    """HH:MM UTC as the moment inside the night (noon to noon) that shows that clock time."""
-    match = CLOCK.match(text.strip())
-    if match is None:
-        raise InvalidInputError(field, text, "a UTC time of day, HH:MM")
-    clock = time(int(match[1]), int(match[2]))
-    moment = datetime.combine(night_start.date(), clock, tzinfo=night_start.tzinfo)
-    return moment if moment >= night_start else moment + timedelta(days=1)
-
 
 @click.group(invoke_without_command=True)
 @click.option("--night", "night_text", help="The local date the night begins, YYYY-MM-DD.")
@@ -46,19 +22,14 @@ def plan(ctx: click.Context, night_text: str | None, from_text: str | None, lost
         return
     if night_text is None:
         raise click.UsageError("--night YYYY-MM-DD is required")
-    from obslab.scheduling.night import night_window
+    from obslab.scheduling.service import lost_ranges, moment_in_night, parse_night, plan_and_save, plan_json
     from obslab.scheduling.service import plan as make_plan
-    from obslab.scheduling.service import plan_and_save, plan_json
 
     app: App = ctx.obj
     site = app.settings.site
-    night = _night(night_text)
-    start, _end = night_window(site, night)
-    planned_from = _moment(start, from_text, "from") if from_text else None
-    lost = []
-    for text in lost_texts:
-        first, _, second = text.partition("-")
-        lost.append((_moment(start, first, "lost"), _moment(start, second or "?", "lost")))
+    night = parse_night(night_text)
+    planned_from = moment_in_night(site, night, from_text, "from") if from_text else None
+    lost = lost_ranges(site, night, lost_texts)
     if dry_run:
         with app.sessions() as session:
             result, _kept = make_plan(session, site, night, planned_from=planned_from, lost=lost)
@@ -89,10 +60,10 @@ def plan(ctx: click.Context, night_text: str | None, from_text: str | None, lost
 @reports_errors
 def plan_explain(app: App, request_id: int, night_text: str | None, as_json: bool) -> None:
     """Say where a request stands in the latest plan: its block, or the reason it has none."""
-    from obslab.scheduling.service import explain
+    from obslab.scheduling.service import explain, parse_night
 
     with app.sessions() as session:
-        answer = explain(session, request_id, _night(night_text) if night_text else None)
+        answer = explain(session, request_id, parse_night(night_text) if night_text else None)
     if as_json:
         emit_json(answer)
         return

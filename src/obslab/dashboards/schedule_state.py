@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -13,18 +12,18 @@ from sqlalchemy.orm import selectinload
 
 from obslab.dashboards.context import DashboardContext, default_context
 from obslab.db import Clock, transaction, utcnow
-from obslab.errors import InvalidInputError, ObslabError
+from obslab.errors import ObslabError
 from obslab.scheduling.alerts import night_of
 from obslab.scheduling.models import Alert, ObservingRequest, Schedule
-from obslab.scheduling.night import SUN_ALTITUDE_DEG, NightGeometry, night_geometry, night_window
+from obslab.scheduling.night import SUN_ALTITUDE_DEG, NightGeometry, night_geometry
 from obslab.scheduling.planner import Plan
-from obslab.scheduling.service import active_schedule, compare, plan, plan_and_save, plan_request
+from obslab.scheduling.service import (active_schedule, compare, lost_ranges, moment_in_night, parse_night, plan, plan_and_save,
+                                      plan_request)  # fmt: skip
 from obslab.scheduling.visibility import PlanRequest, altitude_curves
 
 BLOCK_COLUMNS = ["request", "name", "target", "start", "end", "priority", "slew_s"]
 LEFT_COLUMNS = ["request", "name", "target", "priority", "reason", "detail"]
 ALERT_COLUMNS = ["received", "stream", "ivorn", "status", "decision"]
-CLOCK = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")
 #: How many alerts the feed shows, newest first.
 FEED = 50
 
@@ -50,39 +49,21 @@ class ScheduleState(param.Parameterized):
         self.context = context or default_context()
         self.now = now
         self.site = self.context.settings.site
+        params.setdefault("night", night_of(self.site, now()).isoformat())  # set before: a later change would refresh twice
         super().__init__(**params)
-        if not self.night:
-            self.night = night_of(self.site, now()).isoformat()
-        self.plan: Plan | None = None
         self.refresh()
 
     # --- inputs -----------------------------------------------------------------------------
 
     def night_date(self) -> date:
-        try:
-            return date.fromisoformat(self.night.strip())
-        except ValueError:
-            raise InvalidInputError("night", self.night, "a date, YYYY-MM-DD (the local date the night begins)") from None
-
-    def _moment(self, text: str, field: str) -> datetime:
-        match = CLOCK.match(text)
-        if match is None:
-            raise InvalidInputError(field, text, "a UTC time of day, HH:MM")
-        start, _end = night_window(self.site, self.night_date())
-        moment = start.replace(hour=int(match[1]), minute=int(match[2]), second=0, microsecond=0)
-        return moment if moment >= start else moment + timedelta(days=1)
+        return parse_night(self.night)
 
     def planning_inputs(self) -> tuple[datetime | None, list[tuple[datetime, datetime]]]:
-        """``planned_from`` and ``lost`` as UTC moments inside the night; refused naming the field."""
-        start = self._moment(self.planned_from, "from") if self.planned_from.strip() else None
-        lost = []
-        for part in filter(None, (p.strip() for p in self.lost.replace(";", ",").split(","))):
-            first, _, second = part.partition("-")
-            begin, end = self._moment(first, "lost"), self._moment(second, "lost")
-            if not begin < end:
-                raise InvalidInputError("lost", part, "a time range whose start is before its end")
-            lost.append((begin, end))
-        return start, lost
+        """``planned_from`` and ``lost`` (comma-separated ranges) as UTC moments inside the night; refused naming the field."""
+        night = self.night_date()
+        start = moment_in_night(self.site, night, self.planned_from, "from") if self.planned_from.strip() else None
+        parts = [part.strip() for part in self.lost.replace(";", ",").split(",") if part.strip()]
+        return start, lost_ranges(self.site, night, parts)
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -116,7 +97,6 @@ class ScheduleState(param.Parameterized):
         self.summary = self._summary(len(stored.blocks), len(stored.rejections), stored.night_start, stored.night_end, stored.twilight.value)
 
     def _show(self, result: Plan, label: str) -> None:
-        self.plan = result
         self.blocks = pd.DataFrame([{"request": b.request.id, "name": b.request.name, "target": b.request.target_name,
                                      "priority": b.request.priority, "start": b.start, "end": b.end, "slew_s": b.slew_s}
                                     for b in result.blocks], columns=BLOCK_COLUMNS)  # fmt: skip
@@ -169,7 +149,7 @@ class ScheduleState(param.Parameterized):
                 saved = plan_and_save(session, self.context.acting_user(session), self.site, self.night_date(), planned_from=start,
                                       lost=lost, now=self.now)  # fmt: skip
                 number = saved.schedule.version_number
-                before = session.scalar(select(Schedule).where(Schedule.id == saved.schedule.parent_id)) if saved.schedule.parent_id else None
+                before = session.get(Schedule, saved.schedule.parent_id) if saved.schedule.parent_id else None
                 difference = compare(before, saved.schedule) if before is not None else None
         except ObslabError as exc:
             self.error, self.message = str(exc), ""

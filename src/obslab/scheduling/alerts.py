@@ -55,7 +55,9 @@ def ingest(session: Session, actor: User, packet: bytes | str, *, site: Site, so
     if existing is not None:
         return IngestOutcome(event.ivorn, AlertStatus.DUPLICATE, f"already received at {existing.received_at:%Y-%m-%d %H:%M:%S} UTC "
                              f"(status {existing.status.value}); nothing changed", None)  # fmt: skip
-    alert = Alert(ivorn=event.ivorn, role=AlertRole(event.role) if event.role in AlertRole._value2member_map_ else AlertRole.UTILITY,
+    # The table knows observation, test and utility; a prediction is kept as utility (its role stays in parameters).
+    role = AlertRole(event.role) if event.role in {r.value for r in AlertRole} else AlertRole.UTILITY
+    alert = Alert(ivorn=event.ivorn, role=role,
                   author=event.author, stream=event.stream, event_time=event.event_time, received_at=at, ra_deg=event.ra_deg,
                   dec_deg=event.dec_deg, error_radius_deg=event.error_radius_deg,
                   parameters=event.parameters | {"role": event.role, "citations": [[c.kind, c.ivorn] for c in event.citations]},

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 
-from obslab.astro import earth_location
+from obslab.astro import earth_location, unit_vectors
 from obslab.scheduling.models import TwilightLevel
 from obslab.settings import Site
 
@@ -101,12 +101,6 @@ def night_window(site: Site, night: date) -> tuple[datetime, datetime]:
     return start, end
 
 
-def minute_grid(start: datetime, end: datetime) -> list[datetime]:
-    """Every minute from ``start`` to ``end``, both included."""
-    count = int((end - start) / STEP)
-    return [start + index * STEP for index in range(count + 1)]
-
-
 def astropy_times(moments: list[datetime]):  # noqa: ANN201 - astropy is imported lazily
     """UTC datetimes as one astropy Time array."""
     from astropy.time import Time
@@ -154,24 +148,13 @@ def _ephemeris(site: Site, samples: list[datetime]) -> Ephemeris:
     geocentric_moon = get_body("moon", times)
     return Ephemeris(seconds=np.array([moment.timestamp() for moment in samples]),
                      sun_altitude_deg=sun.transform_to(frame).alt.deg, moon_altitude_deg=moon.transform_to(frame).alt.deg,
-                     moon_unit=_unit(moon.ra.rad, moon.dec.rad), moon_illumination=_illumination(sun, geocentric_moon))  # fmt: skip
-
-
-def moon_illumination(when) -> float:  # noqa: ANN001 - an astropy Time
-    """The lit fraction of the Moon's disc (geocentric, from the Sun-Moon elongation and distances)."""
-    from astropy.coordinates import get_body, get_sun
-
-    return float(_illumination(get_sun(when), get_body("moon", when)))
+                     moon_unit=unit_vectors(moon.ra.rad, moon.dec.rad), moon_illumination=_illumination(sun, geocentric_moon))  # fmt: skip
 
 
 def _illumination(sun, moon) -> np.ndarray:  # noqa: ANN001 - astropy coordinates
     elongation = sun.separation(moon).rad
     phase_angle = np.arctan2(sun.distance.au * np.sin(elongation), moon.distance.au - sun.distance.au * np.cos(elongation))
     return (1 + np.cos(phase_angle)) / 2
-
-
-def _unit(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
-    return np.array([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)])
 
 
 def _dark_word(level: TwilightLevel) -> str:

@@ -10,9 +10,10 @@ from datetime import datetime
 
 import numpy as np
 
+from obslab.astro import unit_vectors
 from obslab.scheduling.models import RejectionReason, TwilightLevel
 from obslab.scheduling.night import STEP, NightGeometry
-from obslab.scheduling.visibility import PlanRequest, Visibility, compute_visibility, planning_grid
+from obslab.scheduling.visibility import PlanRequest, Visibility, compute_visibility
 
 #: How many higher-priority requests an "outranked" detail names (all are kept in ``outranked_by``).
 NAMED = 3
@@ -137,19 +138,16 @@ def plan_night(night: NightGeometry, requests: Sequence[PlanRequest], *, planned
     vis = visibility or compute_visibility(night, requests)
     grid = vis.grid
     size = len(grid)
-    _grid, level = planning_grid(night, [r.twilight for r in requests])
     lengths = np.array([r.minutes for r in requests], dtype=int)
     available = _available(vis, planned_from, lost, keep)
     allowed = vis.feasible & available[None, :]
-    vectors = np.array([[math.cos(math.radians(r.dec_deg)) * math.cos(math.radians(r.ra_deg)),
-                         math.cos(math.radians(r.dec_deg)) * math.sin(math.radians(r.ra_deg)),
-                         math.sin(math.radians(r.dec_deg))] for r in requests]).reshape(-1, 3)  # fmt: skip
+    vectors = unit_vectors(np.radians([r.ra_deg for r in requests]), np.radians([r.dec_deg for r in requests])).T.reshape(-1, 3)
     timeline = _Timeline(vectors, slew, size)
     kept_ids = {block.request.id for block in keep}
+    position = {request.id: index for index, request in enumerate(requests)}
     for block in keep:
-        for index, request in enumerate(requests):
-            if request.id == block.request.id:
-                timeline.add(index, vis.index(block.start), max(1, round((block.end - block.start) / STEP)))
+        if block.request.id in position:
+            timeline.add(position[block.request.id], vis.index(block.start), max(1, round((block.end - block.start) / STEP)))
     # Fewest observable minutes first among equals: the less flexible request gets its chance first.
     chances = allowed.sum(axis=1)
     order = sorted((i for i in range(len(requests)) if chances[i] > lengths[i] and requests[i].id not in kept_ids),
@@ -171,7 +169,7 @@ def plan_night(night: NightGeometry, requests: Sequence[PlanRequest], *, planned
     unscheduled = [_why(vis, requests, i, lengths[i], available, owners, night)
                    for i in range(len(requests)) if requests[i].id not in placed_ids]  # fmt: skip
     night_start, night_end = (grid[0], grid[-1]) if size else (None, None)
-    return Plan(night, level, night_start, night_end, planned_from, tuple(blocks), tuple(unscheduled), tuple(night.notes))
+    return Plan(night, vis.twilight, night_start, night_end, planned_from, tuple(blocks), tuple(unscheduled), tuple(night.notes))
 
 
 def _available(vis: Visibility, planned_from: datetime | None, lost: Sequence[tuple[datetime, datetime]],

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,7 +17,7 @@ from obslab.db import Clock, utcnow
 from obslab.errors import InvalidInputError, NotFoundError
 from obslab.scheduling.models import (ObservingRequest, RequestRejection, RequestStatus, Schedule, ScheduledBlock,
                                       ScheduleStatus)  # fmt: skip
-from obslab.scheduling.night import night_geometry
+from obslab.scheduling.night import night_geometry, night_window
 from obslab.scheduling.planner import Block, Plan, SlewModel, plan_night
 from obslab.scheduling.visibility import PlanRequest
 from obslab.settings import Site
@@ -26,6 +27,34 @@ SCHEDULER_ROLE = "scheduler"
 REASONS = ("initial", "replan", "weather", "too", "what-if")
 
 Range = tuple[datetime, datetime]
+CLOCK = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")
+
+
+def parse_night(text: str) -> date:
+    """The night a person typed: the local date it begins."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInputError("night", text, "a date, YYYY-MM-DD (the local date the night begins)") from None
+
+
+def moment_in_night(site: Site, night: date, text: str, field: str) -> datetime:
+    """A UTC clock time, HH:MM, as the moment inside the night (local noon to noon) that shows it."""
+    match = CLOCK.match(text)
+    if match is None:
+        raise InvalidInputError(field, text, "a UTC time of day, HH:MM")
+    start, _end = night_window(site, night)
+    moment = start.replace(hour=int(match[1]), minute=int(match[2]), second=0, microsecond=0)
+    return moment if moment >= start else moment + timedelta(days=1)
+
+
+def lost_ranges(site: Site, night: date, texts: Iterable[str]) -> list[Range]:
+    """Ranges lost to weather, each HH:MM-HH:MM in UTC, inside the night (their order is checked by ``plan``)."""
+    ranges = []
+    for text in texts:
+        first, _, second = text.partition("-")
+        ranges.append((moment_in_night(site, night, first, "lost"), moment_in_night(site, night, second, "lost")))
+    return ranges
 
 
 def plan_request(row: ObservingRequest) -> PlanRequest:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
 
+from obslab.astro import unit_vectors
 from obslab.scheduling.models import TwilightLevel
 from obslab.scheduling.night import STEP, NightGeometry, astropy_times
 
@@ -76,7 +77,7 @@ class Visibility:
     closest_moon_deg: np.ndarray  # float per request: the Moon's smallest separation while otherwise feasible
     moon_illumination: np.ndarray  # float per minute
     moon_up: np.ndarray  # bool per minute
-    notes: list[str] = field(default_factory=list)
+    twilight: TwilightLevel  # the darkness level the grid covers: the loosest any request accepts
 
     def index(self, moment: datetime) -> int:
         """The grid minute at or after ``moment`` (len(grid) when past the end)."""
@@ -99,11 +100,11 @@ def planning_grid(night: NightGeometry, levels: Sequence[TwilightLevel]) -> tupl
 
 def compute_visibility(night: NightGeometry, requests: Sequence[PlanRequest]) -> Visibility:
     """Evaluate every constraint of every request on the planning grid, vectorised over targets and minutes."""
-    grid, _level = planning_grid(night, [r.twilight for r in requests])
+    grid, level = planning_grid(night, [r.twilight for r in requests])
     n, t = len(requests), len(grid)
     empty = np.zeros((n, t), dtype=bool)
     if t == 0 or n == 0:
-        return Visibility(grid, empty, empty, empty, empty, np.full(n, -1), np.full(n, np.inf), np.zeros(t), np.zeros(t, bool))
+        return Visibility(grid, empty, empty, empty, empty, np.full(n, -1), np.full(n, np.inf), np.zeros(t), np.zeros(t, bool), level)
     site = night.site
     last, ra_app, dec_app = _apparent(night, requests, grid)
     ra = np.array([r.ra_deg for r in requests])
@@ -127,7 +128,7 @@ def compute_visibility(night: NightGeometry, requests: Sequence[PlanRequest]) ->
     sep_min = np.radians(np.array([r.min_moon_separation_deg + MARGIN_DEG if r.min_moon_separation_deg is not None else -1.0
                                    for r in requests]))  # fmt: skip
     illum_max = np.array([r.max_moon_illumination if r.max_moon_illumination is not None else np.inf for r in requests])
-    target_vec = _unit(np.radians(ra), np.radians(dec))  # (3, requests)
+    target_vec = unit_vectors(np.radians(ra), np.radians(dec))  # (3, requests)
 
     dark_window, high, in_ha, feasible = (np.zeros((n, t), dtype=bool) for _ in range(4))
     best = np.full(n, -1)
@@ -156,11 +157,7 @@ def compute_visibility(night: NightGeometry, requests: Sequence[PlanRequest]) ->
         feasible[rows] = stage
         scored = np.where(stage, sin_alt, -2.0)
         best[rows] = np.where(stage.any(axis=1), scored.argmax(axis=1), -1)
-    return Visibility(grid, dark_window, high, in_ha, feasible, best, closest, illumination, moon_up)
-
-
-def _unit(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
-    return np.array([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)])
+    return Visibility(grid, dark_window, high, in_ha, feasible, best, closest, illumination, moon_up, level)
 
 
 def _dark_mask(night: NightGeometry, level: TwilightLevel, grid: list[datetime]) -> np.ndarray:

@@ -74,9 +74,17 @@ def isolate(tmp: Path) -> None:
     for variable in list(os.environ):
         if variable.startswith("OBSLAB_"):
             del os.environ[variable]
-    places = {"OBSLAB_DATA_DIR": "data", "JUPYTER_RUNTIME_DIR": "jupyter/runtime", "JUPYTER_DATA_DIR": "jupyter/data",
-              "JUPYTER_CONFIG_DIR": "jupyter/config", "IPYTHONDIR": "ipython", "MPLCONFIGDIR": "matplotlib",
-              "XDG_CACHE_HOME": "cache", "XDG_CONFIG_HOME": "config", "XDG_DATA_HOME": "share"}  # fmt: skip
+    places = {
+        "OBSLAB_DATA_DIR": "data",
+        "JUPYTER_RUNTIME_DIR": "jupyter/runtime",
+        "JUPYTER_DATA_DIR": "jupyter/data",
+        "JUPYTER_CONFIG_DIR": "jupyter/config",
+        "IPYTHONDIR": "ipython",
+        "MPLCONFIGDIR": "matplotlib",
+        "XDG_CACHE_HOME": "cache",
+        "XDG_CONFIG_HOME": "config",
+        "XDG_DATA_HOME": "share",
+    }
     places["TMPDIR"] = "tmp"  # Voila's kernel connection files and Chromium's profile go to tempfile's folder
     for variable, sub in places.items():
         path = tmp / sub
@@ -142,7 +150,9 @@ def write_bare_apps(tmp: Path) -> tuple[Path, Path]:
     panel_dir = tmp / "bare-panel"
     panel_dir.mkdir()
     app = panel_dir / "bare_app.py"
-    app.write_text(BARE_FRAME + '\n\npn.extension("tabulator")\npn.widgets.Tabulator(df).servable()\n', encoding="utf-8")
+    app.write_text(
+        BARE_FRAME + '\n\npn.extension("tabulator")\npn.widgets.Tabulator(df).servable()\n', encoding="utf-8"
+    )
     return voila_dir, app
 
 
@@ -154,8 +164,9 @@ def tree_cpu_ticks(root: int) -> int:
     return sum(table[pid][1] for pid in descendants(root, table) | {root} if pid in table)
 
 
-def wait_idle(root: int, *, min_wait: float = 0.5, threshold: float = 0.05, quiet: float = 1.0,
-              timeout: float = 90.0) -> float:  # fmt: skip
+def wait_idle(
+    root: int, *, min_wait: float = 0.5, threshold: float = 0.05, quiet: float = 1.0, timeout: float = 90.0
+) -> float:
     """Wait until the server and its kernels use under ``threshold`` of a core for ``quiet`` seconds; return the wait."""
     start = time.monotonic()
     time.sleep(min_wait)
@@ -199,18 +210,31 @@ def obslab_serve(way: str, database_url: str, tmp: Path) -> tuple[str, list[str]
     return f"obslab-{way}", command, env, port
 
 
-def bare_serve(way: str, voila_dir: Path, app: Path, database_url: str, tmp: Path) -> tuple[str, list[str], dict[str, str], int]:
+def bare_serve(
+    way: str, voila_dir: Path, app: Path, database_url: str, tmp: Path
+) -> tuple[str, list[str], dict[str, str], int]:
     """The bare app served the way ``obslab serve`` serves the dashboards (same Voila app and arguments)."""
     from obslab.dashboards.serving import DEFAULT_HOST, voila_arguments
 
     port = free_port()
     env = {**os.environ, "OBSLAB_DATABASE_URL": database_url, "OBSLAB_ACTING_USER": VIEWER}
     if way == "panel":
-        command = [str(BIN / "panel"), "serve", str(app), "--address", DEFAULT_HOST, "--port", str(port),
-                   "--allow-websocket-origin", f"{DEFAULT_HOST}:{port}"]  # fmt: skip
+        command = [
+            str(BIN / "panel"),
+            "serve",
+            str(app),
+            "--address",
+            DEFAULT_HOST,
+            "--port",
+            str(port),
+            "--allow-websocket-origin",
+            f"{DEFAULT_HOST}:{port}",
+        ]
     else:
-        launch = ("import sys; from obslab.dashboards.voila_app import ObslabVoila; "
-                  "ObslabVoila.launch_instance(argv=sys.argv[1:])")  # fmt: skip
+        launch = (
+            "import sys; from obslab.dashboards.voila_app import ObslabVoila; "
+            "ObslabVoila.launch_instance(argv=sys.argv[1:])"
+        )
         arguments = voila_arguments(voila_dir, host=DEFAULT_HOST, port=port, preheat=way == "voila_preheat")
         command = [sys.executable, "-c", launch, *arguments]
         env["OBSLAB_DASHBOARD_SERVER"] = "voila"
@@ -232,7 +256,10 @@ const deepFind = (root, selector) => {
   return null;
 };
 """
-FIRST_ROW_JS = "() => {" + DEEP_FIND + """
+FIRST_ROW_JS = (
+    "() => {"
+    + DEEP_FIND
+    + """
   if (window.__benchDocument === undefined && window.Bokeh && Bokeh.documents && Bokeh.documents.length) {
     window.__benchDocument = performance.now();
   }
@@ -243,17 +270,26 @@ FIRST_ROW_JS = "() => {" + DEEP_FIND + """
   if (!row.checkVisibility({checkVisibilityCSS: true, visibilityProperty: true})) return false;
   return performance.now();
 }"""
+)
 OBSID_CELL = '.tabulator-row .tabulator-cell[tabulator-field="obsid"]'
-FIRST_OBSID_JS = "() => {" + DEEP_FIND + f"""
+FIRST_OBSID_JS = (
+    "() => {"
+    + DEEP_FIND
+    + f"""
   const cell = deepFind(document, '{OBSID_CELL}');
   return cell ? cell.textContent.trim() : null;
 }}"""
-CHANGED_JS = "(old) => {" + DEEP_FIND + f"""
+)
+CHANGED_JS = (
+    "(old) => {"
+    + DEEP_FIND
+    + f"""
   const cell = deepFind(document, '{OBSID_CELL}');
   if (!cell) return false;
   const text = cell.textContent.trim();
   return text && text !== old ? {{at: performance.now(), obsid: text}} : false;
 }}"""
+)
 HOOK_CLICKS_JS = """() => {
   if (!window.__benchClickHooked) {
     document.addEventListener('click', () => { window.__benchClick = performance.now(); }, true);
@@ -324,8 +360,9 @@ def open_and_time(browser: Any, url: str) -> tuple[TimedPage, dict[str, Any]]:
     return watched, sample
 
 
-def measure_first_render(browser: Any, srv: Server, path: str, repeats: int, *, preheat: bool,
-                         problems: dict[str, list[str]]) -> dict[str, Any]:  # fmt: skip
+def measure_first_render(
+    browser: Any, srv: Server, path: str, repeats: int, *, preheat: bool, problems: dict[str, list[str]]
+) -> dict[str, Any]:
     """One unmeasured (cold) visit, then ``repeats`` visits, each in a fresh page with the server idle first."""
     samples, cold = [], None
     for attempt in range(repeats + 1):
@@ -339,14 +376,17 @@ def measure_first_render(browser: Any, srv: Server, path: str, repeats: int, *, 
             cold = sample
         else:
             samples.append(sample)
-        log(f"  {'cold' if attempt == 0 else f'#{attempt}'}: first row {sample['first_row_s']:.2f} s "
+        log(
+            f"  {'cold' if attempt == 0 else f'#{attempt}'}: first row {sample['first_row_s']:.2f} s "
             f"(html done {sample['html_done_s']}, websocket {sample['first_websocket_s']}, "
-            f"Bokeh document {sample['bokeh_document_s']})")  # fmt: skip
+            f"Bokeh document {sample['bokeh_document_s']})"
+        )
     return {"median_s": median([s["first_row_s"] for s in samples]), "samples": samples, "cold": cold}
 
 
-def measure_page_changes(browser: Any, srv: Server, path: str, clicks: int,
-                         problems: dict[str, list[str]]) -> dict[str, Any]:  # fmt: skip
+def measure_page_changes(
+    browser: Any, srv: Server, path: str, clicks: int, problems: dict[str, list[str]]
+) -> dict[str, Any]:
     wait_idle(srv.pid, min_wait=3.0)
     watched, opened = open_and_time(browser, srv.base + path)
     page = watched.page
@@ -362,8 +402,14 @@ def measure_page_changes(browser: Any, srv: Server, path: str, clicks: int,
             wall = time.perf_counter() - t0
             clicked_ms = page.evaluate("() => window.__benchClick")
             in_page = (changed["at"] - clicked_ms) / 1000 if clicked_ms is not None else None
-            samples.append({"s": round(in_page, 4) if in_page is not None else None, "wall_s": round(wall, 4),
-                            "from": old, "to": changed["obsid"]})  # fmt: skip
+            samples.append(
+                {
+                    "s": round(in_page, 4) if in_page is not None else None,
+                    "wall_s": round(wall, 4),
+                    "from": old,
+                    "to": changed["obsid"],
+                }
+            )
             log(f"  click: {old} -> {changed['obsid']} in {in_page:.3f} s (wall {wall:.3f} s)")
             wait_idle(srv.pid, min_wait=0.3, quiet=0.5)
         status = page.locator(".obslab-page-status").inner_text()
@@ -373,8 +419,12 @@ def measure_page_changes(browser: Any, srv: Server, path: str, clicks: int,
         watched.close()
     values = [s["s"] for s in samples if s["s"] is not None]
     middle = median(values)
-    return {"median_s": None if middle is None else round(middle, 4), "samples": samples, "opened": opened,
-            "final_status": status}
+    return {
+        "median_s": None if middle is None else round(middle, 4),
+        "samples": samples,
+        "opened": opened,
+        "final_status": status,
+    }
 
 
 # --- in-process: where the server-side time goes ----------------------------------------------------
@@ -421,12 +471,25 @@ def in_process_breakdown(catalog_url: str, large_url: str, times: int) -> dict[s
         state_s, state = timed(lambda: CatalogState(context), times)
         part["state_init_s"] = round(state_s, 4)
         with context.sessions() as session:
-            part["count_query_s"] = round(timed(lambda: session.scalar(select(func.count(Observation.id))), times)[0], 4)
-            part["page_query_s"] = round(timed(lambda: page_observations(session, CatalogFilter(), offset=5_000, limit=50), times)[0], 4)
-            part["sky_query_s"] = round(timed(lambda: sky_positions(session, CatalogFilter(), limit=SKY_LIMIT), times)[0], 4)
+            part["count_query_s"] = round(
+                timed(lambda: session.scalar(select(func.count(Observation.id))), times)[0], 4
+            )
+            part["page_query_s"] = round(
+                timed(lambda: page_observations(session, CatalogFilter(), offset=5_000, limit=50), times)[0], 4
+            )
+            part["sky_query_s"] = round(
+                timed(lambda: sky_positions(session, CatalogFilter(), limit=SKY_LIMIT), times)[0], 4
+            )
         part["sky_points"] = len(state.sky)
-        part["table_model_s"] = round(timed(lambda: pn.panel(data_table(state.rows, titles=TITLES, height=560)).get_root(Document()), times)[0], 4)
-        part["sky_plot_model_s"] = round(timed(lambda: pn.pane.HoloViews(sky_plot(state.sky), sizing_mode="stretch_width").get_root(Document()), times)[0], 4)
+        part["table_model_s"] = round(
+            timed(lambda: pn.panel(data_table(state.rows, titles=TITLES, height=560)).get_root(Document()), times)[0], 4
+        )
+        part["sky_plot_model_s"] = round(
+            timed(
+                lambda: pn.pane.HoloViews(sky_plot(state.sky), sizing_mode="stretch_width").get_root(Document()), times
+            )[0],
+            4,
+        )
 
         def whole_view() -> Any:
             doc = Document()
@@ -466,38 +529,55 @@ def fmt(value: Any, spec: str = ".2f") -> str:
 def report(result: dict[str, Any], details: dict[str, Any]) -> None:
     first, ratio = result["first_render_s"], result["ratio"]
     print()
-    print(f"First render: navigation start -> first visible .tabulator-row, median of {result['repeats']} fresh pages (s)")
-    print(f"  {'served by':<16}{'catalog':>9}{'bare':>9}{'ratio':>8}  {'<=1.5':<6}{'cold catalog':>14}{'cold bare':>11}")
+    print(
+        f"First render: navigation start -> first visible .tabulator-row, median of {result['repeats']} fresh pages (s)"
+    )
+    print(
+        f"  {'served by':<16}{'catalog':>9}{'bare':>9}{'ratio':>8}  {'<=1.5':<6}{'cold catalog':>14}{'cold bare':>11}"
+    )
     for way in WAYS:
         cold = details["cold"]
         ok = result["ratio_ok"][way]
-        print(f"  {way:<16}{fmt(first['catalog'][way]):>9}{fmt(first['bare'][way]):>9}{fmt(ratio[way]):>8}  "
-              f"{'yes' if ok else ('no' if ok is not None else '—'):<6}{fmt(cold['catalog'][way]):>14}{fmt(cold['bare'][way]):>11}")  # fmt: skip
+        print(
+            f"  {way:<16}{fmt(first['catalog'][way]):>9}{fmt(first['bare'][way]):>9}{fmt(ratio[way]):>8}  "
+            f"{'yes' if ok else ('no' if ok is not None else '—'):<6}{fmt(cold['catalog'][way]):>14}{fmt(cold['bare'][way]):>11}"
+        )
     print("  (voila_preheat is the steady state: the pool was refilled, and the server idle, before every visit)")
     print()
-    print("Where the first render goes (medians, s from navigation start): html first byte / html done / "
-          "last script / first websocket / Bokeh document in page / first row; requests, MB")
+    print(
+        "Where the first render goes (medians, s from navigation start): html first byte / html done / "
+        "last script / first websocket / Bokeh document in page / first row; requests, MB"
+    )
     for kind in ("catalog", "bare"):
         for way in WAYS:
             samples = details["first_samples"][kind].get(way) or []
             if not samples:
                 continue
             m = lambda key: median([s[key] for s in samples if s.get(key) is not None])  # noqa: E731
-            print(f"  {kind + ' ' + way:<22} {fmt(m('html_first_byte_s')):>6} {fmt(m('html_done_s')):>6} "
-                  f"{fmt(m('last_script_s')):>6} {fmt(m('first_websocket_s')):>6} {fmt(m('bokeh_document_s')):>6} "
-                  f"{fmt(m('first_row_s')):>6}; "
-                  f"{samples[0]['requests']} requests, {samples[0]['decoded_mb']} MB")  # fmt: skip
+            print(
+                f"  {kind + ' ' + way:<22} {fmt(m('html_first_byte_s')):>6} {fmt(m('html_done_s')):>6} "
+                f"{fmt(m('last_script_s')):>6} {fmt(m('first_websocket_s')):>6} {fmt(m('bokeh_document_s')):>6} "
+                f"{fmt(m('first_row_s')):>6}; "
+                f"{samples[0]['requests']} requests, {samples[0]['decoded_mb']} MB"
+            )
     print()
-    print(f"Page change at {result['rows']:,} observations: click Next -> first obsid cell changes, "
-          f"median of {details['clicks']} clicks (s)")
+    print(
+        f"Page change at {result['rows']:,} observations: click Next -> first obsid cell changes, "
+        f"median of {details['clicks']} clicks (s)"
+    )
     for way in ("panel", "voila"):
         value, ok = result["page_change_s"][way], result["page_change_ok"][way]
-        print(f"  {way + (' (preheat)' if way == 'voila' else ''):<18}{fmt(value, '.3f'):>8}  <=0.3: "
-              f"{'yes' if ok else ('no' if ok is not None else '—')}")  # fmt: skip
+        print(
+            f"  {way + (' (preheat)' if way == 'voila' else ''):<18}{fmt(value, '.3f'):>8}  <=0.3: "
+            f"{'yes' if ok else ('no' if ok is not None else '—')}"
+        )
     opened = result.get("first_render_100k_s") or {}
     if opened:
-        print(f"  (first render of that page at {result['rows']:,} observations, one visit: "
-              + ", ".join(f"{way} {fmt(value)} s" for way, value in opened.items()) + ")")
+        print(
+            f"  (first render of that page at {result['rows']:,} observations, one visit: "
+            + ", ".join(f"{way} {fmt(value)} s" for way, value in opened.items())
+            + ")"
+        )
     print(f"  {'CatalogState.go_to (in-process, no Panel)':<44}{fmt(result['state_page_change_s'], '.3f'):>8}")
     breakdown = details.get("in_process") or {}
     if "large" in breakdown:
@@ -507,15 +587,19 @@ def report(result: dict[str, Any], details: dict[str, Any]) -> None:
         print(f"  {'state.go_to with the Panel view attached':<44}{fmt(large['view_go_to_s'], '.3f'):>8}")
     if breakdown:
         print()
-        print("Server-side build, in this process (median s): state init / sky query / table model / sky plot model / "
-              "whole view; sky points; document JSON MB")
+        print(
+            "Server-side build, in this process (median s): state init / sky query / table model / sky plot model / "
+            "whole view; sky points; document JSON MB"
+        )
         print(f"  bare Tabulator model: {breakdown['bare_tabulator_model_s']:.3f}")
         for label in ("catalog", "large"):
             part = breakdown.get(label)
             if part:
-                print(f"  {label:<8} ({part['observations']:,} obs): {part['state_init_s']:.3f} / {part['sky_query_s']:.3f} / "
-                      f"{part['table_model_s']:.3f} / {part['sky_plot_model_s']:.3f} / {part['whole_view_s']:.3f}; "
-                      f"{part['sky_points']:,}; {part['document_json_mb']}")  # fmt: skip
+                print(
+                    f"  {label:<8} ({part['observations']:,} obs): {part['state_init_s']:.3f} / {part['sky_query_s']:.3f} / "
+                    f"{part['table_model_s']:.3f} / {part['sky_plot_model_s']:.3f} / {part['whole_view_s']:.3f}; "
+                    f"{part['sky_points']:,}; {part['document_json_mb']}"
+                )
     print()
     print(f"Outside requests blocked: {len(details['outside'])}; browser console errors: {len(details['console'])}")
     for line in sorted(set(details["console"]))[:8]:
@@ -524,8 +608,10 @@ def report(result: dict[str, Any], details: dict[str, Any]) -> None:
         print(f"  outside: {line[:200]}")
     for error in result["errors"]:
         print(f"  ERROR: {error}")
-    print(f"Load average (1, 5, 15 min) at start {result['load_average']['start']}, at end "
-          f"{[round(x, 2) for x in result['load_average']['end']]} on {os.cpu_count()} cores")
+    print(
+        f"Load average (1, 5, 15 min) at start {result['load_average']['start']}, at end "
+        f"{[round(x, 2) for x in result['load_average']['end']]} on {os.cpu_count()} cores"
+    )
     print(f"Versions: {result['versions']}")
 
 
@@ -587,8 +673,9 @@ def main() -> int:
                         log(f"first render: {kind} served by {way}")
                         try:
                             with server(name, command, env, port=port, directory=tmp) as srv:
-                                measured = measure_first_render(browser, srv, path, args.repeats, preheat=preheat,
-                                                                problems=problems)  # fmt: skip
+                                measured = measure_first_render(
+                                    browser, srv, path, args.repeats, preheat=preheat, problems=problems
+                                )
                             first[kind][way] = measured["median_s"]
                             cold[kind][way] = measured["cold"]["first_row_s"]
                             first_samples[kind][way] = measured["samples"]
@@ -624,15 +711,23 @@ def main() -> int:
         else:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    ratio = {way: (round(first["catalog"][way] / first["bare"][way], 2)
-                   if first["catalog"].get(way) and first["bare"].get(way) else None) for way in WAYS}  # fmt: skip
+    ratio = {
+        way: (
+            round(first["catalog"][way] / first["bare"][way], 2)
+            if first["catalog"].get(way) and first["bare"].get(way)
+            else None
+        )
+        for way in WAYS
+    }
     result = {
         "first_render_s": {kind: {way: first[kind].get(way) for way in WAYS} for kind in ("catalog", "bare")},
         "ratio": ratio,
         "ratio_ok": {way: None if ratio[way] is None else ratio[way] <= RATIO_BAR for way in WAYS},
         "page_change_s": {way: page_change.get(way) for way in ("panel", "voila")},
-        "page_change_ok": {way: None if page_change.get(way) is None else page_change[way] <= PAGE_CHANGE_BAR_S
-                           for way in ("panel", "voila")},  # fmt: skip
+        "page_change_ok": {
+            way: None if page_change.get(way) is None else page_change[way] <= PAGE_CHANGE_BAR_S
+            for way in ("panel", "voila")
+        },
         "state_page_change_s": (breakdown.get("large") or {}).get("state_go_to_s"),
         "rows": args.rows,
         "repeats": args.repeats,
@@ -646,12 +741,22 @@ def main() -> int:
         "outside_requests": len(problems["outside"]),
         "console_errors": len(problems["console"]),
         "large_database_generator": generator,
-        "versions": {"panel": version("panel"), "bokeh": version("bokeh"), "voila": version("voila"),
-                     "holoviews": version("holoviews"), "chromium": browser_version},  # fmt: skip
+        "versions": {
+            "panel": version("panel"),
+            "bokeh": version("bokeh"),
+            "voila": version("voila"),
+            "holoviews": version("holoviews"),
+            "chromium": browser_version,
+        },
         "errors": errors,
     }
-    details = {"cold": result["cold_first_render_s"], "first_samples": first_samples, "clicks": args.clicks,
-               "in_process": breakdown, **problems}  # fmt: skip
+    details = {
+        "cold": result["cold_first_render_s"],
+        "first_samples": first_samples,
+        "clicks": args.clicks,
+        "in_process": breakdown,
+        **problems,
+    }
     report(result, details)
     print("RESULT " + json.dumps(result, separators=(",", ":")), flush=True)
     return 0

@@ -25,13 +25,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 
+from astroplan_oracle import constraints, violations  # noqa: E402
+from support import KITT_PEAK  # noqa: E402
+
 from obslab.astro import earth_location  # noqa: E402
 from obslab.scheduling.models import TwilightLevel  # noqa: E402
 from obslab.scheduling.night import astropy_times, night_geometry  # noqa: E402
 from obslab.scheduling.planner import Plan, SlewModel, plan_night  # noqa: E402
 from obslab.scheduling.visibility import PlanRequest, planning_grid  # noqa: E402
-from astroplan_oracle import constraints, violations  # noqa: E402
-from support import KITT_PEAK  # noqa: E402
 
 NIGHT = date(2026, 11, 21)
 SLEW_DEG_PER_S = 1.5
@@ -40,34 +41,56 @@ SLEW_DEG_PER_S = 1.5
 def requests(count: int, seed: int = 2026) -> list[PlanRequest]:
     """Targets over the sky, 5 to 60 min each, priorities 1-10, and the constraints astroplan can also express."""
     rng = random.Random(f"{seed}:{count}")
-    return [PlanRequest(id=i, ra_deg=rng.uniform(0, 360), dec_deg=rng.uniform(-40, 85), duration_s=rng.uniform(300, 3600),
-                        priority=rng.randint(1, 10), min_altitude_deg=rng.choice([None, 30.0, 40.0]),
-                        max_airmass=rng.choice([None, 2.0, 1.5]), twilight=rng.choice(list(TwilightLevel)[1:]),
-                        min_moon_separation_deg=rng.choice([None, 20.0, 40.0]), max_moon_illumination=rng.choice([None, 0.8]))
-            for i in range(count)]  # fmt: skip
+    return [
+        PlanRequest(
+            id=i,
+            ra_deg=rng.uniform(0, 360),
+            dec_deg=rng.uniform(-40, 85),
+            duration_s=rng.uniform(300, 3600),
+            priority=rng.randint(1, 10),
+            min_altitude_deg=rng.choice([None, 30.0, 40.0]),
+            max_airmass=rng.choice([None, 2.0, 1.5]),
+            twilight=rng.choice(list(TwilightLevel)[1:]),
+            min_moon_separation_deg=rng.choice([None, 20.0, 40.0]),
+            max_moon_illumination=rng.choice([None, 0.8]),
+        )
+        for i in range(count)
+    ]
 
 
 def run_obslab(items: list[PlanRequest]) -> tuple[float, Plan]:
     night_geometry.cache_clear()  # the night's geometry is part of the work, as astroplan computes its own
     start = time.perf_counter()
-    plan = plan_night(night_geometry(KITT_PEAK, NIGHT), items, slew=SlewModel(rate_deg_per_s=SLEW_DEG_PER_S, settle_s=0.0))
+    plan = plan_night(
+        night_geometry(KITT_PEAK, NIGHT), items, slew=SlewModel(rate_deg_per_s=SLEW_DEG_PER_S, settle_s=0.0)
+    )
     return time.perf_counter() - start, plan
 
 
 def run_astroplan(items: list[PlanRequest]) -> tuple[float, list[tuple[PlanRequest, float, float]]]:
     """astroplan's PriorityScheduler over the same night (lower number is higher priority there)."""
     import astropy.units as u
-    from astroplan import FixedTarget, ObservingBlock, Observer, PriorityScheduler, Schedule, Transitioner
+    from astroplan import FixedTarget, Observer, ObservingBlock, PriorityScheduler, Schedule, Transitioner
     from astropy.coordinates import SkyCoord
 
     grid, _level = planning_grid(night_geometry(KITT_PEAK, NIGHT), [r.twilight for r in items])
     start = time.perf_counter()
     observer = Observer(location=earth_location(KITT_PEAK))
-    blocks = [ObservingBlock(FixedTarget(SkyCoord(r.ra_deg * u.deg, r.dec_deg * u.deg), name=str(r.id)),
-                             (r.duration_s + r.overhead_s) * u.second, 11 - r.priority, constraints=constraints(r))
-              for r in items]  # fmt: skip
-    scheduler = PriorityScheduler(constraints=[], observer=observer, time_resolution=1 * u.minute,
-                                  transitioner=Transitioner(slew_rate=SLEW_DEG_PER_S * u.deg / u.second))  # fmt: skip
+    blocks = [
+        ObservingBlock(
+            FixedTarget(SkyCoord(r.ra_deg * u.deg, r.dec_deg * u.deg), name=str(r.id)),
+            (r.duration_s + r.overhead_s) * u.second,
+            11 - r.priority,
+            constraints=constraints(r),
+        )
+        for r in items
+    ]
+    scheduler = PriorityScheduler(
+        constraints=[],
+        observer=observer,
+        time_resolution=1 * u.minute,
+        transitioner=Transitioner(slew_rate=SLEW_DEG_PER_S * u.deg / u.second),
+    )
     schedule = Schedule(*astropy_times([grid[0], grid[-1]]))
     scheduler(blocks, schedule)
     elapsed = time.perf_counter() - start
@@ -87,23 +110,40 @@ def main() -> None:
         for size in args.sizes:
             items = requests(size)
             seconds, plan = run_obslab(items)
-            row: dict[str, Any] = {"obslab": {"seconds": round(seconds, 3), "blocks": len(plan.blocks),
-                                              "minutes": round(plan.scheduled_minutes, 1),
-                                              "weighted_minutes": round(plan.weighted_minutes, 1)}}  # fmt: skip
-            print(f"N={size:>7,}  obslab    {seconds:8.2f} s  {len(plan.blocks):4d} blocks  {plan.scheduled_minutes:6.0f} min  "
-                  f"weighted {plan.weighted_minutes:8.0f}", flush=True)  # fmt: skip
+            row: dict[str, Any] = {
+                "obslab": {
+                    "seconds": round(seconds, 3),
+                    "blocks": len(plan.blocks),
+                    "minutes": round(plan.scheduled_minutes, 1),
+                    "weighted_minutes": round(plan.weighted_minutes, 1),
+                }
+            }
+            print(
+                f"N={size:>7,}  obslab    {seconds:8.2f} s  {len(plan.blocks):4d} blocks  {plan.scheduled_minutes:6.0f} min  "
+                f"weighted {plan.weighted_minutes:8.0f}",
+                flush=True,
+            )
             if size in args.astroplan:
-                row["obslab"]["infeasible_under_astroplan"] = bad = len({v.partition(":")[0] for v in violations(plan.blocks, KITT_PEAK)})
+                row["obslab"]["infeasible_under_astroplan"] = bad = len(
+                    {v.partition(":")[0] for v in violations(plan.blocks, KITT_PEAK)}
+                )
                 their_seconds, placed = run_astroplan(items)
                 minutes = sum((end - start) / 60 for _r, start, end in placed)
                 weighted = sum(r.priority * (end - start) / 60 for r, start, end in placed)
-                row["astroplan"] = {"seconds": round(their_seconds, 3), "blocks": len(placed), "minutes": round(minutes, 1),
-                                    "weighted_minutes": round(weighted, 1)}  # fmt: skip
+                row["astroplan"] = {
+                    "seconds": round(their_seconds, 3),
+                    "blocks": len(placed),
+                    "minutes": round(minutes, 1),
+                    "weighted_minutes": round(weighted, 1),
+                }
                 row["speedup"] = round(their_seconds / seconds, 1)
                 row["weighted_ratio"] = round(plan.weighted_minutes / weighted, 3) if weighted else None
-                print(f"N={size:>7,}  astroplan {their_seconds:8.2f} s  {len(placed):4d} blocks  {minutes:6.0f} min  "
-                      f"weighted {weighted:8.0f}   speedup x{row['speedup']}  weighted ratio {row['weighted_ratio']}  "
-                      f"obslab blocks infeasible under astroplan: {bad}", flush=True)  # fmt: skip
+                print(
+                    f"N={size:>7,}  astroplan {their_seconds:8.2f} s  {len(placed):4d} blocks  {minutes:6.0f} min  "
+                    f"weighted {weighted:8.0f}   speedup x{row['speedup']}  weighted ratio {row['weighted_ratio']}  "
+                    f"obslab blocks infeasible under astroplan: {bad}",
+                    flush=True,
+                )
             result["sizes"][str(size)] = row
     except Exception as error:  # noqa: BLE001 - always print a RESULT line
         result["error"] = f"{type(error).__name__}: {error}"

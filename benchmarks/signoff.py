@@ -27,10 +27,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from sqlalchemy import insert, select, update  # noqa: E402
-
 from bulk_catalog import FIRST_OBSID, insert_observations  # noqa: E402
 from catalog_world import ACIS_S  # noqa: E402
+from sqlalchemy import insert, select, update  # noqa: E402
+
 from obslab import schema  # noqa: E402
 from obslab.access import add_user, find_user  # noqa: E402
 from obslab.catalog.board import board  # noqa: E402
@@ -44,7 +44,7 @@ AREAS = ("general", "acis", "acis_si", "hrc_si", "usint_verification")
 
 
 def log(message: str) -> None:
-    print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
 
 
 def timed(action: Any) -> tuple[float, Any]:
@@ -67,8 +67,11 @@ def build_obslab(url: str, count: int) -> list[dict[str, Any]]:
         # One in ten has no SI mode yet (express approval must refuse those).
         session.execute(update(Observation).where(Observation.obsid % 10 != 0).values(si_mode="TE_0002A"))
         ids = dict(session.execute(select(Observation.obsid, Observation.id)).all())
-        params = [{"observation_id": ids[r["obsid"]], "name": name, "rank": 0, "value": value}
-                  for r in rows for name, value in {**ACIS_S, "instrument": "ACIS-S"}.items()]  # fmt: skip
+        params = [
+            {"observation_id": ids[r["obsid"]], "name": name, "rank": 0, "value": value}
+            for r in rows
+            for name, value in {**ACIS_S, "instrument": "ACIS-S"}.items()
+        ]
         for start in range(0, len(params), 20_000):
             session.execute(insert(ObservationParameter), params[start : start + 20_000])
     engine.dispose()
@@ -81,13 +84,17 @@ def open_revisions_obslab(url: str, obsids: list[int], count: int, rng: random.R
     sessions = make_session_factory(engine)
     with sessions() as session, session.begin():
         pat = find_user(session, "pat")
-        versions = dict(session.execute(select(Observation.obsid, Observation.version).where(Observation.obsid.in_(obsids))).all())
+        versions = dict(
+            session.execute(select(Observation.obsid, Observation.version).where(Observation.obsid.in_(obsids))).all()
+        )
         for n in range(count):
             obsid = obsids[n % len(obsids)]
             edits = [("y_det_offset", 0, round(rng.uniform(-5, 5), 3)), ("frame_time", 0, rng.choice([2.5, 2.8, 3.0]))]
             if n % 7 == 0:
                 edits.append(("comments", 0, f"please check {n}"))
-            revision, _check = submit_change(session, pat, obsid, seen_version=versions[obsid], edits=edits, notify=False)
+            revision, _check = submit_change(
+                session, pat, obsid, seen_version=versions[obsid], edits=edits, notify=False
+            )
             versions[obsid] = revision.observation.version
     engine.dispose()
 
@@ -121,29 +128,51 @@ class SeedOcat:
         self.updates = directory / "updates"
         self.updates.mkdir(parents=True)
         self.approved = directory / "approved"
-        self.approved.write_text("".join(f"{r['obsid']}\t{r['sequence_number']}\tpoc\t01/01/26\n" for r in observations if r["approved"]))
+        self.approved.write_text(
+            "".join(f"{r['obsid']}\t{r['sequence_number']}\tpoc\t01/01/26\n" for r in observations if r["approved"])
+        )
         self.ocat = sqlite3.connect(directory / "ocat.db")
-        self.ocat.execute("CREATE TABLE target (obsid INTEGER PRIMARY KEY, seq_nbr TEXT, status TEXT, si_mode TEXT, targname TEXT)")
-        self.ocat.executemany("INSERT INTO target VALUES (?, ?, ?, ?, ?)",
-                              [(r["obsid"], r["sequence_number"], r["status"].value if hasattr(r["status"], "value") else r["status"],
-                                None if r["obsid"] % 10 == 0 else "TE_0002A", r["target_name"]) for r in observations])  # fmt: skip
+        self.ocat.execute(
+            "CREATE TABLE target (obsid INTEGER PRIMARY KEY, seq_nbr TEXT, status TEXT, si_mode TEXT, targname TEXT)"
+        )
+        self.ocat.executemany(
+            "INSERT INTO target VALUES (?, ?, ?, ?, ?)",
+            [
+                (
+                    r["obsid"],
+                    r["sequence_number"],
+                    r["status"].value if hasattr(r["status"], "value") else r["status"],
+                    None if r["obsid"] % 10 == 0 else "TE_0002A",
+                    r["target_name"],
+                )
+                for r in observations
+            ],
+        )
         self.ocat.commit()
         self.db = sqlite3.connect(directory / "updates_table.db", isolation_level=None)
         self.db.execute(
             "CREATE TABLE revisions (obsidrev TEXT, general_signoff TEXT, general_date TEXT, acis_signoff TEXT, acis_date TEXT, "
             "acis_si_mode_signoff TEXT, acis_si_mode_date TEXT, hrc_si_mode_signoff TEXT, hrc_si_mode_date TEXT, "
-            "usint_verification TEXT, usint_date TEXT, sequence TEXT, submitter TEXT, rev_time INTEGER)")  # fmt: skip
+            "usint_verification TEXT, usint_date TEXT, sequence TEXT, submitter TEXT, rev_time INTEGER)"
+        )
 
     def _next_rev(self, obsid: int) -> int:
-        revs = [int(row[0].split(".")[1]) for row in self.db.execute(f"SELECT obsidrev FROM revisions WHERE obsidrev LIKE '{obsid}.%'")]
+        revs = [
+            int(row[0].split(".")[1])
+            for row in self.db.execute(f"SELECT obsidrev FROM revisions WHERE obsidrev LIKE '{obsid}.%'")
+        ]
         return max(revs, default=0) + 1
 
-    def submit(self, obsid: int, seq: str, general: str | None, acis: str | None, acis_si: str | None, text: str) -> str:
+    def submit(
+        self, obsid: int, seq: str, general: str | None, acis: str | None, acis_si: str | None, text: str
+    ) -> str:
         label = f"{obsid}.{self._next_rev(obsid):03d}"
         (self.updates / label).write_text(text)
         cells = [f"'{v}'" if v else "NULL" for v in (general, acis, acis_si)]
-        self.db.execute(f"INSERT INTO revisions VALUES ('{label}', {cells[0]}, NULL, {cells[1]}, NULL, {cells[2]}, NULL, NULL, NULL, "
-                        f"'NA', NULL, '{seq}', 'pat', {int(time.time())})")  # fmt: skip
+        self.db.execute(
+            f"INSERT INTO revisions VALUES ('{label}', {cells[0]}, NULL, {cells[1]}, NULL, {cells[2]}, NULL, NULL, NULL, "
+            f"'NA', NULL, '{seq}', 'pat', {int(time.time())})"
+        )
         return label
 
     def express(self, obsids: list[int]) -> int:
@@ -155,8 +184,10 @@ class SeedOcat:
                 continue
             label = f"{obsid}.{self._next_rev(obsid):03d}"
             (self.updates / label).write_text(f"OBSID: {obsid}\nSEQNUM: {row[2]}\nUSER NAME: pat\nVERIFIED OK AS IS\n")
-            self.db.execute(f"INSERT INTO revisions VALUES ('{label}', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'pat', "
-                            f"'01/01/26', '{row[2]}', 'pat', {int(time.time())})")  # fmt: skip
+            self.db.execute(
+                f"INSERT INTO revisions VALUES ('{label}', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'pat', "
+                f"'01/01/26', '{row[2]}', 'pat', {int(time.time())})"
+            )
             shutil.copy(self.approved, self.directory / "approved~")  # the Ocat backs the list up before each write
             with self.approved.open("a") as handle:
                 handle.write(f"{obsid}\t{row[2]}\tpat\t01/01/26\n")
@@ -171,7 +202,16 @@ class SeedOcat:
         shown = []
         for r in open_rows:
             record = (self.updates / r[0]).read_text()
-            shown.append((r[0], "NEW COMMENTS" in record, per_obsid[r[0].split(".")[0]] > 1, r[1] == "NA", r[3] == "NA", r[5] == "NA"))
+            shown.append(
+                (
+                    r[0],
+                    "NEW COMMENTS" in record,
+                    per_obsid[r[0].split(".")[0]] > 1,
+                    r[1] == "NA",
+                    r[3] == "NA",
+                    r[5] == "NA",
+                )
+            )
         return len(shown)
 
 
@@ -191,37 +231,54 @@ def main() -> None:
         observations = build_obslab(url, count)
         seed = SeedOcat(work / "seed", observations)
         express_list = [FIRST_OBSID + n for n in range(args.express)]
-        board_obsids = [FIRST_OBSID + args.express + n for n in range(1000)
-                        if observations[args.express + n]["status"] in (ObservationStatus.UNOBSERVED, ObservationStatus.SCHEDULED)]  # fmt: skip
+        board_obsids = [
+            FIRST_OBSID + args.express + n
+            for n in range(1000)
+            if observations[args.express + n]["status"] in (ObservationStatus.UNOBSERVED, ObservationStatus.SCHEDULED)
+        ]
 
         # The board first: express approvals close at once and would join the board as recently closed rows.
         log(f"submitting {args.open:,} open revisions (setup, not timed)")
         open_revisions_obslab(url, board_obsids, args.open, rng)
         for n in range(args.open):
             obsid = board_obsids[n % len(board_obsids)]
-            seed.submit(obsid, str(obsid), "NA", "NA", "NA", "y_det_offset changed\n" + ("NEW COMMENTS\n" if n % 7 == 0 else ""))
+            seed.submit(
+                obsid, str(obsid), "NA", "NA", "NA", "y_det_offset changed\n" + ("NEW COMMENTS\n" if n % 7 == 0 else "")
+            )
         log("building the board")
         obslab_board_s, obslab_rows = timed(lambda: board_obslab(url))
         seed_board_s, seed_rows = timed(seed.board)
-        log(f"  obslab {obslab_board_s:.3f} s for {obslab_rows:,} rows, seed-style {seed_board_s:.3f} s for {seed_rows:,} rows")
+        log(
+            f"  obslab {obslab_board_s:.3f} s for {obslab_rows:,} rows, seed-style {seed_board_s:.3f} s for {seed_rows:,} rows"
+        )
         log(f"express approval of {args.express:,} obsids")
         obslab_express_s, obslab_approved = timed(lambda: express_obslab(url, express_list))
         seed_express_s, seed_approved = timed(lambda: seed.express(express_list))
         assert obslab_approved == seed_approved, (obslab_approved, seed_approved)
-        log(f"  obslab {obslab_express_s:.3f} s, seed-style {seed_express_s:.3f} s ({obslab_approved} approved by each)")
+        log(
+            f"  obslab {obslab_express_s:.3f} s, seed-style {seed_express_s:.3f} s ({obslab_approved} approved by each)"
+        )
 
-        result.update({
-            "express_s": {"obslab": round(obslab_express_s, 4), "seed_style": round(seed_express_s, 4)},
-            "express_approved": obslab_approved,
-            "board_s": {"obslab": round(obslab_board_s, 4), "seed_style": round(seed_board_s, 4)},
-            "board_rows": {"obslab": obslab_rows, "seed_style": seed_rows},
-            "ratio_obslab_over_seed": {"express": round(obslab_express_s / seed_express_s, 2),
-                                       "board": round(obslab_board_s / seed_board_s, 2)},
-            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        })  # fmt: skip
+        result.update(
+            {
+                "express_s": {"obslab": round(obslab_express_s, 4), "seed_style": round(seed_express_s, 4)},
+                "express_approved": obslab_approved,
+                "board_s": {"obslab": round(obslab_board_s, 4), "seed_style": round(seed_board_s, 4)},
+                "board_rows": {"obslab": obslab_rows, "seed_style": seed_rows},
+                "ratio_obslab_over_seed": {
+                    "express": round(obslab_express_s / seed_express_s, 2),
+                    "board": round(obslab_board_s / seed_board_s, 2),
+                },
+                "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+        )
         print(f"\n  {'':<28}{'obslab':>10}{'seed-style':>12}{'obslab/seed':>13}")
-        print(f"  {'express approval (s)':<28}{obslab_express_s:>10.3f}{seed_express_s:>12.3f}{obslab_express_s / seed_express_s:>13.2f}")
-        print(f"  {'board build (s)':<28}{obslab_board_s:>10.3f}{seed_board_s:>12.3f}{obslab_board_s / seed_board_s:>13.2f}\n")
+        print(
+            f"  {'express approval (s)':<28}{obslab_express_s:>10.3f}{seed_express_s:>12.3f}{obslab_express_s / seed_express_s:>13.2f}"
+        )
+        print(
+            f"  {'board build (s)':<28}{obslab_board_s:>10.3f}{seed_board_s:>12.3f}{obslab_board_s / seed_board_s:>13.2f}\n"
+        )
     except Exception as error:  # noqa: BLE001 - always print a RESULT line
         result["error"] = f"{type(error).__name__}: {error}"
         raise

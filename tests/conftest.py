@@ -12,14 +12,15 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from support import KITT_PEAK, fixed_clock
 
 from obslab import schema
 from obslab.db import make_engine, make_session_factory
-from support import KITT_PEAK, fixed_clock
 
 #: Admin URL of a PostgreSQL server to test against (the test script starts one); empty means SQLite.
 POSTGRES_ADMIN_URL = os.environ.get("OBSLAB_TEST_DATABASE_URL", "")
 BACKEND = "postgresql" if POSTGRES_ADMIN_URL else "sqlite"
+
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
@@ -30,7 +31,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    where = make_url(POSTGRES_ADMIN_URL).render_as_string(hide_password=True) if POSTGRES_ADMIN_URL else "temporary files"
+    where = (
+        make_url(POSTGRES_ADMIN_URL).render_as_string(hide_password=True) if POSTGRES_ADMIN_URL else "temporary files"
+    )
     return f"obslab database backend under test: {BACKEND} ({where})"
 
 
@@ -143,9 +146,8 @@ def demo_sessions(demo_database: str) -> Iterator[sessionmaker[Session]]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Debian's chromium under Playwright (never a downloaded browser), one per test module."""
-    from playwright.sync_api import sync_playwright
-
     from browsing import CHROMIUM, CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: scripts/test installs Debian's chromium")

@@ -77,9 +77,10 @@ def _submit(session: Any, actor: Any, rng: random.Random, obsids: list[int]) -> 
 
 def _sign(session: Any, actor: Any, rng: random.Random, areas: tuple[str, ...]) -> dict[str, Any]:
     pending = session.execute(
-        select(Revision.obsid, Revision.number, SignOff.area, SignOff.version).join(SignOff, SignOff.revision_id == Revision.id)
+        select(Revision.obsid, Revision.number, SignOff.area, SignOff.version)
+        .join(SignOff, SignOff.revision_id == Revision.id)
         .where(SignOff.area.in_(areas), SignOff.state == SignOffState.PENDING, Revision.closed_at.is_(None))
-    ).all()  # fmt: skip
+    ).all()
     if not pending:
         return {"action": "idle"}
     obsid, number, area, version = rng.choice(pending)

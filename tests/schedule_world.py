@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
+from support import KITT_PEAK
 
 from obslab.scheduling.models import ObservingRequest, RequestWindow
 from obslab.scheduling.night import night_geometry
-
-from support import KITT_PEAK
 
 NIGHT = date(2026, 11, 21)
 

@@ -98,14 +98,22 @@ class Server:
 
 
 @contextmanager
-def server(name: str, command: list[str], env: dict[str, str], *, port: int, directory: Path,
-           timeout: float = 120.0) -> Iterator[Server]:  # fmt: skip
+def server(
+    name: str, command: list[str], env: dict[str, str], *, port: int, directory: Path, timeout: float = 120.0
+) -> Iterator[Server]:
     """Start ``command`` in its own session, wait until ``/`` answers, stop the whole tree afterwards."""
     log_path = directory / "logs" / f"{name}-{port}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log_file:
-        process = subprocess.Popen(command, env=env, cwd=directory, stdout=log_file, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+        process = subprocess.Popen(
+            command,
+            env=env,
+            cwd=directory,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         base = f"http://127.0.0.1:{port}/"
         try:
             deadline = time.monotonic() + timeout
@@ -118,7 +126,9 @@ def server(name: str, command: list[str], env: dict[str, str], *, port: int, dir
                             break
                 except OSError:
                     if time.monotonic() > deadline:
-                        raise RuntimeError(f"{name} did not answer within {timeout} s: {log_path.read_text()[-3000:]}") from None
+                        raise RuntimeError(
+                            f"{name} did not answer within {timeout} s: {log_path.read_text()[-3000:]}"
+                        ) from None
                     time.sleep(0.3)
             yield Server(process, base, log_path)
         finally:
@@ -132,8 +142,15 @@ def obslab_serve_command(port: int, *, panel: bool, preheat: bool = True) -> lis
 
 
 @contextmanager
-def served(database_url: str, data_dir: Path, *, panel: bool, preheat: bool = True, viewer: str = "sobrien",
-           timeout: float = 90.0) -> Iterator[str]:  # fmt: skip
+def served(
+    database_url: str,
+    data_dir: Path,
+    *,
+    panel: bool,
+    preheat: bool = True,
+    viewer: str = "sobrien",
+    timeout: float = 90.0,
+) -> Iterator[str]:
     """Serve every dashboard over ``database_url`` as ``viewer``; yield the base URL once it answers."""
     port = free_port()
     command = obslab_serve_command(port, panel=panel, preheat=preheat)
@@ -143,17 +160,24 @@ def served(database_url: str, data_dir: Path, *, panel: bool, preheat: bool = Tr
 
 
 def obslab_env(database_url: str, data_dir: Path, viewer: str) -> dict[str, str]:
-    return {**os.environ, "OBSLAB_DATABASE_URL": database_url, "OBSLAB_DATA_DIR": str(data_dir),
-            "OBSLAB_ACTING_USER": viewer}  # fmt: skip
+    return {
+        **os.environ,
+        "OBSLAB_DATABASE_URL": database_url,
+        "OBSLAB_DATA_DIR": str(data_dir),
+        "OBSLAB_ACTING_USER": viewer,
+    }
 
 
 #: JupyterLab's own settings for tests: no news or update questions popping over the notebook.
-LAB_SETTINGS = {"@jupyterlab/apputils-extension/notification.jupyterlab-settings": '{"fetchNews": "false", "checkForUpdates": false}'}
+LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": '{"fetchNews": "false", "checkForUpdates": false}'
+}
 
 
 @contextmanager
-def jupyter_lab(database_url: str, data_dir: Path, notebook_dir: Path, *, viewer: str = "sobrien",
-                timeout: float = 120.0) -> Iterator[str]:  # fmt: skip
+def jupyter_lab(
+    database_url: str, data_dir: Path, notebook_dir: Path, *, viewer: str = "sobrien", timeout: float = 120.0
+) -> Iterator[str]:
     """Plain `jupyter lab` on loopback over ``notebook_dir``, its kernels on ``database_url``; yield the base URL.
 
     Nothing obslab-specific is passed: the environment's Jupyter config enables obslab's server
@@ -164,11 +188,20 @@ def jupyter_lab(database_url: str, data_dir: Path, notebook_dir: Path, *, viewer
     for name, text in LAB_SETTINGS.items():
         (settings / name).parent.mkdir(parents=True, exist_ok=True)
         (settings / name).write_text(text)
-    command = [str(BIN / "jupyter"), "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-               "--IdentityProvider.token=", f"--ServerApp.root_dir={notebook_dir}",
-               f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={data_dir / 'lab-workspaces'}",
-               "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-               "--LabApp.expose_app_in_browser=True"]  # fmt: skip
+    command = [
+        str(BIN / "jupyter"),
+        "lab",
+        "--no-browser",
+        f"--port={port}",
+        "--ServerApp.ip=127.0.0.1",
+        "--IdentityProvider.token=",
+        f"--ServerApp.root_dir={notebook_dir}",
+        f"--LabApp.user_settings_dir={settings}",
+        f"--LabApp.workspaces_dir={data_dir / 'lab-workspaces'}",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.expose_app_in_browser=True",
+    ]
     if os.geteuid() == 0:
         command.append("--allow-root")
     env = obslab_env(database_url, data_dir, viewer)

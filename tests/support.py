@@ -11,7 +11,9 @@ from obslab.settings import Site
 
 #: A fixed instant for everything generated in tests, so results do not depend on the day they run.
 FIXED_NOW = datetime(2026, 11, 21, 18, 30, tzinfo=UTC)
-KITT_PEAK = Site(name="Kitt Peak", latitude_deg=31.9583, longitude_deg=-111.5967, height_m=2096.0, timezone="America/Phoenix")
+KITT_PEAK = Site(
+    name="Kitt Peak", latitude_deg=31.9583, longitude_deg=-111.5967, height_m=2096.0, timezone="America/Phoenix"
+)
 
 
 def fixed_clock() -> datetime:
@@ -22,4 +24,7 @@ def table_counts(session: Session) -> dict[str, int]:
     """Row count of every obslab table."""
     from obslab.models import Base
 
-    return {table.name: session.scalar(select(func.count()).select_from(table)) or 0 for table in Base.metadata.sorted_tables}
+    return {
+        table.name: session.scalar(select(func.count()).select_from(table)) or 0
+        for table in Base.metadata.sorted_tables
+    }

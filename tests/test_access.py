@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from support import fixed_clock, table_counts
 
 from obslab.access import ApiKey, User, add_user, authenticate_api_key, get_user, hash_api_key, issue_api_key
 from obslab.audit import AuditEvent
 from obslab.errors import ConflictError, InvalidInputError, NotFoundError
-
-from support import fixed_clock, table_counts
 
 
 def test_add_user_grants_roles_and_records_an_audit_event(sessions: sessionmaker[Session]) -> None:
@@ -55,7 +54,10 @@ def test_bad_user_input_names_field_and_value_and_writes_nothing(
 
 
 def test_unknown_role_error_lists_the_allowed_roles(sessions: sessionmaker[Session]) -> None:
-    with pytest.raises(InvalidInputError, match="expected one of acis, admin, arcops, hrc, mp, pipeline, scheduler, staff, telescope, usint"):
+    with pytest.raises(
+        InvalidInputError,
+        match="expected one of acis, admin, arcops, hrc, mp, pipeline, scheduler, staff, telescope, usint",
+    ):
         with sessions() as session, session.begin():
             add_user(session, "altair", ["astronaut"])
 

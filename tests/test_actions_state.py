@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from catalog_world import World, build_world
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from support import FIXED_NOW, table_counts
 
 from obslab.access import find_user
 from obslab.audit import AuditEvent
@@ -22,9 +24,6 @@ from obslab.catalog.signoff import discard, sign_off, undo_sign_off, verify
 from obslab.dashboards.actions_state import MyActionsState
 from obslab.dashboards.context import DashboardContext, ViewingUser
 from obslab.settings import Settings
-
-from catalog_world import World, build_world
-from support import FIXED_NOW, table_counts
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,8 +46,9 @@ class Desk:
     def submit(self, who: str, obsid: int, edits: list[Any], hours: float, **kwargs: Any) -> str:
         with self.sessions() as session, session.begin():
             seen = session.scalar(select(Observation.version).where(Observation.obsid == obsid)) or 1
-            revision, _check = submit_change(session, self.user(session, who), obsid, seen_version=seen, edits=edits, now=at(hours),
-                                             **kwargs)  # fmt: skip
+            revision, _check = submit_change(
+                session, self.user(session, who), obsid, seen_version=seen, edits=edits, now=at(hours), **kwargs
+            )
             return revision.label
 
     def sign(self, who: str, label: str, area: str, hours: float) -> None:
@@ -58,16 +58,25 @@ class Desk:
 
     def verify(self, who: str, label: str, hours: float) -> None:
         with self.sessions() as session, session.begin():
-            verify(session, self.user(session, who), label, seen_version=self.revision(session, label).version, now=at(hours))
+            verify(
+                session,
+                self.user(session, who),
+                label,
+                seen_version=self.revision(session, label).version,
+                now=at(hours),
+            )
 
     def revision(self, session: Session, label: str) -> Revision:
         obsid, number = label.split(".")
-        return session.scalars(select(Revision).where(Revision.obsid == int(obsid), Revision.number == int(number))).one()
+        return session.scalars(
+            select(Revision).where(Revision.obsid == int(obsid), Revision.number == int(number))
+        ).one()
 
     def signoff(self, session: Session, label: str, area: str) -> SignOff:
         return next(s for s in self.revision(session, label).signoffs if s.area == area)
 
-    def state(self, who: str, now: Callable[[], datetime] = at()) -> MyActionsState:
+    def state(self, who: str, now: Callable[[], datetime] | None = None) -> MyActionsState:
+        now = now or at()
         viewer = ViewingUser(who, who.title(), (), True)
         return MyActionsState(DashboardContext(Settings(database_url=self.url), self.sessions, viewer), now=now)
 
@@ -77,8 +86,12 @@ class Desk:
 
     def events(self, label: str) -> list[tuple[str, str]]:
         with self.sessions() as session:
-            return [(e.action, e.actor_name) for e in session.scalars(select(AuditEvent).where(AuditEvent.entity_id == label)
-                                                                      .order_by(AuditEvent.id))]  # fmt: skip
+            return [
+                (e.action, e.actor_name)
+                for e in session.scalars(
+                    select(AuditEvent).where(AuditEvent.entity_id == label).order_by(AuditEvent.id)
+                )
+            ]
 
 
 @pytest.fixture
@@ -97,7 +110,10 @@ def test_the_viewers_actions_appear_newest_first_with_their_undo(desk: Desk) -> 
     acis = desk.submit("pat", w.acis, [("frame_time", 0, 2.8)], -0.5)
 
     root = desk.state("root")
-    assert shown(root) == [(hrc, "signed hrc_si", "Undo sign-off (hrc_si)"), (hrc, "submitted norm", "hrc_si already acted on it")]
+    assert shown(root) == [
+        (hrc, "signed hrc_si", "Undo sign-off (hrc_si)"),
+        (hrc, "submitted norm", "hrc_si already acted on it"),
+    ]
     assert list(root.rows["at"]) == ["2026-11-21 17:30", "2026-11-21 16:30"]
     assert list(root.rows["until"]) == ["undo until 2026-11-23 17:30 UTC (47 h 00 min left)", ""]
     assert [a.undo for a in root.actions] == ["undo_sign_off:hrc_si", None]
@@ -108,7 +124,11 @@ def test_the_viewers_actions_appear_newest_first_with_their_undo(desk: Desk) -> 
     # Nobody else sees them: not the other user-interface scientist, not the operator, not an unknown viewer.
     for other in ("quinn", "ops", "nobody"):
         state = desk.state(other)
-        assert state.rows.empty and list(state.rows.columns) == ["revision", "what", "at", "undo", "until"] and state.error == ""
+        assert (
+            state.rows.empty
+            and list(state.rows.columns) == ["revision", "what", "at", "undo", "until"]
+            and state.error == ""
+        )
 
 
 def test_undoing_a_sign_off_reverts_it_and_is_audited(desk: Desk) -> None:
@@ -150,8 +170,10 @@ def test_undoing_a_verification_puts_the_catalog_back(desk: Desk) -> None:
     desk.sign("acisa", label, "acis_si", -2)
     desk.verify("pat", label, -1)
     pat = desk.state("pat")
-    assert shown(pat) == [(label, "verified", "Undo verification"),
-                          (label, "submitted norm", "acis, acis_si, verification already acted on it")]  # fmt: skip
+    assert shown(pat) == [
+        (label, "verified", "Undo verification"),
+        (label, "submitted norm", "acis, acis_si, verification already acted on it"),
+    ]
     assert pat.undo(label, "verified"), pat.error
     assert pat.message == f"undid your verification of {label}: it is open again"
     with desk.sessions() as session:
@@ -168,7 +190,9 @@ def test_a_stale_undo_is_refused_with_the_services_message_and_writes_nothing(de
     assert shown(pat) == [(label, "submitted norm", "Withdraw")]
     # Quinn discards it through the service after pat's page was drawn.
     with desk.sessions() as session, session.begin():
-        discard(session, desk.user(session, "quinn"), label, seen_version=desk.revision(session, label).version, now=at())
+        discard(
+            session, desk.user(session, "quinn"), label, seen_version=desk.revision(session, label).version, now=at()
+        )
     before = desk.counts()
     assert not pat.undo(label, "withdraw")
     assert pat.error.startswith(f"revision {label} was changed by quinn at 2026-11-21 18:30:00 UTC after you loaded it")
@@ -178,7 +202,10 @@ def test_a_stale_undo_is_refused_with_the_services_message_and_writes_nothing(de
         assert desk.revision(session, label).withdrawn_at is None
     # Refreshed after the refusal: it now says why not.
     assert shown(pat) == [(label, "submitted norm", "acis, acis_si, verification already acted on it")]
-    assert not pat.undo(label, "submitted norm") and "cannot be undone: acis, acis_si, verification already acted" in pat.error
+    assert (
+        not pat.undo(label, "submitted norm")
+        and "cannot be undone: acis, acis_si, verification already acted" in pat.error
+    )
 
 
 def test_a_sign_off_taken_back_and_given_again_elsewhere_makes_the_shown_one_stale(desk: Desk) -> None:
@@ -188,8 +215,14 @@ def test_a_sign_off_taken_back_and_given_again_elsewhere_makes_the_shown_one_sta
     ops = desk.state("ops")
     # Ops undoes and signs again in another window: the sign-off's version moves on.
     with desk.sessions() as session, session.begin():
-        undo_sign_off(session, desk.user(session, "ops"), label, "acis", seen_version=desk.signoff(session, label, "acis").version,
-                      now=at(-1))  # fmt: skip
+        undo_sign_off(
+            session,
+            desk.user(session, "ops"),
+            label,
+            "acis",
+            seen_version=desk.signoff(session, label, "acis").version,
+            now=at(-1),
+        )
     desk.sign("ops", label, "acis", -0.5)
     before = desk.counts()
     assert not ops.undo(label, "signed acis")
@@ -243,10 +276,16 @@ def test_the_view_builds(desk: Desk) -> None:
     assert view.__panel__() is not None
     assert view.undo_button.disabled and view.undo_button.name == "Undo"
     state.select(label, "withdraw")
-    assert not view.undo_button.disabled and view.undo_button.name == f"Withdraw {label}" and view.undo_button.button_type == "danger"
+    assert (
+        not view.undo_button.disabled
+        and view.undo_button.name == f"Withdraw {label}"
+        and view.undo_button.button_type == "danger"
+    )
     assert "obslab-actions-table" in view.table.css_classes and "obslab-actions-undo" in view.undo_button.css_classes
     view.undo_button.clicks += 1
-    assert state.message == f"withdrew {label} (submitted norm)" and view.table.value.empty and view.undo_button.disabled
+    assert (
+        state.message == f"withdrew {label} (submitted norm)" and view.table.value.empty and view.undo_button.disabled
+    )
 
 
 def test_the_state_module_does_not_import_panel() -> None:

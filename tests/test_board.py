@@ -7,17 +7,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from catalog_world import World, build_world
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from support import FIXED_NOW
 
 from obslab.catalog.board import board
 from obslab.catalog.changes import submit_change
 from obslab.catalog.models import Observation, Revision
 from obslab.catalog.signoff import sign_off, verify, withdraw
 from obslab.errors import InvalidInputError
-
-from catalog_world import World, build_world
-from support import FIXED_NOW
 
 
 def at(hours: float) -> Any:
@@ -33,16 +32,20 @@ def world(sessions: sessionmaker[Session]) -> Iterator[tuple[Session, World, dic
 
         def submit(who: str, obsid: int, edits: list[Any], hours: float, kind: str = "norm") -> Revision:
             version = session.scalar(select(Observation.version).where(Observation.obsid == obsid))
-            return submit_change(session, w.users[who], obsid, seen_version=version, edits=edits, kind=kind, now=at(hours))[0]
+            return submit_change(
+                session, w.users[who], obsid, seen_version=version, edits=edits, kind=kind, now=at(hours)
+            )[0]
 
         old = submit("pat", w.hrc, [("dec", 0, 89.3)], -80)
         sign_off(session, w.users["ops"], old.label, "general", seen_version=1, now=at(-79))
         verify(session, w.users["pat"], old.label, seen_version=old.version, now=at(-78))
         gone = submit("pat", w.hrc, [], -2, kind="asis")
         withdraw(session, w.users["pat"], gone.label, seen_version=gone.version, now=at(-1))
-        revisions = {"frame": submit("pat", w.acis, [("frame_time", 0, 2.8)], 0),
-                     "comment": submit("pat", w.hrc, [("comments", 0, "<b>please</b> check")], 1),
-                     "offset": submit("quinn", w.acis, [("y_det_offset", 0, 1.0)], 2)}  # fmt: skip
+        revisions = {
+            "frame": submit("pat", w.acis, [("frame_time", 0, 2.8)], 0),
+            "comment": submit("pat", w.hrc, [("comments", 0, "<b>please</b> check")], 1),
+            "offset": submit("quinn", w.acis, [("y_det_offset", 0, 1.0)], 2),
+        }
     with sessions() as session:
         yield session, w, revisions
 
@@ -62,8 +65,13 @@ def test_open_revisions_newest_first_with_badges(world: tuple[Session, World, di
 
 def test_actions_follow_the_viewers_roles(world: tuple[Session, World, dict[str, Revision]]) -> None:
     session, w, r = world
-    actions = {who: {row.label: row.actions for row in board(session, w.users[who], now=at(3))} for who in ("ops", "acisa", "pat", "root")}
-    assert actions["ops"][r["frame"].label] == ("sign:acis",) and actions["ops"][r["comment"].label] == ("sign:general",)
+    actions = {
+        who: {row.label: row.actions for row in board(session, w.users[who], now=at(3))}
+        for who in ("ops", "acisa", "pat", "root")
+    }
+    assert actions["ops"][r["frame"].label] == ("sign:acis",) and actions["ops"][r["comment"].label] == (
+        "sign:general",
+    )
     assert actions["acisa"][r["frame"].label] == ("sign:acis_si",) and actions["acisa"][r["offset"].label] == ()
     assert actions["pat"][r["frame"].label] == ("discard",)
     assert actions["root"][r["frame"].label] == ("sign:acis", "sign:acis_si", "discard")
@@ -72,7 +80,10 @@ def test_actions_follow_the_viewers_roles(world: tuple[Session, World, dict[str,
         session.commit()
         with session.begin():
             sign_off(session, w.users["root"], r["frame"].label, area, seen_version=signoff.version, now=at(3))
-    assert {row.label: row.actions for row in board(session, w.users["pat"], now=at(4))}[r["frame"].label] == ("verify", "approve")
+    assert {row.label: row.actions for row in board(session, w.users["pat"], now=at(4))}[r["frame"].label] == (
+        "verify",
+        "approve",
+    )
 
 
 def test_filters_and_sorts(world: tuple[Session, World, dict[str, Revision]]) -> None:

@@ -9,21 +9,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browsing import Watched
+from served import jupyter_lab, served
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.catalog.browse import CatalogFilter, page_observations
 from obslab.catalog.models import Observation, Revision
 
-from browsing import Watched
-from served import jupyter_lab, served
-
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
 NOTEBOOK = Path(__file__).resolve().parents[1] / "dashboards" / "catalog.ipynb"
-WAYS = {"voila": {"panel": False, "path": "voila/render/catalog.ipynb"}, "panel": {"panel": True, "path": "catalog"},
-        "jupyterlab": {"path": "lab/tree/catalog.ipynb"}}  # fmt: skip
+WAYS = {
+    "voila": {"panel": False, "path": "voila/render/catalog.ipynb"},
+    "panel": {"panel": True, "path": "catalog"},
+    "jupyterlab": {"path": "lab/tree/catalog.ipynb"},
+}
 
 
 @pytest.fixture(params=list(WAYS))
@@ -56,17 +58,21 @@ def catalog_page(request: pytest.FixtureRequest, browser: Any, demo_database: st
 
 def run_every_cell(page: Any) -> None:
     """Run the open notebook's cells in order once its kernel is idle, as a user pressing Shift+Enter would."""
-    page.wait_for_function("window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'",
-                           timeout=120_000)  # fmt: skip
+    page.wait_for_function(
+        "window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'", timeout=120_000
+    )
     count = page.evaluate("window.jupyterapp.shell.currentWidget.content.model.cells.length")
     assert count == 3, f"{NOTEBOOK.name} has {count} cells; the dashboard notebooks have three"
     for index in range(count):
-        execution = page.evaluate("""async index => {
+        execution = page.evaluate(
+            """async index => {
             const notebook = window.jupyterapp.shell.currentWidget.content;
             notebook.activeCellIndex = index;
             await window.jupyterapp.commands.execute("notebook:run-cell");
             return notebook.model.cells.get(index).toJSON();
-        }""", index)  # fmt: skip
+        }""",
+            index,
+        )
         errors = [output for output in execution["outputs"] if output["output_type"] == "error"]
         assert execution["execution_count"] and not errors, f"cell {index} failed: {errors}"
 
@@ -100,10 +106,13 @@ def settle(page: Any) -> None:
     and need none: their pages passed without it every time.
     """
     # Voila's page has a jupyterapp too, but no notebook panel with a session context.
-    page.wait_for_function("""() => {
+    page.wait_for_function(
+        """() => {
         const context = window.jupyterapp?.shell?.currentWidget?.sessionContext;
         return !context || context.session?.kernel?.status === "idle";
-    }""", timeout=20_000)  # fmt: skip
+    }""",
+        timeout=20_000,
+    )
     page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
 
 
@@ -137,7 +146,9 @@ def test_catalog_offline_styled_and_working(catalog_page: Watched, demo_sessions
         orion = page_observations(session, CatalogFilter(target="orion"), limit=50)
         second = page_observations(session, CatalogFilter(), offset=50, limit=50)
         script_obsid = session.scalar(select(Revision.obsid).where(Revision.comment.contains("<script")).limit(1))
-        busiest = session.scalar(select(Revision.obsid).group_by(Revision.obsid).order_by(func.count().desc(), Revision.obsid).limit(1))
+        busiest = session.scalar(
+            select(Revision.obsid).group_by(Revision.obsid).order_by(func.count().desc(), Revision.obsid).limit(1)
+        )
         target_of = dict(session.execute(select(Observation.obsid, Observation.target_name)).all())
     assert first_column(page, "obsid")[:3] == [str(r["obsid"]) for r in everything.rows[:3]]
     assert f"of {everything.page_count}" in status_text(page)
@@ -147,7 +158,9 @@ def test_catalog_offline_styled_and_working(catalog_page: Watched, demo_sessions
     wait_for_status(page, rf"· {orion.total} observations")
     # The status line and the table are separate updates; in JupyterLab (on a loaded CI machine) the
     # status has been seen ahead of the rows, so wait for the rows themselves, then check every one.
-    first_orion = page.locator('.tabulator-row .tabulator-cell[tabulator-field="target_name"]').filter(has_text=orion.rows[0]["target_name"])
+    first_orion = page.locator('.tabulator-row .tabulator-cell[tabulator-field="target_name"]').filter(
+        has_text=orion.rows[0]["target_name"]
+    )
     first_orion.first.wait_for(timeout=20_000)
     settle(page)
     assert all("orion" in name.lower() for name in first_column(page, "target_name"))
@@ -157,7 +170,9 @@ def test_catalog_offline_styled_and_working(catalog_page: Watched, demo_sessions
     # Change page.
     page.locator(".obslab-page-next button").click()
     wait_for_status(page, r"Page 2 ")
-    page.locator(f'.tabulator-row .tabulator-cell[tabulator-field="obsid"] >> text="{second.rows[0]["obsid"]}"').wait_for()
+    page.locator(
+        f'.tabulator-row .tabulator-cell[tabulator-field="obsid"] >> text="{second.rows[0]["obsid"]}"'
+    ).wait_for()
 
     # A refused input shows the service's message, not a traceback, and keeps the rows.
     type_into(page, "83.63 or 05:34:32", "abc")

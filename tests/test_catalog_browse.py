@@ -16,11 +16,11 @@ import astropy.units as u
 import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
+from bulk_catalog import insert_observations
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bulk_catalog import insert_observations
 from obslab.access import User
 from obslab.catalog.browse import (
     MAX_PAGE_SIZE,
@@ -108,10 +108,17 @@ def _separations_deg(catalog: list[Row], ra_deg: float, dec_deg: float) -> dict[
 def _add(session: Session, obsid: int, **values: Any) -> Observation:
     """One observation in a fresh database, with plain defaults for whatever the test does not care about."""
     fields: dict[str, Any] = {
-        "obsid": obsid, "sequence_number": f"9{obsid:05d}", "target_name": f"Target {obsid}", "ra_deg": 10.0,
-        "dec_deg": 20.0, "instrument": "ACIS-S", "obs_type": "GO", "status": ObservationStatus.UNOBSERVED,
-        "pi_name": "Quispe", "approved_exposure_ks": 10.0,
-    }  # fmt: skip
+        "obsid": obsid,
+        "sequence_number": f"9{obsid:05d}",
+        "target_name": f"Target {obsid}",
+        "ra_deg": 10.0,
+        "dec_deg": 20.0,
+        "instrument": "ACIS-S",
+        "obs_type": "GO",
+        "status": ObservationStatus.UNOBSERVED,
+        "pi_name": "Quispe",
+        "approved_exposure_ks": 10.0,
+    }
     observation = Observation(**(fields | values))
     session.add(observation)
     return observation
@@ -320,13 +327,19 @@ def test_cone_search_respects_a_small_radius_exactly(demo_sessions: sessionmaker
     others = sorted((sep, o) for o, sep in separations.items() if sep > 1e-6)
     nearest_sep, nearest = others[0]
     with demo_sessions() as session:
-        below = _obsids(session, CatalogFilter(cone=Cone(centre["ra_deg"], centre["dec_deg"], nearest_sep * 60 * 0.999)))
-        above = _obsids(session, CatalogFilter(cone=Cone(centre["ra_deg"], centre["dec_deg"], nearest_sep * 60 * 1.001)))
+        below = _obsids(
+            session, CatalogFilter(cone=Cone(centre["ra_deg"], centre["dec_deg"], nearest_sep * 60 * 0.999))
+        )
+        above = _obsids(
+            session, CatalogFilter(cone=Cone(centre["ra_deg"], centre["dec_deg"], nearest_sep * 60 * 1.001))
+        )
     assert centre["obsid"] in below and nearest not in below
     assert nearest in above
 
 
-def test_sky_positions_follow_the_filter_in_obsid_order(demo_sessions: sessionmaker[Session], catalog: list[Row]) -> None:
+def test_sky_positions_follow_the_filter_in_obsid_order(
+    demo_sessions: sessionmaker[Session], catalog: list[Row]
+) -> None:
     where = CatalogFilter(instrument="ACIS-I", approved=False)
     expected = _expected(catalog, lambda r: r["instrument"] == "ACIS-I" and not r["approved"])
     by_obsid = {row["obsid"]: row for row in catalog}
@@ -472,7 +485,9 @@ def test_page_arguments_are_checked(demo_sessions: sessionmaker[Session], kwargs
 def test_page_size_limits_are_inclusive(demo_sessions: sessionmaker[Session], catalog: list[Row]) -> None:
     with demo_sessions() as session:
         assert len(page_observations(session, CatalogFilter(), limit=1).rows) == 1
-        assert len(page_observations(session, CatalogFilter(), limit=MAX_PAGE_SIZE).rows) == min(MAX_PAGE_SIZE, len(catalog))
+        assert len(page_observations(session, CatalogFilter(), limit=MAX_PAGE_SIZE).rows) == min(
+            MAX_PAGE_SIZE, len(catalog)
+        )
 
 
 @pytest.mark.parametrize("status", ["Observed", "done", " observed", "OBSERVED"])
@@ -518,8 +533,16 @@ def test_cone_limits_are_inclusive_where_they_should_be() -> None:
 
 # --- LIKE wildcards are text -----------------------------------------------------------------
 
-WILDCARD_NAMES = {1: "50% duty cycle", 2: "500 duty cycle", 3: "A_B", 4: "AxB", 5: "C/D", 6: "C D",
-                  7: "back\\slash", 8: "backslash"}  # fmt: skip
+WILDCARD_NAMES = {
+    1: "50% duty cycle",
+    2: "500 duty cycle",
+    3: "A_B",
+    4: "AxB",
+    5: "C/D",
+    6: "C D",
+    7: "back\\slash",
+    8: "backslash",
+}
 
 
 @pytest.mark.parametrize("text", ["%", "0%", "50% d", "_", "a_b", "/", "c/d", "\\", "k\\s", "%_"])
@@ -548,7 +571,9 @@ def test_detail_lists_revisions_oldest_first_with_sign_offs_in_position_order(
         obsid = max(counts, key=lambda pair: (pair[1], -pair[0]))[0]
         assert dict(counts)[obsid] >= 2
         names = _usernames(session)
-        revisions = sorted(session.scalars(select(Revision).where(Revision.obsid == obsid)), key=lambda r: r.submitted_at)
+        revisions = sorted(
+            session.scalars(select(Revision).where(Revision.obsid == obsid)), key=lambda r: r.submitted_at
+        )
         expected = []
         for revision in revisions:
             signoffs = sorted(
@@ -559,19 +584,31 @@ def test_detail_lists_revisions_oldest_first_with_sign_offs_in_position_order(
                 for v in session.scalars(select(RevisionValue).where(RevisionValue.revision_id == revision.id))
                 if v.changed
             )
-            expected.append((
-                f"{obsid}.{revision.number:03d}", revision.kind.value, names.get(revision.submitted_by_id),
-                revision.submitted_at, revision.comment, changed,
-                [(s.area, s.position, s.state, names.get(s.actor_id), s.acted_at) for s in signoffs],
-            ))  # fmt: skip
+            expected.append(
+                (
+                    f"{obsid}.{revision.number:03d}",
+                    revision.kind.value,
+                    names.get(revision.submitted_by_id),
+                    revision.submitted_at,
+                    revision.comment,
+                    changed,
+                    [(s.area, s.position, s.state, names.get(s.actor_id), s.acted_at) for s in signoffs],
+                )
+            )
         detail = observation_detail(session, obsid)
 
     got = [
-        (r.label, r.kind, r.submitted_by, r.submitted_at, r.comment,
-         [(c["name"], c["rank"], c["original"], c["requested"]) for c in r.changes],
-         [(s.area, s.position, s.state, s.actor, s.acted_at) for s in r.signoffs])
+        (
+            r.label,
+            r.kind,
+            r.submitted_by,
+            r.submitted_at,
+            r.comment,
+            [(c["name"], c["rank"], c["original"], c["requested"]) for c in r.changes],
+            [(s.area, s.position, s.state, s.actor, s.acted_at) for s in r.signoffs],
+        )
         for r in detail.revisions
-    ]  # fmt: skip
+    ]
     assert got == expected
     submitted = [r.submitted_at for r in detail.revisions]
     assert submitted == sorted(submitted) and len(set(submitted)) == len(submitted)
@@ -645,8 +682,13 @@ def test_revision_status_of_every_demo_revision(demo_sessions: sessionmaker[Sess
 
 
 def _revision(states: list[SignOffState], *, superseded: bool = False, closed: bool = False) -> Revision:
-    revision = Revision(obsid=1, number=1, kind=RevisionKind.NORMAL, superseded_by_id=7 if superseded else None,
-                        closed_at=datetime(2026, 1, 1, tzinfo=UTC) if closed else None)  # fmt: skip
+    revision = Revision(
+        obsid=1,
+        number=1,
+        kind=RevisionKind.NORMAL,
+        superseded_by_id=7 if superseded else None,
+        closed_at=datetime(2026, 1, 1, tzinfo=UTC) if closed else None,
+    )
     revision.signoffs = [SignOff(area=f"area{i}", position=i, state=state) for i, state in enumerate(states, start=1)]
     return revision
 
@@ -683,13 +725,17 @@ def large_engine(migrated_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def _check_pages(session: Session, where: CatalogFilter, expected: list[int], *, sort_by: str, descending: bool) -> None:
+def _check_pages(
+    session: Session, where: CatalogFilter, expected: list[int], *, sort_by: str, descending: bool
+) -> None:
     size = 100
     first = page_observations(session, where, sort_by=sort_by, descending=descending, limit=size)
     assert first.total == len(expected)
     assert first.page_count == math.ceil(len(expected) / size) > 3
     for page in (0, first.page_count // 2, first.page_count - 1):
-        result = page_observations(session, where, sort_by=sort_by, descending=descending, offset=page * size, limit=size)
+        result = page_observations(
+            session, where, sort_by=sort_by, descending=descending, offset=page * size, limit=size
+        )
         assert [r["obsid"] for r in result.rows] == expected[page * size : (page + 1) * size], page
     assert len(result.rows) == len(expected) - (first.page_count - 1) * size
 
@@ -711,10 +757,15 @@ def test_pages_of_a_100k_catalog(large_engine: Engine) -> None:
         # A cone and a status, sorted by Dec ascending.
         ra = np.array([r["ra_deg"] for r in rows])
         dec = np.array([r["dec_deg"] for r in rows])
-        separations = SkyCoord(10.0 * u.deg, -20.0 * u.deg).separation(SkyCoord(ra * u.deg, dec * u.deg)).to_value(u.deg)
+        separations = (
+            SkyCoord(10.0 * u.deg, -20.0 * u.deg).separation(SkyCoord(ra * u.deg, dec * u.deg)).to_value(u.deg)
+        )
         assert not np.any(np.abs(separations - 30.0) < EDGE_DEG)
-        inside = [r for r, sep in zip(rows, separations, strict=True)
-                  if sep <= 30.0 and r["status"] == ObservationStatus.SCHEDULED]  # fmt: skip
+        inside = [
+            r
+            for r, sep in zip(rows, separations, strict=True)
+            if sep <= 30.0 and r["status"] == ObservationStatus.SCHEDULED
+        ]
         expected = [r["obsid"] for r in sorted(inside, key=lambda r: (r["dec_deg"], r["obsid"]))]
         where = CatalogFilter(status="scheduled", cone=Cone(10.0, -20.0, 1800.0))
         _check_pages(session, where, expected, sort_by="dec_deg", descending=False)

@@ -15,7 +15,12 @@ PACKAGED = Path(__file__).resolve().parents[1] / "src" / "obslab" / "catalog" / 
 def test_packaged_rules_have_the_ocat_areas_in_working_order() -> None:
     rules = default_change_rules()
     assert [(a.key, a.role, a.position) for a in rules.areas] == [
-        ("general", "arcops", 1), ("acis", "arcops", 2), ("acis_si", "acis", 3), ("hrc_si", "hrc", 4), ("verification", "usint", 5)]  # fmt: skip
+        ("general", "arcops", 1),
+        ("acis", "arcops", 2),
+        ("acis_si", "acis", 3),
+        ("hrc_si", "hrc", 4),
+        ("verification", "usint", 5),
+    ]
     assert rules.submitters == {"usint"} and rules.undo_within_hours == 48
     assert (rules.recipients.mission_planning, rules.recipients.several_observations) == ("mp", "arcops")
     assert rules.recipients.chained_types == {"TOO", "DDT"}
@@ -29,25 +34,59 @@ def test_packaged_rules_have_the_ocat_areas_in_working_order() -> None:
     assert not rules.area("general").needed(RevisionKind.APPROVE_AS_IS, {"ra"}, group_of, {"HRC-S"})
 
 
-@pytest.mark.parametrize(("old", "new", "expected"), [
-    ('role = "acis"', 'role = "acis_team"', ["area 'acis_si'", "unknown role 'acis_team'"]),
-    ('groups = ["acis", "acis_windows"]\n\n[[area]]\nkey = "acis_si"', 'groups = ["acis", "acis_window"]\n\n[[area]]\nkey = "acis_si"',
-     ["area 'acis'", "'groups' names unknown group 'acis_window'"]),
-    ('parameters = ["hrc_si_mode"]', 'parameters = ["hrc_mode"]', ["area 'hrc_si'", "unknown parameter 'hrc_mode'"]),
-    ('instruments = ["HRC-I", "HRC-S"]', 'instruments = ["HRC-X"]', ["area 'hrc_si'", "unknown instrument 'HRC-X'"]),
-    ('kinds = ["clone"]', 'kinds = ["split"]', ["area 'general'", "unknown kind 'split'"]),
-    ('key = "acis"\n', 'key = "general"\n', ["area 'general'", "duplicate key"]),
-    ('key = "hrc_si"', 'key = "verification"', ["area 'verification'", "reserved"]),
-    ("large_shift_arcmin = 8.0", "large_shift_arcmin = -8.0", ["warnings", "'large_shift_arcmin' must be a non-negative number"]),
-    ("within_hours = 48", "within_hours = true", ["undo", "'within_hours' must be a non-negative number"]),
-    ('label = "HRC SI mode"', 'label = "HRC SI mode"\ncolour = "red"', ["area 'hrc_si'", "unknown key 'colour'"]),
-    ('[verification]\nlabel = "Verification"\n', '[verification]\n', ["verification", "missing required key 'label'"]),
-    ('submitters = ["usint"]', 'submitters = ["poc"]', ["top level", "unknown role 'poc'"]),
-    ("\n[undo]\n", "\n[undo\n", ["not valid TOML"]),
-    ('mission_planning = "mp"', 'mission_planning = "planners"', ["recipients: 'mission_planning'", "unknown role 'planners'"]),
-    ('chained_types = ["TOO", "DDT"]', 'chained_types = ["TOO", "URGENT"]', ["recipients", "unknown observation type 'URGENT'"]),
-    ('several_observations = "arcops"', 'several_observation = "arcops"', ["recipients", "unknown key 'several_observation'"]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ('role = "acis"', 'role = "acis_team"', ["area 'acis_si'", "unknown role 'acis_team'"]),
+        (
+            'groups = ["acis", "acis_windows"]\n\n[[area]]\nkey = "acis_si"',
+            'groups = ["acis", "acis_window"]\n\n[[area]]\nkey = "acis_si"',
+            ["area 'acis'", "'groups' names unknown group 'acis_window'"],
+        ),
+        (
+            'parameters = ["hrc_si_mode"]',
+            'parameters = ["hrc_mode"]',
+            ["area 'hrc_si'", "unknown parameter 'hrc_mode'"],
+        ),
+        (
+            'instruments = ["HRC-I", "HRC-S"]',
+            'instruments = ["HRC-X"]',
+            ["area 'hrc_si'", "unknown instrument 'HRC-X'"],
+        ),
+        ('kinds = ["clone"]', 'kinds = ["split"]', ["area 'general'", "unknown kind 'split'"]),
+        ('key = "acis"\n', 'key = "general"\n', ["area 'general'", "duplicate key"]),
+        ('key = "hrc_si"', 'key = "verification"', ["area 'verification'", "reserved"]),
+        (
+            "large_shift_arcmin = 8.0",
+            "large_shift_arcmin = -8.0",
+            ["warnings", "'large_shift_arcmin' must be a non-negative number"],
+        ),
+        ("within_hours = 48", "within_hours = true", ["undo", "'within_hours' must be a non-negative number"]),
+        ('label = "HRC SI mode"', 'label = "HRC SI mode"\ncolour = "red"', ["area 'hrc_si'", "unknown key 'colour'"]),
+        (
+            '[verification]\nlabel = "Verification"\n',
+            "[verification]\n",
+            ["verification", "missing required key 'label'"],
+        ),
+        ('submitters = ["usint"]', 'submitters = ["poc"]', ["top level", "unknown role 'poc'"]),
+        ("\n[undo]\n", "\n[undo\n", ["not valid TOML"]),
+        (
+            'mission_planning = "mp"',
+            'mission_planning = "planners"',
+            ["recipients: 'mission_planning'", "unknown role 'planners'"],
+        ),
+        (
+            'chained_types = ["TOO", "DDT"]',
+            'chained_types = ["TOO", "URGENT"]',
+            ["recipients", "unknown observation type 'URGENT'"],
+        ),
+        (
+            'several_observations = "arcops"',
+            'several_observation = "arcops"',
+            ["recipients", "unknown key 'several_observation'"],
+        ),
+    ],
+)
 def test_broken_rules_are_refused_with_the_entry_named(tmp_path: Path, old: str, new: str, expected: list[str]) -> None:
     text = PACKAGED.read_text()
     assert old in text, old

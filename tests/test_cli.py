@@ -37,7 +37,15 @@ def run(url: str, *args: str) -> click.testing.Result:
 
 def test_every_command_has_help() -> None:
     commands = _all_commands(main)
-    expected = {("db", "upgrade"), ("db", "check"), ("db", "current"), ("demo",), ("users", "add"), ("users", "list"), ("users", "apikey")}
+    expected = {
+        ("db", "upgrade"),
+        ("db", "check"),
+        ("db", "current"),
+        ("demo",),
+        ("users", "add"),
+        ("users", "list"),
+        ("users", "apikey"),
+    }
     assert expected <= set(commands)
     for path in commands:
         result = CliRunner().invoke(main, [*path, "--help"])
@@ -68,10 +76,29 @@ def test_db_commands_on_a_new_database(database_url: str) -> None:
 
 
 def test_users_add_list_and_apikey(migrated_url: str) -> None:
-    added = run(migrated_url, "users", "add", "polaris", "--role", "usint", "--role", "arcops", "--email", "polaris@obslab.example")
+    added = run(
+        migrated_url,
+        "users",
+        "add",
+        "polaris",
+        "--role",
+        "usint",
+        "--role",
+        "arcops",
+        "--email",
+        "polaris@obslab.example",
+    )
     assert added.exit_code == 0 and "added polaris (arcops, usint)" in added.output
     listed = json.loads(run(migrated_url, "users", "list", "--json").output)
-    assert listed == [{"username": "polaris", "full_name": "", "email": "polaris@obslab.example", "roles": ["arcops", "usint"], "active": True}]
+    assert listed == [
+        {
+            "username": "polaris",
+            "full_name": "",
+            "email": "polaris@obslab.example",
+            "roles": ["arcops", "usint"],
+            "active": True,
+        }
+    ]
     assert "polaris" in run(migrated_url, "users", "list").output
 
     issued = run(migrated_url, "users", "apikey", "polaris", "--label", "cron")
@@ -91,7 +118,10 @@ def test_users_add_list_and_apikey(migrated_url: str) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("users", "add", "sirius", "--role", "astronaut"), "role: 'astronaut' is not allowed; expected one of acis, admin"),
+        (
+            ("users", "add", "sirius", "--role", "astronaut"),
+            "role: 'astronaut' is not allowed; expected one of acis, admin",
+        ),
         (("users", "add", "Sirius B", "--role", "usint"), "username: 'Sirius B' is not allowed"),
         (("users", "apikey", "nobody"), "user 'nobody' does not exist"),
     ],
@@ -106,12 +136,16 @@ def test_refused_commands_say_why_and_exit_1(migrated_url: str, args: tuple[str,
 
 def test_duplicate_user_is_refused_by_the_cli(migrated_url: str) -> None:
     run(migrated_url, "users", "add", "rigel", "--role", "staff")
-    result = CliRunner().invoke(main, ["users", "add", "rigel", "--role", "admin"], env={"OBSLAB_DATABASE_URL": migrated_url})
+    result = CliRunner().invoke(
+        main, ["users", "add", "rigel", "--role", "admin"], env={"OBSLAB_DATABASE_URL": migrated_url}
+    )
     assert result.exit_code == 1 and "'rigel' already exists" in result.output
     assert [u["roles"] for u in json.loads(run(migrated_url, "users", "list", "--json").output)] == [["staff"]]
 
 
 def test_bad_settings_are_reported_without_traceback(migrated_url: str) -> None:
-    result = CliRunner().invoke(main, ["users", "list"], env={"OBSLAB_DATABASE_URL": migrated_url, "OBSLAB_SMTP_PORT": "0"})
+    result = CliRunner().invoke(
+        main, ["users", "list"], env={"OBSLAB_DATABASE_URL": migrated_url, "OBSLAB_SMTP_PORT": "0"}
+    )
     assert result.exit_code == 1
     assert "OBSLAB_SMTP_PORT='0'" in result.output

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click.testing
 import pytest
+from catalog_world import World, build_world
 from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,8 +17,6 @@ from obslab.cli import main
 from obslab.cli.changes import parse_assignment
 from obslab.errors import InvalidInputError
 
-from catalog_world import World, build_world
-
 
 @pytest.fixture
 def world(migrated_url: str, sessions: sessionmaker[Session]) -> World:
@@ -26,7 +25,9 @@ def world(migrated_url: str, sessions: sessionmaker[Session]) -> World:
 
 
 def run(url: str, who: str, *args: str) -> click.testing.Result:
-    return CliRunner().invoke(main, list(args), env={"OBSLAB_DATABASE_URL": url, "OBSLAB_ACTING_USER": who}, catch_exceptions=False)
+    return CliRunner().invoke(
+        main, list(args), env={"OBSLAB_DATABASE_URL": url, "OBSLAB_ACTING_USER": who}, catch_exceptions=False
+    )
 
 
 def test_assignments_parse_or_are_refused_by_name() -> None:
@@ -37,29 +38,48 @@ def test_assignments_parse_or_are_refused_by_name() -> None:
         parse_assignment("y_det_offset 1.5")
 
 
-def test_submit_sign_verify_and_approve_from_the_command_line(migrated_url: str, world: World,
-                                                               sessions: sessionmaker[Session]) -> None:  # fmt: skip
+def test_submit_sign_verify_and_approve_from_the_command_line(
+    migrated_url: str, world: World, sessions: sessionmaker[Session]
+) -> None:
     dry = run(migrated_url, "pat", "changes", "submit", str(world.acis), "--set", "grating=hetg", "--dry-run", "--json")
     assert dry.exit_code == 0
     checked = json.loads(dry.output)
     assert not checked["ok"] and {e["parameter"] for e in checked["errors"]} == {"est_cnt_rate", "forder_cnt_rate"}
 
-    submitted = run(migrated_url, "pat", "changes", "submit", str(world.acis), "--set", "frame_time=2.8", "--comment", "faster", "--json")
+    submitted = run(
+        migrated_url,
+        "pat",
+        "changes",
+        "submit",
+        str(world.acis),
+        "--set",
+        "frame_time=2.8",
+        "--comment",
+        "faster",
+        "--json",
+    )
     assert submitted.exit_code == 0, submitted.output
     label = json.loads(submitted.output)["revision"]
     assert label == f"{world.acis}.001"
     shown = json.loads(run(migrated_url, "sam", "changes", "show", label, "--json").output)
     versions = {s["area"]: s["version"] for s in shown["signoffs"]}
-    assert shown["changes"] == [{"name": "frame_time", "rank": 0, "original": 3.2, "requested": 2.8}] and shown["submitted_by"] == "pat"
+    assert (
+        shown["changes"] == [{"name": "frame_time", "rank": 0, "original": 3.2, "requested": 2.8}]
+        and shown["submitted_by"] == "pat"
+    )
 
     refused = run(migrated_url, "hrch", "changes", "sign", label, "acis")
-    assert refused.exit_code == 1 and "hrch may not sign off the acis area: that needs the role 'arcops'" in refused.output
+    assert (
+        refused.exit_code == 1 and "hrch may not sign off the acis area: that needs the role 'arcops'" in refused.output
+    )
     stale = run(migrated_url, "ops", "changes", "sign", label, "acis", "--seen-version", str(versions["acis"] + 1))
     assert stale.exit_code == 1 and "you saw version" in stale.output and "changed by pat" in stale.output
     for who, area in (("ops", "acis"), ("acisa", "acis_si")):
         signed = run(migrated_url, who, "changes", "sign", label, area, "--seen-version", str(versions[area]))
         assert signed.exit_code == 0, signed.output
-    verified = run(migrated_url, "pat", "changes", "verify", label, "--approve", "--seen-version", str(shown["version"]), "--json")
+    verified = run(
+        migrated_url, "pat", "changes", "verify", label, "--approve", "--seen-version", str(shown["version"]), "--json"
+    )
     assert verified.exit_code == 0, verified.output
     assert json.loads(verified.output)["kind"] == "asis"
     with sessions() as session:
@@ -74,7 +94,10 @@ def test_express_from_a_file_and_unknown_actors_refused(migrated_url: str, world
     listing.write_text(f"{world.hrc}\n{world.observed}; 99999\n")
     checked = json.loads(run(migrated_url, "pat", "express", str(listing), "--check", "--json").output)
     assert [(r["obsid"], r["status"]) for r in checked["obsids"]] == [
-        (world.hrc, "approvable"), (world.observed, "not editable"), (99999, "unknown obsid")] and checked["approved"] == []  # fmt: skip
+        (world.hrc, "approvable"),
+        (world.observed, "not editable"),
+        (99999, "unknown obsid"),
+    ] and checked["approved"] == []
     done = run(migrated_url, "pat", "express", str(listing), "--json")
     assert json.loads(done.output)["approved"] == [f"{world.hrc}.001"]
     not_theirs = run(migrated_url, "quinn", "changes", "withdraw", f"{world.hrc}.001")

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 
 import click.testing
+from catalog_world import build_world
 from click.testing import CliRunner
 from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.cli import main
-
-from catalog_world import build_world
 
 
 def run(url: str, who: str, *args: str) -> click.testing.Result:

@@ -35,7 +35,9 @@ def state(context: DashboardContext) -> CatalogState:
     return CatalogState(context)
 
 
-def _expected_page(context: DashboardContext, where: CatalogFilter, *, page: int = 1, size: int = 50, **sort: Any) -> Any:
+def _expected_page(
+    context: DashboardContext, where: CatalogFilter, *, page: int = 1, size: int = 50, **sort: Any
+) -> Any:
     with context.sessions() as session:
         return page_observations(session, where, offset=(page - 1) * size, limit=size, **sort)
 
@@ -72,10 +74,14 @@ def test_a_new_state_shows_the_first_page_of_the_whole_catalog(context: Dashboar
         ({"approved": "approved"}, CatalogFilter(approved=True)),
         ({"target": "ngc", "pi": "a"}, CatalogFilter(target="ngc", pi="a")),
         ({"obsids": "20001-20100, 20555", "obs_type": "GO"}, CatalogFilter(obsids="20001-20100, 20555", obs_type="GO")),
-        ({"cone_ra": "05:34:31.9", "cone_dec": "+22:00:52", "cone_radius_arcmin": 120.0},
-         CatalogFilter(cone=Cone(Angle("05:34:31.9", unit=u.hourangle).deg, Angle("22:00:52", unit=u.deg).deg, 120.0))),
+        (
+            {"cone_ra": "05:34:31.9", "cone_dec": "+22:00:52", "cone_radius_arcmin": 120.0},
+            CatalogFilter(
+                cone=Cone(Angle("05:34:31.9", unit=u.hourangle).deg, Angle("22:00:52", unit=u.deg).deg, 120.0)
+            ),
+        ),
     ],
-)  # fmt: skip
+)
 def test_filters_show_the_rows_page_observations_gives(
     context: DashboardContext, state: CatalogState, widgets: dict[str, Any], where: CatalogFilter
 ) -> None:
@@ -94,7 +100,9 @@ def test_filters_show_the_rows_page_observations_gives(
 def test_changing_a_filter_goes_back_to_page_one(context: DashboardContext, state: CatalogState) -> None:
     state.go_to(3)
     assert state.page == 3
-    assert _shown(state) == [r["obsid"] for r in _expected_page(context, CatalogFilter(), page=3, size=state.page_size).rows]
+    assert _shown(state) == [
+        r["obsid"] for r in _expected_page(context, CatalogFilter(), page=3, size=state.page_size).rows
+    ]
     state.instrument = "ACIS-I"
     assert state.page == 1
     expected = _expected_page(context, CatalogFilter(instrument="ACIS-I"), size=state.page_size)
@@ -115,7 +123,9 @@ def test_go_to_clamps_to_the_pages_that_exist(context: DashboardContext, state: 
     state.go_to(-4)
     assert state.page == 1
     state.go_to(2)
-    assert _shown(state) == [r["obsid"] for r in _expected_page(context, CatalogFilter(), page=2, size=state.page_size).rows]
+    assert _shown(state) == [
+        r["obsid"] for r in _expected_page(context, CatalogFilter(), page=2, size=state.page_size).rows
+    ]
 
 
 def test_a_bigger_page_size_means_fewer_pages(context: DashboardContext, state: CatalogState) -> None:
@@ -129,8 +139,9 @@ def test_sort_orders_the_whole_catalog_in_the_database(context: DashboardContext
     state.go_to(2)
     state.sort("approved_exposure_ks", descending=True)
     assert (state.sort_by, state.descending) == ("approved_exposure_ks", True)
-    expected = _expected_page(context, CatalogFilter(), page=state.page, size=state.page_size,
-                              sort_by="approved_exposure_ks", descending=True)  # fmt: skip
+    expected = _expected_page(
+        context, CatalogFilter(), page=state.page, size=state.page_size, sort_by="approved_exposure_ks", descending=True
+    )
     assert _shown(state) == [row["obsid"] for row in expected.rows]
     exposures = list(state.rows["approved_exposure_ks"])
     assert exposures == sorted(exposures, reverse=True)
@@ -187,7 +198,9 @@ def test_a_bad_cone_ra_is_reported_and_the_rows_stay(context: DashboardContext, 
     # Fixing the input clears the message and applies the cone.
     state.cone_ra = "150.0"
     assert state.error == ""
-    expected = _expected_page(context, CatalogFilter(instrument="HRC-S", cone=Cone(150.0, 10.0, state.cone_radius_arcmin)))
+    expected = _expected_page(
+        context, CatalogFilter(instrument="HRC-S", cone=Cone(150.0, 10.0, state.cone_radius_arcmin))
+    )
     assert state.total == expected.total
     assert _shown(state) == [row["obsid"] for row in expected.rows]
 
@@ -212,8 +225,9 @@ def test_a_bad_obsid_list_is_reported_and_cleared_by_the_next_good_one(state: Ca
 
 def test_clear_filters_restores_the_whole_catalog(context: DashboardContext, state: CatalogState) -> None:
     everything = state.total
-    state.param.update(instrument="ACIS-S", approved="approved", target="a", cone_ra="180", cone_dec="0",
-                       cone_radius_arcmin=5400.0)  # fmt: skip
+    state.param.update(
+        instrument="ACIS-S", approved="approved", target="a", cone_ra="180", cone_dec="0", cone_radius_arcmin=5400.0
+    )
     assert 0 < state.total < everything
     state.go_to(2)
     state.clear_filters()

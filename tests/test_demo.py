@@ -6,23 +6,37 @@ from datetime import UTC, datetime, timedelta
 
 import ephem
 from click.testing import CliRunner
+from conftest import DatabaseFactory
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from support import FIXED_NOW, KITT_PEAK, fixed_clock, table_counts
 
 from obslab.access import STANDARD_ROLES, Role, User, user_roles
-from obslab.catalog.models import DutyShift, Observation, ObservationStatus, Revision, RevisionKind, SignOff, SignOffState
+from obslab.catalog.models import (
+    DutyShift,
+    Observation,
+    ObservationStatus,
+    Revision,
+    RevisionKind,
+    SignOff,
+    SignOffState,
+)
 from obslab.cli import main
 from obslab.configs.models import InstrumentConfiguration
 from obslab.db import make_engine, make_session_factory
 from obslab.demo import load_demo
-from obslab.observing.models import Exposure, ExposureKind, Metric, Night
-
-from conftest import DatabaseFactory
-from support import FIXED_NOW, KITT_PEAK, fixed_clock, table_counts
+from obslab.observing.models import ExposureKind, Metric, Night
 
 
 def _observation_fingerprint(session: Session) -> list[tuple[int, str, float, float]]:
-    return [tuple(row) for row in session.execute(select(Observation.obsid, Observation.target_name, Observation.ra_deg, Observation.dec_deg).order_by(Observation.obsid))]
+    return [
+        tuple(row)
+        for row in session.execute(
+            select(Observation.obsid, Observation.target_name, Observation.ra_deg, Observation.dec_deg).order_by(
+                Observation.obsid
+            )
+        )
+    ]
 
 
 def test_catalog_is_large_and_uses_real_bright_stars(demo_sessions: sessionmaker[Session]) -> None:
@@ -57,7 +71,11 @@ def test_approved_flag_follows_the_revision_history(demo_sessions: sessionmaker[
     with demo_sessions() as session:
         approved_count = 0
         for observation in session.scalars(select(Observation)):
-            decisive = [r.kind for r in observation.revisions if r.kind in (RevisionKind.APPROVE_AS_IS, RevisionKind.REMOVE_APPROVAL)]
+            decisive = [
+                r.kind
+                for r in observation.revisions
+                if r.kind in (RevisionKind.APPROVE_AS_IS, RevisionKind.REMOVE_APPROVAL)
+            ]
             expected = bool(decisive) and decisive[-1] is RevisionKind.APPROVE_AS_IS
             assert observation.approved is expected, observation.obsid
             approved_count += expected
@@ -88,11 +106,15 @@ def test_last_three_nights_have_exposures_and_metrics(demo_sessions: sessionmake
 
 def test_configuration_history_has_versions_and_a_correction(demo_sessions: sessionmaker[Session]) -> None:
     with demo_sessions() as session:
-        versions = session.scalars(select(InstrumentConfiguration).where(InstrumentConfiguration.instrument == "VIRUS").order_by(InstrumentConfiguration.version_number)).all()
+        versions = session.scalars(
+            select(InstrumentConfiguration)
+            .where(InstrumentConfiguration.instrument == "VIRUS")
+            .order_by(InstrumentConfiguration.version_number)
+        ).all()
         assert all(len(v.items) > 0 for v in versions)
     assert len(versions) >= 4
     current = [v for v in versions if v.superseded_at is None]
-    for earlier, later in zip(current, current[1:]):
+    for earlier, later in zip(current, current[1:], strict=False):
         assert earlier.valid_to == later.valid_from
     assert current[-1].valid_to is None
     assert any(v.superseded_at is not None for v in versions)
@@ -102,7 +124,7 @@ def test_duty_roster_is_contiguous_weeks(demo_sessions: sessionmaker[Session]) -
     with demo_sessions() as session:
         shifts = session.scalars(select(DutyShift).order_by(DutyShift.starts_on)).all()
     assert len(shifts) >= 10
-    for earlier, later in zip(shifts, shifts[1:]):
+    for earlier, later in zip(shifts, shifts[1:], strict=False):
         assert later.starts_on == earlier.ends_on + timedelta(days=1)
     assert all(shift.starts_on.weekday() == 0 for shift in shifts)
     assert any(shift.user_id is None for shift in shifts) and any(shift.user_id is not None for shift in shifts)
@@ -121,7 +143,9 @@ def test_second_load_changes_no_row_count(sessions: sessionmaker[Session]) -> No
     assert second.total_inserted == 0
 
 
-def test_same_seed_same_catalog_other_seed_other_catalog(new_database: DatabaseFactory, demo_sessions: sessionmaker[Session]) -> None:
+def test_same_seed_same_catalog_other_seed_other_catalog(
+    new_database: DatabaseFactory, demo_sessions: sessionmaker[Session]
+) -> None:
     from obslab import schema
     from obslab.db import make_engine, make_session_factory
 
@@ -157,10 +181,24 @@ def test_cli_demo_twice_on_a_new_database(migrated_url: str) -> None:
 def test_cli_demo_leaves_a_real_observatory_alone(migrated_url: str) -> None:
     engine = make_engine(migrated_url)
     with make_session_factory(engine)() as session, session.begin():
-        session.add(Observation(obsid=1, sequence_number="1", target_name="Real target", ra_deg=10.0, dec_deg=20.0,
-                                instrument="ACIS-S", obs_type="GO", status=ObservationStatus.UNOBSERVED, pi_name="Real PI",
-                                approved_exposure_ks=10.0, created_at=datetime(2026, 1, 1, tzinfo=UTC)))  # fmt: skip
-    result = CliRunner().invoke(main, ["demo", "--no-serve"], env={"OBSLAB_DATABASE_URL": migrated_url}, catch_exceptions=False)
+        session.add(
+            Observation(
+                obsid=1,
+                sequence_number="1",
+                target_name="Real target",
+                ra_deg=10.0,
+                dec_deg=20.0,
+                instrument="ACIS-S",
+                obs_type="GO",
+                status=ObservationStatus.UNOBSERVED,
+                pi_name="Real PI",
+                approved_exposure_ks=10.0,
+                created_at=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+        )
+    result = CliRunner().invoke(
+        main, ["demo", "--no-serve"], env={"OBSLAB_DATABASE_URL": migrated_url}, catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     assert "not the demo: not loading the demo" in result.output
     with make_session_factory(engine)() as session:

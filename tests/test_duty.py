@@ -8,17 +8,16 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
+from catalog_world import World, build_world
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from support import fixed_clock, table_counts
 
 from obslab.access import find_user
 from obslab.audit import AuditEvent
 from obslab.catalog.duty import delete, extend, on_duty, roster, sign_up, split, unlock
 from obslab.catalog.guards import StaleError
 from obslab.errors import ConflictError, InvalidInputError, PermissionDeniedError
-
-from catalog_world import World, build_world
-from support import fixed_clock, table_counts
 
 # FIXED_NOW is Saturday 2026-11-21, so the roster starts on Monday 2026-11-16.
 WEEKS = [date(2026, 11, 16), date(2026, 11, 23), date(2026, 11, 30), date(2026, 12, 7)]
@@ -34,7 +33,10 @@ def world(sessions: sessionmaker[Session]) -> Iterator[tuple[Session, World]]:
 
 
 def slots(session: Session) -> list[tuple[str, str, str | None]]:
-    return [(s.starts_on.isoformat(), s.ends_on.isoformat(), s.person) for s in roster(session, date(2026, 1, 1), date(2027, 12, 31))]
+    return [
+        (s.starts_on.isoformat(), s.ends_on.isoformat(), s.person)
+        for s in roster(session, date(2026, 1, 1), date(2027, 12, 31))
+    ]
 
 
 def version(session: Session, starts_on: date) -> int:
@@ -66,11 +68,15 @@ def test_sign_up_unlock_and_who_is_on_duty(world: tuple[Session, World]) -> None
     assert on_duty(session, date(2026, 11, 29)).username == "quinn" and on_duty(session, date(2026, 11, 30)) is None
     with pytest.raises(ConflictError, match="already taken"):
         act(session, sign_up, w.users["pat"], WEEKS[1], "pat")
-    with pytest.raises(InvalidInputError, match="person: 'ops' is not allowed; expected an active user with the role 'usint'"):
+    with pytest.raises(
+        InvalidInputError, match="person: 'ops' is not allowed; expected an active user with the role 'usint'"
+    ):
         act(session, sign_up, w.users["pat"], WEEKS[2], "ops")
     act(session, unlock, w.users["quinn"], WEEKS[1])
     assert on_duty(session, date(2026, 11, 29)) is None
-    actions = session.scalars(select(AuditEvent.action).where(AuditEvent.entity_type == "duty_shift").order_by(AuditEvent.id)).all()
+    actions = session.scalars(
+        select(AuditEvent.action).where(AuditEvent.entity_type == "duty_shift").order_by(AuditEvent.id)
+    ).all()
     assert actions == ["duty.signed_up", "duty.unlocked"]
 
 
@@ -78,7 +84,11 @@ def test_split_and_delete_keep_the_roster_contiguous(world: tuple[Session, World
     session, w = world
     first, second = act(session, split, w.users["pat"], WEEKS[2])
     assert (first.starts_on, first.ends_on, second.starts_on, second.ends_on) == (
-        date(2026, 11, 30), date(2026, 12, 2), date(2026, 12, 3), date(2026, 12, 6))  # fmt: skip
+        date(2026, 11, 30),
+        date(2026, 12, 2),
+        date(2026, 12, 3),
+        date(2026, 12, 6),
+    )
     # Deleting the short first part merges it into its shorter open neighbour: the 4-day second part.
     merged = act(session, delete, w.users["pat"], WEEKS[2])
     assert (merged.starts_on, merged.ends_on) == (date(2026, 11, 30), date(2026, 12, 6))
@@ -99,7 +109,9 @@ def test_split_and_delete_keep_the_roster_contiguous(world: tuple[Session, World
         act(session, split, w.users["pat"], WEEKS[1])
 
 
-def test_two_people_extending_at_once_one_is_refused_as_stale(sessions: sessionmaker[Session], world: tuple[Session, World]) -> None:
+def test_two_people_extending_at_once_one_is_refused_as_stale(
+    sessions: sessionmaker[Session], world: tuple[Session, World]
+) -> None:
     """No row lock covers weeks that do not exist yet: the second extender must get a stale refusal, not a raw error."""
     first, second = sessions(), sessions()
     started, outcome = threading.Event(), {}

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from catalog_world import PEOPLE, World, build_world
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from support import fixed_clock, table_counts
 
 from obslab.catalog.changes import submit_change
 from obslab.catalog.models import Observation, ObservationParameter, Revision, SignOff
@@ -14,9 +16,6 @@ from obslab.dashboards.context import DashboardContext, ViewingUser
 from obslab.dashboards.editor import ChangeEditor
 from obslab.dashboards.editor_state import ChangeEditorState
 from obslab.settings import Settings
-
-from catalog_world import PEOPLE, World, build_world
-from support import fixed_clock, table_counts
 
 
 @pytest.fixture
@@ -36,11 +35,16 @@ def editor_for(url: str, sessions: sessionmaker[Session], who: str, obsid: int |
 
 def parameter(sessions: sessionmaker[Session], obsid: int, name: str, rank: int = 0) -> Any:
     with sessions() as session:
-        return session.scalar(select(ObservationParameter.value).join(Observation)
-                              .where(Observation.obsid == obsid, ObservationParameter.name == name, ObservationParameter.rank == rank))  # fmt: skip
+        return session.scalar(
+            select(ObservationParameter.value)
+            .join(Observation)
+            .where(Observation.obsid == obsid, ObservationParameter.name == name, ObservationParameter.rank == rank)
+        )
 
 
-def test_the_form_follows_the_schema_with_the_stored_values(migrated_url: str, sessions: sessionmaker[Session], world: World) -> None:
+def test_the_form_follows_the_schema_with_the_stored_values(
+    migrated_url: str, sessions: sessionmaker[Session], world: World
+) -> None:
     state = editor_for(migrated_url, sessions, "pat", world.acis)
     keys = [group.key for group in state.groups]
     assert keys[:2] == ["general", "target"] and "acis" in keys and "other" not in keys
@@ -51,7 +55,9 @@ def test_the_form_follows_the_schema_with_the_stored_values(migrated_url: str, s
     assert state.summary["editable"] and state.may_submit and state.problems == [] and state.stage == "edit"
 
 
-def test_a_bad_value_is_named_at_once_and_blocks_the_review(migrated_url: str, sessions: sessionmaker[Session], world: World) -> None:
+def test_a_bad_value_is_named_at_once_and_blocks_the_review(
+    migrated_url: str, sessions: sessionmaker[Session], world: World
+) -> None:
     state = editor_for(migrated_url, sessions, "pat", world.acis)
     state.set_value("frame_time", 0, "fast")
     assert [(p["severity"], p["key"]) for p in state.problems] == [("error", "frame_time")]
@@ -67,8 +73,9 @@ def test_a_bad_value_is_named_at_once_and_blocks_the_review(migrated_url: str, s
     assert not state.review() and "nothing to submit" in state.error
 
 
-def test_review_shows_the_diff_warnings_and_areas_then_submit_writes_the_revision(migrated_url: str, sessions: sessionmaker[Session],
-                                                                                 world: World) -> None:  # fmt: skip
+def test_review_shows_the_diff_warnings_and_areas_then_submit_writes_the_revision(
+    migrated_url: str, sessions: sessionmaker[Session], world: World
+) -> None:
     state = editor_for(migrated_url, sessions, "pat", world.acis)
     state.set_value("frame_time", 0, "2.8")
     state.set_value("dec", 0, "59.0")  # 11 arcmin north: a warning, not an error
@@ -84,19 +91,34 @@ def test_review_shows_the_diff_warnings_and_areas_then_submit_writes_the_revisio
     with sessions() as session:
         revision = session.scalar(select(Revision).where(Revision.obsid == world.acis))
         assert revision.comment == "Shorter frame time <b>please</b>"
-        states = dict(session.execute(select(SignOff.area, SignOff.state).where(SignOff.revision_id == revision.id)).all())
-    assert {area for area, s in states.items() if s.value == "pending"} == {"general", "acis", "acis_si", "verification"}
+        states = dict(
+            session.execute(select(SignOff.area, SignOff.state).where(SignOff.revision_id == revision.id)).all()
+        )
+    assert {area for area, s in states.items() if s.value == "pending"} == {
+        "general",
+        "acis",
+        "acis_si",
+        "verification",
+    }
     assert parameter(sessions, world.acis, "frame_time") == 3.2  # requested, not applied until verification
 
 
-def test_a_change_made_meanwhile_refuses_the_submission_naming_who(migrated_url: str, sessions: sessionmaker[Session],
-                                                                 world: World) -> None:  # fmt: skip
+def test_a_change_made_meanwhile_refuses_the_submission_naming_who(
+    migrated_url: str, sessions: sessionmaker[Session], world: World
+) -> None:
     state = editor_for(migrated_url, sessions, "pat", world.acis)
     state.set_value("frame_time", 0, "2.8")
     assert state.review()
     with sessions() as session, session.begin():
         version = session.scalar(select(Observation.version).where(Observation.obsid == world.acis))
-        submit_change(session, world.users["quinn"], world.acis, seen_version=version, edits=[("bep_pack", 0, "F")], now=fixed_clock)
+        submit_change(
+            session,
+            world.users["quinn"],
+            world.acis,
+            seen_version=version,
+            edits=[("bep_pack", 0, "F")],
+            now=fixed_clock,
+        )
     with sessions() as session:
         before = table_counts(session)
     assert not state.submit()
@@ -106,7 +128,9 @@ def test_a_change_made_meanwhile_refuses_the_submission_naming_who(migrated_url:
     assert state.load() and state.field("bep_pack").current == "VF"  # requested values wait for verification
 
 
-def test_a_viewer_without_the_role_may_try_but_not_submit(migrated_url: str, sessions: sessionmaker[Session], world: World) -> None:
+def test_a_viewer_without_the_role_may_try_but_not_submit(
+    migrated_url: str, sessions: sessionmaker[Session], world: World
+) -> None:
     state = editor_for(migrated_url, sessions, "sam", world.acis)
     assert not state.may_submit
     state.set_value("frame_time", 0, "2.8")
@@ -131,7 +155,9 @@ def test_bad_obsids_and_locked_observations(migrated_url: str, sessions: session
     assert not state.review()
 
 
-def test_an_instrument_switch_warns_and_needs_the_new_family(migrated_url: str, sessions: sessionmaker[Session], world: World) -> None:
+def test_an_instrument_switch_warns_and_needs_the_new_family(
+    migrated_url: str, sessions: sessionmaker[Session], world: World
+) -> None:
     state = editor_for(migrated_url, sessions, "pat", world.acis)
     state.set_value("instrument", 0, "HRC-I")
     assert any(p["severity"] == "error" and p["name"] == "hrc_si_mode" for p in state.problems)  # HRC needs an SI mode
@@ -143,7 +169,9 @@ def test_an_instrument_switch_warns_and_needs_the_new_family(migrated_url: str, 
     assert "HRC SI mode" in state.areas
 
 
-def test_approve_as_is_changes_only_the_approved_state(migrated_url: str, sessions: sessionmaker[Session], world: World) -> None:
+def test_approve_as_is_changes_only_the_approved_state(
+    migrated_url: str, sessions: sessionmaker[Session], world: World
+) -> None:
     state = editor_for(migrated_url, sessions, "pat", world.acis)
     state.set_value("frame_time", 0, "2.8")
     state.kind = "asis"
@@ -154,7 +182,9 @@ def test_approve_as_is_changes_only_the_approved_state(migrated_url: str, sessio
     assert parameter(sessions, world.acis, "frame_time") == 3.2
 
 
-def test_the_view_builds_its_inputs_and_marks_a_wrong_one(migrated_url: str, sessions: sessionmaker[Session], world: World) -> None:
+def test_the_view_builds_its_inputs_and_marks_a_wrong_one(
+    migrated_url: str, sessions: sessionmaker[Session], world: World
+) -> None:
     editor = ChangeEditor(state=editor_for(migrated_url, sessions, "pat", world.acis))
     editor.__panel__()
     frame = editor._inputs["frame_time", 0]

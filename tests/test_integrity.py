@@ -80,4 +80,9 @@ def test_outbox_rows_start_pending(sessions: sessionmaker[Session]) -> None:
         enqueue(session, kind="test", recipients=["a@obslab.example"], subject="s", body="b", dedupe_key="k1")
     with sessions() as session:
         row = session.scalars(select(Notification)).one()
-        assert (row.status, row.attempts, row.recipients, row.sent_at) == (DeliveryStatus.PENDING, 0, ["a@obslab.example"], None)
+        assert (row.status, row.attempts, row.recipients, row.sent_at) == (
+            DeliveryStatus.PENDING,
+            0,
+            ["a@obslab.example"],
+            None,
+        )

@@ -21,7 +21,9 @@ class LabPage(tornado.web.RequestHandler):
 
 
 def handler_for(app: tornado.web.Application, path: str) -> type:
-    request = HTTPServerRequest(start_line=RequestStartLine("GET", path, "HTTP/1.1"), headers=HTTPHeaders({"Host": "127.0.0.1"}))
+    request = HTTPServerRequest(
+        start_line=RequestStartLine("GET", path, "HTTP/1.1"), headers=HTTPHeaders({"Host": "127.0.0.1"})
+    )
     return app.find_handler(request).handler_class
 
 

@@ -10,14 +10,13 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
+from served import free_port
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from support import fixed_clock
 
 from obslab.cli import main
 from obslab.notify import DeliveryStatus, Notification, enqueue
-
-from served import free_port
-from support import fixed_clock
 
 
 class Inbox:
@@ -41,23 +40,43 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 
 
 def send(url: str, port: int, *args: str) -> Any:
-    env = {"OBSLAB_DATABASE_URL": url, "OBSLAB_SMTP_HOST": "127.0.0.1", "OBSLAB_SMTP_PORT": str(port),
-           "OBSLAB_SMTP_SENDER": "obslab@obs.example"}  # fmt: skip
+    env = {
+        "OBSLAB_DATABASE_URL": url,
+        "OBSLAB_SMTP_HOST": "127.0.0.1",
+        "OBSLAB_SMTP_PORT": str(port),
+        "OBSLAB_SMTP_SENDER": "obslab@obs.example",
+    }
     return CliRunner().invoke(main, ["notify", "send", *args], env=env, catch_exceptions=False)
 
 
-def test_pending_messages_are_delivered_once(migrated_url: str, sessions: sessionmaker[Session], smtp: tuple[Inbox, int]) -> None:
+def test_pending_messages_are_delivered_once(
+    migrated_url: str, sessions: sessionmaker[Session], smtp: tuple[Inbox, int]
+) -> None:
     inbox, port = smtp
     with sessions() as session, session.begin():
-        enqueue(session, kind="revision.norm", recipients=["pat@obs.example"], cc=["ops@obs.example"],
-                subject="Parameter change log: 30001.001", body="frame_time: 3.2 -> 2.8\n<script>x</script>\n", now=fixed_clock)  # fmt: skip
-        enqueue(session, kind="revision.signoff_needed", recipients=["ops@obs.example", "acisa@obs.example"],
-                subject="Sign-off needed: 30001.001", body="please sign\n", now=fixed_clock)  # fmt: skip
+        enqueue(
+            session,
+            kind="revision.norm",
+            recipients=["pat@obs.example"],
+            cc=["ops@obs.example"],
+            subject="Parameter change log: 30001.001",
+            body="frame_time: 3.2 -> 2.8\n<script>x</script>\n",
+            now=fixed_clock,
+        )
+        enqueue(
+            session,
+            kind="revision.signoff_needed",
+            recipients=["ops@obs.example", "acisa@obs.example"],
+            subject="Sign-off needed: 30001.001",
+            body="please sign\n",
+            now=fixed_clock,
+        )
     result = send(migrated_url, port)
     assert result.exit_code == 0 and "sent 2, failed 0" in result.output
     assert [(rcpt, m["Subject"]) for rcpt, m in inbox.messages] == [
         (["pat@obs.example", "ops@obs.example"], "Parameter change log: 30001.001"),
-        (["ops@obs.example", "acisa@obs.example"], "Sign-off needed: 30001.001")]  # fmt: skip
+        (["ops@obs.example", "acisa@obs.example"], "Sign-off needed: 30001.001"),
+    ]
     first = inbox.messages[0][1]
     assert first["From"] == "obslab@obs.example" and first["Cc"] == "ops@obs.example"
     assert first.get_content_type() == "text/plain" and "<script>x</script>" in first.get_payload()
@@ -68,8 +87,9 @@ def test_pending_messages_are_delivered_once(migrated_url: str, sessions: sessio
     assert "sent 0, failed 0" in again.output and len(inbox.messages) == 2
 
 
-def test_an_unreachable_server_marks_messages_failed_and_a_later_run_retries(migrated_url: str, sessions: sessionmaker[Session],
-                                                                             smtp: tuple[Inbox, int]) -> None:  # fmt: skip
+def test_an_unreachable_server_marks_messages_failed_and_a_later_run_retries(
+    migrated_url: str, sessions: sessionmaker[Session], smtp: tuple[Inbox, int]
+) -> None:
     inbox, port = smtp
     with sessions() as session, session.begin():
         enqueue(session, kind="test", recipients=["pat@obs.example"], subject="hello", body="hi\n", now=fixed_clock)
@@ -87,7 +107,9 @@ def test_an_unreachable_server_marks_messages_failed_and_a_later_run_retries(mig
 def test_without_an_smtp_host_nothing_leaves_the_outbox(migrated_url: str, sessions: sessionmaker[Session]) -> None:
     with sessions() as session, session.begin():
         enqueue(session, kind="test", recipients=["pat@obs.example"], subject="hello", body="hi\n", now=fixed_clock)
-    result = CliRunner().invoke(main, ["notify", "send"], env={"OBSLAB_DATABASE_URL": migrated_url, "OBSLAB_SMTP_HOST": ""})
+    result = CliRunner().invoke(
+        main, ["notify", "send"], env={"OBSLAB_DATABASE_URL": migrated_url, "OBSLAB_SMTP_HOST": ""}
+    )
     assert result.exit_code == 1 and "OBSLAB_SMTP_HOST is not set" in result.output
     with sessions() as session:
         assert session.scalars(select(Notification.attempts)).one() == 0

@@ -37,10 +37,13 @@ def test_downgrade_to_base_removes_everything_and_upgrade_again_works(database_u
 
 
 def test_each_migration_step_upgrades_and_downgrades_on_its_own(database_url: str) -> None:
-    steps = [script.revision for script in reversed(list(ScriptDirectory.from_config(schema.alembic_config(database_url)).walk_revisions()))]
+    steps = [
+        script.revision
+        for script in reversed(list(ScriptDirectory.from_config(schema.alembic_config(database_url)).walk_revisions()))
+    ]
     assert len(steps) >= 2
     engine = make_engine(database_url)
-    for previous, step in zip(["base", *steps], steps):
+    for previous, step in zip(["base", *steps], steps, strict=False):
         schema.upgrade(database_url, step)
         assert schema.current_revision(engine) == step
         schema.downgrade(database_url, previous)

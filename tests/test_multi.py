@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from catalog_world import ACIS_S, World, build_world, observation
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from support import fixed_clock, table_counts
 
 from obslab.catalog.changes import ChangeRefusedError
 from obslab.catalog.models import Observation, ObservationParameter, ObservationStatus, Revision
 from obslab.catalog.multi import Outcome, submit_to_many
 from obslab.notify import Notification
-
-from catalog_world import ACIS_S, World, build_world, observation
-from support import fixed_clock, table_counts
 
 TWIN, WINDOWED, SAME_ALREADY, EFFICIENT = 32001, 32002, 32003, 32004
 
@@ -24,18 +23,33 @@ def world(sessions: sessionmaker[Session]) -> Iterator[tuple[Session, World]]:
     with sessions() as session:
         with session.begin():
             built = build_world(session)
-            windowed = observation(WINDOWED, {**ACIS_S, "seq_nbr": "700002", "window_flag": "Y"}, ObservationStatus.UNOBSERVED)
-            windowed.parameters += [ObservationParameter(name="window_constraint", rank=1, value="Y"),
-                                    ObservationParameter(name="tstart", rank=1, value="2027-03-01T00:00:00"),
-                                    ObservationParameter(name="tstop", rank=1, value="2027-03-09T00:00:00")]  # fmt: skip
+            windowed = observation(
+                WINDOWED, {**ACIS_S, "seq_nbr": "700002", "window_flag": "Y"}, ObservationStatus.UNOBSERVED
+            )
+            windowed.parameters += [
+                ObservationParameter(name="window_constraint", rank=1, value="Y"),
+                ObservationParameter(name="tstart", rank=1, value="2027-03-01T00:00:00"),
+                ObservationParameter(name="tstop", rank=1, value="2027-03-09T00:00:00"),
+            ]
             # Already has the offsets and frame time, and a window table of its own (so no window rows are copied).
-            same = observation(SAME_ALREADY, {**ACIS_S, "seq_nbr": "700003", "y_det_offset": 1.5, "frame_time": 2.8, "window_flag": "Y"},
-                               ObservationStatus.SCHEDULED)  # fmt: skip
+            same = observation(
+                SAME_ALREADY,
+                {**ACIS_S, "seq_nbr": "700003", "y_det_offset": 1.5, "frame_time": 2.8, "window_flag": "Y"},
+                ObservationStatus.SCHEDULED,
+            )
             same.parameters += [ObservationParameter(name="window_constraint", rank=1, value="P")]
-            session.add_all([
-                observation(TWIN, {**ACIS_S, "seq_nbr": "700001"}, ObservationStatus.UNOBSERVED), windowed, same,
-                observation(EFFICIENT, {**ACIS_S, "seq_nbr": "700004", "frame_time": None, "most_efficient": "Y"}, ObservationStatus.UNOBSERVED),
-            ])  # fmt: skip
+            session.add_all(
+                [
+                    observation(TWIN, {**ACIS_S, "seq_nbr": "700001"}, ObservationStatus.UNOBSERVED),
+                    windowed,
+                    same,
+                    observation(
+                        EFFICIENT,
+                        {**ACIS_S, "seq_nbr": "700004", "frame_time": None, "most_efficient": "Y"},
+                        ObservationStatus.UNOBSERVED,
+                    ),
+                ]
+            )
         session.commit()
         yield session, built
 
@@ -44,8 +58,14 @@ def versions(session: Session) -> dict[int, int]:
     return dict(session.execute(select(Observation.obsid, Observation.version)).all())
 
 
-EDITS = [("y_det_offset", 0, 1.5), ("frame_time", 0, 2.8), ("window_flag", 0, "Y"), ("window_constraint", 1, "Y"),
-         ("tstart", 1, "2027-01-10T00:00:00"), ("tstop", 1, "2027-01-20T00:00:00")]  # fmt: skip
+EDITS = [
+    ("y_det_offset", 0, 1.5),
+    ("frame_time", 0, 2.8),
+    ("window_flag", 0, "Y"),
+    ("window_constraint", 1, "Y"),
+    ("tstart", 1, "2027-01-10T00:00:00"),
+    ("tstop", 1, "2027-01-20T00:00:00"),
+]
 
 
 def test_copies_follow_the_family_and_table_rules_and_skips_are_reported(world: tuple[Session, World]) -> None:
@@ -53,12 +73,26 @@ def test_copies_follow_the_family_and_table_rules_and_skips_are_reported(world: 
     seen = versions(session) | {99999: 1}
     session.commit()
     with session.begin():
-        results = submit_to_many(session, w.users["pat"], w.acis, [TWIN, w.hrc, WINDOWED, SAME_ALREADY, w.observed, 99999],
-                                 seen_versions=seen, edits=EDITS, comment="same fix", now=fixed_clock)  # fmt: skip
+        results = submit_to_many(
+            session,
+            w.users["pat"],
+            w.acis,
+            [TWIN, w.hrc, WINDOWED, SAME_ALREADY, w.observed, 99999],
+            seen_versions=seen,
+            edits=EDITS,
+            comment="same fix",
+            now=fixed_clock,
+        )
     by_obsid = {result.obsid: result for result in results}
     assert [(r.obsid, r.outcome) for r in results] == [
-        (w.acis, Outcome.SUBMITTED), (TWIN, Outcome.SUBMITTED), (w.hrc, Outcome.SUBMITTED), (WINDOWED, Outcome.SUBMITTED),
-        (SAME_ALREADY, Outcome.NO_CHANGE), (w.observed, Outcome.NOT_EDITABLE), (99999, Outcome.UNKNOWN)]  # fmt: skip
+        (w.acis, Outcome.SUBMITTED),
+        (TWIN, Outcome.SUBMITTED),
+        (w.hrc, Outcome.SUBMITTED),
+        (WINDOWED, Outcome.SUBMITTED),
+        (SAME_ALREADY, Outcome.NO_CHANGE),
+        (w.observed, Outcome.NOT_EDITABLE),
+        (99999, Outcome.UNKNOWN),
+    ]
 
     def changed(obsid: int) -> set[str]:
         revision = session.scalars(select(Revision).where(Revision.obsid == obsid)).one()
@@ -79,10 +113,19 @@ def test_a_refusal_on_any_observation_refuses_the_whole_request(world: tuple[Ses
     before = table_counts(session)
     seen = versions(session)
     session.commit()
-    with pytest.raises(ChangeRefusedError, match=f"obsid {EFFICIENT}: change refused: exactly one of frame_time / most_efficient"):
+    with pytest.raises(
+        ChangeRefusedError, match=f"obsid {EFFICIENT}: change refused: exactly one of frame_time / most_efficient"
+    ):
         with session.begin():
-            submit_to_many(session, w.users["pat"], w.acis, [TWIN, EFFICIENT], seen_versions=seen,
-                           edits=[("frame_time", 0, 2.8)], now=fixed_clock)  # fmt: skip
+            submit_to_many(
+                session,
+                w.users["pat"],
+                w.acis,
+                [TWIN, EFFICIENT],
+                seen_versions=seen,
+                edits=[("frame_time", 0, 2.8)],
+                now=fixed_clock,
+            )
     assert table_counts(session) == before
 
 
@@ -91,6 +134,18 @@ def test_operations_hear_once_when_one_request_changes_several_observations(worl
     seen = versions(session)
     session.commit()
     with session.begin():
-        submit_to_many(session, w.users["pat"], w.acis, [TWIN], seen_versions=seen, edits=[("y_det_offset", 0, 1.5)], now=fixed_clock)
+        submit_to_many(
+            session,
+            w.users["pat"],
+            w.acis,
+            [TWIN],
+            seen_versions=seen,
+            edits=[("y_det_offset", 0, 1.5)],
+            now=fixed_clock,
+        )
     mail = session.scalars(select(Notification).where(Notification.kind == "revision.several")).one()
-    assert mail.recipients == ["ops@obs.example"] and f"{w.acis}.001, {TWIN}.001" in mail.body and "y_det_offset = 1.5" in mail.body
+    assert (
+        mail.recipients == ["ops@obs.example"]
+        and f"{w.acis}.001, {TWIN}.001" in mail.body
+        and "y_det_offset = 1.5" in mail.body
+    )

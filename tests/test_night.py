@@ -7,18 +7,21 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from astroplan_oracle import SUN_ALTITUDE_DEG
+from support import KITT_PEAK
 
 from obslab.astro import earth_location
 from obslab.scheduling.models import TwilightLevel
 from obslab.scheduling.night import night_geometry
 from obslab.settings import Site
 
-from astroplan_oracle import SUN_ALTITUDE_DEG
-from support import KITT_PEAK
-
-PARANAL = Site(name="Paranal", latitude_deg=-24.6272, longitude_deg=-70.4042, height_m=2635.0, timezone="America/Santiago")
+PARANAL = Site(
+    name="Paranal", latitude_deg=-24.6272, longitude_deg=-70.4042, height_m=2635.0, timezone="America/Santiago"
+)
 TROMSO = Site(name="Tromsø", latitude_deg=69.6496, longitude_deg=18.9560, height_m=100.0, timezone="Europe/Oslo")
-EDINBURGH = Site(name="Edinburgh", latitude_deg=55.9228, longitude_deg=-3.1875, height_m=146.0, timezone="Europe/London")
+EDINBURGH = Site(
+    name="Edinburgh", latitude_deg=55.9228, longitude_deg=-3.1875, height_m=146.0, timezone="Europe/London"
+)
 SITES = {"kitt_peak": KITT_PEAK, "paranal": PARANAL, "tromso": TROMSO, "edinburgh": EDINBURGH}
 DATES = [date(2026, 3, 20), date(2026, 6, 21), date(2026, 9, 22), date(2026, 12, 21)]
 TOLERANCE_S = 60.0
@@ -47,8 +50,12 @@ def astroplan_times(site: Site, night: date) -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for level, altitude in SUN_ALTITUDE_DEG.items():
-            answers[f"{level.value}_start"] = _moment(observer.sun_set_time(noon, which="next", horizon=altitude * u.deg))
-            answers[f"{level.value}_end"] = _moment(observer.sun_rise_time(noon, which="next", horizon=altitude * u.deg))
+            answers[f"{level.value}_start"] = _moment(
+                observer.sun_set_time(noon, which="next", horizon=altitude * u.deg)
+            )
+            answers[f"{level.value}_end"] = _moment(
+                observer.sun_rise_time(noon, which="next", horizon=altitude * u.deg)
+            )
         answers["moon_rise"] = _moment(observer.moon_rise_time(noon, which="next", horizon=0 * u.deg))
         answers["moon_set"] = _moment(observer.moon_set_time(noon, which="next", horizon=0 * u.deg))
         geometry = night_geometry(site, night)
@@ -112,7 +119,14 @@ def test_a_night_is_local_noon_to_noon_and_cached() -> None:
     first = night_geometry(KITT_PEAK, date(2026, 11, 21))
     assert first is night_geometry(KITT_PEAK, date(2026, 11, 21))
     assert (first.start.hour, first.end.hour) == (19, 19)  # Arizona keeps UTC-7 all year
-    assert first.start < first.sunset < first.dark("astronomical")[0] < first.midnight < first.dark("astronomical")[1] < first.sunrise
+    assert (
+        first.start
+        < first.sunset
+        < first.dark("astronomical")[0]
+        < first.midnight
+        < first.dark("astronomical")[1]
+        < first.sunrise
+    )
     # Across a clock change the night is 25 hours long, and still noon to noon in local time.
     autumn = night_geometry(EDINBURGH, date(2026, 10, 24))
     assert (autumn.end - autumn.start).total_seconds() == 25 * 3600

@@ -13,13 +13,12 @@ from astropy.time import Time
 from astropy.utils import iers
 from astropy.utils.data import conf as data_conf
 from sqlalchemy.orm import Session, sessionmaker
+from support import KITT_PEAK, fixed_clock
 
 import obslab  # noqa: F401  (importing obslab is what configures astropy)
 from obslab.astro import earth_location
 from obslab.demo import load_demo
 from obslab.observing.models import Exposure
-
-from support import KITT_PEAK, fixed_clock
 
 LOOPBACK = ("127.", "::1", "localhost")
 
@@ -60,7 +59,9 @@ def test_altaz_far_past_the_shipped_iers_table_works_offline(no_internet: list[A
     location = earth_location(KITT_PEAK)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "degraded accuracy" past the table's end is expected here
-        altaz = SkyCoord(279.23 * u.deg, 38.78 * u.deg).transform_to(AltAz(obstime=Time("2031-06-21T06:00:00"), location=location))
+        altaz = SkyCoord(279.23 * u.deg, 38.78 * u.deg).transform_to(
+            AltAz(obstime=Time("2031-06-21T06:00:00"), location=location)
+        )
     assert -90 <= altaz.alt.deg <= 90
     assert no_internet == []
 

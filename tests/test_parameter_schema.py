@@ -58,21 +58,37 @@ TSTART = '{ name = "tstart", label = "Start", type = "datetime" }'
 BROKEN = {
     "toml syntax": ('label = "Target"', 'label = "Target', ["invalid TOML", "line 7"]),
     "unknown key": (RA, RA.replace("unit", "unti"), ["parameter 'ra' in group 'target'", "unknown key 'unti'"]),
-    "missing type": (RA, RA.replace('type = "float", ', ""), ["parameter 'ra' in group 'target'", "missing required key 'type'"]),
-    "missing name": (RA, RA.replace('name = "ra", ', ""), ["parameter #1 in group 'target'", "missing required key 'name'"]),
+    "missing type": (
+        RA,
+        RA.replace('type = "float", ', ""),
+        ["parameter 'ra' in group 'target'", "missing required key 'type'"],
+    ),
+    "missing name": (
+        RA,
+        RA.replace('name = "ra", ', ""),
+        ["parameter #1 in group 'target'", "missing required key 'name'"],
+    ),
     "missing group label": ('label = "Target"\n', "", ["group #1", "missing required key 'label'"]),
     "wrong value type": (
         RA,
         RA.replace("minimum = 0", 'minimum = "0"'),
         ["parameter 'ra' in group 'target'", "'minimum' must be a number"],
     ),
-    "duplicate name": (TSTART, TSTART.replace("tstart", "ra"), ["parameter 'ra' in group 'time_windows'", "duplicate name", "'target'"]),
+    "duplicate name": (
+        TSTART,
+        TSTART.replace("tstart", "ra"),
+        ["parameter 'ra' in group 'time_windows'", "duplicate name", "'target'"],
+    ),
     "unknown type": (
         RA,
         RA.replace('"float"', '"flot"'),
         ["parameter 'ra' in group 'target'", "unknown type 'flot'", "allowed: string, float"],
     ),
-    "choices on a non-choice type": (RA, RA.replace("unit", 'choices = ["0"], unit'), ["parameter 'ra'", "choices given for type 'float'"]),
+    "choices on a non-choice type": (
+        RA,
+        RA.replace("unit", 'choices = ["0"], unit'),
+        ["parameter 'ra'", "choices given for type 'float'"],
+    ),
     "choice without choices": (
         'type = "choice", choices = ["NONE", "HETG"]',
         'type = "choice"',
@@ -83,7 +99,11 @@ BROKEN = {
         RA.replace("minimum = 0", "minimum = 400"),
         ["parameter 'ra'", "minimum 400 is greater than maximum 360"],
     ),
-    "bounds on a non-number": (TSTART, TSTART.replace("}", ", minimum = 1 }"), ["parameter 'tstart'", "only int and float take bounds"]),
+    "bounds on a non-number": (
+        TSTART,
+        TSTART.replace("}", ", minimum = 1 }"),
+        ["parameter 'tstart'", "only int and float take bounds"],
+    ),
     "condition names an unknown parameter": (
         'require = ["ra"]',
         'require = ["rah"]',
@@ -94,23 +114,59 @@ BROKEN = {
         'in = ["LETG"]',
         ["condition 1 (if 'grating')", "'LETG' is not a choice of 'grating'"],
     ),
-    "condition mixes tables": ('require = ["ra"]', 'require = ["tstart"]', ["condition 1 (if 'grating')", "mixes parameters"]),
+    "condition mixes tables": (
+        'require = ["ra"]',
+        'require = ["tstart"]',
+        ["condition 1 (if 'grating')", "mixes parameters"],
+    ),
     "all_or_none names an unknown parameter": (
         '"y_amp"]]',
         '"y_amplitude"]]',
         ["all_or_none entry 1 (lead 'dither_flag')", "unknown parameter 'y_amplitude'"],
     ),
-    "all_or_none without others": ('["dither_flag", "y_amp"]', '["dither_flag"]', ["all_or_none entry 1", "at least one other"]),
-    "ranked flag unknown": ('flag = "window_flag"', 'flag = "windows_flag"', ["group 'time_windows'", "flag 'windows_flag'"]),
-    "ranked flag not a flag": ('flag = "window_flag"', 'flag = "ra"', ["group 'time_windows'", "flag 'ra'", "of type 'flag'"]),
+    "all_or_none without others": (
+        '["dither_flag", "y_amp"]',
+        '["dither_flag"]',
+        ["all_or_none entry 1", "at least one other"],
+    ),
+    "ranked flag unknown": (
+        'flag = "window_flag"',
+        'flag = "windows_flag"',
+        ["group 'time_windows'", "flag 'windows_flag'"],
+    ),
+    "ranked flag not a flag": (
+        'flag = "window_flag"',
+        'flag = "ra"',
+        ["group 'time_windows'", "flag 'ra'", "of type 'flag'"],
+    ),
     "duplicate group key": ('key = "time_windows"', 'key = "target"', ["group 'target'", "duplicate group key"]),
     "reserved group key": ('key = "time_windows"', 'key = "other"', ["group 'other'", "reserved"]),
     "unknown top-level key": ("all_or_none =", "all_or_nothing =", ["top level", "unknown key 'all_or_nothing'"]),
-    "exactly_one of one": ('exactly_one = [["ra", "y_amp"]]', 'exactly_one = [["ra"]]', ["exactly_one entry 1", "at least two"]),
-    "exactly_one unknown": ('exactly_one = [["ra", "y_amp"]]', 'exactly_one = [["ra", "yamp"]]', ["exactly_one entry 1", "unknown parameter 'yamp'"]),
-    "before of three": ('before = [["ra", "y_amp"]]', 'before = [["ra", "y_amp", "ra"]]', ["before entry 1", "exactly two"]),
-    "before of a choice": ('before = [["ra", "y_amp"]]', 'before = [["ra", "grating"]]', ["before entry 1", "only int, float and datetime"]),
-    "before mixes tables": ('before = [["ra", "y_amp"]]', 'before = [["ra", "tstart"]]', ["before entry 1", "mixes parameters"]),
+    "exactly_one of one": (
+        'exactly_one = [["ra", "y_amp"]]',
+        'exactly_one = [["ra"]]',
+        ["exactly_one entry 1", "at least two"],
+    ),
+    "exactly_one unknown": (
+        'exactly_one = [["ra", "y_amp"]]',
+        'exactly_one = [["ra", "yamp"]]',
+        ["exactly_one entry 1", "unknown parameter 'yamp'"],
+    ),
+    "before of three": (
+        'before = [["ra", "y_amp"]]',
+        'before = [["ra", "y_amp", "ra"]]',
+        ["before entry 1", "exactly two"],
+    ),
+    "before of a choice": (
+        'before = [["ra", "y_amp"]]',
+        'before = [["ra", "grating"]]',
+        ["before entry 1", "only int, float and datetime"],
+    ),
+    "before mixes tables": (
+        'before = [["ra", "y_amp"]]',
+        'before = [["ra", "tstart"]]',
+        ["before entry 1", "mixes parameters"],
+    ),
     "family not text": ('label = "Target"\n', 'label = "Target"\nfamily = 1\n', ["group #1", "'family' must be text"]),
 }
 
@@ -124,8 +180,16 @@ def test_packaged_schema_loads_once_with_every_group_in_display_order() -> None:
     ra = schema.spec("ra")
     assert (ra.group, ra.type, ra.unit, ra.minimum, ra.maximum, ra.editable) == ("target", "float", "deg", 0, 360, True)
     assert schema.spec("dither_flag").choices == FLAG_CHOICES
-    for read_only in ("seq_nbr", "status", "pi_name", "proposal_number", "approved_exposure_time", "rem_exp_time",
-                      "soe_st_sched_date", "lts_lt_plan"):  # fmt: skip
+    for read_only in (
+        "seq_nbr",
+        "status",
+        "pi_name",
+        "proposal_number",
+        "approved_exposure_time",
+        "rem_exp_time",
+        "soe_st_sched_date",
+        "lts_lt_plan",
+    ):
         assert not schema.spec(read_only).editable, read_only
     assert len(schema.names()) == len(set(schema.names()))
     assert any(rule.lead == "window_constraint" and rule.per_rank for rule in schema.all_or_none)
@@ -162,16 +226,25 @@ def test_demo_values_fit_their_specs(demo_sessions: sessionmaker[Session]) -> No
         elif spec.type == "datetime":
             datetime.fromisoformat(value)
         elif spec.type in ("int", "float"):
-            assert isinstance(value, int if spec.type == "int" else (int, float)) and not isinstance(value, bool), (name, value)
-            assert (spec.minimum is None or value >= spec.minimum) and (spec.maximum is None or value <= spec.maximum), (name, value)
+            assert isinstance(value, int if spec.type == "int" else (int, float)) and not isinstance(value, bool), (
+                name,
+                value,
+            )
+            assert (spec.minimum is None or value >= spec.minimum) and (
+                spec.maximum is None or value <= spec.maximum
+            ), (name, value)
         else:
             assert isinstance(value, str), (name, value)
 
 
 def test_group_rows_of_a_demo_observation(demo_sessions: sessionmaker[Session]) -> None:
     with demo_sessions() as session:
-        windowed = select(ObservationParameter.observation_id).where(ObservationParameter.name == "tstart", ObservationParameter.rank == 2)
-        observation = session.scalars(select(Observation).where(Observation.id.in_(windowed)).order_by(Observation.obsid)).first()
+        windowed = select(ObservationParameter.observation_id).where(
+            ObservationParameter.name == "tstart", ObservationParameter.rank == 2
+        )
+        observation = session.scalars(
+            select(Observation).where(Observation.id.in_(windowed)).order_by(Observation.obsid)
+        ).first()
         assert observation is not None, "the demo has an observation with two time windows"
         values = {(p.name, p.rank): p.value for p in observation.parameters}
         ra_deg, dec_deg = observation.ra_deg, observation.dec_deg
@@ -188,7 +261,10 @@ def test_group_rows_of_a_demo_observation(demo_sessions: sessionmaker[Session]) 
     assert all(set(row) == {"rank", "window_constraint", "tstart", "tstop"} for row in windows)
     assert windows[1]["tstart"] == values[("tstart", 2)]
     assert grouped[-1][0].key == OTHER_GROUP and grouped[-1][0].label == "Other parameters"
-    assert [(row["name"], row["rank"], row["value"]) for row in grouped[-1][1]] == [("mystery_knob", 0, 7), ("ra", 3, 1.0)]
+    assert [(row["name"], row["rank"], row["value"]) for row in grouped[-1][1]] == [
+        ("mystery_knob", 0, 7),
+        ("ra", 3, 1.0),
+    ]
     assert set(values) <= _cells(grouped), "every stored value appears in some row"
 
 
@@ -219,7 +295,9 @@ def test_the_valid_example_loads(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("old", "new", "expected"), BROKEN.values(), ids=BROKEN.keys())
-def test_broken_schema_files_are_refused_with_the_entry_named(tmp_path: Path, old: str, new: str, expected: list[str]) -> None:
+def test_broken_schema_files_are_refused_with_the_entry_named(
+    tmp_path: Path, old: str, new: str, expected: list[str]
+) -> None:
     assert old in VALID
     path = tmp_path / "schema.toml"
     path.write_text(VALID.replace(old, new, 1))

@@ -7,26 +7,37 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from astroplan_oracle import violations
+from support import KITT_PEAK
 
 from obslab.scheduling.models import RejectionReason, TwilightLevel
 from obslab.scheduling.night import night_geometry
 from obslab.scheduling.planner import SlewModel, plan_night
 from obslab.scheduling.visibility import PlanRequest
 
-from astroplan_oracle import violations
-from support import KITT_PEAK
-
 NIGHT = date(2026, 11, 21)
 
 
 def random_requests(count: int, seed: int) -> list[PlanRequest]:
     rng = random.Random(seed)
-    return [PlanRequest(id=i, ra_deg=rng.uniform(0, 360), dec_deg=rng.uniform(-40, 80), duration_s=rng.uniform(300, 3600),
-                        overhead_s=120, priority=rng.choice([1, 2, 3, 5, 8]), min_altitude_deg=rng.choice([None, 30, 40]),
-                        max_airmass=rng.choice([None, 2.0, 1.5]), twilight=rng.choice(list(TwilightLevel)),
-                        min_moon_separation_deg=rng.choice([None, 20, 40]), max_moon_illumination=rng.choice([None, 0.5, 1.0]),
-                        hour_angle_min_h=rng.choice([None, -3.0]), hour_angle_max_h=rng.choice([None, 3.0]))
-            for i in range(count)]  # fmt: skip
+    return [
+        PlanRequest(
+            id=i,
+            ra_deg=rng.uniform(0, 360),
+            dec_deg=rng.uniform(-40, 80),
+            duration_s=rng.uniform(300, 3600),
+            overhead_s=120,
+            priority=rng.choice([1, 2, 3, 5, 8]),
+            min_altitude_deg=rng.choice([None, 30, 40]),
+            max_airmass=rng.choice([None, 2.0, 1.5]),
+            twilight=rng.choice(list(TwilightLevel)),
+            min_moon_separation_deg=rng.choice([None, 20, 40]),
+            max_moon_illumination=rng.choice([None, 0.5, 1.0]),
+            hour_angle_min_h=rng.choice([None, -3.0]),
+            hour_angle_max_h=rng.choice([None, 3.0]),
+        )
+        for i in range(count)
+    ]
 
 
 def test_every_block_passes_astroplans_constraints_without_overlap_and_with_slews() -> None:
@@ -36,7 +47,7 @@ def test_every_block_passes_astroplans_constraints_without_overlap_and_with_slew
     plan = plan_night(night, requests, slew=slew)
     assert len(plan.blocks) >= 10 and len(plan.blocks) + len(plan.unscheduled) == len(requests)
     assert violations(plan.blocks, KITT_PEAK) == []
-    for before, after in zip(plan.blocks, plan.blocks[1:]):
+    for before, after in zip(plan.blocks, plan.blocks[1:], strict=False):
         assert after.start >= before.end + timedelta(seconds=after.slew_s), (before, after)
         assert after.slew_s >= slew.settle_s
     for block in plan.blocks:
@@ -45,14 +56,18 @@ def test_every_block_passes_astroplans_constraints_without_overlap_and_with_slew
     # Deterministic: the same inputs give the same plan.
     again = plan_night(night, requests, slew=slew)
     assert [(b.request.id, b.start) for b in again.blocks] == [(b.request.id, b.start) for b in plan.blocks]
-    assert [(u.request.id, u.reason, u.detail) for u in again.unscheduled] == [(u.request.id, u.reason, u.detail) for u in plan.unscheduled]
+    assert [(u.request.id, u.reason, u.detail) for u in again.unscheduled] == [
+        (u.request.id, u.reason, u.detail) for u in plan.unscheduled
+    ]
 
 
 def test_priority_wins_contested_time_and_the_loser_names_who_took_it() -> None:
     night = night_geometry(KITT_PEAK, NIGHT)
     middle = night.midnight
     window = ((middle - timedelta(minutes=40), middle + timedelta(minutes=40)),)
-    low = PlanRequest(id="low", ra_deg=60.0, dec_deg=30.0, duration_s=3000, priority=1, windows=window, name="low-priority")
+    low = PlanRequest(
+        id="low", ra_deg=60.0, dec_deg=30.0, duration_s=3000, priority=1, windows=window, name="low-priority"
+    )
     high = PlanRequest(id="high", ra_deg=61.0, dec_deg=30.0, duration_s=3000, priority=5, windows=window, name="HIGH")
     plan = plan_night(night, [low, high])
     assert [b.request.id for b in plan.blocks] == ["high"]
@@ -78,20 +93,30 @@ def test_each_reason_code_with_its_detail() -> None:
     day = ((dark_end + timedelta(hours=3), dark_end + timedelta(hours=5)),)
     reason, detail = reason_for(PlanRequest(id=2, ra_deg=overhead_ra, dec_deg=32, duration_s=600, windows=day))
     assert reason is RejectionReason.WINDOWS_OUTSIDE_NIGHT and "1 time window(s)" in detail
-    reason, detail = reason_for(PlanRequest(id=3, ra_deg=overhead_ra, dec_deg=32, duration_s=3600, hour_angle_min_h=-0.2,
-                                            hour_angle_max_h=0.2))  # fmt: skip
+    reason, detail = reason_for(
+        PlanRequest(id=3, ra_deg=overhead_ra, dec_deg=32, duration_s=3600, hour_angle_min_h=-0.2, hour_angle_max_h=0.2)
+    )
     assert reason is RejectionReason.VISIBLE_TOO_SHORT and "it needs 60 min" in detail
-    reason, detail = reason_for(PlanRequest(id=4, ra_deg=moon[0], dec_deg=moon[1], duration_s=600, min_moon_separation_deg=40))
+    reason, detail = reason_for(
+        PlanRequest(id=4, ra_deg=moon[0], dec_deg=moon[1], duration_s=600, min_moon_separation_deg=40)
+    )
     assert reason is RejectionReason.MOON and "it needs 40 deg" in detail
-    reason, detail = reason_for(PlanRequest(id=5, ra_deg=(overhead_ra + 180) % 360, dec_deg=60, duration_s=600,
-                                            hour_angle_min_h=-1, hour_angle_max_h=1))  # fmt: skip
+    reason, detail = reason_for(
+        PlanRequest(
+            id=5, ra_deg=(overhead_ra + 180) % 360, dec_deg=60, duration_s=600, hour_angle_min_h=-1, hour_angle_max_h=1
+        )
+    )
     assert reason is RejectionReason.HOUR_ANGLE and "-1 h and 1 h" in detail
-    reason, detail = reason_for(PlanRequest(id=6, ra_deg=overhead_ra, dec_deg=32, duration_s=600),
-                                lost=[(dark_start - timedelta(hours=2), dark_end + timedelta(hours=2))])  # fmt: skip
+    reason, detail = reason_for(
+        PlanRequest(id=6, ra_deg=overhead_ra, dec_deg=32, duration_s=600),
+        lost=[(dark_start - timedelta(hours=2), dark_end + timedelta(hours=2))],
+    )
     assert reason is RejectionReason.TIME_LOST
     reason, detail = reason_for(PlanRequest(id=7, ra_deg=overhead_ra, dec_deg=32, duration_s=20 * 3600))
     assert reason is RejectionReason.NOT_SCHEDULABLE and "longer than tonight's dark time" in detail
-    reason, detail = reason_for(PlanRequest(id=8, ra_deg=overhead_ra, dec_deg=32, duration_s=600), planned_from=night.end)
+    reason, detail = reason_for(
+        PlanRequest(id=8, ra_deg=overhead_ra, dec_deg=32, duration_s=600), planned_from=night.end
+    )
     assert reason is RejectionReason.TIME_LOST
 
 
@@ -115,7 +140,9 @@ def night_lst_deg(night: Any) -> float:
 
     from obslab.scheduling.night import astropy_times
 
-    return float(astropy_times([night.midnight])[0].sidereal_time("apparent", longitude=night.site.longitude_deg * u.deg).deg)
+    return float(
+        astropy_times([night.midnight])[0].sidereal_time("apparent", longitude=night.site.longitude_deg * u.deg).deg
+    )
 
 
 @pytest.mark.parametrize("count", [1, 5])

@@ -9,17 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browsing import Watched
+from served import served
 from sqlalchemy import select
+from support import KITT_PEAK
+from voevents import swift_bat_grb
 
 from obslab.access import find_user
 from obslab.db import make_engine, make_session_factory
 from obslab.scheduling.alerts import ingest
 from obslab.scheduling.models import Schedule
-
-from browsing import Watched
-from served import served
-from support import KITT_PEAK
-from voevents import swift_bat_grb
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
 
@@ -30,13 +29,22 @@ HOSTILE_IVORN = "ivo://nasa.gsfc.gcn/SWIFT#BAT_GRB_Pos_<img src=x onerror=window
 
 
 @pytest.fixture
-def page(browser: Any, writable_demo_database: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Watched]:
+def page(
+    browser: Any, writable_demo_database: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Watched]:
     engine = make_engine(writable_demo_database)
     with make_session_factory(engine)() as session, session.begin():
         packet = swift_bat_grb(4242, datetime(2026, 11, 22, 4, 50, tzinfo=UTC), 84.5, 10.2).replace(
-            "ivo://nasa.gsfc.gcn/SWIFT#BAT_GRB_Pos_4242-259", HOSTILE_IVORN.replace("<", "&lt;"))  # fmt: skip
-        ingest(session, find_user(session, SCHEDULER), packet, site=KITT_PEAK, replan=False,
-               now=lambda: datetime(2026, 11, 22, 5, 0, tzinfo=UTC))  # fmt: skip
+            "ivo://nasa.gsfc.gcn/SWIFT#BAT_GRB_Pos_4242-259", HOSTILE_IVORN.replace("<", "&lt;")
+        )
+        ingest(
+            session,
+            find_user(session, SCHEDULER),
+            packet,
+            site=KITT_PEAK,
+            replan=False,
+            now=lambda: datetime(2026, 11, 22, 5, 0, tzinfo=UTC),
+        )
     engine.dispose()
     with served(writable_demo_database, tmp_path, panel=True, viewer=SCHEDULER) as base:
         watched = Watched(browser)
@@ -47,7 +55,9 @@ def page(browser: Any, writable_demo_database: str, tmp_path: Path, request: pyt
             passed = request.node.report_call.passed
         finally:
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            watched.page.screenshot(path=ARTIFACTS / ("schedule.png" if passed else f"FAILED-{request.node.name}.png"), full_page=True)
+            watched.page.screenshot(
+                path=ARTIFACTS / ("schedule.png" if passed else f"FAILED-{request.node.name}.png"), full_page=True
+            )
             watched.page.close()
 
 

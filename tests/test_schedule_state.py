@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from schedule_world import NIGHT, add_requests
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from support import KITT_PEAK, fixed_clock, table_counts
+from voevents import swift_bat_grb
 
 from obslab.access import add_user, find_user
 from obslab.dashboards.context import DashboardContext, ViewingUser
@@ -15,10 +18,6 @@ from obslab.dashboards.schedule_state import ScheduleState
 from obslab.scheduling.alerts import ingest
 from obslab.scheduling.models import Schedule
 from obslab.settings import Settings
-
-from schedule_world import NIGHT, add_requests
-from support import KITT_PEAK, fixed_clock, table_counts
-from voevents import swift_bat_grb
 
 HOSTILE_IVORN = "ivo://nasa.gsfc.gcn/SWIFT#BAT_GRB_Pos_<script>window.__pwned=1</script>"
 
@@ -37,8 +36,9 @@ def state_for(url: str, sessions: sessionmaker[Session], who: str) -> ScheduleSt
     return ScheduleState(DashboardContext(settings, sessions, viewer), now=fixed_clock, night=NIGHT.isoformat())
 
 
-def test_before_any_plan_the_page_shows_a_what_if_with_reasons_curves_and_twilight(migrated_url: str, sessions: sessionmaker[Session],
-                                                                                   world: dict[str, int]) -> None:  # fmt: skip
+def test_before_any_plan_the_page_shows_a_what_if_with_reasons_curves_and_twilight(
+    migrated_url: str, sessions: sessionmaker[Session], world: dict[str, int]
+) -> None:
     state = state_for(migrated_url, sessions, "sam")
     assert state.version == "no stored plan yet: what-if" and state.error == ""
     assert set(state.blocks["name"]) >= {"M42", "TwinHigh"}
@@ -52,8 +52,9 @@ def test_before_any_plan_the_page_shows_a_what_if_with_reasons_curves_and_twilig
         assert session.scalar(select(func.count()).select_from(Schedule)) == 0
 
 
-def test_replan_stores_versions_as_the_viewer_and_what_if_stores_nothing(migrated_url: str, sessions: sessionmaker[Session],
-                                                                          world: dict[str, int]) -> None:  # fmt: skip
+def test_replan_stores_versions_as_the_viewer_and_what_if_stores_nothing(
+    migrated_url: str, sessions: sessionmaker[Session], world: dict[str, int]
+) -> None:
     nina = state_for(migrated_url, sessions, "nina")
     assert nina.replan(), nina.error
     assert nina.message == "stored as version 1" and nina.version == "version 1 (initial)"
@@ -61,23 +62,28 @@ def test_replan_stores_versions_as_the_viewer_and_what_if_stores_nothing(migrate
     with sessions() as session:
         before = table_counts(session)
     assert nina.what_if() and nina.version == "what-if (not stored)" and "nothing stored" in nina.message
-    assert all(not (start < datetime(2026, 11, 22, 9, 0, tzinfo=UTC) and end > datetime(2026, 11, 22, 7, 0, tzinfo=UTC))
-               for start, end in zip(nina.blocks["start"], nina.blocks["end"], strict=True))  # fmt: skip
+    assert all(
+        not (start < datetime(2026, 11, 22, 9, 0, tzinfo=UTC) and end > datetime(2026, 11, 22, 7, 0, tzinfo=UTC))
+        for start, end in zip(nina.blocks["start"], nina.blocks["end"], strict=True)
+    )
     with sessions() as session:
         assert table_counts(session) == before
     assert nina.replan() and nina.message.startswith("stored as version 2; against version 1:")
     assert nina.version == "version 2 (weather)"
 
 
-def test_refusals_name_the_field_or_the_role_and_change_nothing(migrated_url: str, sessions: sessionmaker[Session],
-                                                                world: dict[str, int]) -> None:  # fmt: skip
+def test_refusals_name_the_field_or_the_role_and_change_nothing(
+    migrated_url: str, sessions: sessionmaker[Session], world: dict[str, int]
+) -> None:
     sam = state_for(migrated_url, sessions, "sam")
     with sessions() as session:
         before = table_counts(session)
     assert not sam.replan() and "sam may not save night plans: that needs the role 'scheduler'" in sam.error
-    for field, value, expected in [("planned_from", "25:00", "from: '25:00' is not allowed"),
-                                   ("lost", "09:00-08:00", "lost: '09:00-08:00' is not allowed"),
-                                   ("lost", "soon", "lost: 'soon' is not allowed")]:  # fmt: skip
+    for field, value, expected in [
+        ("planned_from", "25:00", "from: '25:00' is not allowed"),
+        ("lost", "09:00-08:00", "lost: '09:00-08:00' is not allowed"),
+        ("lost", "soon", "lost: 'soon' is not allowed"),
+    ]:
         sam.planned_from, sam.lost = "", ""
         setattr(sam, field, value)
         assert not sam.what_if() and expected in sam.error, (field, sam.error)
@@ -90,8 +96,15 @@ def test_refusals_name_the_field_or_the_role_and_change_nothing(migrated_url: st
 def test_the_alert_feed_and_the_view(migrated_url: str, sessions: sessionmaker[Session], world: dict[str, int]) -> None:
     with sessions() as session, session.begin():
         packet = swift_bat_grb(99, datetime(2026, 11, 22, 4, 50, tzinfo=UTC), 84.5, 10.2).replace(
-            "ivo://nasa.gsfc.gcn/SWIFT#BAT_GRB_Pos_99-259", HOSTILE_IVORN.replace("<", "&lt;"))  # fmt: skip
-        ingest(session, find_user(session, "nina"), packet, site=KITT_PEAK, now=lambda: datetime(2026, 11, 22, 5, 0, tzinfo=UTC))
+            "ivo://nasa.gsfc.gcn/SWIFT#BAT_GRB_Pos_99-259", HOSTILE_IVORN.replace("<", "&lt;")
+        )
+        ingest(
+            session,
+            find_user(session, "nina"),
+            packet,
+            site=KITT_PEAK,
+            now=lambda: datetime(2026, 11, 22, 5, 0, tzinfo=UTC),
+        )
     state = state_for(migrated_url, sessions, "nina")
     assert list(state.alerts["ivorn"]) == [HOSTILE_IVORN] and state.alerts["status"][0] == "accepted"
     assert state.version == "version 1 (too)"  # the alert re-planned the night

@@ -57,7 +57,7 @@ def test_unknown_time_zone_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_unknown_key_in_file_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     config = tmp_path / "obslab.toml"
-    config.write_text('site_lattitude_deg = 10\n')
+    config.write_text("site_lattitude_deg = 10\n")
     monkeypatch.setenv("OBSLAB_CONFIG_FILE", str(config))
     with pytest.raises(SettingsError, match="site_lattitude_deg"):
         load_settings()

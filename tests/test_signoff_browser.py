@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browsing import Watched
+from served import served
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,16 +21,13 @@ from obslab.catalog.signoff import sign_off
 from obslab.db import make_engine, make_session_factory, transaction
 from obslab.errors import PermissionDeniedError
 
-from browsing import Watched
-from served import served
-
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
 #: One support scientist and the owners of the two areas a target-name and ACIS change needs.
 SUBMITTER, OPERATIONS, ACIS_TEAM = "jchen", "tlindqvist", "kpatel"
 #: Typed into the form; if any page rendered it as HTML, the image's handler would set the flag.
-HOSTILE_NAME = "Cas A <img src=x onerror=\"window.__pwned=1\"> & <b>core</b>"
+HOSTILE_NAME = 'Cas A <img src=x onerror="window.__pwned=1"> & <b>core</b>'
 HOSTILE_COMMENT = "Shorter frames <script>window.__pwned=2</script>, per PI's e-mail"
 
 
@@ -38,11 +37,20 @@ def candidate(url: str) -> tuple[int, str]:
     try:
         with make_session_factory(engine)() as session:
             open_revisions = select(Revision.obsid).where(Revision.closed_at.is_(None))
-            return tuple(session.execute(
-                select(Observation.obsid, Observation.target_name).where(Observation.instrument.like("ACIS%"), Observation.status.in_(EDITABLE_STATUSES),
-                                                Observation.approved.is_(False), Observation.si_mode.is_not(None),
-                                                Observation.obsid.not_in(open_revisions))
-                .order_by(Observation.obsid).limit(1)).one())  # fmt: skip
+            return tuple(
+                session.execute(
+                    select(Observation.obsid, Observation.target_name)
+                    .where(
+                        Observation.instrument.like("ACIS%"),
+                        Observation.status.in_(EDITABLE_STATUSES),
+                        Observation.approved.is_(False),
+                        Observation.si_mode.is_not(None),
+                        Observation.obsid.not_in(open_revisions),
+                    )
+                    .order_by(Observation.obsid)
+                    .limit(1)
+                ).one()
+            )
     finally:
         engine.dispose()
 
@@ -71,7 +79,9 @@ class Person:
 
 
 @pytest.fixture
-def people(browser: Any, writable_demo_database: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[dict[str, Person]]:
+def people(
+    browser: Any, writable_demo_database: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[dict[str, Person]]:
     with ExitStack() as stack:
         found = {}
         for name in (SUBMITTER, OPERATIONS, ACIS_TEAM):
@@ -102,27 +112,37 @@ def text(page: Any, selector: str) -> str:
 
 def board_row(page: Any, label: str) -> dict[str, str]:
     """The board's row for ``label`` as field -> text."""
-    row = page.locator(".tabulator-row").filter(has=page.locator(f'.tabulator-cell[tabulator-field="revision"] >> text="{label}"'))
+    row = page.locator(".tabulator-row").filter(
+        has=page.locator(f'.tabulator-cell[tabulator-field="revision"] >> text="{label}"')
+    )
     row.wait_for(timeout=20_000)
     cells = row.locator(".tabulator-cell")
     return {cells.nth(i).get_attribute("tabulator-field"): cells.nth(i).inner_text() for i in range(cells.count())}
 
 
 def wait_for_cell(page: Any, label: str, field: str, pattern: str) -> None:
-    row = page.locator(".tabulator-row").filter(has=page.locator(f'.tabulator-cell[tabulator-field="revision"] >> text="{label}"'))
-    row.locator(f'.tabulator-cell[tabulator-field="{field}"]').filter(has_text=re.compile(pattern)).wait_for(timeout=20_000)
+    row = page.locator(".tabulator-row").filter(
+        has=page.locator(f'.tabulator-cell[tabulator-field="revision"] >> text="{label}"')
+    )
+    row.locator(f'.tabulator-cell[tabulator-field="{field}"]').filter(has_text=re.compile(pattern)).wait_for(
+        timeout=20_000
+    )
 
 
 def sign(person: Person, label: str, area: str) -> None:
     page = person.page
-    page.locator(".tabulator-row").filter(has=page.locator(f'.tabulator-cell[tabulator-field="revision"] >> text="{label}"')).click()
+    page.locator(".tabulator-row").filter(
+        has=page.locator(f'.tabulator-cell[tabulator-field="revision"] >> text="{label}"')
+    ).click()
     page.locator(".obslab-board-selected").filter(has_text=label).wait_for(timeout=20_000)
     page.locator(f".obslab-action-sign-{area} button").click()
     person.message(f"{label}: sign {area} done")
     wait_for_cell(page, label, area, rf"signed \({person.username}\)")
 
 
-def test_submit_sign_verify_approve_through_the_dashboards(people: dict[str, Person], writable_demo_database: str) -> None:
+def test_submit_sign_verify_approve_through_the_dashboards(
+    people: dict[str, Person], writable_demo_database: str
+) -> None:
     obsid, old_name = candidate(writable_demo_database)
     submitter, operations, acis_team = people[SUBMITTER], people[OPERATIONS], people[ACIS_TEAM]
 
@@ -189,7 +209,9 @@ def test_submit_sign_verify_approve_through_the_dashboards(people: dict[str, Per
     page.locator(".obslab-board-refresh button").click()
     wait_for_cell(page, label, "acis_si", rf"signed \({ACIS_TEAM}\)")
     assert board_row(page, label)["actions"] == "verify, approve"
-    page.locator(".tabulator-row").filter(has=page.locator(f'.tabulator-cell[tabulator-field="revision"] >> text="{label}"')).click()
+    page.locator(".tabulator-row").filter(
+        has=page.locator(f'.tabulator-cell[tabulator-field="revision"] >> text="{label}"')
+    ).click()
     page.locator(".obslab-action-approve button").click()
     submitter.message(f"{label}: approve done")
     wait_for_cell(page, label, "verification", rf"signed \({SUBMITTER}\)")
@@ -235,13 +257,25 @@ def test_submit_sign_verify_approve_through_the_dashboards(people: dict[str, Per
         with make_session_factory(engine)() as session:
             observation = session.scalar(select(Observation).where(Observation.obsid == obsid))
             assert observation.approved and observation.target_name == HOSTILE_NAME
-            frame = session.scalar(select(ObservationParameter.value).where(ObservationParameter.observation_id == observation.id,
-                                                                            ObservationParameter.name == "frame_time"))  # fmt: skip
+            frame = session.scalar(
+                select(ObservationParameter.value).where(
+                    ObservationParameter.observation_id == observation.id, ObservationParameter.name == "frame_time"
+                )
+            )
             assert frame == 2.8
-            events = session.execute(select(AuditEvent.action, AuditEvent.entity_id).where(AuditEvent.entity_id.like(f"{obsid}.%"))
-                                     .order_by(AuditEvent.id)).all()  # fmt: skip
+            events = session.execute(
+                select(AuditEvent.action, AuditEvent.entity_id)
+                .where(AuditEvent.entity_id.like(f"{obsid}.%"))
+                .order_by(AuditEvent.id)
+            ).all()
             steps = [action for action, entity in events if entity == label]
-            assert steps[:5] == ["revision.submitted.norm", "signoff.signed", "signoff.signed", "signoff.signed", "revision.verified"]
+            assert steps[:5] == [
+                "revision.submitted.norm",
+                "signoff.signed",
+                "signoff.signed",
+                "signoff.signed",
+                "revision.verified",
+            ]
             refused_as_submitter(session, label)
     finally:
         engine.dispose()
@@ -250,6 +284,8 @@ def test_submit_sign_verify_approve_through_the_dashboards(people: dict[str, Per
 def refused_as_submitter(session: Session, label: str) -> None:
     """A hidden button is not security: the service itself refuses a sign-off by someone without the area's role."""
     session.commit()  # end the read transaction the checks above began
-    with pytest.raises(PermissionDeniedError, match=rf"{SUBMITTER} may not sign off the acis_si area: that needs the role 'acis'"):
+    with pytest.raises(
+        PermissionDeniedError, match=rf"{SUBMITTER} may not sign off the acis_si area: that needs the role 'acis'"
+    ):
         with transaction(make_session_factory(session.get_bind())) as writer:
             sign_off(writer, find_user(writer, SUBMITTER), label, "acis_si", seen_version=1)

@@ -6,8 +6,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from catalog_world import World, build_world
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from support import fixed_clock, table_counts
 
 from obslab.catalog.changes import submit_change
 from obslab.catalog.models import Observation
@@ -17,9 +19,6 @@ from obslab.dashboards.signoff import SignoffBoard
 from obslab.dashboards.signoff_state import SignoffBoardState
 from obslab.settings import Settings
 
-from catalog_world import World, build_world
-from support import fixed_clock, table_counts
-
 
 @pytest.fixture
 def world(migrated_url: str, sessions: sessionmaker[Session]) -> Iterator[tuple[World, dict[str, str]]]:
@@ -28,10 +27,14 @@ def world(migrated_url: str, sessions: sessionmaker[Session]) -> Iterator[tuple[
 
         def submit(who: str, obsid: int, edits: list[Any], comment: str = "") -> str:
             version = session.scalar(select(Observation.version).where(Observation.obsid == obsid))
-            return submit_change(session, w.users[who], obsid, seen_version=version, edits=edits, comment=comment, now=fixed_clock)[0].label
+            return submit_change(
+                session, w.users[who], obsid, seen_version=version, edits=edits, comment=comment, now=fixed_clock
+            )[0].label
 
-        labels = {"frame": submit("pat", w.acis, [("frame_time", 0, 2.8)], "<script>alert(1)</script>"),
-                  "hrc": submit("quinn", w.hrc, [("hrc_si_mode", 0, "HRCIZB")])}  # fmt: skip
+        labels = {
+            "frame": submit("pat", w.acis, [("frame_time", 0, 2.8)], "<script>alert(1)</script>"),
+            "hrc": submit("quinn", w.hrc, [("hrc_si_mode", 0, "HRCIZB")]),
+        }
     yield w, labels
 
 
@@ -40,20 +43,29 @@ def board_for(migrated_url: str, sessions: sessionmaker[Session], who: str) -> S
     return SignoffBoardState(DashboardContext(Settings(database_url=migrated_url), sessions, viewer), now=fixed_clock)
 
 
-def test_rows_and_actions_follow_the_viewer(migrated_url: str, sessions: sessionmaker[Session], world: tuple[World, dict[str, str]]) -> None:
+def test_rows_and_actions_follow_the_viewer(
+    migrated_url: str, sessions: sessionmaker[Session], world: tuple[World, dict[str, str]]
+) -> None:
     _w, labels = world
     ops = board_for(migrated_url, sessions, "ops")
     assert sorted(ops.rows["revision"]) == sorted(labels.values())
     by_label = ops.rows.set_index("revision")
-    assert by_label.loc[labels["frame"], "actions"] == "sign:acis" and by_label.loc[labels["hrc"], "actions"] == "sign:general"
-    assert by_label.loc[labels["frame"], "acis"] == "pending" and by_label.loc[labels["frame"], "general"] == "not required"
+    assert (
+        by_label.loc[labels["frame"], "actions"] == "sign:acis"
+        and by_label.loc[labels["hrc"], "actions"] == "sign:general"
+    )
+    assert (
+        by_label.loc[labels["frame"], "acis"] == "pending"
+        and by_label.loc[labels["frame"], "general"] == "not required"
+    )
     assert list(board_for(migrated_url, sessions, "sam").rows["actions"]) == ["", ""]
     ops.pending_area = "hrc_si"
     assert list(ops.rows["revision"]) == [labels["hrc"]]
 
 
-def test_an_action_runs_through_the_service_and_a_refusal_changes_nothing(migrated_url: str, sessions: sessionmaker[Session],
-                                                                          world: tuple[World, dict[str, str]]) -> None:  # fmt: skip
+def test_an_action_runs_through_the_service_and_a_refusal_changes_nothing(
+    migrated_url: str, sessions: sessionmaker[Session], world: tuple[World, dict[str, str]]
+) -> None:
     w, labels = world
     ops = board_for(migrated_url, sessions, "ops")
     assert ops.act(labels["frame"], "sign:acis") and ops.error == ""
@@ -76,15 +88,24 @@ def test_an_action_runs_through_the_service_and_a_refusal_changes_nothing(migrat
     assert "changed by ops" in stale_board.error
     with sessions() as session:
         assert table_counts(session) == before
-    assert stale_board.rows.set_index("revision").loc[labels["hrc"], "general"] == "signed (ops)"  # refreshed after the refusal
+    assert (
+        stale_board.rows.set_index("revision").loc[labels["hrc"], "general"] == "signed (ops)"
+    )  # refreshed after the refusal
 
 
-def test_the_revision_detail_puts_original_requested_and_current_side_by_side(migrated_url: str, sessions: sessionmaker[Session],
-                                                                             world: tuple[World, dict[str, str]]) -> None:  # fmt: skip
+def test_the_revision_detail_puts_original_requested_and_current_side_by_side(
+    migrated_url: str, sessions: sessionmaker[Session], world: tuple[World, dict[str, str]]
+) -> None:
     _w, labels = world
     root = board_for(migrated_url, sessions, "root")
     frame = next(row for row in root.values(labels["frame"]) if row.name == "frame_time")
-    assert (frame.original, frame.requested, frame.current, frame.changed, frame.applied) == (3.2, 2.8, 3.2, True, False)
+    assert (frame.original, frame.requested, frame.current, frame.changed, frame.applied) == (
+        3.2,
+        2.8,
+        3.2,
+        True,
+        False,
+    )
     assert sum(row.changed for row in root.values(labels["frame"])) == 1 and len(root.values(labels["frame"])) > 20
     for area in ("acis", "acis_si"):
         assert root.act(labels["frame"], f"sign:{area}"), root.error

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import DatabaseFactory
 from sqlalchemy import select
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,8 +16,6 @@ from obslab.db import make_engine, make_session_factory
 from obslab.errors import NaiveDatetimeError
 from obslab.observing.models import Night
 from obslab.scheduling.models import ObservingRequest, RequestWindow
-
-from conftest import DatabaseFactory
 
 # Three zones, the first hour of summer time and microseconds: all must come back as the same instants, in UTC.
 INSTANTS = [
@@ -42,7 +41,9 @@ def test_datetimes_read_back_equal_and_utc_aware(sessions: sessionmaker[Session]
         assert value.tzinfo is UTC
 
 
-def test_sqlite_and_backend_under_test_agree(sessions: sessionmaker[Session], new_database: DatabaseFactory, tmp_path) -> None:
+def test_sqlite_and_backend_under_test_agree(
+    sessions: sessionmaker[Session], new_database: DatabaseFactory, tmp_path
+) -> None:
     # On the PostgreSQL run this compares PostgreSQL with SQLite; on the SQLite run, two SQLite files.
     sqlite_url = f"sqlite:///{tmp_path / 'reference.sqlite3'}"
     schema.upgrade(sqlite_url)
@@ -66,7 +67,13 @@ def test_comparisons_in_queries_use_instants_not_wall_clock(sessions: sessionmak
 def test_naive_datetime_is_refused_and_nothing_is_written(sessions: sessionmaker[Session]) -> None:
     with pytest.raises(StatementError) as refused:
         with sessions() as session, session.begin():
-            session.add(Night(night_date=datetime(2026, 11, 20).date(), site_name="Kitt Peak", created_at=datetime(2026, 11, 21, 3)))
+            session.add(
+                Night(
+                    night_date=date(2026, 11, 20),
+                    site_name="Kitt Peak",
+                    created_at=datetime(2026, 11, 21, 3),  # noqa: DTZ001 - the naive value under test
+                )
+            )
     assert isinstance(refused.value.orig, NaiveDatetimeError)
     assert "naive datetime 2026-11-21T03:00:00 refused" in str(refused.value.orig)
     with sessions() as session:

@@ -29,8 +29,13 @@ def test_key_value_table_shows_missing_values_and_utc_times_plainly() -> None:
 
 
 def test_time_series_plot_has_one_curve_per_group_with_its_rows() -> None:
-    frame = pd.DataFrame({"t": pd.date_range("2026-11-01", periods=6, freq="h"), "seeing": [1.0, 1.2, 0.9, 1.5, 1.1, 1.3],
-                          "night": ["a", "a", "a", "b", "b", "b"]})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "t": pd.date_range("2026-11-01", periods=6, freq="h"),
+            "seeing": [1.0, 1.2, 0.9, 1.5, 1.1, 1.3],
+            "night": ["a", "a", "a", "b", "b", "b"],
+        }
+    )
     plot = time_series_plot(frame, "t", "seeing", by="night")
     curves = list(plot)
     assert [curve.label for curve in curves] == ["a", "b"]
@@ -38,8 +43,15 @@ def test_time_series_plot_has_one_curve_per_group_with_its_rows() -> None:
 
 
 def test_sky_plot_rings_only_the_selected_observation() -> None:
-    positions = pd.DataFrame({"obsid": [1, 2], "target_name": ["a", "b"], "ra_deg": [10.0, 20.0], "dec_deg": [0.0, 5.0],
-                              "status": ["observed", "scheduled"]})  # fmt: skip
+    positions = pd.DataFrame(
+        {
+            "obsid": [1, 2],
+            "target_name": ["a", "b"],
+            "ra_deg": [10.0, 20.0],
+            "dec_deg": [0.0, 5.0],
+            "status": ["observed", "scheduled"],
+        }
+    )
     points, ring = sky_plot(positions, selected=2)
     assert len(points) == 2
     assert list(ring.dimension_values("ra_deg")) == [20.0]

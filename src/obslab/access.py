@@ -215,7 +215,9 @@ def authenticate_api_key(session: Session, key: str, *, now: Clock = utcnow) -> 
 def require_active(actor: User, action: str) -> None:
     """Refuse a deactivated account, whatever it holds or once did (its own undo included)."""
     if not actor.is_active:
-        raise PermissionDeniedError(f"{actor.username} is not an active user and may not {action}", username=actor.username)
+        raise PermissionDeniedError(
+            f"{actor.username} is not an active user and may not {action}", username=actor.username
+        )
 
 
 def require_role(actor: User, roles: str | Iterable[str], action: str) -> None:
@@ -228,8 +230,11 @@ def require_role(actor: User, roles: str | Iterable[str], action: str) -> None:
             needed = "one of the roles " + ", ".join(map(repr, wanted))
         else:
             needed = f"the role {(wanted or ['admin'])[0]!r}"  # no role listed: only admin may
-        raise PermissionDeniedError(f"{actor.username} may not {action}: that needs {needed} (roles held: {held})",
-                                    username=actor.username, roles=wanted)  # fmt: skip
+        raise PermissionDeniedError(
+            f"{actor.username} may not {action}: that needs {needed} (roles held: {held})",
+            username=actor.username,
+            roles=wanted,
+        )
 
 
 def role_addresses(session: Session, roles: Iterable[str]) -> list[str]:
@@ -237,7 +242,10 @@ def role_addresses(session: Session, roles: Iterable[str]) -> list[str]:
     names = sorted(set(roles))
     if not names:
         return []
-    rows = session.scalars(select(User.email).join(user_roles, user_roles.c.user_id == User.id)
-                           .join(Role, Role.id == user_roles.c.role_id)
-                           .where(Role.name.in_(names), User.is_active.is_(True), User.email.is_not(None)))  # fmt: skip
+    rows = session.scalars(
+        select(User.email)
+        .join(user_roles, user_roles.c.user_id == User.id)
+        .join(Role, Role.id == user_roles.c.role_id)
+        .where(Role.name.in_(names), User.is_active.is_(True), User.email.is_not(None))
+    )
     return sorted(set(rows))

@@ -41,7 +41,9 @@ def angular_separation_deg(ra1: float, dec1: float, ra2: float, dec2: float) -> 
 
     l1, b1, l2, b2 = map(math.radians, (ra1, dec1, ra2, dec2))
     dl = l2 - l1
-    numerator = math.hypot(math.cos(b2) * math.sin(dl), math.cos(b1) * math.sin(b2) - math.sin(b1) * math.cos(b2) * math.cos(dl))
+    numerator = math.hypot(
+        math.cos(b2) * math.sin(dl), math.cos(b1) * math.sin(b2) - math.sin(b1) * math.cos(b2) * math.cos(dl)
+    )
     denominator = math.sin(b1) * math.sin(b2) + math.cos(b1) * math.cos(b2) * math.cos(dl)
     return math.degrees(math.atan2(numerator, denominator))
 

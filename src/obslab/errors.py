@@ -31,7 +31,9 @@ class InvalidInputError(ObslabError):
     code = "invalid_input"
 
     def __init__(self, field: str, value: Any, allowed: str) -> None:
-        super().__init__(f"{field}: {value!r} is not allowed; expected {allowed}", field=field, value=value, allowed=allowed)
+        super().__init__(
+            f"{field}: {value!r} is not allowed; expected {allowed}", field=field, value=value, allowed=allowed
+        )
 
 
 class NotFoundError(ObslabError):

@@ -39,7 +39,9 @@ def build_message(notification: Notification, sender: str) -> EmailMessage:
         message["Cc"] = ", ".join(notification.cc)
     message["Subject"] = notification.subject
     message["Date"] = format_datetime(notification.created_at)
-    message["Message-ID"] = make_msgid(idstring=f"obslab-{notification.id}", domain=sender.rpartition("@")[2] or "localhost")
+    message["Message-ID"] = make_msgid(
+        idstring=f"obslab-{notification.id}", domain=sender.rpartition("@")[2] or "localhost"
+    )
     message.set_content(notification.body)
     return message
 
@@ -55,8 +57,14 @@ def _connect(settings: Settings) -> smtplib.SMTP:
     return smtp
 
 
-def deliver_pending(sessions: sessionmaker[Session], settings: Settings, *, retry_failed: bool = False, limit: int = 500,
-                    now: Clock = utcnow) -> DeliveryReport:  # fmt: skip
+def deliver_pending(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    *,
+    retry_failed: bool = False,
+    limit: int = 500,
+    now: Clock = utcnow,
+) -> DeliveryReport:
     """Send pending messages (and, with ``retry_failed``, failed ones under MAX_ATTEMPTS), oldest first.
 
     Each message is claimed, sent and marked in its own transaction, so a crash never loses a sent mark
@@ -71,9 +79,16 @@ def deliver_pending(sessions: sessionmaker[Session], settings: Settings, *, retr
         for _ in range(limit):
             with sessions() as session, session.begin():
                 notification = session.scalar(
-                    select(Notification).where(Notification.status.in_(states), Notification.attempts < MAX_ATTEMPTS,
-                                               Notification.id.not_in(tried))
-                    .order_by(Notification.id).limit(1).with_for_update(skip_locked=True))  # fmt: skip
+                    select(Notification)
+                    .where(
+                        Notification.status.in_(states),
+                        Notification.attempts < MAX_ATTEMPTS,
+                        Notification.id.not_in(tried),
+                    )
+                    .order_by(Notification.id)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                )
                 if notification is None:
                     break
                 tried.append(notification.id)  # once per run: a failing message waits for the next run
@@ -85,7 +100,10 @@ def deliver_pending(sessions: sessionmaker[Session], settings: Settings, *, retr
                 except SettingsError:
                     raise
                 except (OSError, smtplib.SMTPException) as error:
-                    notification.status, notification.last_error = DeliveryStatus.FAILED, f"{type(error).__name__}: {error}"
+                    notification.status, notification.last_error = (
+                        DeliveryStatus.FAILED,
+                        f"{type(error).__name__}: {error}",
+                    )
                     failed += 1
                     errors.append(f"notification {notification.id}: {notification.last_error}")
                     smtp = None

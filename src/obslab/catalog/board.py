@@ -74,9 +74,18 @@ def _actions(may_sign: frozenset[str], may_verify: bool, is_open: bool, cells: l
     return tuple(actions)
 
 
-def board(session: Session, viewer: User | None, *, sort: str = "newest", pending_area: str | None = None,
-          obsid: int | None = None, submitter: str | None = None, text: str = "", rules: ChangeRules | None = None,
-          now: Clock = utcnow) -> list[BoardRow]:  # fmt: skip
+def board(
+    session: Session,
+    viewer: User | None,
+    *,
+    sort: str = "newest",
+    pending_area: str | None = None,
+    obsid: int | None = None,
+    submitter: str | None = None,
+    text: str = "",
+    rules: ChangeRules | None = None,
+    now: Clock = utcnow,
+) -> list[BoardRow]:
     """Every open revision and those closed in the last 36 hours, filtered and sorted, with badges and the viewer's actions."""
     rules = rules or default_change_rules()
     if sort not in SORTS:
@@ -84,23 +93,53 @@ def board(session: Session, viewer: User | None, *, sort: str = "newest", pendin
     if pending_area is not None and pending_area not in [a.key for a in rules.areas]:
         raise InvalidInputError("pending_area", pending_area, "one of " + ", ".join(a.key for a in rules.areas))
     # Plain columns, not ORM objects: the board may hold thousands of revisions and five times as many sign-offs.
-    shown = (Revision.withdrawn_at.is_(None), or_(Revision.closed_at.is_(None), Revision.closed_at >= now() - RECENT),
-             *(() if obsid is None else (Revision.obsid == obsid,)))  # fmt: skip
-    query = (select(Revision.id, Revision.obsid, Revision.number, Revision.kind, Revision.submitted_by_id, Revision.submitted_at,
-                    Revision.comment, Revision.version, Revision.closed_at, Revision.superseded_by_id, Revision.notes,
-                    Observation.target_name, Observation.instrument)
-             .join(Observation, Observation.id == Revision.observation_id).where(*shown))  # fmt: skip
+    shown = (
+        Revision.withdrawn_at.is_(None),
+        or_(Revision.closed_at.is_(None), Revision.closed_at >= now() - RECENT),
+        *(() if obsid is None else (Revision.obsid == obsid,)),
+    )
+    query = (
+        select(
+            Revision.id,
+            Revision.obsid,
+            Revision.number,
+            Revision.kind,
+            Revision.submitted_by_id,
+            Revision.submitted_at,
+            Revision.comment,
+            Revision.version,
+            Revision.closed_at,
+            Revision.superseded_by_id,
+            Revision.notes,
+            Observation.target_name,
+            Observation.instrument,
+        )
+        .join(Observation, Observation.id == Revision.observation_id)
+        .where(*shown)
+    )
     if text.strip():
         pattern = f"%{text.strip().lower()}%"
         query = query.where(or_(Observation.target_name.ilike(pattern), Revision.comment.ilike(pattern)))
     found = session.execute(query).all()
     cells_of: dict[int, list[tuple[int, AreaCell]]] = {}
     people = usernames(session)
-    signoff_rows = session.execute(select(SignOff.revision_id, SignOff.position, SignOff.area, SignOff.state, SignOff.actor_id,
-                                          SignOff.acted_at, SignOff.version).join(Revision, Revision.id == SignOff.revision_id)
-                                   .where(*shown))  # fmt: skip
+    signoff_rows = session.execute(
+        select(
+            SignOff.revision_id,
+            SignOff.position,
+            SignOff.area,
+            SignOff.state,
+            SignOff.actor_id,
+            SignOff.acted_at,
+            SignOff.version,
+        )
+        .join(Revision, Revision.id == SignOff.revision_id)
+        .where(*shown)
+    )
     for revision_id, position, area, state, actor_id, acted_at, version in signoff_rows:
-        cells_of.setdefault(revision_id, []).append((position, AreaCell(area, state.value, people.get(actor_id), acted_at, version)))
+        cells_of.setdefault(revision_id, []).append(
+            (position, AreaCell(area, state.value, people.get(actor_id), acted_at, version))
+        )
     open_per_obsid = Counter(r.obsid for r in found if r.closed_at is None)
     # What the viewer may do, worked out once rather than per row.
     may_sign = frozenset(a.key for a in rules.edit_areas if viewer is not None and viewer.has_role(a.role))
@@ -108,16 +147,31 @@ def board(session: Session, viewer: User | None, *, sort: str = "newest", pendin
     rows = []
     for r in found:
         cells = [cell for _position, cell in sorted(cells_of.get(r.id, []), key=lambda item: item[0])]
-        if pending_area is not None and not any(c.area == pending_area and c.state == SignOffState.PENDING.value for c in cells):
+        if pending_area is not None and not any(
+            c.area == pending_area and c.state == SignOffState.PENDING.value for c in cells
+        ):
             continue
         who = people.get(r.submitted_by_id)
         if submitter is not None and who != submitter:
             continue
         is_open = r.closed_at is None
-        rows.append(BoardRow(f"{r.obsid}.{r.number:03d}", r.obsid, r.target_name, r.instrument, r.kind.value, who, r.submitted_at,
-                             r.comment, r.version, is_open, tuple(cells),
-                             _badges(r.notes or {}, is_open and open_per_obsid[r.obsid] > 1, r.superseded_by_id is not None),
-                             _actions(may_sign, may_verify, is_open, cells)))  # fmt: skip
+        rows.append(
+            BoardRow(
+                f"{r.obsid}.{r.number:03d}",
+                r.obsid,
+                r.target_name,
+                r.instrument,
+                r.kind.value,
+                who,
+                r.submitted_at,
+                r.comment,
+                r.version,
+                is_open,
+                tuple(cells),
+                _badges(r.notes or {}, is_open and open_per_obsid[r.obsid] > 1, r.superseded_by_id is not None),
+                _actions(may_sign, may_verify, is_open, cells),
+            )
+        )
     if sort == "obsid":
         rows.sort(key=lambda r: (r.obsid, -int(r.label.split(".")[1])))
     else:
@@ -129,8 +183,21 @@ def board(session: Session, viewer: User | None, *, sort: str = "newest", pendin
 
 def as_dict(row: BoardRow) -> dict[str, Any]:
     """A board row as plain data (JSON, tables)."""
-    return {"revision": row.label, "obsid": row.obsid, "target": row.target, "instrument": row.instrument, "kind": row.kind,
-            "submitted_by": row.submitted_by, "submitted_at": row.submitted_at.isoformat(), "comment": row.comment,
-            "version": row.version, "open": row.open, "badges": list(row.badges), "actions": list(row.actions),
-            "areas": {c.area: {"state": c.state, "by": c.by, "at": c.at and c.at.isoformat(), "version": c.version}
-                      for c in row.cells}}  # fmt: skip
+    return {
+        "revision": row.label,
+        "obsid": row.obsid,
+        "target": row.target,
+        "instrument": row.instrument,
+        "kind": row.kind,
+        "submitted_by": row.submitted_by,
+        "submitted_at": row.submitted_at.isoformat(),
+        "comment": row.comment,
+        "version": row.version,
+        "open": row.open,
+        "badges": list(row.badges),
+        "actions": list(row.actions),
+        "areas": {
+            c.area: {"state": c.state, "by": c.by, "at": c.at and c.at.isoformat(), "version": c.version}
+            for c in row.cells
+        },
+    }

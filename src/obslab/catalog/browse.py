@@ -32,8 +32,20 @@ SORT_COLUMNS: dict[str, Any] = {
     "scheduled_at": Observation.scheduled_at,
 }
 #: Columns of a catalog page, in display order.
-PAGE_COLUMNS = ("obsid", "target_name", "instrument", "grating", "obs_type", "status", "approved", "pi_name",
-                "ra_deg", "dec_deg", "approved_exposure_ks", "scheduled_at")  # fmt: skip
+PAGE_COLUMNS = (
+    "obsid",
+    "target_name",
+    "instrument",
+    "grating",
+    "obs_type",
+    "status",
+    "approved",
+    "pi_name",
+    "ra_deg",
+    "dec_deg",
+    "approved_exposure_ks",
+    "scheduled_at",
+)
 MAX_PAGE_SIZE = 500
 
 
@@ -48,8 +60,12 @@ class Cone:
     def __post_init__(self) -> None:
         _require(0.0 <= self.ra_deg < 360.0, "cone_ra_deg", self.ra_deg, "0 <= RA < 360 degrees")
         _require(-90.0 <= self.dec_deg <= 90.0, "cone_dec_deg", self.dec_deg, "-90 <= Dec <= 90 degrees")
-        _require(0.0 < self.radius_arcmin <= 10_800.0, "cone_radius_arcmin", self.radius_arcmin,
-                 "a radius above 0 and at most 10800 arcmin (180 degrees)")  # fmt: skip
+        _require(
+            0.0 < self.radius_arcmin <= 10_800.0,
+            "cone_radius_arcmin",
+            self.radius_arcmin,
+            "a radius above 0 and at most 10800 arcmin (180 degrees)",
+        )
 
 
 @dataclass(frozen=True)
@@ -206,10 +222,16 @@ def observation_detail(session: Session, obsid: int) -> ObservationDetail:
         raise NotFoundError(f"observation {obsid} does not exist", obsid=obsid)
     names = _usernames(session, observation.revisions)
     summary = {name: getattr(observation, name) for name in PAGE_COLUMNS}
-    summary |= {"sequence_number": observation.sequence_number, "proposal_number": observation.proposal_number,
-                "si_mode": observation.si_mode, "version": observation.version}  # fmt: skip
+    summary |= {
+        "sequence_number": observation.sequence_number,
+        "proposal_number": observation.proposal_number,
+        "si_mode": observation.si_mode,
+        "version": observation.version,
+    }
     values = {(p.name, p.rank): p.value for p in observation.parameters}
-    return ObservationDetail(summary=summary, values=values, revisions=[_revision_view(r, names) for r in observation.revisions])
+    return ObservationDetail(
+        summary=summary, values=values, revisions=[_revision_view(r, names) for r in observation.revisions]
+    )
 
 
 def revision_status(revision: Revision) -> str:
@@ -235,12 +257,22 @@ def _revision_view(revision: Revision, names: dict[int, str]) -> RevisionView:
         for s in sorted(revision.signoffs, key=lambda s: s.position)
     ]
     submitter = names.get(revision.submitted_by_id) if revision.submitted_by_id else None
-    return RevisionView(revision.label, revision.kind.value, revision_status(revision), submitter,
-                        revision.submitted_at, revision.comment, changes, signoffs)  # fmt: skip
+    return RevisionView(
+        revision.label,
+        revision.kind.value,
+        revision_status(revision),
+        submitter,
+        revision.submitted_at,
+        revision.comment,
+        changes,
+        signoffs,
+    )
 
 
 def _usernames(session: Session, revisions: Sequence[Revision]) -> dict[int, str]:
-    return usernames(session, [*(r.submitted_by_id for r in revisions), *(s.actor_id for r in revisions for s in r.signoffs)])
+    return usernames(
+        session, [*(r.submitted_by_id for r in revisions), *(s.actor_id for r in revisions for s in r.signoffs)]
+    )
 
 
 def _obsid_condition(obsids: Sequence[int]) -> ColumnElement[bool]:

@@ -46,8 +46,10 @@ class Area:
             return True
         if kind is not RevisionKind.NORMAL:
             return False
-        return any(name not in self.excluded and (name in self.parameters or group_of.get(name) in self.groups)
-                   for name in changed)  # fmt: skip
+        return any(
+            name not in self.excluded and (name in self.parameters or group_of.get(name) in self.groups)
+            for name in changed
+        )
 
 
 @dataclass(frozen=True)
@@ -150,8 +152,12 @@ def _role(name: Any, where: str) -> str:
 
 
 def _build(data: dict[str, Any], schema: ParameterSchema) -> ChangeRules:
-    _keys(data, "top level", {"submitters", "area", "verification", "warnings", "undo", "recipients"},
-          {"area", "verification", "warnings", "undo"})  # fmt: skip
+    _keys(
+        data,
+        "top level",
+        {"submitters", "area", "verification", "warnings", "undo", "recipients"},
+        {"area", "verification", "warnings", "undo"},
+    )
     groups = {group.key for group in schema.groups}
     parameters = set(schema.names())
     instruments = set(schema.spec("instrument").choices or ())
@@ -160,34 +166,61 @@ def _build(data: dict[str, Any], schema: ParameterSchema) -> ChangeRules:
     seen: set[str] = set()
     for position, entry in enumerate(data["area"], start=1):
         where = f"area #{position}" if not isinstance(entry, dict) or "key" not in entry else f"area {entry['key']!r}"
-        a = _keys(entry, where, {"key", "label", "role", "groups", "parameters", "except", "instruments", "kinds"}, {"key", "label", "role"})
+        a = _keys(
+            entry,
+            where,
+            {"key", "label", "role", "groups", "parameters", "except", "instruments", "kinds"},
+            {"key", "label", "role"},
+        )
         if a["key"] in seen or a["key"] == VERIFICATION:
-            raise _Broken(f"{where}: duplicate key" if a["key"] in seen else f"{where}: the key {VERIFICATION!r} is reserved")
+            raise _Broken(
+                f"{where}: duplicate key" if a["key"] in seen else f"{where}: the key {VERIFICATION!r} is reserved"
+            )
         seen.add(a["key"])
-        areas.append(Area(a["key"], a["label"], _role(a["role"], where), position, _names(a, "groups", where, groups, "group"),
-                          _names(a, "parameters", where, parameters, "parameter"),
-                          _names(a, "except", where, parameters, "parameter"),
-                          _names(a, "instruments", where, instruments, "instrument") if "instruments" in a else None,
-                          _names(a, "kinds", where, kinds, "kind")))  # fmt: skip
+        areas.append(
+            Area(
+                a["key"],
+                a["label"],
+                _role(a["role"], where),
+                position,
+                _names(a, "groups", where, groups, "group"),
+                _names(a, "parameters", where, parameters, "parameter"),
+                _names(a, "except", where, parameters, "parameter"),
+                _names(a, "instruments", where, instruments, "instrument") if "instruments" in a else None,
+                _names(a, "kinds", where, kinds, "kind"),
+            )
+        )
     v = _keys(data["verification"], "verification", {"label", "role"}, {"label", "role"})
     areas.append(Area(VERIFICATION, v["label"], _role(v["role"], "verification"), len(areas) + 1))
-    w = _keys(data["warnings"], "warnings", {"large_shift_arcmin", "scheduled_within_days", "needs_approval", "mission_planning"},
-              {"large_shift_arcmin", "scheduled_within_days"})  # fmt: skip
+    w = _keys(
+        data["warnings"],
+        "warnings",
+        {"large_shift_arcmin", "scheduled_within_days", "needs_approval", "mission_planning"},
+        {"large_shift_arcmin", "scheduled_within_days"},
+    )
     for key in ("large_shift_arcmin", "scheduled_within_days"):
         if not isinstance(w[key], int | float) or isinstance(w[key], bool) or w[key] < 0:
             raise _Broken(f"warnings: {key!r} must be a non-negative number, got {w[key]!r}")
-    warnings = Warnings(float(w["large_shift_arcmin"]), int(w["scheduled_within_days"]),
-                        _names(w, "needs_approval", "warnings", parameters, "parameter"),
-                        _names(w, "mission_planning", "warnings", parameters, "parameter"))  # fmt: skip
+    warnings = Warnings(
+        float(w["large_shift_arcmin"]),
+        int(w["scheduled_within_days"]),
+        _names(w, "needs_approval", "warnings", parameters, "parameter"),
+        _names(w, "mission_planning", "warnings", parameters, "parameter"),
+    )
     u = _keys(data["undo"], "undo", {"within_hours"}, {"within_hours"})
     if not isinstance(u["within_hours"], int | float) or isinstance(u["within_hours"], bool) or u["within_hours"] < 0:
         raise _Broken(f"undo: 'within_hours' must be a non-negative number, got {u['within_hours']!r}")
     submitters = _names(data, "submitters", "top level", set(STANDARD_ROLES), "role")
-    r = _keys(data.get("recipients", {}), "recipients", {"mission_planning", "several_observations", "chained_types"}, set())
+    r = _keys(
+        data.get("recipients", {}), "recipients", {"mission_planning", "several_observations", "chained_types"}, set()
+    )
     for key in ("mission_planning", "several_observations"):
         if key in r:
             _role(r[key], f"recipients: {key!r}")
     types = set(schema.spec("type").choices or ()) if schema.group_of("type") else set()
-    recipients = Recipients(r.get("mission_planning"), r.get("several_observations"),
-                            _names(r, "chained_types", "recipients", types, "observation type"))  # fmt: skip
+    recipients = Recipients(
+        r.get("mission_planning"),
+        r.get("several_observations"),
+        _names(r, "chained_types", "recipients", types, "observation type"),
+    )
     return ChangeRules(submitters, tuple(areas), warnings, float(u["within_hours"]), recipients)

@@ -57,11 +57,13 @@ def _find(shifts: list[DutyShift], starts_on: date) -> int:
 
 
 def _require_contiguous(shifts: list[DutyShift]) -> None:
-    for before, after in zip(shifts, shifts[1:]):
+    for before, after in zip(shifts, shifts[1:], strict=False):
         if after.starts_on != before.ends_on + DAY:
             problem = "leaves a gap" if after.starts_on > before.ends_on + DAY else "overlaps"
-            raise ConflictError(f"the roster change {problem} between {before.ends_on:%Y-%m-%d} and {after.starts_on:%Y-%m-%d}; "
-                                "nothing was changed")  # fmt: skip
+            raise ConflictError(
+                f"the roster change {problem} between {before.ends_on:%Y-%m-%d} and {after.starts_on:%Y-%m-%d}; "
+                "nothing was changed"
+            )
 
 
 def _for_change(session: Session, actor: User, starts_on: date, seen_version: int) -> tuple[list[DutyShift], int]:
@@ -76,7 +78,9 @@ def _for_change(session: Session, actor: User, starts_on: date, seen_version: in
 def roster(session: Session, start: date, end: date) -> list[Slot]:
     """The slots overlapping ``start``..``end``, in order, with who is on duty and who put them there."""
     names = usernames(session)
-    shifts = session.scalars(select(DutyShift).where(DutyShift.ends_on >= start, DutyShift.starts_on <= end).order_by(DutyShift.starts_on))
+    shifts = session.scalars(
+        select(DutyShift).where(DutyShift.ends_on >= start, DutyShift.starts_on <= end).order_by(DutyShift.starts_on)
+    )
     return [Slot(s.starts_on, s.ends_on, names.get(s.user_id), names.get(s.assigned_by_id), s.version) for s in shifts]
 
 
@@ -105,14 +109,25 @@ def extend(session: Session, actor: User, through: date, *, now: Clock = utcnow)
     except IntegrityError:
         # Two people extending at once both read the same last week; the row lock cannot cover rows that do
         # not exist yet, so the unique start date is what stops the second.  Same refusal as any lost race.
-        raise StaleError("the duty roster was extended by someone else at the same moment; reload and try again") from None
+        raise StaleError(
+            "the duty roster was extended by someone else at the same moment; reload and try again"
+        ) from None
     if added:
-        record_event(session, actor=actor, action="duty.extended", entity_type="duty_roster", entity_id=added[0].starts_on.isoformat(),
-                     after={"through": added[-1].ends_on.isoformat(), "slots": len(added)}, now=lambda: at)  # fmt: skip
+        record_event(
+            session,
+            actor=actor,
+            action="duty.extended",
+            entity_type="duty_roster",
+            entity_id=added[0].starts_on.isoformat(),
+            after={"through": added[-1].ends_on.isoformat(), "slots": len(added)},
+            now=lambda: at,
+        )
     return [Slot(s.starts_on, s.ends_on, None, None, s.version) for s in added]
 
 
-def sign_up(session: Session, actor: User, starts_on: date, person: str, *, seen_version: int, now: Clock = utcnow) -> Slot:
+def sign_up(
+    session: Session, actor: User, starts_on: date, person: str, *, seen_version: int, now: Clock = utcnow
+) -> Slot:
     """Put ``person`` (an active member of the roster role) on duty in the open slot starting ``starts_on``."""
     at = now()
     shifts, index = _for_change(session, actor, starts_on, seen_version)
@@ -124,8 +139,16 @@ def sign_up(session: Session, actor: User, starts_on: date, person: str, *, seen
         raise InvalidInputError("person", person, f"an active user with the role {ROSTER_ROLE!r}")
     shift.user_id, shift.assigned_by_id, shift.updated_by_id, shift.updated_at = user.id, actor.id, actor.id, at
     flush(session, f"the duty slot of {starts_on:%Y-%m-%d}")
-    record_event(session, actor=actor, action="duty.signed_up", entity_type="duty_shift", entity_id=starts_on.isoformat(),
-                 before={"person": None}, after={"person": person, "ends_on": shift.ends_on.isoformat()}, now=lambda: at)  # fmt: skip
+    record_event(
+        session,
+        actor=actor,
+        action="duty.signed_up",
+        entity_type="duty_shift",
+        entity_id=starts_on.isoformat(),
+        before={"person": None},
+        after={"person": person, "ends_on": shift.ends_on.isoformat()},
+        now=lambda: at,
+    )
     return Slot(shift.starts_on, shift.ends_on, person, actor.username, shift.version)
 
 
@@ -139,12 +162,22 @@ def unlock(session: Session, actor: User, starts_on: date, *, seen_version: int,
     person = session.get(User, shift.user_id)
     shift.user_id, shift.assigned_by_id, shift.updated_by_id, shift.updated_at = None, None, actor.id, at
     flush(session, f"the duty slot of {starts_on:%Y-%m-%d}")
-    record_event(session, actor=actor, action="duty.unlocked", entity_type="duty_shift", entity_id=starts_on.isoformat(),
-                 before={"person": person.username if person else None}, after={"person": None}, now=lambda: at)  # fmt: skip
+    record_event(
+        session,
+        actor=actor,
+        action="duty.unlocked",
+        entity_type="duty_shift",
+        entity_id=starts_on.isoformat(),
+        before={"person": person.username if person else None},
+        after={"person": None},
+        now=lambda: at,
+    )
     return Slot(shift.starts_on, shift.ends_on, None, None, shift.version)
 
 
-def split(session: Session, actor: User, starts_on: date, *, seen_version: int, now: Clock = utcnow) -> tuple[Slot, Slot]:
+def split(
+    session: Session, actor: User, starts_on: date, *, seen_version: int, now: Clock = utcnow
+) -> tuple[Slot, Slot]:
     """Split an open slot longer than two days at its midpoint; the second part starts the next day."""
     at = now()
     shifts, index = _for_change(session, actor, starts_on, seen_version)
@@ -153,17 +186,31 @@ def split(session: Session, actor: User, starts_on: date, *, seen_version: int, 
         raise ConflictError(f"the duty slot of {starts_on:%Y-%m-%d} is taken; unlock it before splitting")
     days = (shift.ends_on - shift.starts_on).days + 1
     if days <= 2:
-        raise ConflictError(f"the duty slot of {starts_on:%Y-%m-%d} is {days} days long; only slots longer than two days split")
+        raise ConflictError(
+            f"the duty slot of {starts_on:%Y-%m-%d} is {days} days long; only slots longer than two days split"
+        )
     first_end = shift.starts_on + timedelta(days=days // 2 - 1)
     second = DutyShift(starts_on=first_end + DAY, ends_on=shift.ends_on, updated_by_id=actor.id, updated_at=at)
     shift.ends_on, shift.updated_by_id, shift.updated_at = first_end, actor.id, at
     session.add(second)
     flush(session, f"the duty slot of {starts_on:%Y-%m-%d}")
     _require_contiguous(_all(session))
-    record_event(session, actor=actor, action="duty.split", entity_type="duty_shift", entity_id=starts_on.isoformat(),
-                 after={"first": [shift.starts_on.isoformat(), shift.ends_on.isoformat()],
-                        "second": [second.starts_on.isoformat(), second.ends_on.isoformat()]}, now=lambda: at)  # fmt: skip
-    return (Slot(shift.starts_on, shift.ends_on, None, None, shift.version), Slot(second.starts_on, second.ends_on, None, None, second.version))
+    record_event(
+        session,
+        actor=actor,
+        action="duty.split",
+        entity_type="duty_shift",
+        entity_id=starts_on.isoformat(),
+        after={
+            "first": [shift.starts_on.isoformat(), shift.ends_on.isoformat()],
+            "second": [second.starts_on.isoformat(), second.ends_on.isoformat()],
+        },
+        now=lambda: at,
+    )
+    return (
+        Slot(shift.starts_on, shift.ends_on, None, None, shift.version),
+        Slot(second.starts_on, second.ends_on, None, None, second.version),
+    )
 
 
 def delete(session: Session, actor: User, starts_on: date, *, seen_version: int, now: Clock = utcnow) -> Slot:
@@ -173,10 +220,15 @@ def delete(session: Session, actor: User, starts_on: date, *, seen_version: int,
     shift = shifts[index]
     if shift.user_id is not None:
         raise ConflictError(f"the duty slot of {starts_on:%Y-%m-%d} is taken; unlock it before deleting")
-    neighbours = [n for n in (shifts[index - 1] if index > 0 else None, shifts[index + 1] if index + 1 < len(shifts) else None)
-                  if n is not None and n.user_id is None]  # fmt: skip
+    neighbours = [
+        n
+        for n in (shifts[index - 1] if index > 0 else None, shifts[index + 1] if index + 1 < len(shifts) else None)
+        if n is not None and n.user_id is None
+    ]
     if not neighbours:
-        raise ConflictError(f"the duty slot of {starts_on:%Y-%m-%d} cannot be deleted: no open slot next to it takes its days")
+        raise ConflictError(
+            f"the duty slot of {starts_on:%Y-%m-%d} cannot be deleted: no open slot next to it takes its days"
+        )
     into = min(neighbours, key=lambda n: (n.ends_on - n.starts_on, n.starts_on))
     before = [into.starts_on.isoformat(), into.ends_on.isoformat()]
     session.delete(shift)
@@ -188,7 +240,14 @@ def delete(session: Session, actor: User, starts_on: date, *, seen_version: int,
     into.updated_by_id, into.updated_at = actor.id, at
     flush(session, "the duty roster")
     _require_contiguous(_all(session))
-    record_event(session, actor=actor, action="duty.deleted", entity_type="duty_shift", entity_id=starts_on.isoformat(),
-                 before={"merged_into": before}, after={"merged_into": [into.starts_on.isoformat(), into.ends_on.isoformat()]},
-                 now=lambda: at)  # fmt: skip
+    record_event(
+        session,
+        actor=actor,
+        action="duty.deleted",
+        entity_type="duty_shift",
+        entity_id=starts_on.isoformat(),
+        before={"merged_into": before},
+        after={"merged_into": [into.starts_on.isoformat(), into.ends_on.isoformat()]},
+        now=lambda: at,
+    )
     return Slot(into.starts_on, into.ends_on, None, None, into.version)

@@ -62,7 +62,9 @@ def _obsids(obsids: str | Iterable[int]) -> list[int]:
     return list(dict.fromkeys(listed))
 
 
-def express_check(session: Session, actor: User, obsids: str | Iterable[int], *, lock: bool = False) -> list[ExpressRow]:
+def express_check(
+    session: Session, actor: User, obsids: str | Iterable[int], *, lock: bool = False
+) -> list[ExpressRow]:
     """The status of every listed obsid, in list order (ranges, commas, semicolons and spaces are accepted)."""
     wanted = _obsids(obsids)
     if not wanted:
@@ -75,10 +77,14 @@ def express_check(session: Session, actor: User, obsids: str | Iterable[int], *,
         query = select(Observation).where(Observation.obsid.in_(chunk)).order_by(Observation.obsid)
         found.update((o.obsid, o) for o in session.scalars(query.with_for_update() if lock else query))
         # Ordered by number, so the dict keeps each obsid's latest submitter.
-        last_submitter.update(session.execute(
-            select(Revision.obsid, User.username).join(User, User.id == Revision.submitted_by_id)
-            .where(Revision.obsid.in_(chunk), Revision.withdrawn_at.is_(None))
-            .order_by(Revision.obsid, Revision.number)).all())  # fmt: skip
+        last_submitter.update(
+            session.execute(
+                select(Revision.obsid, User.username)
+                .join(User, User.id == Revision.submitted_by_id)
+                .where(Revision.obsid.in_(chunk), Revision.withdrawn_at.is_(None))
+                .order_by(Revision.obsid, Revision.number)
+            ).all()
+        )
     rows = []
     for obsid in wanted:
         observation = found.get(obsid)
@@ -89,16 +95,23 @@ def express_check(session: Session, actor: User, obsids: str | Iterable[int], *,
         elif observation.approved:
             rows.append(ExpressRow(obsid, ExpressStatus.ALREADY_APPROVED, "", observation.version))
         elif not observation.si_mode:
-            rows.append(ExpressRow(obsid, ExpressStatus.MISSING_SI_MODE, "an SI mode must be assigned first", observation.version))
+            rows.append(
+                ExpressRow(
+                    obsid, ExpressStatus.MISSING_SI_MODE, "an SI mode must be assigned first", observation.version
+                )
+            )
         elif (who := last_submitter.get(obsid)) is not None and who != actor.username:
-            rows.append(ExpressRow(obsid, ExpressStatus.OTHER_SUBMITTER, f"last revision by {who}", observation.version))
+            rows.append(
+                ExpressRow(obsid, ExpressStatus.OTHER_SUBMITTER, f"last revision by {who}", observation.version)
+            )
         else:
             rows.append(ExpressRow(obsid, ExpressStatus.APPROVABLE, "", observation.version))
     return rows
 
 
-def express_approve(session: Session, actor: User, obsids: str | Iterable[int], *, policy: Policy | None = None,
-                    now: Clock = utcnow) -> ExpressResult:  # fmt: skip
+def express_approve(
+    session: Session, actor: User, obsids: str | Iterable[int], *, policy: Policy | None = None, now: Clock = utcnow
+) -> ExpressResult:
     """Approve every approvable obsid of the list in the caller's transaction (all or none), one mail for the lot."""
     policy = policy or Policy.default()
     at = now()
@@ -108,14 +121,33 @@ def express_approve(session: Session, actor: User, obsids: str | Iterable[int], 
     for row in rows:
         if row.approvable:
             assert row.version is not None
-            revision, _check = submit_change(session, actor, row.obsid, seen_version=row.version, kind="asis",
-                                             comment="express approval", policy=policy, now=lambda: at, notify=False)  # fmt: skip
+            revision, _check = submit_change(
+                session,
+                actor,
+                row.obsid,
+                seen_version=row.version,
+                kind="asis",
+                comment="express approval",
+                policy=policy,
+                now=lambda: at,
+                notify=False,
+            )
             approved.append(revision.label)
     skipped = tuple(row for row in rows if not row.approvable)
     if approved and actor.email:
         lines = [f"Approved for flight ({len(approved)}):", *(f"  {label}" for label in approved)]
         if skipped:
-            lines += ["", f"Left alone ({len(skipped)}):", *(f"  {row.obsid}: {row.status.value} {row.detail}".rstrip() for row in skipped)]
-        enqueue(session, kind="revision.express", recipients=[actor.email], subject=f"Express approval: {len(approved)} approved",
-                body="\n".join(lines) + "\n", now=lambda: at)  # fmt: skip
+            lines += [
+                "",
+                f"Left alone ({len(skipped)}):",
+                *(f"  {row.obsid}: {row.status.value} {row.detail}".rstrip() for row in skipped),
+            ]
+        enqueue(
+            session,
+            kind="revision.express",
+            recipients=[actor.email],
+            subject=f"Express approval: {len(approved)} approved",
+            body="\n".join(lines) + "\n",
+            now=lambda: at,
+        )
     return ExpressResult(tuple(approved), skipped)

@@ -45,8 +45,11 @@ def find_observation(session: Session, obsid: int, *, lock: bool = False) -> Obs
 def find_revision(session: Session, label: str, *, lock: bool = False) -> Revision:
     """The revision called ``label`` with its sign-offs, values and observation, or NotFoundError; ``lock`` as above."""
     obsid, number = parse_revision_label(label)
-    query = (select(Revision).where(Revision.obsid == obsid, Revision.number == number)
-             .options(selectinload(Revision.signoffs), selectinload(Revision.values), selectinload(Revision.observation)))  # fmt: skip
+    query = (
+        select(Revision)
+        .where(Revision.obsid == obsid, Revision.number == number)
+        .options(selectinload(Revision.signoffs), selectinload(Revision.values), selectinload(Revision.observation))
+    )
     revision = session.scalar(query.with_for_update(of=Revision) if lock else query)
     if revision is None:
         raise NotFoundError(f"revision {obsid}.{number:03d} does not exist", revision=f"{obsid}.{number:03d}")
@@ -60,9 +63,13 @@ def require_version(session: Session, row: Any, seen: int, what: str) -> None:
     if row.version != seen:
         who = session.get(User, row.updated_by_id) if row.updated_by_id is not None else None
         name = who.username if who is not None else "someone"
-        raise StaleError(f"{what} was changed by {name} at {row.updated_at:%Y-%m-%d %H:%M:%S} UTC after you loaded it "
-                         f"(you saw version {seen}, it is now {row.version}); reload and try again",
-                         seen_version=seen, current_version=row.version, changed_by=name)  # fmt: skip
+        raise StaleError(
+            f"{what} was changed by {name} at {row.updated_at:%Y-%m-%d %H:%M:%S} UTC after you loaded it "
+            f"(you saw version {seen}, it is now {row.version}); reload and try again",
+            seen_version=seen,
+            current_version=row.version,
+            changed_by=name,
+        )
 
 
 def touch(row: Any, actor: User, now: datetime) -> None:

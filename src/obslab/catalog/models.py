@@ -24,7 +24,9 @@ class ObservationStatus(enum.StrEnum):
 
 
 #: Only these statuses may be changed by a change request (Ocat rule).
-EDITABLE_STATUSES = frozenset({ObservationStatus.UNOBSERVED, ObservationStatus.SCHEDULED, ObservationStatus.UNTRIGGERED})
+EDITABLE_STATUSES = frozenset(
+    {ObservationStatus.UNOBSERVED, ObservationStatus.SCHEDULED, ObservationStatus.UNTRIGGERED}
+)
 
 
 class RevisionKind(enum.StrEnum):
@@ -78,7 +80,9 @@ class Observation(Versioned, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     parameters: Mapped[list[ObservationParameter]] = relationship(
-        back_populates="observation", cascade="all, delete-orphan", order_by="(ObservationParameter.name, ObservationParameter.rank)"
+        back_populates="observation",
+        cascade="all, delete-orphan",
+        order_by="(ObservationParameter.name, ObservationParameter.rank)",
     )
     revisions: Mapped[list[Revision]] = relationship(back_populates="observation", order_by="Revision.number")
 
@@ -111,7 +115,10 @@ class Revision(Versioned, Base):
     """A change request ``<obsid>.<rev>``; the (obsid, number) constraint keeps numbers unique under races."""
 
     __tablename__ = "revisions"
-    __table_args__ = (UniqueConstraint("obsid", "number"), CheckConstraint("number >= 1 AND number <= 999", name="number_range"))
+    __table_args__ = (
+        UniqueConstraint("obsid", "number"),
+        CheckConstraint("number >= 1 AND number <= 999", name="number_range"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     observation_id: Mapped[int] = mapped_column(ForeignKey("observations.id", ondelete="CASCADE"), index=True)

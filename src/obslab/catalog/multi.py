@@ -10,8 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from obslab.access import User, role_addresses
-from obslab.catalog.changes import (ChangeRefusedError, Edit, NoChangeError, Policy, current_values, require_submitter,
-                                    submit_change)  # fmt: skip
+from obslab.catalog.changes import (
+    ChangeRefusedError,
+    Edit,
+    NoChangeError,
+    Policy,
+    current_values,
+    require_submitter,
+    submit_change,
+)
 from obslab.catalog.models import EDITABLE_STATUSES, Observation
 from obslab.catalog.values import family_of
 from obslab.db import Clock, utcnow
@@ -36,9 +43,14 @@ class TargetResult:
     left_out: tuple[str, ...] = ()  # edits not copied here, each with the reason
 
 
-def edits_for(policy: Policy, source: Mapping[tuple[str, int], object], source_instrument: str | None,
-              target: Mapping[tuple[str, int], object], target_instrument: str | None,
-              edits: Iterable[Edit]) -> tuple[list[Edit], list[str]]:  # fmt: skip
+def edits_for(
+    policy: Policy,
+    source: Mapping[tuple[str, int], object],
+    source_instrument: str | None,
+    target: Mapping[tuple[str, int], object],
+    target_instrument: str | None,
+    edits: Iterable[Edit],
+) -> tuple[list[Edit], list[str]]:
     """The edits that may be copied to a target, and why the others may not.
 
     Instrument-family parameters go only to observations of the same family; a ranked table's rows go
@@ -58,15 +70,26 @@ def edits_for(policy: Policy, source: Mapping[tuple[str, int], object], source_i
             ours = {key: value for key, value in source.items() if key[0] in names}
             theirs = {key: value for key, value in target.items() if key[0] in names}
             if ours != theirs:
-                left_out.append(f"{name}[{rank}]: the {group.label.lower()} table differs from the source observation's")
+                left_out.append(
+                    f"{name}[{rank}]: the {group.label.lower()} table differs from the source observation's"
+                )
                 continue
         kept.append((name, rank, value))
     return kept, left_out
 
 
-def submit_to_many(session: Session, actor: User, source_obsid: int, others: Iterable[int], *, seen_versions: Mapping[int, int],
-                   edits: Iterable[Edit], comment: str = "", policy: Policy | None = None,
-                   now: Clock = utcnow) -> list[TargetResult]:  # fmt: skip
+def submit_to_many(
+    session: Session,
+    actor: User,
+    source_obsid: int,
+    others: Iterable[int],
+    *,
+    seen_versions: Mapping[int, int],
+    edits: Iterable[Edit],
+    comment: str = "",
+    policy: Policy | None = None,
+    now: Clock = utcnow,
+) -> list[TargetResult]:
     """Submit ``edits`` for the source observation and copy them to ``others``, all in the caller's transaction.
 
     Observations that cannot change or where nothing would change are reported and skipped; a refusal on
@@ -82,9 +105,14 @@ def submit_to_many(session: Session, actor: User, source_obsid: int, others: Ite
         raise NotFoundError(f"obsid {source_obsid} is not in the catalog", obsid=source_obsid)
     source_values = current_values(session, source)
     if missing := [obsid for obsid in [source_obsid, *others] if obsid not in seen_versions]:
-        raise InvalidInputError("seen_versions", sorted(seen_versions), f"a version for every obsid; missing {missing[0]}")
+        raise InvalidInputError(
+            "seen_versions", sorted(seen_versions), f"a version for every obsid; missing {missing[0]}"
+        )
     results = []
-    targets = {o.obsid: o for o in session.scalars(select(Observation).where(Observation.obsid.in_(others)).order_by(Observation.obsid))}
+    targets = {
+        o.obsid: o
+        for o in session.scalars(select(Observation).where(Observation.obsid.in_(others)).order_by(Observation.obsid))
+    }
     for obsid in [source_obsid, *others]:
         observation = source if obsid == source_obsid else targets.get(obsid)
         if observation is None:
@@ -93,11 +121,29 @@ def submit_to_many(session: Session, actor: User, source_obsid: int, others: Ite
         if obsid != source_obsid and observation.status not in EDITABLE_STATUSES:
             results.append(TargetResult(obsid, Outcome.NOT_EDITABLE, left_out=(observation.status.value,)))
             continue
-        copied, left_out = (edits, []) if obsid == source_obsid else edits_for(
-            policy, source_values, source.instrument, current_values(session, observation), observation.instrument, edits)  # fmt: skip
+        copied, left_out = (
+            (edits, [])
+            if obsid == source_obsid
+            else edits_for(
+                policy,
+                source_values,
+                source.instrument,
+                current_values(session, observation),
+                observation.instrument,
+                edits,
+            )
+        )
         try:
-            revision, _check = submit_change(session, actor, obsid, seen_version=seen_versions[obsid], edits=copied,
-                                             comment=comment, policy=policy, now=lambda: at)  # fmt: skip
+            revision, _check = submit_change(
+                session,
+                actor,
+                obsid,
+                seen_version=seen_versions[obsid],
+                edits=copied,
+                comment=comment,
+                policy=policy,
+                now=lambda: at,
+            )
         except ChangeRefusedError as refused:
             raise ChangeRefusedError(refused.check, obsid=obsid) from None
         except NoChangeError:
@@ -110,6 +156,12 @@ def submit_to_many(session: Session, actor: User, source_obsid: int, others: Ite
     role = policy.rules.recipients.several_observations
     if len(submitted) > 1 and role and (addresses := role_addresses(session, [role])):
         changes = "".join(f"  {name}{f'[{rank}]' if rank else ''} = {value!r}\n" for name, rank, value in edits)
-        enqueue(session, kind="revision.several", recipients=addresses, subject=f"One change for {len(submitted)} observations",
-                body="Revisions: " + ", ".join(str(label) for label in submitted) + "\n\nRequested:\n" + changes, now=lambda: at)  # fmt: skip
+        enqueue(
+            session,
+            kind="revision.several",
+            recipients=addresses,
+            subject=f"One change for {len(submitted)} observations",
+            body="Revisions: " + ", ".join(str(label) for label in submitted) + "\n\nRequested:\n" + changes,
+            now=lambda: at,
+        )
     return results

@@ -18,12 +18,19 @@ def area_owner_addresses(session: Session, rules: ChangeRules, areas: Iterable[s
 
 def change_log_body(observation: Observation, revision: Revision) -> str:
     """Plain-text record of a revision: what changed from what to what, and the comment (mail is text, never HTML)."""
-    lines = [f"Revision {revision.label} ({revision.kind.value}) of obsid {observation.obsid}, sequence {observation.sequence_number}",
-             f"Target: {observation.target_name}", f"Instrument: {observation.instrument} / {observation.grating}", ""]  # fmt: skip
+    lines = [
+        f"Revision {revision.label} ({revision.kind.value}) of obsid {observation.obsid}, sequence {observation.sequence_number}",
+        f"Target: {observation.target_name}",
+        f"Instrument: {observation.instrument} / {observation.grating}",
+        "",
+    ]
     changed = [value for value in revision.values if value.changed]
     if changed:
         lines.append("Changes:")
-        lines += [f"  {value.name}{f'[{value.rank}]' if value.rank else ''}: {value.original!r} -> {value.requested!r}" for value in changed]
+        lines += [
+            f"  {value.name}{f'[{value.rank}]' if value.rank else ''}: {value.original!r} -> {value.requested!r}"
+            for value in changed
+        ]
     if revision.comment:
         lines += ["", "Comment:", revision.comment]
     pending = [signoff.area for signoff in revision.signoffs if signoff.state.value == "pending"]

@@ -23,11 +23,24 @@ _NUMBER = ((int, float), "a number")
 _TEXT = ((str,), "text")
 _LIST = ((list,), "a list")
 _BOOL = ((bool,), "true or false")
-_TOP_KEYS = {"group": ((list,), "an array of tables"), "all_or_none": _LIST, "condition": ((list,), "an array of tables"),
-             "exactly_one": _LIST, "before": _LIST}  # fmt: skip
+_TOP_KEYS = {
+    "group": ((list,), "an array of tables"),
+    "all_or_none": _LIST,
+    "condition": ((list,), "an array of tables"),
+    "exactly_one": _LIST,
+    "before": _LIST,
+}
 _GROUP_KEYS = {"key": _TEXT, "label": _TEXT, "parameters": _LIST, "ranked": _BOOL, "flag": _TEXT, "family": _TEXT}
-_PARAMETER_KEYS = {"name": _TEXT, "label": _TEXT, "type": _TEXT, "unit": _TEXT, "choices": _LIST,
-                   "minimum": _NUMBER, "maximum": _NUMBER, "editable": _BOOL}  # fmt: skip
+_PARAMETER_KEYS = {
+    "name": _TEXT,
+    "label": _TEXT,
+    "type": _TEXT,
+    "unit": _TEXT,
+    "choices": _LIST,
+    "minimum": _NUMBER,
+    "maximum": _NUMBER,
+    "editable": _BOOL,
+}
 _CONDITION_KEYS = {"if": _TEXT, "in": _LIST, "require": _LIST}
 
 
@@ -159,16 +172,24 @@ class ParameterSchema:
         for group in self.groups:
             if group.ranked:
                 ranks = sorted({rank for name, rank in values if rank >= 1 and self.group_of(name) is group})
-                rows = [{"rank": rank} | {spec.name: values.get((spec.name, rank)) for spec in group.parameters} for rank in ranks]
+                rows = [
+                    {"rank": rank} | {spec.name: values.get((spec.name, rank)) for spec in group.parameters}
+                    for rank in ranks
+                ]
             else:
-                rows = [{"name": spec.name, "label": spec.label, "value": values.get((spec.name, 0)), "unit": spec.unit}
-                        for spec in group.parameters]  # fmt: skip
+                rows = [
+                    {"name": spec.name, "label": spec.label, "value": values.get((spec.name, 0)), "unit": spec.unit}
+                    for spec in group.parameters
+                ]
             result.append((group, rows))
         unplaced = sorted((name, rank) for name, rank in values if not self._placed(name, rank))
         if unplaced:
             names = dict.fromkeys(name for name, _ in unplaced)
             specs = tuple(ParameterSpec(name, name, OTHER_GROUP, "string", editable=False) for name in names)
-            rows = [{"name": name, "label": name, "value": values[name, rank], "unit": None, "rank": rank} for name, rank in unplaced]
+            rows = [
+                {"name": name, "label": name, "value": values[name, rank], "unit": None, "rank": rank}
+                for name, rank in unplaced
+            ]
             result.append((ParameterGroup(OTHER_GROUP, "Other parameters", specs), rows))
         return result
 
@@ -211,7 +232,9 @@ class _Broken(Exception):
     """A problem found while building; re-raised with the file name by the loader."""
 
 
-def _table(entry: object, where: str, keys: dict[str, tuple[tuple[type, ...], str]], required: tuple[str, ...]) -> dict[str, Any]:
+def _table(
+    entry: object, where: str, keys: dict[str, tuple[tuple[type, ...], str]], required: tuple[str, ...]
+) -> dict[str, Any]:
     if not isinstance(entry, dict):
         raise _Broken(f"{where}: expected a table, got {entry!r}")
     for key, value in entry.items():
@@ -239,22 +262,35 @@ def _parameter(entry: object, where: str, group: str) -> ParameterSpec:
         raise _Broken(f"{where}: unknown type {kind!r}; allowed: {', '.join(TYPES)}")
     choices = _strings(p["choices"], where, "choices") if "choices" in p else None
     if (choices is None) == (kind == "choice"):
-        raise _Broken(f"{where}: choices given for type {kind!r}; only type 'choice' takes choices" if choices
-                      else f"{where}: type 'choice' needs a 'choices' list")  # fmt: skip
+        raise _Broken(
+            f"{where}: choices given for type {kind!r}; only type 'choice' takes choices"
+            if choices
+            else f"{where}: type 'choice' needs a 'choices' list"
+        )
     if (minimum is not None or maximum is not None) and kind not in ("int", "float"):
         raise _Broken(f"{where}: minimum/maximum given for type {kind!r}; only int and float take bounds")
     if minimum is not None and maximum is not None and minimum > maximum:
         raise _Broken(f"{where}: minimum {minimum} is greater than maximum {maximum}")
     bounds = (None if bound is None else float(bound) for bound in (minimum, maximum))
-    return ParameterSpec(p["name"], p["label"], group, kind, p.get("unit"), FLAG_CHOICES if kind == "flag" else choices,
-                         *bounds, editable=p.get("editable", True))  # fmt: skip
+    return ParameterSpec(
+        p["name"],
+        p["label"],
+        group,
+        kind,
+        p.get("unit"),
+        FLAG_CHOICES if kind == "flag" else choices,
+        *bounds,
+        editable=p.get("editable", True),
+    )
 
 
 def _group(entry: object, where: str, seen: dict[str, str], keys: set[str]) -> ParameterGroup:
     g = _table(entry, where, _GROUP_KEYS, ("key", "label", "parameters"))
     where = f"group {g['key']!r}"
     if g["key"] in keys or g["key"] == OTHER_GROUP:
-        raise _Broken(f"{where}: duplicate group key" if g["key"] in keys else f"{where}: the key {OTHER_GROUP!r} is reserved")
+        raise _Broken(
+            f"{where}: duplicate group key" if g["key"] in keys else f"{where}: the key {OTHER_GROUP!r} is reserved"
+        )
     keys.add(g["key"])
     if "flag" in g and not g.get("ranked", False):
         raise _Broken(f"{where}: only a ranked group has a flag")
@@ -263,7 +299,9 @@ def _group(entry: object, where: str, seen: dict[str, str], keys: set[str]) -> P
     specs = []
     for number, item in enumerate(g["parameters"], start=1):
         named = isinstance(item, dict) and isinstance(item.get("name"), str)
-        spec = _parameter(item, f"parameter {item['name']!r} in {where}" if named else f"parameter #{number} in {where}", g["key"])
+        spec = _parameter(
+            item, f"parameter {item['name']!r} in {where}" if named else f"parameter #{number} in {where}", g["key"]
+        )
         if spec.name in seen:
             raise _Broken(f"parameter {spec.name!r} in {where}: duplicate name; already in group {seen[spec.name]!r}")
         seen[spec.name] = g["key"]
@@ -279,7 +317,9 @@ def _per_rank(names: tuple[str, ...], where: str, schema: ParameterSchema) -> bo
             raise _Broken(f"{where}: unknown parameter {name!r}")
         tables.add(group.key if group.ranked else None)
     if len(tables) > 1:
-        raise _Broken(f"{where}: mixes parameters of different tables; a rule stays within one ranked table or among scalars")
+        raise _Broken(
+            f"{where}: mixes parameters of different tables; a rule stays within one ranked table or among scalars"
+        )
     return tables != {None}
 
 

@@ -42,7 +42,16 @@ def side_by_side(session: Session, label: str, *, schema: ParameterSchema | None
     for value in sorted(revision.values, key=lambda v: (order.get(v.name, len(order)), v.name, v.rank)):
         group = schema.group_of(value.name)
         spec_label = schema.spec(value.name).label if group is not None else value.name
-        rows.append(ValueRow(group.label if group is not None else "Other parameters", value.name, value.rank,
-                             spec_label + (f" [{value.rank}]" if value.rank else ""), value.original, value.requested,
-                             now.get((value.name, value.rank)), value.changed))  # fmt: skip
+        rows.append(
+            ValueRow(
+                group.label if group is not None else "Other parameters",
+                value.name,
+                value.rank,
+                spec_label + (f" [{value.rank}]" if value.rank else ""),
+                value.original,
+                value.requested,
+                now.get((value.name, value.rank)),
+                value.changed,
+            )
+        )
     return rows

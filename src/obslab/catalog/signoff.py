@@ -13,7 +13,15 @@ from obslab.audit import record_event
 from obslab.catalog.change_rules import VERIFICATION
 from obslab.catalog.changes import Policy, current_values, submit_change
 from obslab.catalog.guards import find_revision, flush, require_recent, require_version, touch
-from obslab.catalog.models import APPROVAL_KINDS, Observation, ObservationParameter, Revision, RevisionKind, SignOff, SignOffState
+from obslab.catalog.models import (
+    APPROVAL_KINDS,
+    Observation,
+    ObservationParameter,
+    Revision,
+    RevisionKind,
+    SignOff,
+    SignOffState,
+)
 from obslab.catalog.notices import area_owner_addresses, change_log_body
 from obslab.catalog.validation import label as value_label
 from obslab.catalog.values import MIRRORED, same_value
@@ -38,8 +46,9 @@ def _require_open(revision: Revision) -> None:
         raise ConflictError(f"revision {revision.label} is closed", revision=revision.label)
 
 
-def _open_revision_for_verifier(session: Session, actor: User, label: str, seen_version: int, policy: Policy,
-                                action: str) -> Revision:  # fmt: skip
+def _open_revision_for_verifier(
+    session: Session, actor: User, label: str, seen_version: int, policy: Policy, action: str
+) -> Revision:
     """The open revision ``label``, locked, once the actor holds the verification role and saw its current version."""
     revision = find_revision(session, label, lock=True)
     require_role(actor, policy.rules.verification.role, action)
@@ -49,8 +58,10 @@ def _open_revision_for_verifier(session: Session, actor: User, label: str, seen_
 
 
 def _state(revision: Revision) -> dict[str, Any]:
-    return {s.area: {"state": s.state.value, "by": s.actor_id, "at": s.acted_at.isoformat() if s.acted_at else None}
-            for s in revision.signoffs}  # fmt: skip
+    return {
+        s.area: {"state": s.state.value, "by": s.actor_id, "at": s.acted_at.isoformat() if s.acted_at else None}
+        for s in revision.signoffs
+    }
 
 
 def _mark(signoff: SignOff, state: SignOffState, actor: User, at: datetime) -> None:
@@ -60,16 +71,40 @@ def _mark(signoff: SignOff, state: SignOffState, actor: User, at: datetime) -> N
     touch(signoff, actor, at)
 
 
-def _record(session: Session, actor: User, revision: Revision, action: str, what: str, before: dict[str, Any], at: datetime,
-            **extra: Any) -> None:  # fmt: skip
+def _record(
+    session: Session,
+    actor: User,
+    revision: Revision,
+    action: str,
+    what: str,
+    before: dict[str, Any],
+    at: datetime,
+    **extra: Any,
+) -> None:
     """Flush (refusing a lost race) and add the audit event of an action on ``revision``."""
     flush(session, what)
-    record_event(session, actor=actor, action=action, entity_type="revision", entity_id=revision.label, before=before,
-                 after={**_state(revision), **extra}, now=lambda: at)  # fmt: skip
+    record_event(
+        session,
+        actor=actor,
+        action=action,
+        entity_type="revision",
+        entity_id=revision.label,
+        before=before,
+        after={**_state(revision), **extra},
+        now=lambda: at,
+    )
 
 
-def sign_off(session: Session, actor: User, label: str, area: str, *, seen_version: int, policy: Policy | None = None,
-             now: Clock = utcnow) -> Revision:  # fmt: skip
+def sign_off(
+    session: Session,
+    actor: User,
+    label: str,
+    area: str,
+    *,
+    seen_version: int,
+    policy: Policy | None = None,
+    now: Clock = utcnow,
+) -> Revision:
     """Sign one edit area of an open revision; needs the area's role.  ``seen_version`` is the sign-off row's."""
     policy = policy or Policy.default()
     at = now()
@@ -81,8 +116,11 @@ def sign_off(session: Session, actor: User, label: str, area: str, *, seen_versi
     require_version(session, signoff, seen_version, f"the {area} sign-off of {revision.label}")
     _require_open(revision)
     if signoff.state is not SignOffState.PENDING:
-        raise ConflictError(f"the {area} sign-off of {revision.label} is {signoff.state.value.replace('_', ' ')}, not pending",
-                            revision=revision.label, area=area)  # fmt: skip
+        raise ConflictError(
+            f"the {area} sign-off of {revision.label} is {signoff.state.value.replace('_', ' ')}, not pending",
+            revision=revision.label,
+            area=area,
+        )
     before = _state(revision)
     _mark(signoff, SignOffState.SIGNED, actor, at)
     _record(session, actor, revision, "signoff.signed", f"the {area} sign-off of {revision.label}", before, at)
@@ -90,9 +128,14 @@ def sign_off(session: Session, actor: User, label: str, area: str, *, seen_versi
     if all(s.state in DONE for s in revision.signoffs if s.area != VERIFICATION):
         submitter = session.get(User, revision.submitted_by_id) if revision.submitted_by_id else None
         if submitter is not None and submitter.email:
-            enqueue(session, kind="revision.ready_to_verify", recipients=[submitter.email],
-                    subject=f"Ready to verify: {revision.label}", body=change_log_body(revision.observation, revision),
-                    now=lambda: at)  # fmt: skip
+            enqueue(
+                session,
+                kind="revision.ready_to_verify",
+                recipients=[submitter.email],
+                subject=f"Ready to verify: {revision.label}",
+                body=change_log_body(revision.observation, revision),
+                now=lambda: at,
+            )
     return revision
 
 
@@ -100,15 +143,32 @@ def _chase(session: Session, policy: Policy, revision: Revision, at: datetime) -
     """For chained types (ToO, DDT): tell the owners of the next pending edit area it is their turn."""
     if revision.observation.obs_type not in policy.rules.recipients.chained_types:
         return
-    waiting = sorted((s for s in revision.signoffs if s.area != VERIFICATION and s.state is SignOffState.PENDING), key=lambda s: s.position)
+    waiting = sorted(
+        (s for s in revision.signoffs if s.area != VERIFICATION and s.state is SignOffState.PENDING),
+        key=lambda s: s.position,
+    )
     if waiting and (owners := area_owner_addresses(session, policy.rules, [waiting[0].area])):
-        enqueue(session, kind="revision.chase", recipients=owners, subject=f"{revision.observation.obs_type} {revision.label}: "
-                f"{policy.rules.area(waiting[0].area).label} sign-off is next", body=change_log_body(revision.observation, revision),
-                now=lambda: at)  # fmt: skip
+        enqueue(
+            session,
+            kind="revision.chase",
+            recipients=owners,
+            subject=f"{revision.observation.obs_type} {revision.label}: "
+            f"{policy.rules.area(waiting[0].area).label} sign-off is next",
+            body=change_log_body(revision.observation, revision),
+            now=lambda: at,
+        )
 
 
-def verify(session: Session, actor: User, label: str, *, seen_version: int, approve: bool = False,
-           policy: Policy | None = None, now: Clock = utcnow) -> Revision:  # fmt: skip
+def verify(
+    session: Session,
+    actor: User,
+    label: str,
+    *,
+    seen_version: int,
+    approve: bool = False,
+    policy: Policy | None = None,
+    now: Clock = utcnow,
+) -> Revision:
     """Verify a revision once every edit area is done: the catalog takes the requested values.
 
     With ``approve``, also submit an approve-as-is revision (sign-and-approve).  ``seen_version`` is the
@@ -119,8 +179,11 @@ def verify(session: Session, actor: User, label: str, *, seen_version: int, appr
     revision = _open_revision_for_verifier(session, actor, label, seen_version, policy, "verify change requests")
     waiting = [s.area for s in revision.signoffs if s.area != VERIFICATION and s.state is SignOffState.PENDING]
     if waiting:
-        raise ConflictError(f"revision {revision.label} cannot be verified yet: waiting for {', '.join(waiting)}",
-                            revision=revision.label, waiting=waiting)  # fmt: skip
+        raise ConflictError(
+            f"revision {revision.label} cannot be verified yet: waiting for {', '.join(waiting)}",
+            revision=revision.label,
+            waiting=waiting,
+        )
     before = _state(revision)
     verification = _signoff(revision, VERIFICATION)
     _mark(verification, SignOffState.SIGNED, actor, at)
@@ -132,9 +195,16 @@ def verify(session: Session, actor: User, label: str, *, seen_version: int, appr
     _record(session, actor, revision, "revision.verified", f"revision {revision.label}", before, at, applied=applied)
     if not approve:
         return revision
-    approval, _check = submit_change(session, actor, revision.obsid, seen_version=revision.observation.version,
-                                     kind=RevisionKind.APPROVE_AS_IS, comment=f"approved on verifying {revision.label}",
-                                     policy=policy, now=lambda: at)  # fmt: skip
+    approval, _check = submit_change(
+        session,
+        actor,
+        revision.obsid,
+        seen_version=revision.observation.version,
+        kind=RevisionKind.APPROVE_AS_IS,
+        comment=f"approved on verifying {revision.label}",
+        policy=policy,
+        now=lambda: at,
+    )
     return approval
 
 
@@ -146,8 +216,12 @@ def _apply(session: Session, revision: Revision) -> dict[str, Any]:
 
 def _write(session: Session, observation: Observation, values: list[tuple[str, int, Any]]) -> dict[str, Any]:
     """Set parameters (None deletes), keeping the mirrored summary columns in step; name[rank] -> [before, after]."""
-    stored = {(p.name, p.rank): p for p in session.scalars(select(ObservationParameter)
-                                                            .where(ObservationParameter.observation_id == observation.id))}  # fmt: skip
+    stored = {
+        (p.name, p.rank): p
+        for p in session.scalars(
+            select(ObservationParameter).where(ObservationParameter.observation_id == observation.id)
+        )
+    }
     written = {}
     for name, rank, value in values:
         row = stored.get((name, rank))
@@ -164,8 +238,9 @@ def _write(session: Session, observation: Observation, values: list[tuple[str, i
     return written
 
 
-def discard(session: Session, actor: User, label: str, *, seen_version: int, policy: Policy | None = None,
-            now: Clock = utcnow) -> Revision:  # fmt: skip
+def discard(
+    session: Session, actor: User, label: str, *, seen_version: int, policy: Policy | None = None, now: Clock = utcnow
+) -> Revision:
     """Abandon an open revision while an edit area is still pending: pending areas become discarded, it closes."""
     policy = policy or Policy.default()
     at = now()
@@ -180,8 +255,9 @@ def discard(session: Session, actor: User, label: str, *, seen_version: int, pol
     return revision
 
 
-def withdraw(session: Session, actor: User, label: str, *, seen_version: int, policy: Policy | None = None,
-             now: Clock = utcnow) -> Revision:  # fmt: skip
+def withdraw(
+    session: Session, actor: User, label: str, *, seen_version: int, policy: Policy | None = None, now: Clock = utcnow
+) -> Revision:
     """Undo one's own submission within the undo window: a revision nobody has signed yet, or one's own approval.
 
     The revision keeps its number and record but counts for nothing; undoing an approval (or a removal)
@@ -192,18 +268,24 @@ def withdraw(session: Session, actor: User, label: str, *, seen_version: int, po
     require_active(actor, f"withdraw {label}")
     revision = find_revision(session, label, lock=True)
     if revision.submitted_by_id != actor.id:
-        raise PermissionDeniedError(f"{actor.username} may not withdraw {revision.label}: only its submitter may",
-                                    username=actor.username)  # fmt: skip
+        raise PermissionDeniedError(
+            f"{actor.username} may not withdraw {revision.label}: only its submitter may", username=actor.username
+        )
     require_version(session, revision, seen_version, f"revision {revision.label}")
     if revision.withdrawn_at is not None:
         raise ConflictError(f"revision {revision.label} was already withdrawn", revision=revision.label)
     require_recent(revision.submitted_at, at, policy.rules.undo_within_hours, f"submitting {revision.label}")
     auto = revision.kind in APPROVAL_KINDS
-    acted = [s.area for s in revision.signoffs if s.state in (SignOffState.SIGNED, SignOffState.DISCARDED)
-             and not (auto and s.area == VERIFICATION)]  # fmt: skip
+    acted = [
+        s.area
+        for s in revision.signoffs
+        if s.state in (SignOffState.SIGNED, SignOffState.DISCARDED) and not (auto and s.area == VERIFICATION)
+    ]
     if acted:
-        raise ConflictError(f"revision {revision.label} cannot be withdrawn: {', '.join(acted)} already acted on it",
-                            revision=revision.label)  # fmt: skip
+        raise ConflictError(
+            f"revision {revision.label} cannot be withdrawn: {', '.join(acted)} already acted on it",
+            revision=revision.label,
+        )
     before = _state(revision)
     revision.withdrawn_at = at
     revision.closed_at = revision.closed_at or at
@@ -214,14 +296,29 @@ def withdraw(session: Session, actor: User, label: str, *, seen_version: int, po
         observation.approved = derived_approval(session, observation, excluding=revision.id)
         touch(observation, actor, at)
     flush(session, f"revision {revision.label}")
-    record_event(session, actor=actor, action="revision.withdrawn", entity_type="revision", entity_id=revision.label,
-                 before={**before, "approved": was_approved}, after={"withdrawn": True, "approved": observation.approved},
-                 now=lambda: at)  # fmt: skip
+    record_event(
+        session,
+        actor=actor,
+        action="revision.withdrawn",
+        entity_type="revision",
+        entity_id=revision.label,
+        before={**before, "approved": was_approved},
+        after={"withdrawn": True, "approved": observation.approved},
+        now=lambda: at,
+    )
     return revision
 
 
-def undo_sign_off(session: Session, actor: User, label: str, area: str, *, seen_version: int, policy: Policy | None = None,
-                  now: Clock = utcnow) -> Revision:  # fmt: skip
+def undo_sign_off(
+    session: Session,
+    actor: User,
+    label: str,
+    area: str,
+    *,
+    seen_version: int,
+    policy: Policy | None = None,
+    now: Clock = utcnow,
+) -> Revision:
     """Take back one's own sign-off of an edit area while verification is still pending; it is pending again."""
     policy = policy or Policy.default()
     at = now()
@@ -231,13 +328,17 @@ def undo_sign_off(session: Session, actor: User, label: str, area: str, *, seen_
     if area == VERIFICATION:
         raise InvalidInputError("area", area, "an edit area; a verification is undone with undo_verification")
     if signoff.state is SignOffState.SIGNED and signoff.actor_id != actor.id:
-        raise PermissionDeniedError(f"{actor.username} may not undo the {area} sign-off of {revision.label}: it is not theirs",
-                                    username=actor.username)  # fmt: skip
+        raise PermissionDeniedError(
+            f"{actor.username} may not undo the {area} sign-off of {revision.label}: it is not theirs",
+            username=actor.username,
+        )
     # Version before state: a page that saw the sign-off before it was undone elsewhere hears who did that.
     require_version(session, signoff, seen_version, f"the {area} sign-off of {revision.label}")
     if signoff.state is not SignOffState.SIGNED:
         state = signoff.state.value.replace("_", " ")
-        raise ConflictError(f"the {area} sign-off of {revision.label} is {state}; there is nothing to undo", revision=revision.label)
+        raise ConflictError(
+            f"the {area} sign-off of {revision.label} is {state}; there is nothing to undo", revision=revision.label
+        )
     _require_open(revision)
     require_recent(signoff.acted_at, at, policy.rules.undo_within_hours, f"the {area} sign-off of {revision.label}")
     before = _state(revision)
@@ -246,8 +347,9 @@ def undo_sign_off(session: Session, actor: User, label: str, area: str, *, seen_
     return revision
 
 
-def undo_verification(session: Session, actor: User, label: str, *, seen_version: int, policy: Policy | None = None,
-                      now: Clock = utcnow) -> Revision:  # fmt: skip
+def undo_verification(
+    session: Session, actor: User, label: str, *, seen_version: int, policy: Policy | None = None, now: Clock = utcnow
+) -> Revision:
     """Take back one's own verification: the revision reopens and the catalog gets its original values back.
 
     Refused when a value it applied has changed since (a later revision), so nothing is overwritten blindly.
@@ -259,13 +361,19 @@ def undo_verification(session: Session, actor: User, label: str, *, seen_version
     verification = _signoff(revision, VERIFICATION)
     auto = revision.kind in APPROVAL_KINDS
     if auto:
-        raise ConflictError(f"revision {revision.label} verified itself on submission; withdraw it instead", revision=revision.label)
+        raise ConflictError(
+            f"revision {revision.label} verified itself on submission; withdraw it instead", revision=revision.label
+        )
     if verification.state is SignOffState.SIGNED and verification.actor_id != actor.id:
-        raise PermissionDeniedError(f"{actor.username} may not undo the verification of {revision.label}: it is not theirs",
-                                    username=actor.username)  # fmt: skip
+        raise PermissionDeniedError(
+            f"{actor.username} may not undo the verification of {revision.label}: it is not theirs",
+            username=actor.username,
+        )
     require_version(session, revision, seen_version, f"revision {revision.label}")
     if verification.state is not SignOffState.SIGNED:
-        raise ConflictError(f"revision {revision.label} is not verified; there is nothing to undo", revision=revision.label)
+        raise ConflictError(
+            f"revision {revision.label} is not verified; there is nothing to undo", revision=revision.label
+        )
     require_recent(verification.acted_at, at, policy.rules.undo_within_hours, f"the verification of {revision.label}")
     restored = _restore(session, revision) if revision.kind is RevisionKind.NORMAL else {}
     if restored:
@@ -274,7 +382,9 @@ def undo_verification(session: Session, actor: User, label: str, *, seen_version
     _mark(verification, SignOffState.PENDING, actor, at)
     revision.closed_at = None
     touch(revision, actor, at)
-    _record(session, actor, revision, "verification.undone", f"revision {revision.label}", before, at, restored=restored)
+    _record(
+        session, actor, revision, "verification.undone", f"revision {revision.label}", before, at, restored=restored
+    )
     return revision
 
 
@@ -284,15 +394,17 @@ def _restore(session: Session, revision: Revision) -> dict[str, Any]:
     changed = [v for v in revision.values if v.changed]
     if moved := [v for v in changed if not same_value(current.get((v.name, v.rank)), v.requested)]:
         names = ", ".join(value_label(v.name, v.rank) for v in moved)
-        raise ConflictError(f"the verification of {revision.label} cannot be undone: {names} changed since", revision=revision.label)
+        raise ConflictError(
+            f"the verification of {revision.label} cannot be undone: {names} changed since", revision=revision.label
+        )
     return _write(session, revision.observation, [(v.name, v.rank, v.original) for v in changed])
 
 
 def derived_approval(session: Session, observation: Observation, *, excluding: int | None = None) -> bool:
     """Approved or not, from the revision history: the last approve-as-is or remove-approval not withdrawn wins."""
-    query = select(Revision.kind).where(Revision.observation_id == observation.id, Revision.withdrawn_at.is_(None),
-                                        Revision.kind.in_(APPROVAL_KINDS))  # fmt: skip
+    query = select(Revision.kind).where(
+        Revision.observation_id == observation.id, Revision.withdrawn_at.is_(None), Revision.kind.in_(APPROVAL_KINDS)
+    )
     if excluding is not None:
         query = query.where(Revision.id != excluding)
     return session.scalar(query.order_by(Revision.number.desc()).limit(1)) is RevisionKind.APPROVE_AS_IS
-

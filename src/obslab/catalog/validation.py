@@ -30,8 +30,14 @@ class Problem:
     allowed: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "parameter": self.parameter, "rank": self.rank, "value": self.value,
-                "message": self.message, "allowed": self.allowed}  # fmt: skip
+        return {
+            "code": self.code,
+            "parameter": self.parameter,
+            "rank": self.rank,
+            "value": self.value,
+            "message": self.message,
+            "allowed": self.allowed,
+        }
 
 
 @dataclass(frozen=True)
@@ -77,9 +83,15 @@ def label(name: str, rank: int) -> str:
     return f"{name}[{rank}]" if rank else name
 
 
-def check_change(schema: ParameterSchema, rules: ChangeRules, original: Mapping[tuple[str, int], Any],
-                 edits: Iterable[tuple[str, int, Any]], *, schedule: Schedule = Schedule(),
-                 now: datetime | None = None) -> ChangeCheck:  # fmt: skip
+def check_change(
+    schema: ParameterSchema,
+    rules: ChangeRules,
+    original: Mapping[tuple[str, int], Any],
+    edits: Iterable[tuple[str, int, Any]],
+    *,
+    schedule: Schedule = Schedule(),
+    now: datetime | None = None,
+) -> ChangeCheck:
     """Apply ``edits`` ((name, rank, raw value); an empty value clears) to ``original`` and check the result.
 
     Errors name the parameter, the value and what is allowed: unknown or read-only parameter, a rank out of
@@ -95,25 +107,52 @@ def check_change(schema: ParameterSchema, rules: ChangeRules, original: Mapping[
         spec_group = schema.group_of(name)
         where = label(name, rank)
         if spec_group is None:
-            errors.append(Problem("unknown_parameter", name, rank, raw, f"{name!r}: no such parameter", "a parameter of the schema"))
+            errors.append(
+                Problem(
+                    "unknown_parameter", name, rank, raw, f"{name!r}: no such parameter", "a parameter of the schema"
+                )
+            )
             continue
         spec = schema.spec(name)
         if not spec.editable:
-            errors.append(Problem("not_editable", name, rank, raw, f"{where} ({spec.label}) is display-only and cannot be changed"))
+            errors.append(
+                Problem(
+                    "not_editable", name, rank, raw, f"{where} ({spec.label}) is display-only and cannot be changed"
+                )
+            )
             continue
         if spec_group.ranked and not 1 <= rank <= MAX_RANK or not spec_group.ranked and rank != 0:
             allowed = f"1 to {MAX_RANK}" if spec_group.ranked else "0 (a single value)"
-            errors.append(Problem("rank", name, rank, raw, f"{name}: rank {rank} is not allowed; expected {allowed}", allowed))
+            errors.append(
+                Problem("rank", name, rank, raw, f"{name}: rank {rank} is not allowed; expected {allowed}", allowed)
+            )
             continue
         try:
             value = coerce(spec, raw)
         except CoercionError as error:
-            errors.append(Problem("type" if spec.choices is None else "choice", name, rank, raw,
-                                  f"{where} ({spec.label}): {raw!r} is not allowed; expected {error.allowed}", error.allowed))  # fmt: skip
+            errors.append(
+                Problem(
+                    "type" if spec.choices is None else "choice",
+                    name,
+                    rank,
+                    raw,
+                    f"{where} ({spec.label}): {raw!r} is not allowed; expected {error.allowed}",
+                    error.allowed,
+                )
+            )
             continue
         if value is not None and isinstance(value, int | float) and not _within(value, spec.minimum, spec.maximum):
             allowed = _range_text(spec.minimum, spec.maximum, spec.unit)
-            errors.append(Problem("range", name, rank, raw, f"{where} ({spec.label}): {raw!r} is out of range; expected {allowed}", allowed))
+            errors.append(
+                Problem(
+                    "range",
+                    name,
+                    rank,
+                    raw,
+                    f"{where} ({spec.label}): {raw!r} is out of range; expected {allowed}",
+                    allowed,
+                )
+            )
             continue
         if value is None:
             requested.pop((name, rank), None)
@@ -136,8 +175,16 @@ def check_change(schema: ParameterSchema, rules: ChangeRules, original: Mapping[
     warnings: list[Problem] = []
     for problem in rule_problems(schema, requested):
         if (problem.code, problem.parameter, problem.rank) in before:
-            warnings.append(Problem("already_inconsistent", problem.parameter, problem.rank, problem.value,
-                                    problem.message + " (already so before this change)", problem.allowed))  # fmt: skip
+            warnings.append(
+                Problem(
+                    "already_inconsistent",
+                    problem.parameter,
+                    problem.rank,
+                    problem.value,
+                    problem.message + " (already so before this change)",
+                    problem.allowed,
+                )
+            )
         elif problem.message not in seen_messages:  # two rules may ask the same thing (all-or-none and a condition)
             seen_messages.add(problem.message)
             errors.append(problem)
@@ -209,8 +256,10 @@ def rule_problems(schema: ParameterSchema, values: Mapping[tuple[str, int], Any]
 
     problems: list[Problem] = []
     # An all-or-none rule is a condition that any value of its lead triggers: one loop checks both.
-    triggered = [*(("all_or_none", r.lead, None, r.rest, r.per_rank) for r in schema.all_or_none),
-                 *(("condition", c.parameter, c.values, c.require, c.per_rank) for c in schema.conditions)]  # fmt: skip
+    triggered = [
+        *(("all_or_none", r.lead, None, r.rest, r.per_rank) for r in schema.all_or_none),
+        *(("condition", c.parameter, c.values, c.require, c.per_rank) for c in schema.conditions),
+    ]
     for code, lead, trigger_values, require, per_rank in triggered:
         if not applies((lead, *require)):
             continue
@@ -220,8 +269,16 @@ def rule_problems(schema: ParameterSchema, values: Mapping[tuple[str, int], Any]
                 continue
             for name in require:
                 if not has(name, rank):
-                    problems.append(Problem(code, name, rank, values.get((name, rank)),
-                                            f"{label(name, rank)} needs a value because {label(lead, rank)} is {trigger!r}", "a value"))  # fmt: skip
+                    problems.append(
+                        Problem(
+                            code,
+                            name,
+                            rank,
+                            values.get((name, rank)),
+                            f"{label(name, rank)} needs a value because {label(lead, rank)} is {trigger!r}",
+                            "a value",
+                        )
+                    )
     for exactly in schema.exactly_one:
         if not applies(exactly.names):
             continue
@@ -229,23 +286,38 @@ def rule_problems(schema: ParameterSchema, values: Mapping[tuple[str, int], Any]
             present = [name for name in exactly.names if has(name, rank)]
             if len(present) != 1:
                 shown = ", ".join(f"{label(name, rank)}={values.get((name, rank))!r}" for name in exactly.names)
-                problems.append(Problem("exactly_one", exactly.names[0], rank, values.get((exactly.names[0], rank)),
-                                        f"exactly one of {' / '.join(exactly.names)} must have a value; now {shown}",
-                                        "exactly one value"))  # fmt: skip
+                problems.append(
+                    Problem(
+                        "exactly_one",
+                        exactly.names[0],
+                        rank,
+                        values.get((exactly.names[0], rank)),
+                        f"exactly one of {' / '.join(exactly.names)} must have a value; now {shown}",
+                        "exactly one value",
+                    )
+                )
     for order in schema.before:
         if not applies((order.first, order.second)):
             continue
         for rank in ranks((order.first, order.second), order.per_rank):
             first, second = values.get((order.first, rank)), values.get((order.second, rank))
             if not is_empty(first) and not is_empty(second) and not first < second:
-                problems.append(Problem("order", order.second, rank, second,
-                                        f"{label(order.second, rank)} {second!r} must be after {label(order.first, rank)} {first!r}",
-                                        f"a value after {first!r}"))  # fmt: skip
+                problems.append(
+                    Problem(
+                        "order",
+                        order.second,
+                        rank,
+                        second,
+                        f"{label(order.second, rank)} {second!r} must be after {label(order.first, rank)} {first!r}",
+                        f"a value after {first!r}",
+                    )
+                )
     return problems
 
 
-def change_warnings(schema: ParameterSchema, rules: ChangeRules, check: ChangeCheck, schedule: Schedule,
-                    now: datetime | None) -> tuple[list[Problem], dict[str, bool]]:  # fmt: skip
+def change_warnings(
+    schema: ParameterSchema, rules: ChangeRules, check: ChangeCheck, schedule: Schedule, now: datetime | None
+) -> tuple[list[Problem], dict[str, bool]]:
     """Warnings that inform but never block, and the revision's note flags (badges, mail rules)."""
     w = rules.warnings
     changed = {change.name: change for change in check.changes}
@@ -257,24 +329,62 @@ def change_warnings(schema: ParameterSchema, rules: ChangeRules, check: ChangeCh
         if None not in before and None not in after:
             shift = angular_separation_deg(*before, *after) * 60
         if shift > w.large_shift_arcmin:
-            warnings.append(Problem("large_shift", "ra" if "ra" in changed else "dec", 0, after,
-                                    f"the pointing moves {shift:.2f} arcmin (more than {w.large_shift_arcmin:g}): needs approval"))  # fmt: skip
+            warnings.append(
+                Problem(
+                    "large_shift",
+                    "ra" if "ra" in changed else "dec",
+                    0,
+                    after,
+                    f"the pointing moves {shift:.2f} arcmin (more than {w.large_shift_arcmin:g}): needs approval",
+                )
+            )
     for name in sorted(w.needs_approval & changed.keys()):
         c = changed[name]
-        warnings.append(Problem("needs_approval", name, c.rank, c.requested, f"{name} changes from {c.original!r} to {c.requested!r}: needs approval"))
+        warnings.append(
+            Problem(
+                "needs_approval",
+                name,
+                c.rank,
+                c.requested,
+                f"{name} changes from {c.original!r} to {c.requested!r}: needs approval",
+            )
+        )
     for group in check.nullified:
-        warnings.append(Problem("nullified", "instrument", 0, check.requested.get(("instrument", 0)),
-                                f"the instrument changes family, so every parameter of group {group!r} was emptied"))  # fmt: skip
+        warnings.append(
+            Problem(
+                "nullified",
+                "instrument",
+                0,
+                check.requested.get(("instrument", 0)),
+                f"the instrument changes family, so every parameter of group {group!r} was emptied",
+            )
+        )
     for name in sorted(w.mission_planning & changed.keys()):
-        warnings.append(Problem("mission_planning", name, 0, changed[name].requested, f"{name} changes: mission planning will be told"))
-    soon = (schedule.scheduled_at is not None and now is not None
-            and timedelta(0) <= schedule.scheduled_at - now < timedelta(days=w.scheduled_within_days))  # fmt: skip
+        warnings.append(
+            Problem(
+                "mission_planning", name, 0, changed[name].requested, f"{name} changes: mission planning will be told"
+            )
+        )
+    soon = (
+        schedule.scheduled_at is not None
+        and now is not None
+        and timedelta(0) <= schedule.scheduled_at - now < timedelta(days=w.scheduled_within_days)
+    )
     if soon:
-        warnings.append(Problem("scheduled_soon", "soe_st_sched_date", 0, schedule.scheduled_at.isoformat(),
-                                f"scheduled for {schedule.scheduled_at:%Y-%m-%d %H:%M} UTC, within {w.scheduled_within_days} days: "
-                                "mission planning must agree"))  # fmt: skip
+        warnings.append(
+            Problem(
+                "scheduled_soon",
+                "soe_st_sched_date",
+                0,
+                schedule.scheduled_at.isoformat(),
+                f"scheduled for {schedule.scheduled_at:%Y-%m-%d %H:%M} UTC, within {w.scheduled_within_days} days: "
+                "mission planning must agree",
+            )
+        )
     if schedule.on_active_list:
-        warnings.append(Problem("on_active_list", "status", 0, True, "on the active observing list: mission planning must agree"))
+        warnings.append(
+            Problem("on_active_list", "status", 0, True, "on the active observing list: mission planning must agree")
+        )
     notes = {
         "large_coordinate_change": shift > w.large_shift_arcmin,
         "target_name_change": "targname" in changed,
@@ -286,4 +396,3 @@ def change_warnings(schema: ParameterSchema, rules: ChangeRules, check: ChangeCh
         "on_or_list": schedule.on_active_list,
     }
     return warnings, notes
-

@@ -13,8 +13,14 @@ EMPTY_TEXT = frozenset({"", "n", "no", "null", "na", "none"})
 #: Numbers are compared rounded to this many decimals (Ocat rule).
 DECIMALS = 4
 #: Parameters that mirror an observation's summary column (parameter -> attribute); edits keep both in step.
-MIRRORED = {"targname": "target_name", "ra": "ra_deg", "dec": "dec_deg", "instrument": "instrument",
-            "grating": "grating", "type": "obs_type"}  # fmt: skip
+MIRRORED = {
+    "targname": "target_name",
+    "ra": "ra_deg",
+    "dec": "dec_deg",
+    "instrument": "instrument",
+    "grating": "grating",
+    "type": "obs_type",
+}
 #: How datetime parameters are stored: UTC, to the second, without an offset (the Ocat's form).
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
 

@@ -172,10 +172,18 @@ def serve_options(command: Callable[..., Any]) -> Callable[..., Any]:
     from obslab.dashboards.serving import DEFAULT_PORT
 
     options = [
-        click.option("--panel", "use_panel", is_flag=True, help="Serve with `panel serve` (Bokeh server) instead of Voila."),
-        click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535), help="Port on 127.0.0.1."),
-        click.option("--preheat/--no-preheat", default=True, show_default=True,
-                     help="Voila only: keep one kernel per dashboard running ahead of the next visitor."),
+        click.option(
+            "--panel", "use_panel", is_flag=True, help="Serve with `panel serve` (Bokeh server) instead of Voila."
+        ),
+        click.option(
+            "--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535), help="Port on 127.0.0.1."
+        ),
+        click.option(
+            "--preheat/--no-preheat",
+            default=True,
+            show_default=True,
+            help="Voila only: keep one kernel per dashboard running ahead of the next visitor.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -236,7 +244,17 @@ def demo(app: App, no_serve: bool, seed: int, use_panel: bool, port: int, prehea
     if added is not None:
         click.echo(f"demo observatory (seed {seed}) in {app.where}")
         click.echo(f"  rows added by this run: {added}")
-    shown = ("observations", "revisions", "signoffs", "users", "instrument_configurations", "observing_requests", "nights", "exposures", "metrics")
+    shown = (
+        "observations",
+        "revisions",
+        "signoffs",
+        "users",
+        "instrument_configurations",
+        "observing_requests",
+        "nights",
+        "exposures",
+        "metrics",
+    )
     with app.sessions() as session:
         for name in shown:
             count = session.scalar(select(func.count()).select_from(Base.metadata.tables[name]))
@@ -280,7 +298,13 @@ def users_list(app: App, as_json: bool) -> None:
 
     with app.sessions() as session:
         rows = [
-            {"username": u.username, "full_name": u.full_name, "email": u.email, "roles": u.role_names, "active": u.is_active}
+            {
+                "username": u.username,
+                "full_name": u.full_name,
+                "email": u.email,
+                "roles": u.role_names,
+                "active": u.is_active,
+            }
             for u in list_users(session)
         ]
     if as_json:

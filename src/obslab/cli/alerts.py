@@ -32,8 +32,14 @@ def _ingest_file(app: App, path: Path) -> dict[str, object]:
         return {"file": str(path), "refused": f"cannot be read: {error.strerror}"}
     except ObslabError as error:
         return {"file": str(path), "refused": str(error)}
-    return {"file": str(path), "ivorn": outcome.ivorn, "status": outcome.status.value, "decision": outcome.decision,
-            "request": outcome.request_id, "plan_version": outcome.plan_version}  # fmt: skip
+    return {
+        "file": str(path),
+        "ivorn": outcome.ivorn,
+        "status": outcome.status.value,
+        "decision": outcome.decision,
+        "request": outcome.request_id,
+        "plan_version": outcome.plan_version,
+    }
 
 
 def _show(result: dict[str, object]) -> None:
@@ -62,7 +68,9 @@ def alerts_ingest(app: App, paths: tuple[Path, ...], as_json: bool) -> None:
 
 @alerts.command("watch")
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False, exists=True))
-@click.option("--interval", type=click.FloatRange(min=0.1), default=5.0, show_default=True, help="Seconds between looks.")
+@click.option(
+    "--interval", type=click.FloatRange(min=0.1), default=5.0, show_default=True, help="Seconds between looks."
+)
 @click.option("--once", is_flag=True, help="Take what is there now, then stop.")
 @click.pass_obj
 def alerts_watch(app: App, directory: Path, interval: float, once: bool) -> None:

@@ -36,21 +36,41 @@ def actor(app: App, session: Session) -> User:
     user = app.acting_user(session)
     if user is None:
         name = local_username(app.settings.acting_user)
-        raise NotFoundError(f"user {name!r} is not known to obslab; set OBSLAB_ACTING_USER or add them with 'obslab users add'")
+        raise NotFoundError(
+            f"user {name!r} is not known to obslab; set OBSLAB_ACTING_USER or add them with 'obslab users add'"
+        )
     return user
 
 
 def revision_json(revision: Revision) -> dict[str, Any]:
     return {
-        "revision": revision.label, "obsid": revision.obsid, "kind": revision.kind.value, "version": revision.version,
-        "submitted_by": revision.submitted_by_id, "submitted_at": revision.submitted_at.isoformat(),
-        "comment": revision.comment, "closed_at": revision.closed_at and revision.closed_at.isoformat(),
-        "withdrawn_at": revision.withdrawn_at and revision.withdrawn_at.isoformat(), "notes": revision.notes,
+        "revision": revision.label,
+        "obsid": revision.obsid,
+        "kind": revision.kind.value,
+        "version": revision.version,
+        "submitted_by": revision.submitted_by_id,
+        "submitted_at": revision.submitted_at.isoformat(),
+        "comment": revision.comment,
+        "closed_at": revision.closed_at and revision.closed_at.isoformat(),
+        "withdrawn_at": revision.withdrawn_at and revision.withdrawn_at.isoformat(),
+        "notes": revision.notes,
         "superseded": revision.superseded_by_id is not None,
-        "changes": [{"name": v.name, "rank": v.rank, "original": v.original, "requested": v.requested} for v in revision.values if v.changed],
-        "signoffs": [{"area": s.area, "state": s.state.value, "version": s.version, "by": s.actor_id,
-                      "at": s.acted_at and s.acted_at.isoformat()} for s in revision.signoffs],
-    }  # fmt: skip
+        "changes": [
+            {"name": v.name, "rank": v.rank, "original": v.original, "requested": v.requested}
+            for v in revision.values
+            if v.changed
+        ],
+        "signoffs": [
+            {
+                "area": s.area,
+                "state": s.state.value,
+                "version": s.version,
+                "by": s.actor_id,
+                "at": s.acted_at and s.acted_at.isoformat(),
+            }
+            for s in revision.signoffs
+        ],
+    }
 
 
 def _with_usernames(session: Session, data: dict[str, Any]) -> dict[str, Any]:
@@ -65,7 +85,9 @@ def _with_usernames(session: Session, data: dict[str, Any]) -> dict[str, Any]:
 
 def print_revision(data: dict[str, Any]) -> None:
     state = "withdrawn" if data["withdrawn_at"] else "closed" if data["closed_at"] else "open"
-    click.echo(f"{data['revision']}  {data['kind']}  {state}  version {data['version']}  by {data['submitted_by']} at {data['submitted_at']}")
+    click.echo(
+        f"{data['revision']}  {data['kind']}  {state}  version {data['version']}  by {data['submitted_by']} at {data['submitted_at']}"
+    )
     for change in data["changes"]:
         rank = f"[{change['rank']}]" if change["rank"] else ""
         click.echo(f"  {change['name']}{rank}: {change['original']!r} -> {change['requested']!r}")
@@ -82,9 +104,13 @@ def changes() -> None:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
-seen_option = click.option("--seen-version", type=int, default=None,
-                           help="The version you saw (from 'show --json'); refused if the row changed since. "
-                                "Without it the current version is used, which protects nothing.")  # fmt: skip
+seen_option = click.option(
+    "--seen-version",
+    type=int,
+    default=None,
+    help="The version you saw (from 'show --json'); refused if the row changed since. "
+    "Without it the current version is used, which protects nothing.",
+)
 
 
 @changes.command("show")
@@ -107,8 +133,14 @@ def changes_show(app: App, what: str, as_json: bool) -> None:
             obsid = int(what)
             if session.scalar(select(Observation.id).where(Observation.obsid == obsid)) is None:
                 raise NotFoundError(f"obsid {obsid} is not in the catalog")
-            revisions = list(session.scalars(select(Revision).where(Revision.obsid == obsid).order_by(Revision.number)
-                                             .options(selectinload(Revision.values), selectinload(Revision.signoffs))))  # fmt: skip
+            revisions = list(
+                session.scalars(
+                    select(Revision)
+                    .where(Revision.obsid == obsid)
+                    .order_by(Revision.number)
+                    .options(selectinload(Revision.values), selectinload(Revision.signoffs))
+                )
+            )
         data = [_with_usernames(session, revision_json(r)) for r in revisions]
     if as_json:
         emit_json(data[0] if "." in what else data)
@@ -119,7 +151,9 @@ def changes_show(app: App, what: str, as_json: bool) -> None:
 
 @changes.command("submit")
 @click.argument("obsid", type=int)
-@click.option("--set", "assignments", multiple=True, metavar="NAME[RANK]=VALUE", help="A requested value (repeat); empty clears.")
+@click.option(
+    "--set", "assignments", multiple=True, metavar="NAME[RANK]=VALUE", help="A requested value (repeat); empty clears."
+)
 @click.option("--kind", type=click.Choice(["norm", "asis", "remove", "clone"]), default="norm", show_default=True)
 @click.option("--comment", default="", help="Why the change is needed (shown to every signer).")
 @click.option("--also", default="", metavar="OBSIDS", help="Copy the change to these obsids too (ranges allowed).")
@@ -128,8 +162,17 @@ def changes_show(app: App, what: str, as_json: bool) -> None:
 @json_option
 @click.pass_obj
 @reports_errors
-def changes_submit(app: App, obsid: int, assignments: tuple[str, ...], kind: str, comment: str, also: str, dry_run: bool,
-                   seen_version: int | None, as_json: bool) -> None:  # fmt: skip
+def changes_submit(
+    app: App,
+    obsid: int,
+    assignments: tuple[str, ...],
+    kind: str,
+    comment: str,
+    also: str,
+    dry_run: bool,
+    seen_version: int | None,
+    as_json: bool,
+) -> None:
     """Submit a change request for OBSID."""
     from obslab.catalog.changes import preview_change, submit_change
     from obslab.catalog.models import Observation
@@ -142,26 +185,59 @@ def changes_submit(app: App, obsid: int, assignments: tuple[str, ...], kind: str
         who = actor(app, session)
         if dry_run:
             check = preview_change(session, obsid, edits)
-            result: dict[str, Any] = {"ok": check.ok, "errors": [p.as_dict() for p in check.errors],
-                                      "warnings": [p.as_dict() for p in check.warnings],
-                                      "changes": [{"name": c.name, "rank": c.rank, "original": c.original, "requested": c.requested}
-                                                  for c in check.changes]}  # fmt: skip
+            result: dict[str, Any] = {
+                "ok": check.ok,
+                "errors": [p.as_dict() for p in check.errors],
+                "warnings": [p.as_dict() for p in check.warnings],
+                "changes": [
+                    {"name": c.name, "rank": c.rank, "original": c.original, "requested": c.requested}
+                    for c in check.changes
+                ],
+            }
             session.rollback()
         elif others:
-            versions = dict(session.execute(select(Observation.obsid, Observation.version)
-                                            .where(Observation.obsid.in_([obsid, *others]))).all())  # fmt: skip
+            versions = dict(
+                session.execute(
+                    select(Observation.obsid, Observation.version).where(Observation.obsid.in_([obsid, *others]))
+                ).all()
+            )
             if seen_version is not None:
                 versions[obsid] = seen_version
-            outcomes = submit_to_many(session, who, obsid, others, seen_versions=versions | {o: 0 for o in others if o not in versions},
-                                      edits=edits, comment=comment)  # fmt: skip
-            result = {"results": [{"obsid": r.obsid, "outcome": r.outcome.value, "revision": r.revision, "left_out": list(r.left_out)}
-                                  for r in outcomes]}  # fmt: skip
+            outcomes = submit_to_many(
+                session,
+                who,
+                obsid,
+                others,
+                seen_versions=versions | {o: 0 for o in others if o not in versions},
+                edits=edits,
+                comment=comment,
+            )
+            result = {
+                "results": [
+                    {"obsid": r.obsid, "outcome": r.outcome.value, "revision": r.revision, "left_out": list(r.left_out)}
+                    for r in outcomes
+                ]
+            }
         else:
-            version = seen_version if seen_version is not None else session.scalar(select(Observation.version).where(Observation.obsid == obsid))
-            revision, check = submit_change(session, who, obsid, seen_version=version if version is not None else 0, kind=kind,
-                                            edits=edits, comment=comment)  # fmt: skip
-            result = {"revision": revision.label, "warnings": [p.as_dict() for p in check.warnings],
-                      "signoffs": {s.area: s.state.value for s in revision.signoffs}}  # fmt: skip
+            version = (
+                seen_version
+                if seen_version is not None
+                else session.scalar(select(Observation.version).where(Observation.obsid == obsid))
+            )
+            revision, check = submit_change(
+                session,
+                who,
+                obsid,
+                seen_version=version if version is not None else 0,
+                kind=kind,
+                edits=edits,
+                comment=comment,
+            )
+            result = {
+                "revision": revision.label,
+                "warnings": [p.as_dict() for p in check.warnings],
+                "signoffs": {s.area: s.state.value for s in revision.signoffs},
+            }
     if as_json:
         emit_json(result)
         return
@@ -213,7 +289,9 @@ def changes_sign(app: App, label: str, area: str, seen_version: int | None, as_j
         row = next((s for s in revision.signoffs if s.area == area), None)
         return seen_version if seen_version is not None else (row.version if row is not None else 0)
 
-    _act(app, label, as_json, lambda session, who, seen: sign_off(session, who, label, area, seen_version=seen), seen_of)
+    _act(
+        app, label, as_json, lambda session, who, seen: sign_off(session, who, label, area, seen_version=seen), seen_of
+    )
 
 
 def _revision_version(seen_version: int | None) -> Any:
@@ -231,7 +309,13 @@ def changes_verify(app: App, label: str, approve: bool, seen_version: int | None
     """Verify revision LABEL once every other area is done; the catalog takes the requested values."""
     from obslab.catalog.signoff import verify
 
-    _act(app, label, as_json, lambda s, who, seen: verify(s, who, label, seen_version=seen, approve=approve), _revision_version(seen_version))
+    _act(
+        app,
+        label,
+        as_json,
+        lambda s, who, seen: verify(s, who, label, seen_version=seen, approve=approve),
+        _revision_version(seen_version),
+    )
 
 
 def _plain_revision_action(name: str, help_text: str) -> Any:
@@ -247,14 +331,24 @@ def _plain_revision_action(name: str, help_text: str) -> Any:
         from obslab.catalog import signoff
 
         action = getattr(signoff, name)
-        _act(app, label, as_json, lambda s, who, seen: action(s, who, label, seen_version=seen), _revision_version(seen_version))
+        _act(
+            app,
+            label,
+            as_json,
+            lambda s, who, seen: action(s, who, label, seen_version=seen),
+            _revision_version(seen_version),
+        )
 
     return command
 
 
-changes_discard = _plain_revision_action("discard", "Abandon revision LABEL: its pending areas are discarded and it closes.")
+changes_discard = _plain_revision_action(
+    "discard", "Abandon revision LABEL: its pending areas are discarded and it closes."
+)
 changes_withdraw = _plain_revision_action(
-    "withdraw", "Withdraw your own revision LABEL (nobody has acted on it yet, or it is your approval), within the undo window.")
+    "withdraw",
+    "Withdraw your own revision LABEL (nobody has acted on it yet, or it is your approval), within the undo window.",
+)
 
 
 @click.command("express")
@@ -275,8 +369,10 @@ def express(app: App, source: str, check_only: bool, as_json: bool) -> None:
         approved: tuple[str, ...] = ()
         if not check_only:
             approved = express_approve(session, who, text).approved
-    result = {"approved": list(approved),
-              "obsids": [{"obsid": r.obsid, "status": r.status.value, "detail": r.detail} for r in rows]}  # fmt: skip
+    result = {
+        "approved": list(approved),
+        "obsids": [{"obsid": r.obsid, "status": r.status.value, "detail": r.detail} for r in rows],
+    }
     if as_json:
         emit_json(result)
         return

@@ -14,8 +14,14 @@ DAY_FORMAT = click.DateTime(formats=["%Y-%m-%d"])
 
 
 def _slot_json(slot: Any) -> dict[str, Any]:
-    return {"starts_on": slot.starts_on.isoformat(), "ends_on": slot.ends_on.isoformat(), "person": slot.person,
-            "assigned_by": slot.assigned_by, "version": slot.version, "standard": slot.standard}  # fmt: skip
+    return {
+        "starts_on": slot.starts_on.isoformat(),
+        "ends_on": slot.ends_on.isoformat(),
+        "person": slot.person,
+        "assigned_by": slot.assigned_by,
+        "version": slot.version,
+        "standard": slot.standard,
+    }
 
 
 @click.group()
@@ -82,7 +88,11 @@ def _slot_action(name: str, function: str, help_text: str, *, with_person: bool 
     return command
 
 
-duty_sign_up = _slot_action("signup", "sign_up", "Put PERSON on duty in the open slot starting STARTS_ON.", with_person=True)
+duty_sign_up = _slot_action(
+    "signup", "sign_up", "Put PERSON on duty in the open slot starting STARTS_ON.", with_person=True
+)
 duty_unlock = _slot_action("unlock", "unlock", "Reopen the filled slot starting STARTS_ON.")
 duty_split = _slot_action("split", "split", "Split the open slot starting STARTS_ON at its midpoint.")
-duty_delete = _slot_action("delete", "delete", "Delete the open slot starting STARTS_ON, merging it into its shorter open neighbour.")
+duty_delete = _slot_action(
+    "delete", "delete", "Delete the open slot starting STARTS_ON, merging it into its shorter open neighbour."
+)

@@ -17,7 +17,13 @@ def notify() -> None:
 
 @notify.command("send")
 @click.option("--retry-failed", is_flag=True, help="Also retry messages that failed before (at most 5 attempts each).")
-@click.option("--limit", type=click.IntRange(1, 100_000), default=500, show_default=True, help="Most messages to send in this run.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 100_000),
+    default=500,
+    show_default=True,
+    help="Most messages to send in this run.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.pass_obj
 @reports_errors
@@ -37,7 +43,13 @@ def notify_send(app: App, retry_failed: bool, limit: int, as_json: bool) -> None
 
 
 @notify.command("reminders")
-@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="The day (UTC) to remind for; default today.")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The day (UTC) to remind for; default today.",
+)
 @click.pass_obj
 @reports_errors
 def notify_reminders(app: App, day: datetime | None) -> None:
@@ -61,8 +73,12 @@ def notify_status(app: App, as_json: bool) -> None:
     from obslab.notify import Notification
 
     with app.sessions() as session:
-        counts = {status.value: count for status, count in session.execute(
-            select(Notification.status, func.count()).group_by(Notification.status)).all()}  # fmt: skip
+        counts = {
+            status.value: count
+            for status, count in session.execute(
+                select(Notification.status, func.count()).group_by(Notification.status)
+            ).all()
+        }
     if as_json:
         emit_json(counts)
     else:

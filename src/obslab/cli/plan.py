@@ -7,6 +7,7 @@ import click
 from obslab.cli import App, emit_json, reports_errors
 from obslab.cli.changes import actor
 
+
 @click.group(invoke_without_command=True)
 @click.option("--night", "night_text", help="The local date the night begins, YYYY-MM-DD.")
 @click.option("--from", "from_text", help="Re-plan from this UTC time (HH:MM), keeping the block in progress.")
@@ -15,8 +16,14 @@ from obslab.cli.changes import actor
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as one JSON object.")
 @click.pass_context
 @reports_errors
-def plan(ctx: click.Context, night_text: str | None, from_text: str | None, lost_texts: tuple[str, ...], dry_run: bool,
-         as_json: bool) -> None:  # fmt: skip
+def plan(
+    ctx: click.Context,
+    night_text: str | None,
+    from_text: str | None,
+    lost_texts: tuple[str, ...],
+    dry_run: bool,
+    as_json: bool,
+) -> None:
     """Plan the night's pending requests (a new version; the last one is kept), or see `obslab plan explain`."""
     if ctx.invoked_subcommand is not None:
         return
@@ -41,11 +48,19 @@ def plan(ctx: click.Context, night_text: str | None, from_text: str | None, lost
     if as_json:
         emit_json(plan_json(result, site) | {"schedule_version": version})
         return
-    where = f"{result.night_start:%H:%M}-{result.night_end:%H:%M} UTC ({result.twilight.value})" if result.night_start else "no dark time"
+    where = (
+        f"{result.night_start:%H:%M}-{result.night_end:%H:%M} UTC ({result.twilight.value})"
+        if result.night_start
+        else "no dark time"
+    )
     stored = f"stored as version {version}" if version else "what-if: nothing stored"
-    click.echo(f"night {night} at {site.name}: {where}; {len(result.blocks)} blocks, {len(result.unscheduled)} unscheduled; {stored}")
+    click.echo(
+        f"night {night} at {site.name}: {where}; {len(result.blocks)} blocks, {len(result.unscheduled)} unscheduled; {stored}"
+    )
     for block in result.blocks:
-        click.echo(f"  {block.start:%H:%M}-{block.end:%H:%M}  {block.request.label:<14} priority {block.request.priority:g}")
+        click.echo(
+            f"  {block.start:%H:%M}-{block.end:%H:%M}  {block.request.label:<14} priority {block.request.priority:g}"
+        )
     for left in result.unscheduled:
         click.echo(f"  --           {left.request.label:<14} {left.reason.value}: {left.detail}")
     for note in result.notes:

@@ -25,12 +25,19 @@ class MyActions(pn.viewable.Viewer):
         if params.get("state") is None:  # not setdefault: building a default state reads the configured database
             params["state"] = MyActionsState(context)
         super().__init__(**params)
-        self.table = data_table(self.state.rows, titles=TITLES, height=360, css_classes=["obslab-actions-table"],
-                                widths={"revision": 110, "what": 170, "at": 140, "undo": 300, "until": 330},
-                                layout="fit_columns")  # fmt: skip
+        self.table = data_table(
+            self.state.rows,
+            titles=TITLES,
+            height=360,
+            css_classes=["obslab-actions-table"],
+            widths={"revision": 110, "what": 170, "at": 140, "undo": 300, "until": 330},
+            layout="fit_columns",
+        )
         self.table.on_click(self._row_clicked)
         self.state.param.watch(lambda event: setattr(self.table, "value", event.new), "rows")
-        self.undo_button = pn.widgets.Button(label="Undo", color="warning", disabled=True, css_classes=["obslab-actions-undo"])
+        self.undo_button = pn.widgets.Button(
+            label="Undo", color="warning", disabled=True, css_classes=["obslab-actions-undo"]
+        )
         self.undo_button.on_click(self._undo_clicked)
         self.state.param.watch(lambda _event: self._selection_changed(), "selected")
         self._selection_changed()
@@ -48,27 +55,42 @@ class MyActions(pn.viewable.Viewer):
         # The button names what it will undo, and is off unless the selected action can be undone.
         action = self.state.selected
         undoable = action is not None and action.undo is not None
-        self.undo_button.param.update(label=self.state.describe(action) if undoable else "Undo", disabled=not undoable,
-                                      color="danger" if undoable and action.undo == "withdraw" else "warning")  # fmt: skip
+        self.undo_button.param.update(
+            label=self.state.describe(action) if undoable else "Undo",
+            disabled=not undoable,
+            color="danger" if undoable and action.undo == "withdraw" else "warning",
+        )
 
     def _selected(self, action: Any, _rows: Any) -> pn.pane.HTML:
         if action is None:
             text = "<p><i>Click an action to see whether it can still be undone.</i></p>"
         elif action.undo is None:
-            text = (f"<p><b>{html.escape(action.label)}</b> · {html.escape(action.what)} at {action.at:%Y-%m-%d %H:%M} UTC: "
-                    f"cannot be undone ({html.escape(action.why_not or 'no undo applies')})</p>")  # fmt: skip
+            text = (
+                f"<p><b>{html.escape(action.label)}</b> · {html.escape(action.what)} at {action.at:%Y-%m-%d %H:%M} UTC: "
+                f"cannot be undone ({html.escape(action.why_not or 'no undo applies')})</p>"
+            )
         else:
-            text = (f"<p><b>{html.escape(action.label)}</b> · {html.escape(action.what)} at {action.at:%Y-%m-%d %H:%M} UTC: "
-                    f"{html.escape(self.state.window(action))}</p>")  # fmt: skip
+            text = (
+                f"<p><b>{html.escape(action.label)}</b> · {html.escape(action.what)} at {action.at:%Y-%m-%d %H:%M} UTC: "
+                f"{html.escape(self.state.window(action))}</p>"
+            )
         return pn.pane.HTML(text, css_classes=["obslab-actions-selected"], sizing_mode="stretch_width")
 
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state
         refresh = pn.widgets.Button(label="Refresh", color="default", css_classes=["obslab-actions-refresh"])
         refresh.on_click(lambda _event: s.refresh())
-        intro = pn.pane.Markdown(f"### My recent actions\nWhat you did in the last {s.rules.undo_within_hours:g} hours; "
-                                 "select one to undo it while nobody else has acted on it.")  # fmt: skip
-        body = pn.Column(intro, error_alert(s), message_line(s), self.table,
-                         pn.Column(pn.bind(self._selected, s.param.selected, s.param.rows), sizing_mode="stretch_width"),
-                         pn.Row(self.undo_button, refresh), sizing_mode="stretch_width")  # fmt: skip
+        intro = pn.pane.Markdown(
+            f"### My recent actions\nWhat you did in the last {s.rules.undo_within_hours:g} hours; "
+            "select one to undo it while nobody else has acted on it."
+        )
+        body = pn.Column(
+            intro,
+            error_alert(s),
+            message_line(s),
+            self.table,
+            pn.Column(pn.bind(self._selected, s.param.selected, s.param.rows), sizing_mode="stretch_width"),
+            pn.Row(self.undo_button, refresh),
+            sizing_mode="stretch_width",
+        )
         return shell(s.context, "mine", body)

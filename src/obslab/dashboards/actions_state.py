@@ -36,8 +36,9 @@ class MyActionsState(param.Parameterized):
     """The viewer's recent actions with the undo each still allows; undos run through the services as the viewer."""
 
     rows = param.DataFrame(default=None, precedence=-1)
-    selected = param.ClassSelector(class_=RecentAction, default=None, allow_None=True, precedence=-1,
-                                   doc="The selected action, as last read")  # fmt: skip
+    selected = param.ClassSelector(
+        class_=RecentAction, default=None, allow_None=True, precedence=-1, doc="The selected action, as last read"
+    )
     error = param.String(default="", precedence=-1)
     message = param.String(default="", precedence=-1)
 
@@ -56,7 +57,9 @@ class MyActionsState(param.Parameterized):
         try:
             with self.context.sessions() as session:
                 viewer = find_user(session, self.context.viewer.username)
-                actions = recent_actions(session, viewer, rules=self.rules, now=lambda: at) if viewer is not None else []
+                actions = (
+                    recent_actions(session, viewer, rules=self.rules, now=lambda: at) if viewer is not None else []
+                )
         except ObslabError as exc:
             self.error = str(exc)
             return
@@ -66,9 +69,13 @@ class MyActionsState(param.Parameterized):
             self.selected = self.action(self.selected.label, self.selected.what)
 
     def _table_row(self, action: RecentAction, at: datetime) -> dict[str, Any]:
-        return {"revision": action.label, "what": action.what, "at": f"{action.at:%Y-%m-%d %H:%M}",
-                "undo": undo_label(action.undo) if action.undo else action.why_not or "cannot be undone",
-                "until": self.window(action, at) if action.undo else ""}  # fmt: skip
+        return {
+            "revision": action.label,
+            "what": action.what,
+            "at": f"{action.at:%Y-%m-%d %H:%M}",
+            "undo": undo_label(action.undo) if action.undo else action.why_not or "cannot be undone",
+            "until": self.window(action, at) if action.undo else "",
+        }
 
     def window(self, action: RecentAction, at: datetime | None = None) -> str:
         """Until when the action can be undone, and how long that leaves: "undo until 2026-11-23 18:30 UTC (47 h 05 min left)"."""
@@ -109,7 +116,10 @@ class MyActionsState(param.Parameterized):
             return False
         if action.undo is None:
             # No service would take it; say why in the words the table shows.
-            self.error, self.message = f"{label}: {action.what} cannot be undone: {action.why_not or 'no undo applies'}", ""
+            self.error, self.message = (
+                f"{label}: {action.what} cannot be undone: {action.why_not or 'no undo applies'}",
+                "",
+            )
             return False
         try:
             with transaction(self.context.sessions) as session:
@@ -127,10 +137,19 @@ class MyActionsState(param.Parameterized):
         if undo == "withdraw":
             withdraw(session, viewer, action.label, seen_version=action.version, policy=self.policy, now=self.now)
         elif undo == "undo_verification":
-            undo_verification(session, viewer, action.label, seen_version=action.version, policy=self.policy, now=self.now)
+            undo_verification(
+                session, viewer, action.label, seen_version=action.version, policy=self.policy, now=self.now
+            )
         elif undo.startswith("undo_sign_off:"):
-            undo_sign_off(session, viewer, action.label, undo.partition(":")[2], seen_version=action.version, policy=self.policy,
-                          now=self.now)  # fmt: skip
+            undo_sign_off(
+                session,
+                viewer,
+                action.label,
+                undo.partition(":")[2],
+                seen_version=action.version,
+                policy=self.policy,
+                now=self.now,
+            )
         else:
             raise InvalidInputError("undo", undo, "withdraw, undo_sign_off:<area> or undo_verification")
 
@@ -141,4 +160,3 @@ class MyActionsState(param.Parameterized):
         if action.undo == "undo_verification":
             return f"undid your verification of {action.label}: it is open again"
         return f"undid your {(action.undo or '').partition(':')[2]} sign-off of {action.label}: it is pending again"
-

@@ -16,9 +16,20 @@ from obslab.dashboards.context import DashboardContext
 from obslab.dashboards.shell import error_alert, shell
 from obslab.dashboards.widgets import BADGE_CSS, badge, data_table, html_table, key_value_table, sky_plot
 
-TITLES = {"obsid": "Obsid", "target_name": "Target", "instrument": "Instrument", "grating": "Grating",
-          "obs_type": "Type", "status": "Status", "approved": "Approved", "pi_name": "PI", "ra_deg": "RA (deg)",
-          "dec_deg": "Dec (deg)", "approved_exposure_ks": "Exposure (ks)", "scheduled_at": "Scheduled (UTC)"}  # fmt: skip
+TITLES = {
+    "obsid": "Obsid",
+    "target_name": "Target",
+    "instrument": "Instrument",
+    "grating": "Grating",
+    "obs_type": "Type",
+    "status": "Status",
+    "approved": "Approved",
+    "pi_name": "PI",
+    "ra_deg": "RA (deg)",
+    "dec_deg": "Dec (deg)",
+    "approved_exposure_ks": "Exposure (ks)",
+    "scheduled_at": "Scheduled (UTC)",
+}
 
 
 class CatalogBrowser(pn.viewable.Viewer):
@@ -30,8 +41,13 @@ class CatalogBrowser(pn.viewable.Viewer):
         if "state" not in params:  # not setdefault: that would build (and connect) a default state needlessly
             params["state"] = CatalogState(context)
         super().__init__(**params)
-        self.table = data_table(self.state.rows, titles=TITLES, height=560, css_classes=["obslab-catalog-table"],
-                                formatters={"obsid": {"type": "plaintext"}})  # fmt: skip
+        self.table = data_table(
+            self.state.rows,
+            titles=TITLES,
+            height=560,
+            css_classes=["obslab-catalog-table"],
+            formatters={"obsid": {"type": "plaintext"}},
+        )
         self.table.on_click(self._row_clicked)
         self.table.param.watch(self._header_sorted, "sorters")
         self.state.param.watch(self._rows_changed, "rows")
@@ -57,36 +73,58 @@ class CatalogBrowser(pn.viewable.Viewer):
 
     def _filters(self) -> pn.Column:
         s = self.state.param
-        text = {"obsids": "20001-20050, 20077", "target": "e.g. NGC", "pi": "e.g. Quispe", "cone_ra": "83.63 or 05:34:32",
-                "cone_dec": "-5.39 or -05:23:28"}  # fmt: skip
-        widgets = [pn.widgets.TextInput.from_param(s[name], placeholder=hint, sizing_mode="stretch_width")
-                   for name, hint in text.items() if not name.startswith("cone")]  # fmt: skip
-        widgets += [pn.widgets.Select.from_param(s[name], sizing_mode="stretch_width")
-                    for name in ("instrument", "obs_type", "status", "approved")]  # fmt: skip
-        cone = [pn.widgets.TextInput.from_param(s.cone_ra, placeholder=text["cone_ra"], sizing_mode="stretch_width"),
-                pn.widgets.TextInput.from_param(s.cone_dec, placeholder=text["cone_dec"], sizing_mode="stretch_width"),
-                pn.widgets.FloatInput.from_param(s.cone_radius_arcmin, sizing_mode="stretch_width")]  # fmt: skip
+        text = {
+            "obsids": "20001-20050, 20077",
+            "target": "e.g. NGC",
+            "pi": "e.g. Quispe",
+            "cone_ra": "83.63 or 05:34:32",
+            "cone_dec": "-5.39 or -05:23:28",
+        }
+        widgets = [
+            pn.widgets.TextInput.from_param(s[name], placeholder=hint, sizing_mode="stretch_width")
+            for name, hint in text.items()
+            if not name.startswith("cone")
+        ]
+        widgets += [
+            pn.widgets.Select.from_param(s[name], sizing_mode="stretch_width")
+            for name in ("instrument", "obs_type", "status", "approved")
+        ]
+        cone = [
+            pn.widgets.TextInput.from_param(s.cone_ra, placeholder=text["cone_ra"], sizing_mode="stretch_width"),
+            pn.widgets.TextInput.from_param(s.cone_dec, placeholder=text["cone_dec"], sizing_mode="stretch_width"),
+            pn.widgets.FloatInput.from_param(s.cone_radius_arcmin, sizing_mode="stretch_width"),
+        ]
         clear = pn.widgets.Button(label="Clear filters", color="light", sizing_mode="stretch_width")
         clear.on_click(lambda _event: self.state.clear_filters())
-        return pn.Column("### Filters", *widgets, "#### Cone search", *cone, clear, width=250,
-                         css_classes=["obslab-filters"])  # fmt: skip
+        return pn.Column(
+            "### Filters", *widgets, "#### Cone search", *cone, clear, width=250, css_classes=["obslab-filters"]
+        )
 
     def _pager(self) -> pn.Row:
         def button(label: str, target: Any) -> pn.widgets.Button:
-            widget = pn.widgets.Button(label=label, color="default", width=70, css_classes=[f"obslab-page-{label.lower()}"])
+            widget = pn.widgets.Button(
+                label=label, color="default", width=70, css_classes=[f"obslab-page-{label.lower()}"]
+            )
             widget.on_click(lambda _event: self.state.go_to(target()))
             return widget
 
         s = self.state
-        status = pn.bind(lambda page, count, total: f'<span class="obslab-page-status">Page <b>{page}</b> of {count:,} '
-                                                    f"· {total:,} observations</span>",
-                         s.param.page, s.param.page_count, s.param.total)  # fmt: skip
+        status = pn.bind(
+            lambda page, count, total: (
+                f'<span class="obslab-page-status">Page <b>{page}</b> of {count:,} · {total:,} observations</span>'
+            ),
+            s.param.page,
+            s.param.page_count,
+            s.param.total,
+        )
         return pn.Row(
-            button("First", lambda: 1), button("Prev", lambda: s.page - 1),
+            button("First", lambda: 1),
+            button("Prev", lambda: s.page - 1),
             pn.pane.HTML(status, margin=(8, 12)),
-            button("Next", lambda: s.page + 1), button("Last", lambda: s.page_count),
+            button("Next", lambda: s.page + 1),
+            button("Last", lambda: s.page_count),
             pn.widgets.Select.from_param(s.param.page_size, name="", width=80),
-        )  # fmt: skip
+        )
 
     def _sky(self, positions: Any, selected: int | None) -> Any:
         if positions is None:
@@ -98,8 +136,9 @@ class CatalogBrowser(pn.viewable.Viewer):
 
     def _detail(self, detail: ObservationDetail | None) -> Any:
         if detail is None:
-            return pn.pane.Markdown("*Click a row or a point on the sky to see an observation.*",
-                                    css_classes=["obslab-detail-empty"])  # fmt: skip
+            return pn.pane.Markdown(
+                "*Click a row or a point on the sky to see an observation.*", css_classes=["obslab-detail-empty"]
+            )
         return DetailView(detail).panel()
 
     def __panel__(self) -> pn.viewable.Viewable:
@@ -113,8 +152,9 @@ class CatalogBrowser(pn.viewable.Viewer):
             pn.panel(pn.bind(self._sky, s.param.sky, s.param.selected_obsid), defer_load=True),
             sizing_mode="stretch_width",
         )
-        detail = pn.Column(pn.bind(self._detail, s.param.detail), sizing_mode="stretch_width",
-                           css_classes=["obslab-detail"])  # fmt: skip
+        detail = pn.Column(
+            pn.bind(self._detail, s.param.detail), sizing_mode="stretch_width", css_classes=["obslab-detail"]
+        )
         return shell(self.state.context, "catalog", pn.Row(self._filters(), main, sizing_mode="stretch_width"), detail)
 
 
@@ -128,12 +168,21 @@ class DetailView:
         d = self.detail.summary
         current = self.detail.current_revision
         signoff = badge(current.status) + f" revision {current.label}" if current else "no revisions"
-        head = (f"<h3>Obsid {d['obsid']} · {html.escape(d['target_name'])} {badge(str(d['status']))} "
-                f"{badge('approved' if d['approved'] else 'pending', 'approved' if d['approved'] else 'not approved')}</h3>")  # fmt: skip
-        pairs = {"Sequence": d["sequence_number"], "Proposal": d["proposal_number"], "PI": d["pi_name"],
-                 "Instrument": f"{d['instrument']} / {d['grating']}", "SI mode": d["si_mode"], "Type": d["obs_type"],
-                 "RA, Dec (deg)": f"{d['ra_deg']:.6f}, {d['dec_deg']:+.6f}",
-                 "Approved exposure (ks)": d["approved_exposure_ks"], "Scheduled (UTC)": d["scheduled_at"]}  # fmt: skip
+        head = (
+            f"<h3>Obsid {d['obsid']} · {html.escape(d['target_name'])} {badge(str(d['status']))} "
+            f"{badge('approved' if d['approved'] else 'pending', 'approved' if d['approved'] else 'not approved')}</h3>"
+        )
+        pairs = {
+            "Sequence": d["sequence_number"],
+            "Proposal": d["proposal_number"],
+            "PI": d["pi_name"],
+            "Instrument": f"{d['instrument']} / {d['grating']}",
+            "SI mode": d["si_mode"],
+            "Type": d["obs_type"],
+            "RA, Dec (deg)": f"{d['ra_deg']:.6f}, {d['dec_deg']:+.6f}",
+            "Approved exposure (ks)": d["approved_exposure_ks"],
+            "Scheduled (UTC)": d["scheduled_at"],
+        }
         return head + f"<p>Sign-off: {signoff}</p>" + key_value_table(pairs)
 
     def _signoff(self) -> str:
@@ -142,37 +191,63 @@ class DetailView:
             return "<p>No change requests have been made on this observation.</p>"
         rows = [(s.area, badge(s.state.value), s.actor, s.acted_at) for s in current.signoffs]
         return f"<p>Revision {current.label} ({current.kind}): {badge(current.status)}</p>" + html_table(
-            ("Area", "State", "By", "When (UTC)"), rows, raw_columns=(1,))
+            ("Area", "State", "By", "When (UTC)"), rows, raw_columns=(1,)
+        )
 
     def _history(self) -> str:
         if not self.detail.revisions:
             return "<p>No revisions.</p>"
-        rows = [(r.label, r.kind, badge(r.status), r.submitted_by, r.submitted_at,
-                 ", ".join(f"{c['name']}: {c['original']} → {c['requested']}" for c in r.changes), r.comment)
-                for r in reversed(self.detail.revisions)]  # fmt: skip
-        return html_table(("Revision", "Kind", "Status", "Submitted by", "At (UTC)", "Changes", "Comment"), rows,
-                          raw_columns=(2,))  # fmt: skip
+        rows = [
+            (
+                r.label,
+                r.kind,
+                badge(r.status),
+                r.submitted_by,
+                r.submitted_at,
+                ", ".join(f"{c['name']}: {c['original']} → {c['requested']}" for c in r.changes),
+                r.comment,
+            )
+            for r in reversed(self.detail.revisions)
+        ]
+        return html_table(
+            ("Revision", "Kind", "Status", "Submitted by", "At (UTC)", "Changes", "Comment"), rows, raw_columns=(2,)
+        )
 
     def _parameters(self) -> pn.Accordion:
         cards = []
         for group, rows in default_parameter_schema().group_rows(self.detail.values):
             if group.ranked:
                 names = [p.name for p in group.parameters]
-                body = html_table(["rank", *(p.label for p in group.parameters)],
-                                  [[row["rank"], *(row.get(n) for n in names)] for row in rows]) if rows else "<p>none</p>"  # fmt: skip
+                body = (
+                    html_table(
+                        ["rank", *(p.label for p in group.parameters)],
+                        [[row["rank"], *(row.get(n) for n in names)] for row in rows],
+                    )
+                    if rows
+                    else "<p>none</p>"
+                )
             else:
-                body = html_table(("Parameter", "Value", "Unit"),
-                                  [(row["label"], row["value"], row.get("unit") or "") for row in rows])  # fmt: skip
+                body = html_table(
+                    ("Parameter", "Value", "Unit"),
+                    [(row["label"], row["value"], row.get("unit") or "") for row in rows],
+                )
             cards.append((group.label, pn.pane.HTML(body, sizing_mode="stretch_width", stylesheets=[BADGE_CSS])))
         return pn.Accordion(*cards, active=[0], sizing_mode="stretch_width", css_classes=["obslab-parameters"])
 
     def panel(self) -> pn.viewable.Viewable:
         # The class goes inside the HTML (the pane's host is outside its shadow root) so pages and tests can find it.
-        pane = lambda text, css: pn.pane.HTML(f'<div class="{css}">{text}</div>', sizing_mode="stretch_width",  # noqa: E731
-                                              stylesheets=[BADGE_CSS])  # fmt: skip
+        def pane(text: str, css: str) -> pn.pane.HTML:
+            return pn.pane.HTML(
+                f'<div class="{css}">{text}</div>', sizing_mode="stretch_width", stylesheets=[BADGE_CSS]
+            )
+
         return pn.Column(
             pane(self._summary(), "obslab-detail-summary"),
-            pn.Tabs(("Parameters", self._parameters()), ("Sign-off", pane(self._signoff(), "obslab-signoff")),
-                    ("History", pane(self._history(), "obslab-history")), sizing_mode="stretch_width"),  # fmt: skip
+            pn.Tabs(
+                ("Parameters", self._parameters()),
+                ("Sign-off", pane(self._signoff(), "obslab-signoff")),
+                ("History", pane(self._history(), "obslab-history")),
+                sizing_mode="stretch_width",
+            ),
             sizing_mode="stretch_width",
         )

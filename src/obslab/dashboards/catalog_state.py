@@ -27,7 +27,18 @@ APPROVED_CHOICES = {"any": None, "approved": True, "not approved": False}
 PAGE_SIZES = [25, 50, 100, 200]
 #: The sky plot shows at most this many of the matching observations (the first by obsid).
 SKY_LIMIT = 20_000
-_FILTERS = ("obsids", "target", "instrument", "obs_type", "status", "approved", "pi", "cone_ra", "cone_dec", "cone_radius_arcmin")
+_FILTERS = (
+    "obsids",
+    "target",
+    "instrument",
+    "obs_type",
+    "status",
+    "approved",
+    "pi",
+    "cone_ra",
+    "cone_dec",
+    "cone_radius_arcmin",
+)
 
 
 class CatalogState(param.Parameterized):
@@ -42,8 +53,9 @@ class CatalogState(param.Parameterized):
     pi = param.String(default="", label="PI", doc="Part of the PI's name (any case)")
     cone_ra = param.String(default="", label="Cone RA", doc="Degrees or hh:mm:ss")
     cone_dec = param.String(default="", label="Cone Dec", doc="Degrees or dd:mm:ss")
-    cone_radius_arcmin = param.Number(default=10.0, bounds=(0, 10_800), inclusive_bounds=(False, True),
-                                      label="Radius (arcmin)")  # fmt: skip
+    cone_radius_arcmin = param.Number(
+        default=10.0, bounds=(0, 10_800), inclusive_bounds=(False, True), label="Radius (arcmin)"
+    )
 
     sort_by = param.Selector(default="obsid", objects=list(SORT_COLUMNS))
     descending = param.Boolean(default=False)
@@ -76,11 +88,21 @@ class CatalogState(param.Parameterized):
         """The filter the widgets describe; raises InvalidInputError naming the bad field."""
         cone = None
         if self.cone_ra.strip() or self.cone_dec.strip():
-            cone = Cone(parse_ra_deg(self.cone_ra, field="cone_ra"), parse_dec_deg(self.cone_dec, field="cone_dec"),
-                        float(self.cone_radius_arcmin))  # fmt: skip
-        return CatalogFilter(obsids=self.obsids, target=self.target, instrument=self.instrument,
-                             obs_type=self.obs_type, status=self.status, approved=APPROVED_CHOICES[self.approved],
-                             pi=self.pi, cone=cone)  # fmt: skip
+            cone = Cone(
+                parse_ra_deg(self.cone_ra, field="cone_ra"),
+                parse_dec_deg(self.cone_dec, field="cone_dec"),
+                float(self.cone_radius_arcmin),
+            )
+        return CatalogFilter(
+            obsids=self.obsids,
+            target=self.target,
+            instrument=self.instrument,
+            obs_type=self.obs_type,
+            status=self.status,
+            approved=APPROVED_CHOICES[self.approved],
+            pi=self.pi,
+            cone=cone,
+        )
 
     @param.depends(*_FILTERS, watch=True)
     def _filters_changed(self) -> None:
@@ -143,8 +165,14 @@ class CatalogState(param.Parameterized):
         try:
             offset = (self.page - 1) * self.page_size
             with self.context.sessions() as session:
-                result = page_observations(session, self._where, sort_by=self.sort_by, descending=self.descending,
-                                           offset=offset, limit=self.page_size)  # fmt: skip
+                result = page_observations(
+                    session,
+                    self._where,
+                    sort_by=self.sort_by,
+                    descending=self.descending,
+                    offset=offset,
+                    limit=self.page_size,
+                )
         except ObslabError as exc:
             # Keep showing the last good rows: a refused sort or page size should not blank the table.
             self.error = str(exc)

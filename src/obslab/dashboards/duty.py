@@ -15,8 +15,17 @@ from obslab.dashboards.duty_state import DutyRosterState
 from obslab.dashboards.shell import error_alert, message_line, shell
 from obslab.dashboards.widgets import BADGE_CSS, badge, data_table
 
-TITLES = {"starts_on": "From", "ends_on": "To", "days": "Days", "person": "On duty", "name": "Name", "assigned_by": "Assigned by",
-          "status": "Status", "note": "Note", "actions": "Yours to do"}  # fmt: skip
+TITLES = {
+    "starts_on": "From",
+    "ends_on": "To",
+    "days": "Days",
+    "person": "On duty",
+    "name": "Name",
+    "assigned_by": "Assigned by",
+    "status": "Status",
+    "note": "Note",
+    "actions": "Yours to do",
+}
 HIDDEN = ["version", "current"]
 CURRENT_STYLE = "background-color: #dff3e4; font-weight: 600"
 
@@ -31,26 +40,40 @@ class DutyRoster(pn.viewable.Viewer):
     state = param.ClassSelector(class_=DutyRosterState)
 
     def __init__(self, context: DashboardContext | None = None, **params: Any) -> None:
-        if "state" not in params:  # not setdefault: that would build (and connect) a default state even when one is given
+        if (
+            "state" not in params
+        ):  # not setdefault: that would build (and connect) a default state even when one is given
             params["state"] = DutyRosterState(context)
         super().__init__(**params)
         s = self.state
-        self.table = data_table(s.rows, titles=TITLES, height=420, hidden_columns=HIDDEN, css_classes=["obslab-duty-table"])
+        self.table = data_table(
+            s.rows, titles=TITLES, height=420, hidden_columns=HIDDEN, css_classes=["obslab-duty-table"]
+        )
         self.table.style.apply(_highlight_current, axis=1)  # the slot on duty now stands out
         self.table.on_click(self._row_clicked)
         s.param.watch(self._rows_changed, "rows")
 
         self.sign_me_up = self._button("Sign me up", "primary", "obslab-duty-signup", lambda: s.sign_up(s.selected))
-        self.person = pn.widgets.TextInput(label="Someone else", placeholder="user name", width=160,
-                                           css_classes=["obslab-duty-person"])  # fmt: skip
-        self.sign_up_other = self._button("Sign them up", "default", "obslab-duty-signup-other",
-                                          lambda: s.sign_up(s.selected, self.person.value))  # fmt: skip
+        self.person = pn.widgets.TextInput(
+            label="Someone else", placeholder="user name", width=160, css_classes=["obslab-duty-person"]
+        )
+        self.sign_up_other = self._button(
+            "Sign them up", "default", "obslab-duty-signup-other", lambda: s.sign_up(s.selected, self.person.value)
+        )
         self.unlock = self._button("Unlock", "warning", "obslab-duty-unlock", lambda: s.unlock(s.selected))
         self.split = self._button("Split in two", "default", "obslab-duty-split", lambda: s.split(s.selected))
-        self.delete = self._button("Delete (merge into neighbour)", "danger", "obslab-duty-delete", lambda: s.delete(s.selected))
-        self.through = pn.widgets.DatePicker(label="Add open weeks through", value=s.last_day + timedelta(days=7), width=180,
-                                             css_classes=["obslab-duty-through"])  # fmt: skip
-        self.extend = self._button("Add open weeks", "default", "obslab-duty-extend", lambda: s.extend(self.through.value))
+        self.delete = self._button(
+            "Delete (merge into neighbour)", "danger", "obslab-duty-delete", lambda: s.delete(s.selected)
+        )
+        self.through = pn.widgets.DatePicker(
+            label="Add open weeks through",
+            value=s.last_day + timedelta(days=7),
+            width=180,
+            css_classes=["obslab-duty-through"],
+        )
+        self.extend = self._button(
+            "Add open weeks", "default", "obslab-duty-extend", lambda: s.extend(self.through.value)
+        )
         s.param.watch(lambda _event: self._show_actions(), ["selected", "rows", "may_change"])
         self._show_actions()
 
@@ -71,7 +94,11 @@ class DutyRoster(pn.viewable.Viewer):
         """Offer only what the viewer may do on the selected slot; the service checks again either way."""
         actions = set(self.state.actions(self.state.selected)) if self.state.selected else set()
         self.sign_me_up.visible = self.person.visible = self.sign_up_other.visible = "sign up" in actions
-        self.unlock.visible, self.split.visible, self.delete.visible = "unlock" in actions, "split" in actions, "delete" in actions
+        self.unlock.visible, self.split.visible, self.delete.visible = (
+            "unlock" in actions,
+            "split" in actions,
+            "delete" in actions,
+        )
         self.through.visible = self.extend.visible = self.state.may_change
 
     def _person_html(self, username: str) -> str:
@@ -94,20 +121,49 @@ class DutyRoster(pn.viewable.Viewer):
                 who += " " + badge("signed", "on duty now")
         by = f" · assigned by {html.escape(slot.assigned_by)}" if slot.assigned_by else ""
         note = "" if slot.standard else f" {badge('notice', 'not a Monday-to-Sunday week')}"
-        return (f"<h3>{slot.starts_on:%a %Y-%m-%d} .. {slot.ends_on:%a %Y-%m-%d}{note}</h3>"
-                f"<p>{who}{by} · version {slot.version}</p>")  # fmt: skip
+        return (
+            f"<h3>{slot.starts_on:%a %Y-%m-%d} .. {slot.ends_on:%a %Y-%m-%d}{note}</h3>"
+            f"<p>{who}{by} · version {slot.version}</p>"
+        )
 
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state
-        now = pn.pane.HTML(pn.bind(self._now_html, s.param.on_duty, s.param.rows), css_classes=["obslab-duty-now"],
-                           sizing_mode="stretch_width", stylesheets=[BADGE_CSS])  # fmt: skip
-        weeks = pn.widgets.IntInput.from_param(s.param.weeks, label="Weeks shown", width=110, css_classes=["obslab-duty-weeks"])
+        now = pn.pane.HTML(
+            pn.bind(self._now_html, s.param.on_duty, s.param.rows),
+            css_classes=["obslab-duty-now"],
+            sizing_mode="stretch_width",
+            stylesheets=[BADGE_CSS],
+        )
+        weeks = pn.widgets.IntInput.from_param(
+            s.param.weeks, label="Weeks shown", width=110, css_classes=["obslab-duty-weeks"]
+        )
         refresh = self._button("Refresh", "default", "obslab-duty-refresh", s.refresh)
-        selected = pn.pane.HTML(pn.bind(self._selected_html, s.param.selected, s.param.rows), css_classes=["obslab-duty-selected"],
-                                sizing_mode="stretch_width", stylesheets=[BADGE_CSS])  # fmt: skip
-        actions = pn.Row(self.sign_me_up, self.person, self.sign_up_other, self.unlock, self.split, self.delete,
-                         css_classes=["obslab-duty-actions"])  # fmt: skip
+        selected = pn.pane.HTML(
+            pn.bind(self._selected_html, s.param.selected, s.param.rows),
+            css_classes=["obslab-duty-selected"],
+            sizing_mode="stretch_width",
+            stylesheets=[BADGE_CSS],
+        )
+        actions = pn.Row(
+            self.sign_me_up,
+            self.person,
+            self.sign_up_other,
+            self.unlock,
+            self.split,
+            self.delete,
+            css_classes=["obslab-duty-actions"],
+        )
         extend = pn.Row(self.through, self.extend, css_classes=["obslab-duty-extend-row"])
-        body = pn.Column("### Duty roster", now, pn.Row(weeks, refresh), error_alert(s), message_line(s), self.table, selected,
-                         actions, extend, sizing_mode="stretch_width")  # fmt: skip
+        body = pn.Column(
+            "### Duty roster",
+            now,
+            pn.Row(weeks, refresh),
+            error_alert(s),
+            message_line(s),
+            self.table,
+            selected,
+            actions,
+            extend,
+            sizing_mode="stretch_width",
+        )
         return shell(s.context, "duty", body)

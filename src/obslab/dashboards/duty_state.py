@@ -18,7 +18,19 @@ from obslab.dashboards.context import DashboardContext, default_context
 from obslab.db import Clock, transaction, utcnow
 from obslab.errors import InvalidInputError, ObslabError
 
-COLUMNS = ["starts_on", "ends_on", "days", "person", "name", "assigned_by", "status", "note", "actions", "version", "current"]
+COLUMNS = [
+    "starts_on",
+    "ends_on",
+    "days",
+    "person",
+    "name",
+    "assigned_by",
+    "status",
+    "note",
+    "actions",
+    "version",
+    "current",
+]
 NOT_STANDARD = "not a Monday-to-Sunday week"
 DAY = timedelta(days=1)
 
@@ -84,8 +96,11 @@ class DutyRosterState(param.Parameterized):
                 # One day either side, so the first and last slots shown know their neighbours (for delete).
                 slots = service.roster(session, first - DAY, last + DAY)
                 people = {slot.person for slot in slots if slot.person}
-                self._names = dict(session.execute(select(User.username, User.full_name).where(User.username.in_(people))).all()) \
-                    if people else {}  # fmt: skip
+                self._names = (
+                    dict(session.execute(select(User.username, User.full_name).where(User.username.in_(people))).all())
+                    if people
+                    else {}
+                )
         except ObslabError as exc:
             self.error = str(exc)
             return False
@@ -95,8 +110,11 @@ class DutyRosterState(param.Parameterized):
         self._slots = [slot for _index, slot in shown]
         self._actions_by_start = {record["starts_on"]: record["actions"] for record in records}
         current = next((slot for slot in self._slots if slot.starts_on <= today <= slot.ends_on), None)
-        self.param.update(rows=pd.DataFrame(records, columns=COLUMNS), may_change=may_change,
-                          on_duty=(current.person or "") if current is not None else "")  # fmt: skip
+        self.param.update(
+            rows=pd.DataFrame(records, columns=COLUMNS),
+            may_change=may_change,
+            on_duty=(current.person or "") if current is not None else "",
+        )
         if self.selected and self.slot(self.selected) is None:
             self.selected = ""
         return True
@@ -120,11 +138,19 @@ class DutyRosterState(param.Parameterized):
     def _table_row(self, slot: Slot, actions: list[str], today: date) -> dict[str, Any]:
         current = slot.starts_on <= today <= slot.ends_on
         status = "open" if slot.open else "on duty now" if current else "filled"
-        return {"starts_on": slot.starts_on.isoformat(), "ends_on": slot.ends_on.isoformat(),
-                "days": (slot.ends_on - slot.starts_on).days + 1, "person": slot.person or "",
-                "name": self._names.get(slot.person or "", ""), "assigned_by": slot.assigned_by or "", "status": status,
-                "note": "" if slot.standard else NOT_STANDARD, "actions": ", ".join(actions), "version": slot.version,
-                "current": current}  # fmt: skip
+        return {
+            "starts_on": slot.starts_on.isoformat(),
+            "ends_on": slot.ends_on.isoformat(),
+            "days": (slot.ends_on - slot.starts_on).days + 1,
+            "person": slot.person or "",
+            "name": self._names.get(slot.person or "", ""),
+            "assigned_by": slot.assigned_by or "",
+            "status": status,
+            "note": "" if slot.standard else NOT_STANDARD,
+            "actions": ", ".join(actions),
+            "version": slot.version,
+            "current": current,
+        }
 
     def slot(self, starts_on: date | str) -> Slot | None:
         """The slot shown starting ``starts_on``, or None."""
@@ -150,27 +176,43 @@ class DutyRosterState(param.Parameterized):
     def sign_up(self, starts_on: date | str, person: str | None = None) -> bool:
         """Put ``person`` (default: the viewer) on duty in the open slot shown starting ``starts_on``."""
         who = (person or "").strip() or self.context.viewer.username
-        return self._on_slot(starts_on, lambda session, viewer, slot: service.sign_up(
-            session, viewer, slot.starts_on, who, seen_version=slot.version, now=self.now),
-            lambda result: f"{result.person} is on duty {_span(result)}")  # fmt: skip
+        return self._on_slot(
+            starts_on,
+            lambda session, viewer, slot: service.sign_up(
+                session, viewer, slot.starts_on, who, seen_version=slot.version, now=self.now
+            ),
+            lambda result: f"{result.person} is on duty {_span(result)}",
+        )
 
     def unlock(self, starts_on: date | str) -> bool:
         """Reopen the filled slot shown starting ``starts_on``."""
-        return self._on_slot(starts_on, lambda session, viewer, slot: service.unlock(
-            session, viewer, slot.starts_on, seen_version=slot.version, now=self.now),
-            lambda result: f"{_span(result)} is open again")  # fmt: skip
+        return self._on_slot(
+            starts_on,
+            lambda session, viewer, slot: service.unlock(
+                session, viewer, slot.starts_on, seen_version=slot.version, now=self.now
+            ),
+            lambda result: f"{_span(result)} is open again",
+        )
 
     def split(self, starts_on: date | str) -> bool:
         """Split the open slot shown starting ``starts_on`` at its midpoint."""
-        return self._on_slot(starts_on, lambda session, viewer, slot: service.split(
-            session, viewer, slot.starts_on, seen_version=slot.version, now=self.now),
-            lambda result: f"split into {_span(result[0])} and {_span(result[1])}")  # fmt: skip
+        return self._on_slot(
+            starts_on,
+            lambda session, viewer, slot: service.split(
+                session, viewer, slot.starts_on, seen_version=slot.version, now=self.now
+            ),
+            lambda result: f"split into {_span(result[0])} and {_span(result[1])}",
+        )
 
     def delete(self, starts_on: date | str) -> bool:
         """Delete the open slot shown starting ``starts_on``, merging its days into its shorter open neighbour."""
-        return self._on_slot(starts_on, lambda session, viewer, slot: service.delete(
-            session, viewer, slot.starts_on, seen_version=slot.version, now=self.now),
-            lambda result: f"deleted the slot of {_day(starts_on)}; its days are now in {_span(result)}")  # fmt: skip
+        return self._on_slot(
+            starts_on,
+            lambda session, viewer, slot: service.delete(
+                session, viewer, slot.starts_on, seen_version=slot.version, now=self.now
+            ),
+            lambda result: f"deleted the slot of {_day(starts_on)}; its days are now in {_span(result)}",
+        )
 
     def extend(self, through: date | str) -> bool:
         """Add open Monday-to-Sunday slots after the last one, up to ``through``."""
@@ -180,11 +222,16 @@ class DutyRosterState(param.Parameterized):
                 added = service.extend(session, self.context.acting_user(session), day, now=self.now)
         except ObslabError as exc:
             return self._refused(exc)
-        self._done(f"added {len(added)} open slot(s) through {added[-1].ends_on:%Y-%m-%d}" if added
-                   else f"nothing to add: the roster already runs through {day:%Y-%m-%d}")  # fmt: skip
+        self._done(
+            f"added {len(added)} open slot(s) through {added[-1].ends_on:%Y-%m-%d}"
+            if added
+            else f"nothing to add: the roster already runs through {day:%Y-%m-%d}"
+        )
         return True
 
-    def _on_slot(self, starts_on: date | str, action: Callable[[Session, User, Slot], Any], done: Callable[[Any], str]) -> bool:
+    def _on_slot(
+        self, starts_on: date | str, action: Callable[[Session, User, Slot], Any], done: Callable[[Any], str]
+    ) -> bool:
         try:
             slot = self.slot(_as_day(starts_on))
             if slot is None:
@@ -195,7 +242,6 @@ class DutyRosterState(param.Parameterized):
             return self._refused(exc)
         self._done(done(result))
         return True
-
 
     def _refused(self, exc: ObslabError) -> bool:
         self.error, self.message = str(exc), ""

@@ -53,27 +53,51 @@ class ChangeEditor(pn.viewable.Viewer):
 
     def _group(self, group: FormGroup) -> pn.Card:
         if group.ranked:
-            body: Any = pn.Column(*(pn.Row(pn.pane.Markdown(f"**{rank}**", width=24),
-                                           *(self._input(f) for f in group.fields if f.rank == rank))
-                                    for rank in group.ranks))  # fmt: skip
+            body: Any = pn.Column(
+                *(
+                    pn.Row(
+                        pn.pane.Markdown(f"**{rank}**", width=24),
+                        *(self._input(f) for f in group.fields if f.rank == rank),
+                    )
+                    for rank in group.ranks
+                )
+            )
         else:
             body = pn.FlexBox(*(self._input(f) for f in group.fields))
         names = {f.name for f in group.fields}
-        problems = pn.pane.HTML(pn.bind(_problem_list, self.state.param.problems, names), stylesheets=[PROBLEM_CSS],
-                                sizing_mode="stretch_width")  # fmt: skip
+        problems = pn.pane.HTML(
+            pn.bind(_problem_list, self.state.param.problems, names),
+            stylesheets=[PROBLEM_CSS],
+            sizing_mode="stretch_width",
+        )
         has_values = any(f.current for f in group.fields)
-        return pn.Card(body, problems, title=group.label, collapsed=group.ranked and not has_values,
-                       sizing_mode="stretch_width", css_classes=[f"obslab-group-{group.key}"])  # fmt: skip
+        return pn.Card(
+            body,
+            problems,
+            title=group.label,
+            collapsed=group.ranked and not has_values,
+            sizing_mode="stretch_width",
+            css_classes=[f"obslab-group-{group.key}"],
+        )
 
     def _input(self, field: Field) -> pn.widgets.Widget:
         editable = field.editable and bool(self.state.summary.get("editable"))
-        common = dict(label=field.label, disabled=not editable, width=190, stylesheets=[FIELD_CSS],
-                      css_classes=["obslab-field", f"obslab-field-{field.name}-{field.rank}"])  # fmt: skip
+        common = dict(
+            label=field.label,
+            disabled=not editable,
+            width=190,
+            stylesheets=[FIELD_CSS],
+            css_classes=["obslab-field", f"obslab-field-{field.name}-{field.rank}"],
+        )
         if field.choices is not None:
-            options = ["", *field.choices] + ([field.current] if field.current and field.current not in field.choices else [])
+            options = ["", *field.choices] + (
+                [field.current] if field.current and field.current not in field.choices else []
+            )
             widget: pn.widgets.Widget = pn.widgets.Select(options=options, value=field.current, **common)
         else:
-            widget = pn.widgets.TextInput(value=field.current, placeholder=field.help, description=field.help or None, **common)
+            widget = pn.widgets.TextInput(
+                value=field.current, placeholder=field.help, description=field.help or None, **common
+            )
         widget.param.watch(lambda event, f=field: self.state.set_value(f.name, f.rank, event.new or ""), "value")
         self._inputs[field.name, field.rank] = widget
         return widget
@@ -94,15 +118,21 @@ class ChangeEditor(pn.viewable.Viewer):
         if not loaded:
             return ""
         info = s.summary
-        status = badge(info["status"]) + " " + (badge("approved") if info["approved"] else badge("pending", "not approved"))
+        status = (
+            badge(info["status"]) + " " + (badge("approved") if info["approved"] else badge("pending", "not approved"))
+        )
         when = f" · scheduled {info['scheduled_at']:%Y-%m-%d %H:%M} UTC" if info["scheduled_at"] else ""
-        text = (f"<h3>{info['obsid']} · {html.escape(info['target'])} · {html.escape(info['instrument'])}</h3>"
-                f"<p>{status}{html.escape(when)}</p>")  # fmt: skip
+        text = (
+            f"<h3>{info['obsid']} · {html.escape(info['target'])} · {html.escape(info['instrument'])}</h3>"
+            f"<p>{status}{html.escape(when)}</p>"
+        )
         if not info["editable"]:
             text += f"<p class='obslab-editor-locked'>This observation is {html.escape(info['status'])}; it cannot be changed.</p>"
         if not s.may_submit:
-            text += ("<p class='obslab-editor-no-role'>You hold no role that may submit change requests: you can try a change and "
-                     "see its checks, but a submission will be refused.</p>")  # fmt: skip
+            text += (
+                "<p class='obslab-editor-no-role'>You hold no role that may submit change requests: you can try a change and "
+                "see its checks, but a submission will be refused.</p>"
+            )
         return text
 
     def _confirm(self, stage: str, _problems: list[dict[str, Any]]) -> Any:
@@ -118,15 +148,24 @@ class ChangeEditor(pn.viewable.Viewer):
         if warnings:
             parts.append("<p><b>Please note:</b></p>" + _problem_list(warnings, None))
         areas = ", ".join(s.areas)
-        parts.append(f"<p><b>Sign-off needed from:</b> {html.escape(areas) + ', then ' if areas else ''}verification</p>")
+        parts.append(
+            f"<p><b>Sign-off needed from:</b> {html.escape(areas) + ', then ' if areas else ''}verification</p>"
+        )
         parts.append(f"<p><b>Comment:</b> {html.escape(s.comment) or '—'}</p>")
         back = pn.widgets.Button(label="Back to the form", css_classes=["obslab-editor-back"])
         back.on_click(lambda _event: s.back())
         submit = pn.widgets.Button(label="Submit", color="primary", css_classes=["obslab-editor-submit"])
         submit.on_click(lambda _event: s.submit())
-        return pn.Column(pn.pane.HTML("".join(parts), stylesheets=[BADGE_CSS, PROBLEM_CSS], sizing_mode="stretch_width",
-                                      css_classes=["obslab-editor-confirm"]), pn.Row(back, submit),
-                         sizing_mode="stretch_width")  # fmt: skip
+        return pn.Column(
+            pn.pane.HTML(
+                "".join(parts),
+                stylesheets=[BADGE_CSS, PROBLEM_CSS],
+                sizing_mode="stretch_width",
+                css_classes=["obslab-editor-confirm"],
+            ),
+            pn.Row(back, submit),
+            sizing_mode="stretch_width",
+        )
 
     def _done(self, stage: str, revision: str) -> str:
         if stage != "done":
@@ -141,25 +180,41 @@ class ChangeEditor(pn.viewable.Viewer):
         load = pn.widgets.Button(label="Load", css_classes=["obslab-editor-load"], align="end")
         load.on_click(lambda _event: s.load())
         kind = pn.widgets.Select.from_param(s.param.kind, width=180)
-        comment = pn.widgets.TextAreaInput.from_param(s.param.comment, height=70, sizing_mode="stretch_width",
-                                                      placeholder="Why this change is needed")  # fmt: skip
+        comment = pn.widgets.TextAreaInput.from_param(
+            s.param.comment, height=70, sizing_mode="stretch_width", placeholder="Why this change is needed"
+        )
         review = pn.widgets.Button(label="Review the request", color="primary", css_classes=["obslab-editor-review"])
         review.on_click(lambda _event: s.review())
         editing = pn.bind(lambda stage, loaded: stage == "edit" and bool(loaded), s.param.stage, s.param.loaded)
-        form = pn.Column(self.form, visible=pn.bind(lambda kind, edit: kind == NORMAL and edit, s.param.kind, editing),
-                         sizing_mode="stretch_width")  # fmt: skip
-        checks = pn.pane.HTML(pn.bind(_problem_summary, s.param.problems), stylesheets=[PROBLEM_CSS], sizing_mode="stretch_width",
-                              css_classes=["obslab-editor-problems"])  # fmt: skip
+        form = pn.Column(
+            self.form,
+            visible=pn.bind(lambda kind, edit: kind == NORMAL and edit, s.param.kind, editing),
+            sizing_mode="stretch_width",
+        )
+        checks = pn.pane.HTML(
+            pn.bind(_problem_summary, s.param.problems),
+            stylesheets=[PROBLEM_CSS],
+            sizing_mode="stretch_width",
+            css_classes=["obslab-editor-problems"],
+        )
         body = pn.Column(
-            "### Change request", pn.Row(obsid, load, kind),
-            pn.pane.HTML(pn.bind(self._summary, s.param.loaded, s.param.stage), stylesheets=[BADGE_CSS], sizing_mode="stretch_width",
-                         css_classes=["obslab-editor-summary"]),
-            error_alert(s), message_line(s), checks, form,
+            "### Change request",
+            pn.Row(obsid, load, kind),
+            pn.pane.HTML(
+                pn.bind(self._summary, s.param.loaded, s.param.stage),
+                stylesheets=[BADGE_CSS],
+                sizing_mode="stretch_width",
+                css_classes=["obslab-editor-summary"],
+            ),
+            error_alert(s),
+            message_line(s),
+            checks,
+            form,
             pn.Column(comment, review, visible=editing, sizing_mode="stretch_width"),
             pn.Column(pn.bind(self._confirm, s.param.stage, s.param.problems), sizing_mode="stretch_width"),
             pn.pane.HTML(pn.bind(self._done, s.param.stage, s.param.revision), sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
-        )  # fmt: skip
+        )
         return shell(s.context, "change", body)
 
 

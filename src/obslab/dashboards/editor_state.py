@@ -19,8 +19,12 @@ from obslab.db import Clock, transaction, utcnow
 from obslab.errors import InvalidInputError, ObslabError
 
 #: Menu text -> revision kind.
-KINDS = {"Change parameters": RevisionKind.NORMAL.value, "Approve as is": RevisionKind.APPROVE_AS_IS.value,
-         "Remove approval": RevisionKind.REMOVE_APPROVAL.value, "Split (clone)": RevisionKind.SPLIT.value}  # fmt: skip
+KINDS = {
+    "Change parameters": RevisionKind.NORMAL.value,
+    "Approve as is": RevisionKind.APPROVE_AS_IS.value,
+    "Remove approval": RevisionKind.REMOVE_APPROVAL.value,
+    "Split (clone)": RevisionKind.SPLIT.value,
+}
 STAGES = ("edit", "confirm", "done")
 
 
@@ -76,8 +80,14 @@ class ChangeEditorState(param.Parameterized):
     error = param.String(default="", precedence=-1)
     message = param.String(default="", precedence=-1)
 
-    def __init__(self, context: DashboardContext | None = None, *, now: Clock = utcnow, policy: Policy | None = None,
-                 **params: Any) -> None:  # fmt: skip
+    def __init__(
+        self,
+        context: DashboardContext | None = None,
+        *,
+        now: Clock = utcnow,
+        policy: Policy | None = None,
+        **params: Any,
+    ) -> None:
         self.context = context or default_context()
         self.now = now
         self.policy = policy or Policy.default()
@@ -108,10 +118,16 @@ class ChangeEditorState(param.Parameterized):
             with self.context.sessions() as session:
                 observation = find_observation(session, int(text))
                 values = current_values(session, observation)
-                self.summary = {"obsid": observation.obsid, "target": observation.target_name, "instrument": observation.instrument,
-                                "status": observation.status.value, "approved": observation.approved,
-                                "scheduled_at": observation.scheduled_at, "editable": observation.status in EDITABLE_STATUSES,
-                                "version": observation.version}  # fmt: skip
+                self.summary = {
+                    "obsid": observation.obsid,
+                    "target": observation.target_name,
+                    "instrument": observation.instrument,
+                    "status": observation.status.value,
+                    "approved": observation.approved,
+                    "scheduled_at": observation.scheduled_at,
+                    "editable": observation.status in EDITABLE_STATUSES,
+                    "version": observation.version,
+                }
                 self._version = observation.version
         except ObslabError as exc:
             self.error = str(exc)
@@ -133,9 +149,20 @@ class ChangeEditorState(param.Parameterized):
             if group.ranked:
                 stored = [row["rank"] for row in rows]
                 ranks = tuple(stored + ([max(stored, default=0) + 1] if len(stored) < MAX_RANK else []))
-            fields = tuple(Field(spec.name, rank, spec.label + (f" ({spec.unit})" if spec.unit else ""), group.key, spec.choices,
-                                 shown(values.get((spec.name, rank))), spec.editable, _help(spec))
-                           for rank in (ranks or (0,)) for spec in group.parameters)  # fmt: skip
+            fields = tuple(
+                Field(
+                    spec.name,
+                    rank,
+                    spec.label + (f" ({spec.unit})" if spec.unit else ""),
+                    group.key,
+                    spec.choices,
+                    shown(values.get((spec.name, rank))),
+                    spec.editable,
+                    _help(spec),
+                )
+                for rank in (ranks or (0,))
+                for spec in group.parameters
+            )
             groups.append(FormGroup(group.key, group.label, group.ranked, fields, ranks))
         return groups
 
@@ -226,8 +253,17 @@ class ChangeEditorState(param.Parameterized):
         try:
             with transaction(self.context.sessions) as session:
                 viewer = self.context.acting_user(session)
-                revision, _check = submit_change(session, viewer, self.loaded, seen_version=self._version, kind=self.kind,
-                                                 edits=self.edit_list(), comment=self.comment, policy=self.policy, now=self.now)  # fmt: skip
+                revision, _check = submit_change(
+                    session,
+                    viewer,
+                    self.loaded,
+                    seen_version=self._version,
+                    kind=self.kind,
+                    edits=self.edit_list(),
+                    comment=self.comment,
+                    policy=self.policy,
+                    now=self.now,
+                )
                 label_text = revision.label
         except ObslabError as exc:
             self.error = str(exc)
@@ -240,7 +276,12 @@ class ChangeEditorState(param.Parameterized):
 
 
 def _problem(severity: str, problem: Problem) -> dict[str, Any]:
-    return {"severity": severity, "name": problem.parameter, "key": label(problem.parameter, problem.rank), "message": problem.message}
+    return {
+        "severity": severity,
+        "name": problem.parameter,
+        "key": label(problem.parameter, problem.rank),
+        "message": problem.message,
+    }
 
 
 def _help(spec: Any) -> str:
@@ -250,7 +291,10 @@ def _help(spec: Any) -> str:
     elif spec.type == "datetime":
         parts.append("UTC, YYYY-MM-DDTHH:MM:SS")
     elif spec.type in ("float", "int"):
-        bounds = [f"≥ {spec.minimum:g}" if spec.minimum is not None else "", f"≤ {spec.maximum:g}" if spec.maximum is not None else ""]
+        bounds = [
+            f"≥ {spec.minimum:g}" if spec.minimum is not None else "",
+            f"≤ {spec.maximum:g}" if spec.maximum is not None else "",
+        ]
         parts.append(("a whole number" if spec.type == "int" else "a number") + "".join(f", {b}" for b in bounds if b))
     if not spec.editable:
         parts.append("display only")

@@ -25,22 +25,44 @@ class ExpressApproval(pn.viewable.Viewer):
             params["state"] = ExpressState(context)
         super().__init__(**params)
         # Fixed widths: the table is first drawn empty, so fitting columns to their data would make them too narrow.
-        self.table = data_table(self.state.rows, titles=TITLES, height=360, css_classes=["obslab-express-table"],
-                                widths={"obsid": 100, "status": 260, "detail": 360}, layout="fit_columns")  # fmt: skip
+        self.table = data_table(
+            self.state.rows,
+            titles=TITLES,
+            height=360,
+            css_classes=["obslab-express-table"],
+            widths={"obsid": 100, "status": 260, "detail": 360},
+            layout="fit_columns",
+        )
         self.state.param.watch(lambda event: setattr(self.table, "value", event.new), "rows")
 
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state
-        listing = pn.widgets.TextAreaInput.from_param(s.param.obsids, label="Obsids", placeholder="20001-20050, 20077; 20101",
-                                                      height=90, sizing_mode="stretch_width")  # fmt: skip
+        listing = pn.widgets.TextAreaInput.from_param(
+            s.param.obsids,
+            label="Obsids",
+            placeholder="20001-20050, 20077; 20101",
+            height=90,
+            sizing_mode="stretch_width",
+        )
         check = pn.widgets.Button(label="Check", color="default", css_classes=["obslab-express-check"])
         check.on_click(lambda _event: s.check())
-        approve = pn.widgets.Button(label=f"Approve {s.approvable}", color="primary", css_classes=["obslab-express-approve"])
+        approve = pn.widgets.Button(
+            label=f"Approve {s.approvable}", color="primary", css_classes=["obslab-express-approve"]
+        )
         approve.on_click(lambda _event: s.approve())
         # The button says how many it will approve, and is off until a check found some.
-        s.param.watch(lambda event: approve.param.update(label=f"Approve {event.new}", disabled=event.new == 0), "approvable")
+        s.param.watch(
+            lambda event: approve.param.update(label=f"Approve {event.new}", disabled=event.new == 0), "approvable"
+        )
         approve.disabled = True
         message = message_line(s)
-        body = pn.Column("### Express approval", listing, pn.Row(check, approve), error_alert(s), message, self.table,
-                         sizing_mode="stretch_width")  # fmt: skip
+        body = pn.Column(
+            "### Express approval",
+            listing,
+            pn.Row(check, approve),
+            error_alert(s),
+            message,
+            self.table,
+            sizing_mode="stretch_width",
+        )
         return shell(s.context, "express", body)

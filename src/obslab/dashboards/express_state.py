@@ -46,7 +46,9 @@ class ExpressState(param.Parameterized):
             self.error = str(exc)
             return
         self.error, self.message = "", ""
-        self.rows = pd.DataFrame([{"obsid": r.obsid, "status": r.status.value, "detail": r.detail} for r in rows], columns=COLUMNS)
+        self.rows = pd.DataFrame(
+            [{"obsid": r.obsid, "status": r.status.value, "detail": r.detail} for r in rows], columns=COLUMNS
+        )
         self.approvable = sum(row.approvable for row in rows)
         self._checked = self.obsids
 
@@ -62,6 +64,9 @@ class ExpressState(param.Parameterized):
             self.error = str(exc)
             return False
         self.check()
-        self.message = f"approved {len(result.approved)}: {', '.join(result.approved)}" if result.approved else "nothing to approve"
+        self.message = (
+            f"approved {len(result.approved)}: {', '.join(result.approved)}"
+            if result.approved
+            else "nothing to approve"
+        )
         return True
-

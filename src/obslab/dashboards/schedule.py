@@ -17,10 +17,30 @@ from obslab.dashboards.widgets import data_table
 
 #: Darker bands for darker skies, drawn under the blocks.
 SHADES = {"sunset": "#dbe4f0", "civil": "#b7c9e2", "nautical": "#8eaad3", "astronomical": "#5d7fb5"}
-BLOCK_TITLES = {"request": "Id", "name": "Request", "target": "Target", "start": "Start (UTC)", "end": "End (UTC)",
-                "priority": "Priority", "slew_s": "Slew (s)"}  # fmt: skip
-LEFT_TITLES = {"request": "Id", "name": "Request", "target": "Target", "priority": "Priority", "reason": "Reason", "detail": "Why"}
-ALERT_TITLES = {"received": "Received (UTC)", "stream": "Stream", "ivorn": "IVORN", "status": "Status", "decision": "Decision"}
+BLOCK_TITLES = {
+    "request": "Id",
+    "name": "Request",
+    "target": "Target",
+    "start": "Start (UTC)",
+    "end": "End (UTC)",
+    "priority": "Priority",
+    "slew_s": "Slew (s)",
+}
+LEFT_TITLES = {
+    "request": "Id",
+    "name": "Request",
+    "target": "Target",
+    "priority": "Priority",
+    "reason": "Reason",
+    "detail": "Why",
+}
+ALERT_TITLES = {
+    "received": "Received (UTC)",
+    "stream": "Stream",
+    "ivorn": "IVORN",
+    "status": "Status",
+    "decision": "Decision",
+}
 
 
 def timeline(blocks: pd.DataFrame | None, shading: list[Any]) -> hv.Overlay:
@@ -29,19 +49,34 @@ def timeline(blocks: pd.DataFrame | None, shading: list[Any]) -> hv.Overlay:
     frame = blocks if blocks is not None and len(blocks) else pd.DataFrame(columns=["start", "end", "name", "priority"])
     frame = frame.assign(row=range(len(frame)))
     segments = hv.Segments(frame, kdims=["start", "row", "end", "row"], vdims=["name", "priority"]).opts(
-        line_width=12, color="#0b3d62", tools=["hover"])  # fmt: skip
+        line_width=12, color="#0b3d62", tools=["hover"]
+    )
     return hv.Overlay([*bands, segments]).opts(
-        responsive=True, min_height=260, title="Tonight's blocks (UTC) over the twilight bands", xlabel="UTC", ylabel="block",
-        backend_opts={"plot.output_backend": "canvas"})  # fmt: skip
+        responsive=True,
+        min_height=260,
+        title="Tonight's blocks (UTC) over the twilight bands",
+        xlabel="UTC",
+        ylabel="block",
+        backend_opts={"plot.output_backend": "canvas"},
+    )
 
 
 def altitude_plot(curves: pd.DataFrame | None) -> hv.Overlay:
     """Altitude against time for each scheduled target."""
     frame = curves if curves is not None and len(curves) else pd.DataFrame({"time": [], "name": [], "altitude_deg": []})
-    lines = [hv.Curve(part, kdims=["time"], vdims=["altitude_deg"], label=str(name)).opts(tools=["hover"])
-             for name, part in frame.groupby("name")] or [hv.Curve([], kdims=["time"], vdims=["altitude_deg"])]  # fmt: skip
-    return hv.Overlay(lines).opts(responsive=True, min_height=260, title="Altitude of the scheduled targets", ylim=(0, 90),
-                                  xlabel="UTC", ylabel="altitude (deg)", show_legend=False)  # fmt: skip
+    lines = [
+        hv.Curve(part, kdims=["time"], vdims=["altitude_deg"], label=str(name)).opts(tools=["hover"])
+        for name, part in frame.groupby("name")
+    ] or [hv.Curve([], kdims=["time"], vdims=["altitude_deg"])]
+    return hv.Overlay(lines).opts(
+        responsive=True,
+        min_height=260,
+        title="Altitude of the scheduled targets",
+        ylim=(0, 90),
+        xlabel="UTC",
+        ylabel="altitude (deg)",
+        show_legend=False,
+    )
 
 
 class NightSchedule(pn.viewable.Viewer):
@@ -55,29 +90,67 @@ class NightSchedule(pn.viewable.Viewer):
         super().__init__(**params)
         s = self.state
         self.blocks = data_table(s.blocks, titles=BLOCK_TITLES, height=260, css_classes=["obslab-schedule-blocks"])
-        self.left = data_table(s.unscheduled, titles=LEFT_TITLES, height=300, css_classes=["obslab-schedule-left"],
-                               widths={"detail": 520}, layout="fit_data_table")  # fmt: skip
+        self.left = data_table(
+            s.unscheduled,
+            titles=LEFT_TITLES,
+            height=300,
+            css_classes=["obslab-schedule-left"],
+            widths={"detail": 520},
+            layout="fit_data_table",
+        )
         self.alerts = data_table(s.alerts, titles=ALERT_TITLES, height=220, css_classes=["obslab-schedule-alerts"])
         for table, name in ((self.blocks, "blocks"), (self.left, "unscheduled"), (self.alerts, "alerts")):
             s.param.watch(lambda event, table=table: setattr(table, "value", event.new), name)
 
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state
-        controls = pn.Row(pn.widgets.TextInput.from_param(s.param.night, width=130),
-                          pn.widgets.TextInput.from_param(s.param.planned_from, placeholder="06:30", width=110),
-                          pn.widgets.TextInput.from_param(s.param.lost, placeholder="07:10-08:30", width=180),
-                          self._button("What if", "obslab-schedule-whatif", s.what_if),
-                          self._button("Re-plan and store", "obslab-schedule-replan", s.replan, color="primary"),
-                          self._button("Refresh", "obslab-schedule-refresh", s.refresh), css_classes=["obslab-schedule-controls"])  # fmt: skip
-        head = pn.pane.HTML(pn.bind(lambda summary, version: f"<div class='obslab-schedule-summary'><b>{html.escape(version)}</b> · "
-                                    f"{html.escape(summary)}</div>", s.param.summary, s.param.version), sizing_mode="stretch_width")  # fmt: skip
-        plots = pn.Row(pn.pane.HoloViews(pn.bind(timeline, s.param.blocks, s.param.shading), sizing_mode="stretch_width",
-                                         css_classes=["obslab-schedule-timeline"]),
-                       pn.pane.HoloViews(pn.bind(altitude_plot, s.param.curves), sizing_mode="stretch_width",
-                                         css_classes=["obslab-schedule-altitudes"]), sizing_mode="stretch_width")  # fmt: skip
-        body = pn.Column("### Night schedule", controls, error_alert(s), message_line(s), head, plots,
-                         "#### Left out, and why", self.left, "#### Blocks", self.blocks, "#### Alerts", self.alerts,
-                         sizing_mode="stretch_width")  # fmt: skip
+        controls = pn.Row(
+            pn.widgets.TextInput.from_param(s.param.night, width=130),
+            pn.widgets.TextInput.from_param(s.param.planned_from, placeholder="06:30", width=110),
+            pn.widgets.TextInput.from_param(s.param.lost, placeholder="07:10-08:30", width=180),
+            self._button("What if", "obslab-schedule-whatif", s.what_if),
+            self._button("Re-plan and store", "obslab-schedule-replan", s.replan, color="primary"),
+            self._button("Refresh", "obslab-schedule-refresh", s.refresh),
+            css_classes=["obslab-schedule-controls"],
+        )
+        head = pn.pane.HTML(
+            pn.bind(
+                lambda summary, version: (
+                    f"<div class='obslab-schedule-summary'><b>{html.escape(version)}</b> · {html.escape(summary)}</div>"
+                ),
+                s.param.summary,
+                s.param.version,
+            ),
+            sizing_mode="stretch_width",
+        )
+        plots = pn.Row(
+            pn.pane.HoloViews(
+                pn.bind(timeline, s.param.blocks, s.param.shading),
+                sizing_mode="stretch_width",
+                css_classes=["obslab-schedule-timeline"],
+            ),
+            pn.pane.HoloViews(
+                pn.bind(altitude_plot, s.param.curves),
+                sizing_mode="stretch_width",
+                css_classes=["obslab-schedule-altitudes"],
+            ),
+            sizing_mode="stretch_width",
+        )
+        body = pn.Column(
+            "### Night schedule",
+            controls,
+            error_alert(s),
+            message_line(s),
+            head,
+            plots,
+            "#### Left out, and why",
+            self.left,
+            "#### Blocks",
+            self.blocks,
+            "#### Alerts",
+            self.alerts,
+            sizing_mode="stretch_width",
+        )
         return shell(s.context, "schedule", body)
 
     @staticmethod

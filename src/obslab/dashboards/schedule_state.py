@@ -17,8 +17,16 @@ from obslab.scheduling.alerts import night_of
 from obslab.scheduling.models import Alert, ObservingRequest, Schedule
 from obslab.scheduling.night import SUN_ALTITUDE_DEG, NightGeometry, night_geometry
 from obslab.scheduling.planner import Plan
-from obslab.scheduling.service import (active_schedule, compare, lost_ranges, moment_in_night, parse_night, plan, plan_and_save,
-                                      plan_request)  # fmt: skip
+from obslab.scheduling.service import (
+    active_schedule,
+    compare,
+    lost_ranges,
+    moment_in_night,
+    parse_night,
+    plan,
+    plan_and_save,
+    plan_request,
+)
 from obslab.scheduling.visibility import PlanRequest, altitude_curves
 
 BLOCK_COLUMNS = ["request", "name", "target", "start", "end", "priority", "slew_s"]
@@ -32,7 +40,9 @@ class ScheduleState(param.Parameterized):
     """One night: the stored plan (or a what-if), why each request is left out, and the controls to plan again."""
 
     night = param.String(default="", doc="The local date the night begins, YYYY-MM-DD")
-    planned_from = param.String(default="", label="From (UTC)", doc="Re-plan from this UTC time, HH:MM; empty: the whole night")
+    planned_from = param.String(
+        default="", label="From (UTC)", doc="Re-plan from this UTC time, HH:MM; empty: the whole night"
+    )
     lost = param.String(default="", label="Lost (UTC)", doc="Time lost to weather, e.g. 07:10-08:30, 10:00-10:40")
 
     blocks = param.DataFrame(default=None, precedence=-1)
@@ -49,7 +59,9 @@ class ScheduleState(param.Parameterized):
         self.context = context or default_context()
         self.now = now
         self.site = self.context.settings.site
-        params.setdefault("night", night_of(self.site, now()).isoformat())  # set before: a later change would refresh twice
+        params.setdefault(
+            "night", night_of(self.site, now()).isoformat()
+        )  # set before: a later change would refresh twice
         super().__init__(**params)
         self.refresh()
 
@@ -85,46 +97,110 @@ class ScheduleState(param.Parameterized):
 
     def _show_stored(self, session: Any, stored: Schedule) -> None:
         ids = [b.request_id for b in stored.blocks] + [r.request_id for r in stored.rejections]
-        rows = {row.id: row for row in session.scalars(select(ObservingRequest).where(ObservingRequest.id.in_(ids or [-1]))
-                                                       .options(selectinload(ObservingRequest.windows)))}  # fmt: skip
-        self.blocks = pd.DataFrame([_row(rows.get(b.request_id), b.request_id) | {"start": b.start, "end": b.end, "slew_s": b.slew_s}
-                                    for b in stored.blocks], columns=BLOCK_COLUMNS)  # fmt: skip
-        self.unscheduled = pd.DataFrame([_row(rows.get(r.request_id), r.request_id) | {"reason": r.reason.value, "detail": r.detail}
-                                         for r in stored.rejections], columns=LEFT_COLUMNS)  # fmt: skip
+        rows = {
+            row.id: row
+            for row in session.scalars(
+                select(ObservingRequest)
+                .where(ObservingRequest.id.in_(ids or [-1]))
+                .options(selectinload(ObservingRequest.windows))
+            )
+        }
+        self.blocks = pd.DataFrame(
+            [
+                _row(rows.get(b.request_id), b.request_id) | {"start": b.start, "end": b.end, "slew_s": b.slew_s}
+                for b in stored.blocks
+            ],
+            columns=BLOCK_COLUMNS,
+        )
+        self.unscheduled = pd.DataFrame(
+            [
+                _row(rows.get(r.request_id), r.request_id) | {"reason": r.reason.value, "detail": r.detail}
+                for r in stored.rejections
+            ],
+            columns=LEFT_COLUMNS,
+        )
         self.version = f"version {stored.version_number} ({stored.reason})"
         chosen = [plan_request(rows[b.request_id]) for b in stored.blocks if b.request_id in rows]
         self._geometry(night_geometry(self.site, stored.night), chosen, stored.night_start, stored.night_end)
-        self.summary = self._summary(len(stored.blocks), len(stored.rejections), stored.night_start, stored.night_end, stored.twilight.value)
+        self.summary = self._summary(
+            len(stored.blocks), len(stored.rejections), stored.night_start, stored.night_end, stored.twilight.value
+        )
 
     def _show(self, result: Plan, label: str) -> None:
-        self.blocks = pd.DataFrame([{"request": b.request.id, "name": b.request.name, "target": b.request.target_name,
-                                     "priority": b.request.priority, "start": b.start, "end": b.end, "slew_s": b.slew_s}
-                                    for b in result.blocks], columns=BLOCK_COLUMNS)  # fmt: skip
-        self.unscheduled = pd.DataFrame([{"request": u.request.id, "name": u.request.name, "target": u.request.target_name,
-                                          "priority": u.request.priority, "reason": u.reason.value, "detail": u.detail}
-                                         for u in result.unscheduled], columns=LEFT_COLUMNS)  # fmt: skip
+        self.blocks = pd.DataFrame(
+            [
+                {
+                    "request": b.request.id,
+                    "name": b.request.name,
+                    "target": b.request.target_name,
+                    "priority": b.request.priority,
+                    "start": b.start,
+                    "end": b.end,
+                    "slew_s": b.slew_s,
+                }
+                for b in result.blocks
+            ],
+            columns=BLOCK_COLUMNS,
+        )
+        self.unscheduled = pd.DataFrame(
+            [
+                {
+                    "request": u.request.id,
+                    "name": u.request.name,
+                    "target": u.request.target_name,
+                    "priority": u.request.priority,
+                    "reason": u.reason.value,
+                    "detail": u.detail,
+                }
+                for u in result.unscheduled
+            ],
+            columns=LEFT_COLUMNS,
+        )
         self.version = label
         self._geometry(result.night, [b.request for b in result.blocks], result.night_start, result.night_end)
-        self.summary = self._summary(len(result.blocks), len(result.unscheduled), result.night_start, result.night_end, result.twilight.value)
+        self.summary = self._summary(
+            len(result.blocks), len(result.unscheduled), result.night_start, result.night_end, result.twilight.value
+        )
 
     def _summary(self, placed: int, left: int, start: datetime | None, end: datetime | None, level: str) -> str:
         dark = f"{start:%H:%M}-{end:%H:%M} UTC ({level} darkness)" if start and end else "no dark time tonight"
         return f"{self.night} at {self.site.name}: {dark}; {placed} scheduled, {left} left out"
 
-    def _geometry(self, geometry: NightGeometry, chosen: list[PlanRequest], start: datetime | None, end: datetime | None) -> None:
-        self.shading = [(interval[0], interval[1], level.value) for level in SUN_ALTITUDE_DEG
-                        if (interval := geometry.dark(level)) is not None]  # fmt: skip
+    def _geometry(
+        self, geometry: NightGeometry, chosen: list[PlanRequest], start: datetime | None, end: datetime | None
+    ) -> None:
+        self.shading = [
+            (interval[0], interval[1], level.value)
+            for level in SUN_ALTITUDE_DEG
+            if (interval := geometry.dark(level)) is not None
+        ]
         if not chosen or start is None or end is None:
             self.curves = pd.DataFrame(columns=["time", "name", "altitude_deg"])
             return
         times, altitude = altitude_curves(geometry, chosen, start, end)
-        self.curves = pd.concat([pd.DataFrame({"time": times, "name": request.label, "altitude_deg": row})
-                                 for request, row in zip(chosen, altitude, strict=True)], ignore_index=True)  # fmt: skip
+        self.curves = pd.concat(
+            [
+                pd.DataFrame({"time": times, "name": request.label, "altitude_deg": row})
+                for request, row in zip(chosen, altitude, strict=True)
+            ],
+            ignore_index=True,
+        )
 
     def _feed(self, session: Any) -> None:
         rows = session.scalars(select(Alert).order_by(Alert.received_at.desc(), Alert.id.desc()).limit(FEED))
-        self.alerts = pd.DataFrame([{"received": a.received_at, "stream": a.stream, "ivorn": a.ivorn, "status": a.status.value,
-                                     "decision": a.decision} for a in rows], columns=ALERT_COLUMNS)  # fmt: skip
+        self.alerts = pd.DataFrame(
+            [
+                {
+                    "received": a.received_at,
+                    "stream": a.stream,
+                    "ivorn": a.ivorn,
+                    "status": a.status.value,
+                    "decision": a.decision,
+                }
+                for a in rows
+            ],
+            columns=ALERT_COLUMNS,
+        )
 
     # --- acting -----------------------------------------------------------------------------
 
@@ -138,7 +214,10 @@ class ScheduleState(param.Parameterized):
         except ObslabError as exc:
             self.error, self.message = str(exc), ""
             return False
-        self.error, self.message = "", f"what-if: {len(result.blocks)} scheduled, {len(result.unscheduled)} left out; nothing stored"
+        self.error, self.message = (
+            "",
+            f"what-if: {len(result.blocks)} scheduled, {len(result.unscheduled)} left out; nothing stored",
+        )
         return True
 
     def replan(self) -> bool:
@@ -146,8 +225,15 @@ class ScheduleState(param.Parameterized):
         try:
             start, lost = self.planning_inputs()
             with transaction(self.context.sessions) as session:
-                saved = plan_and_save(session, self.context.acting_user(session), self.site, self.night_date(), planned_from=start,
-                                      lost=lost, now=self.now)  # fmt: skip
+                saved = plan_and_save(
+                    session,
+                    self.context.acting_user(session),
+                    self.site,
+                    self.night_date(),
+                    planned_from=start,
+                    lost=lost,
+                    now=self.now,
+                )
                 number = saved.schedule.version_number
                 before = session.get(Schedule, saved.schedule.parent_id) if saved.schedule.parent_id else None
                 difference = compare(before, saved.schedule) if before is not None else None
@@ -155,8 +241,14 @@ class ScheduleState(param.Parameterized):
             self.error, self.message = str(exc), ""
             return False
         self.refresh()
-        change = (f"; against version {difference['from']}: {len(difference['added'])} added, {len(difference['removed'])} removed, "
-                  f"{len(difference['moved'])} moved") if difference else ""  # fmt: skip
+        change = (
+            (
+                f"; against version {difference['from']}: {len(difference['added'])} added, {len(difference['removed'])} removed, "
+                f"{len(difference['moved'])} moved"
+            )
+            if difference
+            else ""
+        )
         self.error, self.message = "", f"stored as version {number}{change}"
         return True
 

@@ -17,10 +17,16 @@ DEFAULT_PORT = 8866
 def notebook_document(cells: list[str], *, name: str, title: str) -> dict[str, Any]:
     """A notebook (nbformat 4, outputs stripped) of code ``cells``, as a JSON-ready dict."""
     code = [
-        {"cell_type": "code", "execution_count": None, "id": f"{name}-{n}", "metadata": {}, "outputs": [],
-         "source": source.splitlines(keepends=True)}
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": f"{name}-{n}",
+            "metadata": {},
+            "outputs": [],
+            "source": source.splitlines(keepends=True),
+        }
         for n, source in enumerate(cells, start=1)
-    ]  # fmt: skip
+    ]
     metadata = {
         "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
@@ -52,8 +58,15 @@ def write_notebooks(directory: Path) -> list[Path]:
 
 def voila_arguments(directory: Path, *, host: str, port: int, preheat: bool) -> list[str]:
     """Command-line arguments for ObslabVoila serving ``directory``."""
-    arguments = [str(directory), "--no-browser", f"--port={port}", f"--Voila.ip={host}", "--Voila.port_retries=0",
-                 "--show_tracebacks=False", "--theme=light"]  # fmt: skip
+    arguments = [
+        str(directory),
+        "--no-browser",
+        f"--port={port}",
+        f"--Voila.ip={host}",
+        "--Voila.port_retries=0",
+        "--show_tracebacks=False",
+        "--theme=light",
+    ]
     if preheat:
         arguments += ["--preheat_kernel=True", "--pool_size=1"]
     return arguments
@@ -79,5 +92,12 @@ def serve_panel(*, host: str, port: int, announce: Callable[[str], None]) -> Non
     server_extension()
     apps = {entry.slug: entry.load_viewer() for entry in DASHBOARDS}
     announce(f"http://{host}:{port}/")
-    pn.serve(apps, address=host, port=port, show=False, title={e.slug: e.title for e in DASHBOARDS},
-             websocket_origin=[f"{host}:{port}", f"localhost:{port}"], threaded=False)  # fmt: skip
+    pn.serve(
+        apps,
+        address=host,
+        port=port,
+        show=False,
+        title={e.slug: e.title for e in DASHBOARDS},
+        websocket_origin=[f"{host}:{port}", f"localhost:{port}"],
+        threaded=False,
+    )

@@ -41,7 +41,7 @@ def header_html(context: DashboardContext, current: str) -> str:
     return (
         f'<div class="obslab-header"><span class="obslab-brand">{brand}</span>'
         f'<span class="obslab-site">{html.escape(site.name)}</span>'
-        f'<nav>{" &middot; ".join(nav)}</nav>'
+        f"<nav>{' &middot; '.join(nav)}</nav>"
         f'<span class="obslab-viewer">{who} {roles}</span></div>'
     )
 
@@ -59,14 +59,19 @@ def error_alert(state: param.Parameterized, name: str = "error") -> pn.pane.Aler
 
 def message_line(state: param.Parameterized, name: str = "message") -> pn.pane.HTML:
     """A one-line confirmation showing ``state.<name>`` (what an action did), escaped, empty when there is none."""
-    return pn.pane.HTML(pn.bind(lambda text: f'<span class="obslab-message">{html.escape(text)}</span>' if text else "",
-                                state.param[name]))  # fmt: skip
+    return pn.pane.HTML(
+        pn.bind(
+            lambda text: f'<span class="obslab-message">{html.escape(text)}</span>' if text else "", state.param[name]
+        )
+    )
 
 
 def shell(context: DashboardContext, current: str, *body: Any) -> pn.Column:
     """Lay out a dashboard: header, then the body, stretched to the page width."""
     header = pn.pane.HTML(
-        header_html(context, current), sizing_mode="stretch_width", stylesheets=[HEADER_CSS, BADGE_CSS],
+        header_html(context, current),
+        sizing_mode="stretch_width",
+        stylesheets=[HEADER_CSS, BADGE_CSS],
         css_classes=["obslab-shell-header"],
-    )  # fmt: skip
+    )
     return pn.Column(header, *body, sizing_mode="stretch_width", stylesheets=[BADGE_CSS])

@@ -13,9 +13,21 @@ from obslab.dashboards.shell import error_alert, message_line, shell
 from obslab.dashboards.signoff_state import SignoffBoardState
 from obslab.dashboards.widgets import BADGE_CSS, badge, data_table, html_table
 
-TITLES = {"revision": "Revision", "target": "Target", "instrument": "Instrument", "kind": "Kind", "submitted_by": "By",
-          "submitted_at": "Submitted (UTC)", "general": "General", "acis": "ACIS", "acis_si": "ACIS SI", "hrc_si": "HRC SI",
-          "verification": "Verification", "badges": "Notes", "actions": "Yours to do"}  # fmt: skip
+TITLES = {
+    "revision": "Revision",
+    "target": "Target",
+    "instrument": "Instrument",
+    "kind": "Kind",
+    "submitted_by": "By",
+    "submitted_at": "Submitted (UTC)",
+    "general": "General",
+    "acis": "ACIS",
+    "acis_si": "ACIS SI",
+    "hrc_si": "HRC SI",
+    "verification": "Verification",
+    "badges": "Notes",
+    "actions": "Yours to do",
+}
 ACTION_LABELS = {"verify": "Verify", "approve": "Verify and approve", "discard": "Discard"}
 
 
@@ -43,30 +55,46 @@ class SignoffBoard(pn.viewable.Viewer):
         # Others sign while the page is open; Refresh shows their work without losing the filters.
         refresh = pn.widgets.Button(label="Refresh", css_classes=["obslab-board-refresh"], align="end")
         refresh.on_click(lambda _event: self.state.refresh())
-        return pn.Row(pn.widgets.Select.from_param(s.sort, width=120), pn.widgets.Select.from_param(s.pending_area, width=160),
-                      pn.widgets.TextInput.from_param(s.submitter, placeholder="e.g. jchen", width=160),
-                      pn.widgets.TextInput.from_param(s.text, placeholder="target or comment", width=200), refresh,
-                      css_classes=["obslab-board-filters"])  # fmt: skip
+        return pn.Row(
+            pn.widgets.Select.from_param(s.sort, width=120),
+            pn.widgets.Select.from_param(s.pending_area, width=160),
+            pn.widgets.TextInput.from_param(s.submitter, placeholder="e.g. jchen", width=160),
+            pn.widgets.TextInput.from_param(s.text, placeholder="target or comment", width=200),
+            refresh,
+            css_classes=["obslab-board-filters"],
+        )
 
     def _selected(self, label: str, _rows: Any) -> Any:
         row = self.state.row(label) if label else None
         if row is None:
-            return pn.pane.Markdown("*Click a revision to see its changes and what you can do.*", css_classes=["obslab-board-empty"])
+            return pn.pane.Markdown(
+                "*Click a revision to see its changes and what you can do.*", css_classes=["obslab-board-empty"]
+            )
         areas = " ".join(f"{html.escape(c.area)} {badge(c.state)}" for c in row.cells)
         notes = "".join(f" {badge('notice', note)}" for note in row.badges)
-        head = (f"<h3>{html.escape(row.label)} · {html.escape(row.target)}{notes}</h3>"
-                f"<p>{html.escape(row.kind)} by {html.escape(row.submitted_by or '?')} at {row.submitted_at:%Y-%m-%d %H:%M} UTC</p>"
-                f"<p>{areas}</p><p><b>Comment:</b> {html.escape(row.comment) or '—'}</p>")  # fmt: skip
+        head = (
+            f"<h3>{html.escape(row.label)} · {html.escape(row.target)}{notes}</h3>"
+            f"<p>{html.escape(row.kind)} by {html.escape(row.submitted_by or '?')} at {row.submitted_at:%Y-%m-%d %H:%M} UTC</p>"
+            f"<p>{areas}</p><p><b>Comment:</b> {html.escape(row.comment) or '—'}</p>"
+        )
         buttons = []
         for action in row.actions:
             name = ACTION_LABELS.get(action) or f"Sign {action.partition(':')[2]}"
-            button = pn.widgets.Button(label=name, color="primary" if action != "discard" else "danger",
-                                       css_classes=[f"obslab-action-{action.replace(':', '-')}"])  # fmt: skip
+            button = pn.widgets.Button(
+                label=name,
+                color="primary" if action != "discard" else "danger",
+                css_classes=[f"obslab-action-{action.replace(':', '-')}"],
+            )
             button.on_click(lambda _event, action=action: self.state.act(row.label, action))
             buttons.append(button)
-        return pn.Column(pn.pane.HTML(head, css_classes=["obslab-board-selected"], sizing_mode="stretch_width", stylesheets=[BADGE_CSS]),
-                         pn.Row(*buttons) if buttons else pn.pane.Markdown("*Nothing here is yours to do.*"),
-                         *self._values(label), sizing_mode="stretch_width")  # fmt: skip
+        return pn.Column(
+            pn.pane.HTML(
+                head, css_classes=["obslab-board-selected"], sizing_mode="stretch_width", stylesheets=[BADGE_CSS]
+            ),
+            pn.Row(*buttons) if buttons else pn.pane.Markdown("*Nothing here is yours to do.*"),
+            *self._values(label),
+            sizing_mode="stretch_width",
+        )
 
     def _values(self, label: str) -> list[Any]:
         """The revision detail: changed values side by side, every other stored value in a closed card."""
@@ -75,24 +103,52 @@ class SignoffBoard(pn.viewable.Viewer):
             return []
 
         def table(chosen: list[Any]) -> str:
-            return html_table(("Group", "Parameter", "Original", "Requested", "Current", ""),
-                              [(r.group, r.label, r.original, r.requested, r.current, badge("done", "applied") if r.applied and r.changed else "")
-                               for r in chosen], raw_columns=(5,))  # fmt: skip
+            return html_table(
+                ("Group", "Parameter", "Original", "Requested", "Current", ""),
+                [
+                    (
+                        r.group,
+                        r.label,
+                        r.original,
+                        r.requested,
+                        r.current,
+                        badge("done", "applied") if r.applied and r.changed else "",
+                    )
+                    for r in chosen
+                ],
+                raw_columns=(5,),
+            )
 
         changed = [row for row in rows if row.changed]
-        head = "<h4>Requested changes</h4>" + (table(changed) if changed else "<p>No parameter changes (the request is about approval).</p>")
+        head = "<h4>Requested changes</h4>" + (
+            table(changed) if changed else "<p>No parameter changes (the request is about approval).</p>"
+        )
         others = [row for row in rows if not row.changed]
-        parts: list[Any] = [pn.pane.HTML(head, css_classes=["obslab-board-values"], sizing_mode="stretch_width", stylesheets=[BADGE_CSS])]
+        parts: list[Any] = [
+            pn.pane.HTML(
+                head, css_classes=["obslab-board-values"], sizing_mode="stretch_width", stylesheets=[BADGE_CSS]
+            )
+        ]
         if others:
-            parts.append(pn.Card(pn.pane.HTML(table(others), sizing_mode="stretch_width", stylesheets=[BADGE_CSS]),
-                                 title=f"Every other value stored with the revision ({len(others)})", collapsed=True,
-                                 sizing_mode="stretch_width"))  # fmt: skip
+            parts.append(
+                pn.Card(
+                    pn.pane.HTML(table(others), sizing_mode="stretch_width", stylesheets=[BADGE_CSS]),
+                    title=f"Every other value stored with the revision ({len(others)})",
+                    collapsed=True,
+                    sizing_mode="stretch_width",
+                )
+            )
         return parts
 
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state
         message = message_line(s)
-        body = pn.Column(self._filters(), error_alert(s), message, self.table,
-                         pn.Column(pn.bind(self._selected, s.param.selected, s.param.rows), sizing_mode="stretch_width"),
-                         sizing_mode="stretch_width")  # fmt: skip
+        body = pn.Column(
+            self._filters(),
+            error_alert(s),
+            message,
+            self.table,
+            pn.Column(pn.bind(self._selected, s.param.selected, s.param.rows), sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )
         return shell(s.context, "signoff", body)

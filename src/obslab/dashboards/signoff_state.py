@@ -52,8 +52,16 @@ class SignoffBoardState(param.Parameterized):
         try:
             with self.context.sessions() as session:
                 viewer = find_user(session, self.context.viewer.username)
-                self._board = board(session, viewer, sort=self.sort, pending_area=self.pending_area or None,
-                                    submitter=self.submitter.strip() or None, text=self.text, rules=self.rules, now=self.now)  # fmt: skip
+                self._board = board(
+                    session,
+                    viewer,
+                    sort=self.sort,
+                    pending_area=self.pending_area or None,
+                    submitter=self.submitter.strip() or None,
+                    text=self.text,
+                    rules=self.rules,
+                    now=self.now,
+                )
         except ObslabError as exc:
             self.error = str(exc)
             return
@@ -66,9 +74,17 @@ class SignoffBoardState(param.Parameterized):
 
     def _table_row(self, row: BoardRow) -> dict[str, Any]:
         cells = {c.area: c.state.replace("_", " ") + (f" ({c.by})" if c.by else "") for c in row.cells}
-        return {"revision": row.label, "target": row.target, "instrument": row.instrument, "kind": row.kind,
-                "submitted_by": row.submitted_by or "", "submitted_at": f"{row.submitted_at:%Y-%m-%d %H:%M}",
-                **cells, "badges": ", ".join(row.badges), "actions": ", ".join(row.actions)}  # fmt: skip
+        return {
+            "revision": row.label,
+            "target": row.target,
+            "instrument": row.instrument,
+            "kind": row.kind,
+            "submitted_by": row.submitted_by or "",
+            "submitted_at": f"{row.submitted_at:%Y-%m-%d %H:%M}",
+            **cells,
+            "badges": ", ".join(row.badges),
+            "actions": ", ".join(row.actions),
+        }
 
     def row(self, label: str) -> BoardRow | None:
         return next((row for row in self._board if row.label == label), None)

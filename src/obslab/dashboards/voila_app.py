@@ -28,8 +28,10 @@ def preload_scripts() -> list[str]:
     from panel.models.tabulator import DataTabulator
 
     bokeh = [f"{BOKEH_PREFIX}js/{name}.min.js" for name in BOKEH_COMPONENTS]
-    panel = [path.replace(LOCAL_DIST, CDN_DIST).lstrip("/") for path in [*DataTabulator.__javascript__,
-                                                                        "static/extensions/panel/panel.min.js"]]  # fmt: skip
+    panel = [
+        path.replace(LOCAL_DIST, CDN_DIST).lstrip("/")
+        for path in [*DataTabulator.__javascript__, "static/extensions/panel/panel.min.js"]
+    ]
     return bokeh + panel
 
 
@@ -40,8 +42,10 @@ class ObslabVoila(Voila):
 
     def initialize(self, argv: Any = None) -> None:
         super().initialize(argv)
-        self.voila_configuration.extension_denylist = [*self.voila_configuration.extension_denylist,
-                                                       *EXTENSION_DENYLIST]  # fmt: skip
+        self.voila_configuration.extension_denylist = [
+            *self.voila_configuration.extension_denylist,
+            *EXTENSION_DENYLIST,
+        ]
         # Voila's renderer reads template resources from the config object, not from the trait.
         extra = self.voila_configuration.config.VoilaConfiguration
         extra.resources = {**extra.get("resources", {}), "obslab_preload": preload_scripts()}

@@ -14,11 +14,24 @@ import panel as pn
 
 #: Badge colours by state or status; anything else is grey.
 BADGE_COLOURS = {
-    "signed": "#1a7f37", "complete": "#1a7f37", "approved": "#1a7f37", "observed": "#1a7f37", "done": "#1a7f37",
-    "pending": "#9a6700", "open": "#9a6700", "scheduled": "#0969da", "unobserved": "#57606a", "untriggered": "#8250df",
-    "triggered": "#bf3989", "not_required": "#6e7781", "superseded": "#6e7781", "archived": "#6e7781",
-    "discarded": "#cf222e", "canceled": "#cf222e", "error": "#cf222e",
-}  # fmt: skip
+    "signed": "#1a7f37",
+    "complete": "#1a7f37",
+    "approved": "#1a7f37",
+    "observed": "#1a7f37",
+    "done": "#1a7f37",
+    "pending": "#9a6700",
+    "open": "#9a6700",
+    "scheduled": "#0969da",
+    "unobserved": "#57606a",
+    "untriggered": "#8250df",
+    "triggered": "#bf3989",
+    "not_required": "#6e7781",
+    "superseded": "#6e7781",
+    "archived": "#6e7781",
+    "discarded": "#cf222e",
+    "canceled": "#cf222e",
+    "error": "#cf222e",
+}
 STATUS_ORDER = ("unobserved", "scheduled", "untriggered", "triggered", "observed", "archived", "canceled")
 
 BADGE_CSS = """
@@ -43,7 +56,9 @@ def html_table(columns: Iterable[str], rows: Iterable[Iterable[Any]], *, raw_col
     raw = set(raw_columns)
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{cell if i in raw else html.escape(_text(cell))}</td>" for i, cell in enumerate(row)) + "</tr>"
+        "<tr>"
+        + "".join(f"<td>{cell if i in raw else html.escape(_text(cell))}</td>" for i, cell in enumerate(row))
+        + "</tr>"
         for row in rows
     )
     return f'<table class="obslab-kv"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
@@ -57,9 +72,14 @@ def key_value_table(pairs: Mapping[str, Any]) -> str:
 def data_table(frame: Any, *, titles: Mapping[str, str] | None = None, **options: Any) -> pn.widgets.Tabulator:
     """A read-only Tabulator: one row selectable, no client-side paging (the server pages)."""
     defaults: dict[str, Any] = dict(
-        disabled=True, show_index=False, selectable=1, pagination=None, layout="fit_data_table",
-        sizing_mode="stretch_width", titles=dict(titles or {}),
-    )  # fmt: skip
+        disabled=True,
+        show_index=False,
+        selectable=1,
+        pagination=None,
+        layout="fit_data_table",
+        sizing_mode="stretch_width",
+        titles=dict(titles or {}),
+    )
     return pn.widgets.Tabulator(frame, **(defaults | options))
 
 
@@ -67,17 +87,29 @@ def sky_plot(positions: pd.DataFrame, *, selected: int | None = None) -> hv.Over
     """Observations on the sky (RA increasing to the left, as on a chart), coloured by status."""
     points = hv.Points(positions, kdims=["ra_deg", "dec_deg"], vdims=["obsid", "target_name", "status"])
     points = points.opts(
-        color="status", cmap={s: BADGE_COLOURS.get(s, "#6e7781") for s in STATUS_ORDER}, size=5, alpha=0.8,
-        tools=["hover", "tap"], nonselection_alpha=0.5, xlim=(360, 0), ylim=(-90, 90),
-        xlabel="RA (deg)", ylabel="Dec (deg)", responsive=True, min_height=320, show_legend=True,
-        legend_position="right", title="Sky positions (click a point to open it)",
+        color="status",
+        cmap={s: BADGE_COLOURS.get(s, "#6e7781") for s in STATUS_ORDER},
+        size=5,
+        alpha=0.8,
+        tools=["hover", "tap"],
+        nonselection_alpha=0.5,
+        xlim=(360, 0),
+        ylim=(-90, 90),
+        xlabel="RA (deg)",
+        ylabel="Dec (deg)",
+        responsive=True,
+        min_height=320,
+        show_legend=True,
+        legend_position="right",
+        title="Sky positions (click a point to open it)",
         # Canvas, not HoloViews' default WebGL: at up to SKY_LIMIT points it draws as fast, and it does
         # not fall back to slow software GL on machines without a GPU.
         backend_opts={"plot.output_backend": "canvas"},
-    )  # fmt: skip
+    )
     highlight = positions[positions["obsid"] == selected] if selected is not None else positions.iloc[:0]
     ring = hv.Points(highlight, kdims=["ra_deg", "dec_deg"]).opts(
-        marker="circle", size=16, fill_alpha=0, line_color="black", line_width=2)  # fmt: skip
+        marker="circle", size=16, fill_alpha=0, line_color="black", line_width=2
+    )
     return points * ring
 
 

@@ -17,7 +17,6 @@ Edit = tuple[str, int, Any, Any]
 ChangeMaker = Callable[[Random, PlannedObservation], list[Edit]]
 
 
-
 def _edit(obs: PlannedObservation, name: str, new: Any, rank: int = 0) -> Edit:
     return (name, rank, obs.get(name, rank), new)
 
@@ -55,7 +54,10 @@ def window(rng: Random, obs: PlannedObservation, anchor: datetime) -> list[Edit]
 def coordinates(rng: Random, obs: PlannedObservation, shift_deg: float) -> list[Edit]:
     angle = rng.uniform(0, 2 * math.pi)
     dec = max(-89.9, min(89.9, obs.dec_deg + shift_deg * math.sin(angle)))
-    return [_edit(obs, "ra", round((obs.ra_deg + shift_deg * math.cos(angle)) % 360, 6)), _edit(obs, "dec", round(dec, 6))]
+    return [
+        _edit(obs, "ra", round((obs.ra_deg + shift_deg * math.cos(angle)) % 360, 6)),
+        _edit(obs, "dec", round(dec, 6)),
+    ]
 
 
 def target_name(rng: Random, obs: PlannedObservation) -> list[Edit]:
@@ -64,7 +66,10 @@ def target_name(rng: Random, obs: PlannedObservation) -> list[Edit]:
 
 def grating(rng: Random, obs: PlannedObservation) -> list[Edit]:
     """ACIS-S imaging becomes an HETG observation: grating, first-order rate and all six S chips."""
-    edits = [_edit(obs, "grating", "HETG"), _edit(obs, "forder_cnt_rate", round((obs.get("est_cnt_rate") or 0.1) * 0.12, 4))]
+    edits = [
+        _edit(obs, "grating", "HETG"),
+        _edit(obs, "forder_cnt_rate", round((obs.get("est_cnt_rate") or 0.1) * 0.12, 4)),
+    ]
     return edits + [_edit(obs, chip, "Y") for chip in CCDS_S if obs.get(chip) != "Y"]
 
 
@@ -95,7 +100,11 @@ def dither(rng: Random, obs: PlannedObservation) -> list[Edit]:
 
 
 def eventfilter(rng: Random, obs: PlannedObservation) -> list[Edit]:
-    return [_edit(obs, "eventfilter", "Y"), _edit(obs, "eventfilter_lower", 0.5), _edit(obs, "eventfilter_higher", 12.0)]
+    return [
+        _edit(obs, "eventfilter", "Y"),
+        _edit(obs, "eventfilter_lower", 0.5),
+        _edit(obs, "eventfilter_higher", 12.0),
+    ]
 
 
 def make_changes(rng: Random, obs: PlannedObservation, key: str, anchor: datetime) -> list[Edit]:

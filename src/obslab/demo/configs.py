@@ -50,7 +50,7 @@ def virus_versions(ctx: DemoContext) -> list[PlannedConfiguration]:
         for _ in range(count):
             index = len(items)
             x, y = seats[index]
-            items["%02d%d" % (x, y)] = {
+            items[f"{x:02d}{y}"] = {
                 "x_fp": round((x - 5) * 100.0 + rng.gauss(0, 0.15), 3),
                 "y_fp": round((y - 5) * 100.0 + rng.gauss(0, 0.15), 3),
                 "specid": spec_ids[index],
@@ -80,19 +80,28 @@ def virus_versions(ctx: DemoContext) -> list[PlannedConfiguration]:
         PlannedConfiguration(VIRUS, 1, starts[0], recorded[0], v1, "Initial focal plane: 40 IFUs.", valid_to=starts[1]),
         PlannedConfiguration(VIRUS, 2, starts[1], recorded[1], v2, "12 IFUs installed.", valid_to=starts[2]),
         PlannedConfiguration(VIRUS, 3, starts[2], recorded[2], v3, "3 fibre bundles replaced.", valid_to=starts[3]),
-        PlannedConfiguration(VIRUS, 4, starts[3], recorded[3], v4, "10 IFUs installed.", valid_to=starts[4],
-                             superseded_at=correction_at),
-        PlannedConfiguration(VIRUS, 5, starts[3], correction_at, corrected,
-                             f"Correction of version 4: SPECID of IFU slots {first} and {second} were swapped.",
-                             source="manual", valid_to=starts[4]),
+        PlannedConfiguration(
+            VIRUS, 4, starts[3], recorded[3], v4, "10 IFUs installed.", valid_to=starts[4], superseded_at=correction_at
+        ),
+        PlannedConfiguration(
+            VIRUS,
+            5,
+            starts[3],
+            correction_at,
+            corrected,
+            f"Correction of version 4: SPECID of IFU slots {first} and {second} were swapped.",
+            source="manual",
+            valid_to=starts[4],
+        ),
         PlannedConfiguration(VIRUS, 6, starts[4], recorded[4], v6, "6 IFUs installed."),
-    ]  # fmt: skip
+    ]
 
 
 def robo_cam_versions(ctx: DemoContext) -> list[PlannedConfiguration]:
     """Two camera records; the wheel was re-filled and the gain lowered two days ago, between nights."""
     camera = {"detector": "EMCCD", "pixel_scale_arcsec": 0.0351594, "field_of_view_arcsec": 36.0}
     old_wheel = ("Sg", "Sr", "Si", "Sz", "c", "lp600")
+
     def items(wheel: tuple[str, ...], gain: int) -> dict[str, dict[str, Any]]:
         slots = {f"wheel-{n}": {"filter": name} for n, name in enumerate(wheel, start=1)}
         return slots | {"camera": camera | {"em_gain": gain}}
@@ -100,11 +109,19 @@ def robo_cam_versions(ctx: DemoContext) -> list[PlannedConfiguration]:
     first, second = items(old_wheel, 300), items(FILTERS, 200)
     change = ctx.days(-2) + timedelta(hours=18)
     return [
-        PlannedConfiguration(ROBO_CAM, 1, ctx.days(-400), ctx.days(-400) + timedelta(minutes=5), first,
-                             "Commissioning configuration.", valid_to=change),
-        PlannedConfiguration(ROBO_CAM, 2, change, change + timedelta(minutes=5), second,
-                             "Filter wheel re-filled; EM gain 200."),
-    ]  # fmt: skip
+        PlannedConfiguration(
+            ROBO_CAM,
+            1,
+            ctx.days(-400),
+            ctx.days(-400) + timedelta(minutes=5),
+            first,
+            "Commissioning configuration.",
+            valid_to=change,
+        ),
+        PlannedConfiguration(
+            ROBO_CAM, 2, change, change + timedelta(minutes=5), second, "Filter wheel re-filled; EM gain 200."
+        ),
+    ]
 
 
 def ensure_configurations(ctx: DemoContext) -> None:
@@ -138,6 +155,7 @@ def ensure_configurations(ctx: DemoContext) -> None:
             for key, attributes in sorted(plan.items.items())
         ),
     )
+
 
 def configuration_lookup(ctx: DemoContext, instrument: str) -> list[tuple[datetime, datetime | None, int]]:
     """(valid_from, valid_to, id) of the instrument's current (not superseded) records, by start."""

@@ -35,7 +35,9 @@ def ensure_duty_roster(ctx: DemoContext) -> None:
     """Insert the roster weeks that are missing and overlap no existing shift (so the roster never gains overlaps)."""
     weeks = planned_weeks(ctx)
     first, last = weeks[0][0], weeks[-1][0] + timedelta(days=6)
-    query = select(DutyShift.starts_on, DutyShift.ends_on).where(DutyShift.ends_on >= first, DutyShift.starts_on <= last)
+    query = select(DutyShift.starts_on, DutyShift.ends_on).where(
+        DutyShift.ends_on >= first, DutyShift.starts_on <= last
+    )
     taken = [tuple(row) for row in ctx.session.execute(query)]
     rows = [
         DutyShift(

@@ -87,5 +87,7 @@ def holds_other_data(session: Session) -> bool:
     """
     if session.scalar(select(exists().where(AuditEvent.action == "demo.loaded"))):
         return False
-    return any(session.scalar(select(exists().select_from(model))) for model in
-               (Observation, InstrumentConfiguration, ObservingRequest, Night))  # fmt: skip
+    return any(
+        session.scalar(select(exists().select_from(model)))
+        for model in (Observation, InstrumentConfiguration, ObservingRequest, Night)
+    )

@@ -96,7 +96,9 @@ def _calibrations(rng: Random, night: date, dark_start: datetime) -> list[Planne
     plans, moment = [], dark_start - timedelta(minutes=80)
     for kind, count, seconds in ((ExposureKind.BIAS, 3, 0.0), (ExposureKind.DARK, 2, 60.0)):
         for _ in range(count):
-            plans.append(PlannedExposure(night, kind, "c", "0", seconds, moment.replace(microsecond=rng.randrange(10**6))))
+            plans.append(
+                PlannedExposure(night, kind, "c", "0", seconds, moment.replace(microsecond=rng.randrange(10**6)))
+            )
             moment += timedelta(seconds=seconds + rng.randint(20, 60))
     moment = dark_start - timedelta(minutes=35)
     for filter_name in rng.sample(FILTERS[:5], 3):
@@ -180,10 +182,14 @@ def ensure_nights(ctx: DemoContext) -> None:
         return
     plans = plan_nights(ctx, nights)
     night_rows = {
-        night: Night(night_date=night, site_name=ctx.site.name, created_at=ctx.moment,
-                     notes=ctx.rng("night-notes", night.isoformat()).choice(_NIGHT_NOTES))
+        night: Night(
+            night_date=night,
+            site_name=ctx.site.name,
+            created_at=ctx.moment,
+            notes=ctx.rng("night-notes", night.isoformat()).choice(_NIGHT_NOTES),
+        )
         for night in nights
-    }  # fmt: skip
+    }
     ctx.add_all(list(night_rows.values()))
     lookup = configuration_lookup(ctx, ROBO_CAM)
     rows = [

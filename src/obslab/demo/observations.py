@@ -17,12 +17,47 @@ FIRST_OBSID = 20001
 OBSERVATION_COUNT = 600
 
 PI_NAMES = (
-    "Abernathy", "Baptiste", "Castellanos", "Dubois", "Eriksen", "Fitzgerald", "Gonzaga", "Hoffmann", "Ishikawa",
-    "Jablonski", "Kariuki", "Lindgren", "Mahlangu", "Nakashima", "Okonkwo", "Petrakis", "Quispe", "Rasmussen",
-    "Sato", "Tremblay", "Underwood", "Vasquez", "Wojcik", "Xu", "Yilmaz", "Zielinski", "Achterberg", "Bhattacharya",
-    "Chakraborty", "Delacroix", "Esposito", "Fairweather", "Grünwald", "Haddad", "Iyer", "Jansen", "Kowalczyk",
-    "Leclerc", "Moreno", "O'Donnell",
-)  # fmt: skip
+    "Abernathy",
+    "Baptiste",
+    "Castellanos",
+    "Dubois",
+    "Eriksen",
+    "Fitzgerald",
+    "Gonzaga",
+    "Hoffmann",
+    "Ishikawa",
+    "Jablonski",
+    "Kariuki",
+    "Lindgren",
+    "Mahlangu",
+    "Nakashima",
+    "Okonkwo",
+    "Petrakis",
+    "Quispe",
+    "Rasmussen",
+    "Sato",
+    "Tremblay",
+    "Underwood",
+    "Vasquez",
+    "Wojcik",
+    "Xu",
+    "Yilmaz",
+    "Zielinski",
+    "Achterberg",
+    "Bhattacharya",
+    "Chakraborty",
+    "Delacroix",
+    "Esposito",
+    "Fairweather",
+    "Grünwald",
+    "Haddad",
+    "Iyer",
+    "Jansen",
+    "Kowalczyk",
+    "Leclerc",
+    "Moreno",
+    "O'Donnell",
+)
 
 
 @dataclass
@@ -96,7 +131,9 @@ def _dates(rng: Any, status: str, anchor: datetime) -> tuple[datetime | None, da
             return scheduled, scheduled - timedelta(days=rng.randint(0, 14))
         case "unobserved":
             # A few long-term plan dates have already passed, and a few are close: both earn page warnings.
-            return None, day(rng.choices([rng.uniform(-30, -1), rng.uniform(1, 10), rng.uniform(10, 330)], [3, 10, 87])[0])
+            return None, day(
+                rng.choices([rng.uniform(-30, -1), rng.uniform(1, 10), rng.uniform(10, 330)], [3, 10, 87])[0]
+            )
         case "triggered":
             return day(rng.uniform(1, 5)), None
         case "observed":
@@ -114,7 +151,9 @@ def plan_observations(ctx: DemoContext, count: int = OBSERVATION_COUNT) -> list[
     rng.shuffle(targets)
     markup_at = next(i for i, target in enumerate(targets) if i >= 40 and not target.star)
     targets[markup_at] = Target(*MARKUP_TARGET)
-    proposals = [(rng.choice(PI_NAMES), rng.choice([24, 25, 25, 26, 26, 26]), rng.randint(1, 9)) for _ in range(count // 3)]
+    proposals = [
+        (rng.choice(PI_NAMES), rng.choice([24, 25, 25, 26, 26, 26]), rng.randint(1, 9)) for _ in range(count // 3)
+    ]
     planned = []
     for index, target in enumerate(targets):
         proposal = rng.randrange(len(proposals))
@@ -142,8 +181,12 @@ def plan_observations(ctx: DemoContext, count: int = OBSERVATION_COUNT) -> list[
             remaining_ks=0.0 if status == "canceled" else round(exposure - used, 2),
             scheduled_at=scheduled_at,
             planned_at=planned_at,
-            on_active_list=status == "triggered" or (
-                status == "scheduled" and scheduled_at is not None and scheduled_at < ctx.days(14) and rng.random() < 0.9
+            on_active_list=status == "triggered"
+            or (
+                status == "scheduled"
+                and scheduled_at is not None
+                and scheduled_at < ctx.days(14)
+                and rng.random() < 0.9
             ),
         )
         # Each observation has its own stream, so its parameters do not shift when another's change.
@@ -191,4 +234,6 @@ def insert_observations(ctx: DemoContext, planned: list[PlannedObservation]) -> 
         ),
     )
     obsids = [obs.obsid for obs in planned]
-    return dict(ctx.session.execute(select(Observation.obsid, Observation.id).where(Observation.obsid.in_(obsids))).all())
+    return dict(
+        ctx.session.execute(select(Observation.obsid, Observation.id).where(Observation.obsid.in_(obsids))).all()
+    )

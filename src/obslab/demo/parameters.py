@@ -14,11 +14,30 @@ Params = dict[tuple[str, int], Any]
 CCDS_I = tuple(f"ccdi{n}_on" for n in range(4))
 CCDS_S = tuple(f"ccds{n}_on" for n in range(6))
 ACIS_SCALARS = (
-    "exp_mode", "bep_pack", "frame_time", "most_efficient", "primary_exp_time", "secondary_exp_count",
-    "dropped_chip_count", *CCDS_I, *CCDS_S, "subarray", "subarray_start_row", "subarray_row_count",
-    "subarray_frame_time", "duty_cycle", "onchip_sum", "onchip_row_count", "onchip_column_count", "eventfilter",
-    "eventfilter_lower", "eventfilter_higher", "multiple_spectral_lines", "spectra_max_count", "spwindow_flag",
-)  # fmt: skip
+    "exp_mode",
+    "bep_pack",
+    "frame_time",
+    "most_efficient",
+    "primary_exp_time",
+    "secondary_exp_count",
+    "dropped_chip_count",
+    *CCDS_I,
+    *CCDS_S,
+    "subarray",
+    "subarray_start_row",
+    "subarray_row_count",
+    "subarray_frame_time",
+    "duty_cycle",
+    "onchip_sum",
+    "onchip_row_count",
+    "onchip_column_count",
+    "eventfilter",
+    "eventfilter_lower",
+    "eventfilter_higher",
+    "multiple_spectral_lines",
+    "spectra_max_count",
+    "spwindow_flag",
+)
 HRC_SCALARS = ("hrc_timing_mode", "hrc_zero_block", "hrc_si_mode")
 DITHER = ("y_amp", "y_freq", "y_phase", "z_amp", "z_freq", "z_phase")
 TIME_WINDOW = ("window_constraint", "tstart", "tstop")
@@ -26,16 +45,42 @@ ROLL_WINDOW = ("roll_constraint", "roll_180", "roll", "roll_tolerance")
 ACIS_WINDOW = ("chip", "start_row", "start_column", "height", "width", "lower_threshold", "pha_range", "sample")
 
 #: Parameters that mirror an observation's summary column (parameter -> attribute); edits keep both in step.
-MIRRORED = {"targname": "target_name", "ra": "ra_deg", "dec": "dec_deg", "instrument": "instrument",
-            "grating": "grating", "type": "obs_type"}  # fmt: skip
+MIRRORED = {
+    "targname": "target_name",
+    "ra": "ra_deg",
+    "dec": "dec_deg",
+    "instrument": "instrument",
+    "grating": "grating",
+    "type": "obs_type",
+}
 #: Display-only parameters copied from the summary.
-_READ_ONLY = {"seq_nbr": "sequence_number", "status": "status", "proposal_number": "proposal_number", "pi_name": "pi_name",
-              "approved_exposure_time": "approved_exposure_ks", "rem_exp_time": "remaining_ks"}  # fmt: skip
+_READ_ONLY = {
+    "seq_nbr": "sequence_number",
+    "status": "status",
+    "proposal_number": "proposal_number",
+    "pi_name": "pi_name",
+    "approved_exposure_time": "approved_exposure_ks",
+    "rem_exp_time": "remaining_ks",
+}
 
 # Amplitudes in degrees (8" ACIS, 20" HRC); rates in degrees per second, as the Ocat stores them.
 DITHER_DEFAULTS = {
-    "ACIS": {"y_amp": 0.002222, "y_freq": 0.00036, "y_phase": 0.0, "z_amp": 0.002222, "z_freq": 0.000509, "z_phase": 0.0},
-    "HRC": {"y_amp": 0.005556, "y_freq": 0.000331, "y_phase": 0.0, "z_amp": 0.005556, "z_freq": 0.000468, "z_phase": 0.0},
+    "ACIS": {
+        "y_amp": 0.002222,
+        "y_freq": 0.00036,
+        "y_phase": 0.0,
+        "z_amp": 0.002222,
+        "z_freq": 0.000509,
+        "z_phase": 0.0,
+    },
+    "HRC": {
+        "y_amp": 0.005556,
+        "y_freq": 0.000331,
+        "y_phase": 0.0,
+        "z_amp": 0.005556,
+        "z_freq": 0.000468,
+        "z_phase": 0.0,
+    },
 }
 _SUBARRAY_FRAME_TIMES = {128: 0.4, 256: 0.8, 512: 1.7}
 HRC_SI_MODES = {"HRC-I": ("HRCIS", "HRCIZB", "HRCITM"), "HRC-S": ("HRCSS", "HRCSZB", "HRCSTM")}
@@ -134,7 +179,12 @@ def _chips(rng: Random, instrument: str, grating: str, exp_mode: str) -> dict[st
     elif exp_mode == "CC":
         chips |= {"ccds2_on": "Y", "ccds3_on": "Y", "ccds4_on": "Y"}
     else:
-        chips |= {"ccds1_on": rng.choice(["N", "O1"]), "ccds2_on": "Y", "ccds3_on": "Y", "ccds4_on": rng.choice(["Y", "O2"])}
+        chips |= {
+            "ccds1_on": rng.choice(["N", "O1"]),
+            "ccds2_on": "Y",
+            "ccds3_on": "Y",
+            "ccds4_on": rng.choice(["Y", "O2"]),
+        }
     return chips
 
 

@@ -64,4 +64,3 @@ def ensure_people(ctx: DemoContext) -> None:
             ctx.inserted["user_roles"] += len(roles)
             ctx.inserted["audit_events"] += 1
         ctx.users[username] = user
-

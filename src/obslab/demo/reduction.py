@@ -28,23 +28,48 @@ _CALIBRATIONS = (ExposureKind.BIAS, ExposureKind.DARK, ExposureKind.FLAT)
 
 
 def _metric(night_id: int, exposure_id: int, name: str, value: float, unit: str, at: datetime) -> dict[str, Any]:
-    return {"night_id": night_id, "exposure_id": exposure_id, "name": name, "value": value, "unit": unit,
-            "measured_at": at, "source": "demo"}  # fmt: skip
+    return {
+        "night_id": night_id,
+        "exposure_id": exposure_id,
+        "name": name,
+        "value": value,
+        "unit": unit,
+        "measured_at": at,
+        "source": "demo",
+    }
 
 
-def _stage(ctx: DemoContext, night_id: int, exposure_id: int | None, stage: str, state: StageState,
-           started: datetime | None = None, seconds: float = 0.0, error: str | None = None) -> dict[str, Any]:  # fmt: skip
+def _stage(
+    ctx: DemoContext,
+    night_id: int,
+    exposure_id: int | None,
+    stage: str,
+    state: StageState,
+    started: datetime | None = None,
+    seconds: float = 0.0,
+    error: str | None = None,
+) -> dict[str, Any]:
     done = state in (StageState.DONE, StageState.FAILED)
     fingerprint = hashlib.sha256(f"{night_id}:{exposure_id}:{stage}".encode()).hexdigest() if done else ""
     return {
-        "night_id": night_id, "exposure_id": exposure_id, "stage": stage, "state": state,
-        "retries": 2 if state is StageState.FAILED else 0, "force_redo": False, "inputs_fingerprint": fingerprint,
-        "started_at": started if done else None, "finished_at": started + timedelta(seconds=seconds) if done else None,
-        "error": error, "version": 1, "updated_at": ctx.moment,
-    }  # fmt: skip
+        "night_id": night_id,
+        "exposure_id": exposure_id,
+        "stage": stage,
+        "state": state,
+        "retries": 2 if state is StageState.FAILED else 0,
+        "force_redo": False,
+        "inputs_fingerprint": fingerprint,
+        "started_at": started if done else None,
+        "finished_at": started + timedelta(seconds=seconds) if done else None,
+        "error": error,
+        "version": 1,
+        "updated_at": ctx.moment,
+    }
 
 
-def _exposure_stages(ctx: DemoContext, rng: Random, plan: PlannedExposure, ids: tuple[int, int]) -> list[dict[str, Any]]:
+def _exposure_stages(
+    ctx: DemoContext, rng: Random, plan: PlannedExposure, ids: tuple[int, int]
+) -> list[dict[str, Any]]:
     """The four stages of one science exposure: done in order, unless one fails or has not run yet."""
     exposure_id, night_id = ids
     failing = rng.choice(list(_ERRORS)) if rng.random() < 0.05 else None
@@ -67,12 +92,23 @@ def _exposure_stages(ctx: DemoContext, rng: Random, plan: PlannedExposure, ids: 
 
 def _frame_file(plan: PlannedExposure, exposure_id: int, rng: Random) -> dict[str, Any]:
     path = f"demo://{plan.night:%Y%m%d}/{plan.name}.fits.bz2"
-    header = {"OBJECT": plan.target.name if plan.target else "", "FILTER": plan.filter_name,
-              "EXPOSURE": plan.exposure_s, "DATE-OBS": plan.started_at.strftime("%Y-%m-%dT%H:%M:%S.%f"),
-              "AIRMASS": plan.airmass, "MODE_NUM": plan.camera_mode}  # fmt: skip
-    return {"exposure_id": exposure_id, "path": path, "size_bytes": rng.randint(50_000_000, 400_000_000),
-            "sha256": hashlib.sha256(path.encode()).hexdigest(), "n_frames": int(plan.exposure_s * 8.6),
-            "header": header, "modified_at": plan.ended_at + timedelta(seconds=30)}  # fmt: skip
+    header = {
+        "OBJECT": plan.target.name if plan.target else "",
+        "FILTER": plan.filter_name,
+        "EXPOSURE": plan.exposure_s,
+        "DATE-OBS": plan.started_at.strftime("%Y-%m-%dT%H:%M:%S.%f"),
+        "AIRMASS": plan.airmass,
+        "MODE_NUM": plan.camera_mode,
+    }
+    return {
+        "exposure_id": exposure_id,
+        "path": path,
+        "size_bytes": rng.randint(50_000_000, 400_000_000),
+        "sha256": hashlib.sha256(path.encode()).hexdigest(),
+        "n_frames": int(plan.exposure_s * 8.6),
+        "header": header,
+        "modified_at": plan.ended_at + timedelta(seconds=30),
+    }
 
 
 def record_reductions(ctx: DemoContext, exposures: list[tuple[PlannedExposure, int, int]]) -> None:

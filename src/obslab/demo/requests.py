@@ -21,7 +21,9 @@ def _reachable(ctx: DemoContext, dec: float) -> bool:
     return abs(dec - ctx.site.latitude_deg) < 55.0
 
 
-def _pick_target(ctx: DemoContext, rng: Random, catalog: list[PlannedObservation]) -> tuple[str, float, float, int | None]:
+def _pick_target(
+    ctx: DemoContext, rng: Random, catalog: list[PlannedObservation]
+) -> tuple[str, float, float, int | None]:
     """(name, ra, dec, obsid or None): a bright star, a catalog observation, or a new transient."""
     source = rng.choices(["star", "catalog", "transient"], weights=[60, 20, 20])[0]
     if source == "catalog" and catalog:
@@ -71,7 +73,9 @@ def plan_requests(ctx: DemoContext, catalog: list[PlannedObservation]) -> list[d
                 "overhead_s": float(rng.randint(60, 180)),
                 "priority": float(rng.randint(1, 10)),
                 "program": rng.choice(PROGRAMS),
-                "preferred_time": middles[0] + timedelta(minutes=rng.randint(-180, 180)) if rng.random() < 0.15 else None,
+                "preferred_time": middles[0] + timedelta(minutes=rng.randint(-180, 180))
+                if rng.random() < 0.15
+                else None,
                 "status": rng.choices(list(RequestStatus), weights=[85, 6, 5, 4])[0],
                 "obsid": obsid,
                 "submitter": rng.choice(SCHEDULERS + USINT),

@@ -99,7 +99,9 @@ def _fits(obs: PlannedObservation, requirement: str, story: Story) -> bool:
         "acis": family == "ACIS",
         "hrc": family == "HRC",
         "acis_i": obs.instrument == "ACIS-I",
-        "acis_te": family == "ACIS" and obs.get("exp_mode") == "TE" and bool(obs.get("frame_time"))
+        "acis_te": family == "ACIS"
+        and obs.get("exp_mode") == "TE"
+        and bool(obs.get("frame_time"))
         and obs.get("subarray") == "NONE",
         "acis_s_imaging": obs.instrument == "ACIS-S" and obs.grating == "NONE" and obs.get("exp_mode") == "TE",
         "generated": not obs.target.star and "<" not in obs.target_name,
@@ -137,10 +139,15 @@ def play_revisions(ctx: DemoContext, stories: list[tuple[PlannedObservation, Sto
     for index, (obs, story) in enumerate(stories):
         if obs.obsid not in told:
             _play(ctx, ctx.rng("revisions", obs.obsid, index), obs, story, policy)
-    session.execute(update(Notification).where(Notification.id > last_mail)
-                    .values(status=DeliveryStatus.SENT, sent_at=Notification.created_at))  # fmt: skip
+    session.execute(
+        update(Notification)
+        .where(Notification.id > last_mail)
+        .values(status=DeliveryStatus.SENT, sent_at=Notification.created_at)
+    )
     for model in _WRITTEN:
-        ctx.inserted[model.__tablename__] += (session.scalar(select(func.count()).select_from(model)) or 0) - before[model.__tablename__]
+        ctx.inserted[model.__tablename__] += (session.scalar(select(func.count()).select_from(model)) or 0) - before[
+            model.__tablename__
+        ]
     for obs, _ in stories:  # the planned observations follow the database, whichever load played their history
         row = find_observation(session, obs.obsid)
         obs.target_name, obs.ra_deg, obs.dec_deg, obs.approved = row.target_name, row.ra_deg, row.dec_deg, row.approved
@@ -157,10 +164,17 @@ def _play(ctx: DemoContext, rng: Random, obs: PlannedObservation, story: Story, 
         # A split's "edit" is only its comment: a clone revision changes no parameter.
         comment = _COMMENTS.get(key or kind) or next(str(new) for name, _, _, new in edits if name == "comments")
         observation = find_observation(ctx.session, obs.obsid)
-        revision, _check = submit_change(ctx.session, ctx.users[submitter], obs.obsid, seen_version=observation.version,
-                                         kind=kind, edits=[(name, rank, new) for name, rank, _, new in edits if kind == RevisionKind.NORMAL],
-                                         comment=comment,
-                                         policy=policy, now=_at(at))  # fmt: skip
+        revision, _check = submit_change(
+            ctx.session,
+            ctx.users[submitter],
+            obs.obsid,
+            seen_version=observation.version,
+            kind=kind,
+            edits=[(name, rank, new) for name, rank, _, new in edits if kind == RevisionKind.NORMAL],
+            comment=comment,
+            policy=policy,
+            now=_at(at),
+        )
         if kind in (RevisionKind.APPROVE_AS_IS, RevisionKind.REMOVE_APPROVAL):
             continue  # verified by the submitter on submission
         _sign_and_close(ctx, rng, revision, submitter, state, (at, end), policy)
@@ -169,27 +183,59 @@ def _play(ctx: DemoContext, rng: Random, obs: PlannedObservation, story: Story, 
                 obs.set(name, rank, new)
 
 
-def _sign_and_close(ctx: DemoContext, rng: Random, revision: Revision, submitter: str, state: str,
-                    between: tuple[datetime, datetime], policy: Policy) -> None:  # fmt: skip
+def _sign_and_close(
+    ctx: DemoContext,
+    rng: Random,
+    revision: Revision,
+    submitter: str,
+    state: str,
+    between: tuple[datetime, datetime],
+    policy: Policy,
+) -> None:
     """Sign the revision's pending areas in order as far as ``state`` says, then verify or discard it."""
-    pending = sorted((s for s in revision.signoffs if s.area != VERIFICATION and s.state is SignOffState.PENDING),
-                     key=lambda s: s.position)  # fmt: skip
+    pending = sorted(
+        (s for s in revision.signoffs if s.area != VERIFICATION and s.state is SignOffState.PENDING),
+        key=lambda s: s.position,
+    )
     # "partial" and "superseded" leave the last area open (a single area is then signed).
     signed = {"awaiting": 0, "edits_done": len(pending), "verified": len(pending)}.get(state, max(1, len(pending) - 1))
     if state == "discarded":
         signed = min(signed, len(pending) - 1)
     start, end = between
     span = (end - start).total_seconds()
-    times = iter(sorted(start + timedelta(seconds=int(span * rng.uniform(0.05, 0.95))) for _ in range(len(pending) + 1)))
+    times = iter(
+        sorted(start + timedelta(seconds=int(span * rng.uniform(0.05, 0.95))) for _ in range(len(pending) + 1))
+    )
     verifier = submitter if rng.random() < 0.7 else rng.choice(USINT)
     for signoff in pending[:signed]:
         signer = rng.choice(_SIGNERS[signoff.area])
-        sign_off(ctx.session, ctx.users[signer], revision.label, signoff.area, seen_version=signoff.version, policy=policy,
-                 now=_at(next(times)))  # fmt: skip
+        sign_off(
+            ctx.session,
+            ctx.users[signer],
+            revision.label,
+            signoff.area,
+            seen_version=signoff.version,
+            policy=policy,
+            now=_at(next(times)),
+        )
     if state == "verified":
-        verify(ctx.session, ctx.users[verifier], revision.label, seen_version=revision.version, policy=policy, now=_at(next(times)))
+        verify(
+            ctx.session,
+            ctx.users[verifier],
+            revision.label,
+            seen_version=revision.version,
+            policy=policy,
+            now=_at(next(times)),
+        )
     elif state == "discarded":
-        discard(ctx.session, ctx.users[verifier], revision.label, seen_version=revision.version, policy=policy, now=_at(next(times)))
+        discard(
+            ctx.session,
+            ctx.users[verifier],
+            revision.label,
+            seen_version=revision.version,
+            policy=policy,
+            now=_at(next(times)),
+        )
 
 
 def _at(moment: datetime) -> Clock:

@@ -57,7 +57,9 @@ def bright_stars() -> tuple[Target, ...]:
         body = ephem.star(name)  # a fresh copy: the catalogue's shared bodies are left alone
         body.compute("2000/1/1")  # the magnitude is only defined after a compute
         ra, dec = math.degrees(float(body._ra)), math.degrees(float(body._dec))
-        stars.setdefault((round(ra, 3), round(dec, 3)), Target(name, round(ra, 6), round(dec, 6), float(body.mag), True))
+        stars.setdefault(
+            (round(ra, 3), round(dec, 3)), Target(name, round(ra, 6), round(dec, 6), float(body.mag), True)
+        )
     return tuple(sorted(stars.values(), key=lambda target: target.name))
 
 

@@ -21,7 +21,9 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     return False
 
 
-def compare_type(context_: Any, inspected_column: Any, metadata_column: Any, inspected_type: Any, metadata_type: Any) -> bool | None:
+def compare_type(
+    context_: Any, inspected_column: Any, metadata_column: Any, inspected_type: Any, metadata_type: Any
+) -> bool | None:
     if isinstance(metadata_type, UTCDateTime):
         metadata_type = metadata_type.impl
     if context_.dialect.name == "sqlite" and isinstance(metadata_type, JSON) and isinstance(inspected_type, Text):

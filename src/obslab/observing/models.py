@@ -65,7 +65,9 @@ class Exposure(Versioned, Base):
     airmass: Mapped[float | None]
     magnitude: Mapped[float | None]
     # The instrument configuration in force when the exposure was taken.
-    configuration_id: Mapped[int | None] = mapped_column(ForeignKey("instrument_configurations.id", ondelete="SET NULL"))
+    configuration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("instrument_configurations.id", ondelete="SET NULL")
+    )
     request_id: Mapped[int | None] = mapped_column(ForeignKey("observing_requests.id", ondelete="SET NULL"))
     comment: Mapped[str] = mapped_column(Text, default="")
 
@@ -100,7 +102,9 @@ class DataProduct(Base):
     kind: Mapped[str] = mapped_column(String(64))
     path: Mapped[str] = mapped_column(String(1024), unique=True)
     sha256: Mapped[str] = mapped_column(String(64))
-    configuration_id: Mapped[int | None] = mapped_column(ForeignKey("instrument_configurations.id", ondelete="SET NULL"))
+    configuration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("instrument_configurations.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
 

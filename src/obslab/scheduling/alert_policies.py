@@ -42,7 +42,9 @@ class AlertPolicy:
     window_hours: float = 24.0
 
     def matches(self, event: VOEvent) -> bool:
-        return event.ivorn.startswith(self.stream) and (self.ivorn_contains is None or self.ivorn_contains in event.ivorn)
+        return event.ivorn.startswith(self.stream) and (
+            self.ivorn_contains is None or self.ivorn_contains in event.ivorn
+        )
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,18 @@ class AlertPolicies:
         return next((policy for policy in self.policies if policy.matches(event)), None)
 
 
-_NUMBERS = {"max_error_deg", "max_age_hours", "min_importance", "priority", "duration_s", "overhead_s", "max_airmass",
-            "min_altitude_deg", "min_moon_separation_deg", "window_hours"}  # fmt: skip
+_NUMBERS = {
+    "max_error_deg",
+    "max_age_hours",
+    "min_importance",
+    "priority",
+    "duration_s",
+    "overhead_s",
+    "max_airmass",
+    "min_altitude_deg",
+    "min_moon_separation_deg",
+    "window_hours",
+}
 _TEXTS = {"name", "stream", "ivorn_contains", "twilight"}
 _POSITIVE = {"duration_s", "window_hours", "max_error_deg", "max_age_hours"}
 
@@ -67,13 +79,19 @@ def load_alert_policies(path: str | os.PathLike[str] | None = None) -> AlertPoli
     """Read and check a policy file (the packaged one by default); a broken entry is refused by name."""
     where = str(path) if path is not None else "alert_policies.toml (packaged)"
     try:
-        text = Path(path).read_text() if path is not None else resources.files("obslab.scheduling").joinpath("alert_policies.toml").read_text()
+        text = (
+            Path(path).read_text()
+            if path is not None
+            else resources.files("obslab.scheduling").joinpath("alert_policies.toml").read_text()
+        )
         data = tomllib.loads(text)
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise AlertPolicyError(f"{where}: cannot be read: {error}") from None
     unknown = set(data) - {"policy", "matching"}
     if unknown:
-        raise AlertPolicyError(f"{where}: unknown top-level key(s) {', '.join(sorted(unknown))}; expected policy, matching")
+        raise AlertPolicyError(
+            f"{where}: unknown top-level key(s) {', '.join(sorted(unknown))}; expected policy, matching"
+        )
     policies = []
     seen = set()
     for index, entry in enumerate(data.get("policy", []), start=1):
@@ -91,7 +109,9 @@ def load_alert_policies(path: str | os.PathLike[str] | None = None) -> AlertPoli
     for key, value in matching.items():
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             raise AlertPolicyError(f"{where}: [matching] {key} = {value!r} is not allowed; expected a positive number")
-    return AlertPolicies(tuple(policies), float(matching.get("within_s", 600.0)), float(matching.get("min_radius_deg", 0.1)))
+    return AlertPolicies(
+        tuple(policies), float(matching.get("within_s", 600.0)), float(matching.get("min_radius_deg", 0.1))
+    )
 
 
 @functools.cache
@@ -109,12 +129,21 @@ def _policy(entry: Any, label: str) -> AlertPolicy:
         if not isinstance(entry.get(key), str) or not entry[key].strip():
             raise AlertPolicyError(f"{label}: {key} is required and must be text")
     if not entry["stream"].startswith("ivo://"):
-        raise AlertPolicyError(f"{label}: stream {entry['stream']!r} is not allowed; expected an IVORN prefix, ivo://...")
+        raise AlertPolicyError(
+            f"{label}: stream {entry['stream']!r} is not allowed; expected an IVORN prefix, ivo://..."
+        )
     values: dict[str, Any] = {}
     for key, value in entry.items():
         if key in _NUMBERS:
-            if isinstance(value, bool) or not isinstance(value, int | float) or (key in _POSITIVE and value <= 0) or value < 0:
-                raise AlertPolicyError(f"{label}: {key} = {value!r} is not allowed; expected a {'positive' if key in _POSITIVE else 'non-negative'} number")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or (key in _POSITIVE and value <= 0)
+                or value < 0
+            ):
+                raise AlertPolicyError(
+                    f"{label}: {key} = {value!r} is not allowed; expected a {'positive' if key in _POSITIVE else 'non-negative'} number"
+                )
             values[key] = float(value)
         elif key == "accept":
             if not isinstance(value, bool):
@@ -124,8 +153,10 @@ def _policy(entry: Any, label: str) -> AlertPolicy:
             try:
                 values[key] = TwilightLevel(value)
             except ValueError:
-                raise AlertPolicyError(f"{label}: twilight = {value!r} is not allowed; expected one of "
-                                       + ", ".join(level.value for level in TwilightLevel)) from None  # fmt: skip
+                raise AlertPolicyError(
+                    f"{label}: twilight = {value!r} is not allowed; expected one of "
+                    + ", ".join(level.value for level in TwilightLevel)
+                ) from None
         else:
             if not isinstance(value, str):
                 raise AlertPolicyError(f"{label}: {key} = {value!r} is not allowed; expected text")

@@ -50,29 +50,55 @@ def requests_from_catalog(session: Session, actor: User, obsids: str, *, now: Cl
         if not observation.approved:
             outcomes.append(FromCatalog(obsid, None, "not approved for flight yet (sign-off first)"))
             continue
-        existing = session.scalar(select(ObservingRequest.name).where(ObservingRequest.observation_id == observation.id,
-                                                                      ObservingRequest.status == RequestStatus.PENDING))  # fmt: skip
+        existing = session.scalar(
+            select(ObservingRequest.name).where(
+                ObservingRequest.observation_id == observation.id, ObservingRequest.status == RequestStatus.PENDING
+            )
+        )
         if existing is not None:
             outcomes.append(FromCatalog(obsid, existing, f"already requested as {existing}"))
             continue
-        request = ObservingRequest(name=f"OBS-{obsid}", target_name=observation.target_name, ra_deg=observation.ra_deg,
-                                   dec_deg=observation.dec_deg, duration_s=observation.approved_exposure_ks * 1000.0,
-                                   program="catalog", observation_id=observation.id, submitted_by_id=actor.id, created_at=at,
-                                   **DEFAULTS)  # fmt: skip
+        request = ObservingRequest(
+            name=f"OBS-{obsid}",
+            target_name=observation.target_name,
+            ra_deg=observation.ra_deg,
+            dec_deg=observation.dec_deg,
+            duration_s=observation.approved_exposure_ks * 1000.0,
+            program="catalog",
+            observation_id=observation.id,
+            submitted_by_id=actor.id,
+            created_at=at,
+            **DEFAULTS,
+        )
         request.windows = [RequestWindow(start=start, end=end) for start, end in _windows(session, observation)]
         session.add(request)
         session.flush()
-        record_event(session, actor=actor, action="request.from_catalog", entity_type="observing_request", entity_id=request.name,
-                     after={"obsid": obsid, "windows": len(request.windows)}, now=lambda: at)  # fmt: skip
-        outcomes.append(FromCatalog(obsid, request.name, f"requested: {request.duration_s / 60:.0f} min, {len(request.windows)} window(s)"))
+        record_event(
+            session,
+            actor=actor,
+            action="request.from_catalog",
+            entity_type="observing_request",
+            entity_id=request.name,
+            after={"obsid": obsid, "windows": len(request.windows)},
+            now=lambda: at,
+        )
+        outcomes.append(
+            FromCatalog(
+                obsid, request.name, f"requested: {request.duration_s / 60:.0f} min, {len(request.windows)} window(s)"
+            )
+        )
     return outcomes
 
 
 def _windows(session: Session, observation: Observation) -> list[tuple[datetime, datetime]]:
     """The observation's time-window table (a constraint of Y or P), as UTC ranges."""
-    rows = session.execute(select(ObservationParameter.name, ObservationParameter.rank, ObservationParameter.value)
-                           .where(ObservationParameter.observation_id == observation.id, ObservationParameter.rank >= 1,
-                                  ObservationParameter.name.in_(["window_constraint", "tstart", "tstop"]))).all()  # fmt: skip
+    rows = session.execute(
+        select(ObservationParameter.name, ObservationParameter.rank, ObservationParameter.value).where(
+            ObservationParameter.observation_id == observation.id,
+            ObservationParameter.rank >= 1,
+            ObservationParameter.name.in_(["window_constraint", "tstart", "tstop"]),
+        )
+    ).all()
     table: dict[int, dict[str, object]] = {}
     for name, rank, value in rows:
         table.setdefault(rank, {})[name] = value

@@ -76,7 +76,9 @@ class Alert(Versioned, Base):
     ra_deg: Mapped[float | None]
     dec_deg: Mapped[float | None]
     error_radius_deg: Mapped[float | None]
-    status: Mapped[AlertStatus] = mapped_column(str_enum(AlertStatus, length=16), default=AlertStatus.RECEIVED, index=True)
+    status: Mapped[AlertStatus] = mapped_column(
+        str_enum(AlertStatus, length=16), default=AlertStatus.RECEIVED, index=True
+    )
     policy: Mapped[str | None] = mapped_column(String(64))
     decision: Mapped[str] = mapped_column(Text, default="")
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
@@ -108,12 +110,16 @@ class ObservingRequest(Versioned, Base):
     preferred_time: Mapped[datetime | None]
     min_altitude_deg: Mapped[float | None]
     max_airmass: Mapped[float | None]
-    twilight: Mapped[TwilightLevel] = mapped_column(str_enum(TwilightLevel, length=16), default=TwilightLevel.ASTRONOMICAL)
+    twilight: Mapped[TwilightLevel] = mapped_column(
+        str_enum(TwilightLevel, length=16), default=TwilightLevel.ASTRONOMICAL
+    )
     min_moon_separation_deg: Mapped[float | None]
     max_moon_illumination: Mapped[float | None]
     hour_angle_min_h: Mapped[float | None]
     hour_angle_max_h: Mapped[float | None]
-    status: Mapped[RequestStatus] = mapped_column(str_enum(RequestStatus, length=16), default=RequestStatus.PENDING, index=True)
+    status: Mapped[RequestStatus] = mapped_column(
+        str_enum(RequestStatus, length=16), default=RequestStatus.PENDING, index=True
+    )
     observation_id: Mapped[int | None] = mapped_column(ForeignKey("observations.id", ondelete="SET NULL"))
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -128,7 +134,7 @@ class RequestWindow(Base):
     """A time interval in which a request may be observed (a request without windows may go any time)."""
 
     __tablename__ = "request_windows"
-    __table_args__ = (CheckConstraint("start < \"end\"", name="ordered"),)
+    __table_args__ = (CheckConstraint('start < "end"', name="ordered"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("observing_requests.id", ondelete="CASCADE"), index=True)
@@ -166,7 +172,7 @@ class ScheduledBlock(Base):
     """A request placed in a schedule, with the slew that precedes it."""
 
     __tablename__ = "scheduled_blocks"
-    __table_args__ = (CheckConstraint("start < \"end\"", name="ordered"),)
+    __table_args__ = (CheckConstraint('start < "end"', name="ordered"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"), index=True)

@@ -13,8 +13,12 @@ from obslab.scheduling.models import TwilightLevel
 from obslab.settings import Site
 
 #: The Sun's altitude (degrees) at each darkness level; sunset counts refraction and the Sun's radius.
-SUN_ALTITUDE_DEG = {TwilightLevel.SUNSET: -0.833, TwilightLevel.CIVIL: -6.0, TwilightLevel.NAUTICAL: -12.0,
-                    TwilightLevel.ASTRONOMICAL: -18.0}  # fmt: skip
+SUN_ALTITUDE_DEG = {
+    TwilightLevel.SUNSET: -0.833,
+    TwilightLevel.CIVIL: -6.0,
+    TwilightLevel.NAUTICAL: -12.0,
+    TwilightLevel.ASTRONOMICAL: -18.0,
+}
 #: The Moon rises and sets when its centre crosses the geometric horizon (astroplan's convention).
 MOON_HORIZON_DEG = 0.0
 #: The planning grid's step.
@@ -130,11 +134,21 @@ def night_geometry(site: Site, night: date) -> NightGeometry:
     midnight = datetime.combine(night + timedelta(days=1), time(0), tzinfo=site.zone).astimezone(UTC)
     x, y, z = ephemeris.at([midnight], ephemeris.moon_unit)[:, 0]
     moon_ra, moon_dec = float(np.degrees(np.arctan2(y, x)) % 360), float(np.degrees(np.arctan2(z, np.hypot(x, y))))
-    return NightGeometry(night=night, site=site, start=start, end=end, darkness=darkness,
-                         moon_rise=rises[0] if rises else None, moon_set=sets[0] if sets else None,
-                         moon_illumination=float(ephemeris.at([midnight], ephemeris.moon_illumination)[0]),
-                         moon_ra_deg=moon_ra, moon_dec_deg=moon_dec,
-                         midnight=midnight, notes=tuple(notes), ephemeris=ephemeris)  # fmt: skip
+    return NightGeometry(
+        night=night,
+        site=site,
+        start=start,
+        end=end,
+        darkness=darkness,
+        moon_rise=rises[0] if rises else None,
+        moon_set=sets[0] if sets else None,
+        moon_illumination=float(ephemeris.at([midnight], ephemeris.moon_illumination)[0]),
+        moon_ra_deg=moon_ra,
+        moon_dec_deg=moon_dec,
+        midnight=midnight,
+        notes=tuple(notes),
+        ephemeris=ephemeris,
+    )
 
 
 def _ephemeris(site: Site, samples: list[datetime]) -> Ephemeris:
@@ -146,14 +160,20 @@ def _ephemeris(site: Site, samples: list[datetime]) -> Ephemeris:
     sun = get_sun(times)
     moon = get_body("moon", times, location)
     geocentric_moon = get_body("moon", times)
-    return Ephemeris(seconds=np.array([moment.timestamp() for moment in samples]),
-                     sun_altitude_deg=sun.transform_to(frame).alt.deg, moon_altitude_deg=moon.transform_to(frame).alt.deg,
-                     moon_unit=unit_vectors(moon.ra.rad, moon.dec.rad), moon_illumination=_illumination(sun, geocentric_moon))  # fmt: skip
+    return Ephemeris(
+        seconds=np.array([moment.timestamp() for moment in samples]),
+        sun_altitude_deg=sun.transform_to(frame).alt.deg,
+        moon_altitude_deg=moon.transform_to(frame).alt.deg,
+        moon_unit=unit_vectors(moon.ra.rad, moon.dec.rad),
+        moon_illumination=_illumination(sun, geocentric_moon),
+    )
 
 
 def _illumination(sun, moon) -> np.ndarray:  # noqa: ANN001 - astropy coordinates
     elongation = sun.separation(moon).rad
-    phase_angle = np.arctan2(sun.distance.au * np.sin(elongation), moon.distance.au - sun.distance.au * np.cos(elongation))
+    phase_angle = np.arctan2(
+        sun.distance.au * np.sin(elongation), moon.distance.au - sun.distance.au * np.cos(elongation)
+    )
     return (1 + np.cos(phase_angle)) / 2
 
 
@@ -161,7 +181,9 @@ def _dark_word(level: TwilightLevel) -> str:
     return "night after sunset" if level is TwilightLevel.SUNSET else f"{level.value} darkness"
 
 
-def _darkness(level: TwilightLevel, samples: list[datetime], altitude: np.ndarray, limit: float, end: datetime) -> Darkness:
+def _darkness(
+    level: TwilightLevel, samples: list[datetime], altitude: np.ndarray, limit: float, end: datetime
+) -> Darkness:
     inside = np.array([moment <= end for moment in samples])  # the last sample lies past the night, for interpolation
     below = altitude < limit
     if not below[inside].any():

@@ -122,9 +122,16 @@ class _Timeline:
         self._counts = None
 
 
-def plan_night(night: NightGeometry, requests: Sequence[PlanRequest], *, planned_from: datetime | None = None,
-               lost: Sequence[tuple[datetime, datetime]] = (), keep: Sequence[Block] = (),
-               slew: SlewModel | None = None, visibility: Visibility | None = None) -> Plan:  # fmt: skip
+def plan_night(
+    night: NightGeometry,
+    requests: Sequence[PlanRequest],
+    *,
+    planned_from: datetime | None = None,
+    lost: Sequence[tuple[datetime, datetime]] = (),
+    keep: Sequence[Block] = (),
+    slew: SlewModel | None = None,
+    visibility: Visibility | None = None,
+) -> Plan:
     """Plan ``requests`` over ``night``: deterministic for the same inputs.
 
     ``planned_from`` leaves earlier time alone (re-planning mid-night); ``lost`` ranges (weather) are
@@ -141,18 +148,28 @@ def plan_night(night: NightGeometry, requests: Sequence[PlanRequest], *, planned
     lengths = np.array([r.minutes for r in requests], dtype=int)
     available = _available(vis, planned_from, lost, keep)
     allowed = vis.feasible & available[None, :]
-    vectors = unit_vectors(np.radians([r.ra_deg for r in requests]), np.radians([r.dec_deg for r in requests])).T.reshape(-1, 3)
+    vectors = unit_vectors(
+        np.radians([r.ra_deg for r in requests]), np.radians([r.dec_deg for r in requests])
+    ).T.reshape(-1, 3)
     timeline = _Timeline(vectors, slew, size)
     kept_ids = {block.request.id for block in keep}
     position = {request.id: index for index, request in enumerate(requests)}
     for block in keep:
         if block.request.id in position:
-            timeline.add(position[block.request.id], vis.index(block.start), max(1, round((block.end - block.start) / STEP)))
+            timeline.add(
+                position[block.request.id], vis.index(block.start), max(1, round((block.end - block.start) / STEP))
+            )
     # Fewest observable minutes first among equals: the less flexible request gets its chance first.
     chances = allowed.sum(axis=1)
-    order = sorted((i for i in range(len(requests)) if chances[i] > lengths[i] and requests[i].id not in kept_ids),
-                   key=lambda i: (-requests[i].priority, int(chances[i]), str(requests[i].id)))  # fmt: skip
-    unplaced = [i for i in order if not _place(timeline, allowed, i, int(lengths[i]), _target_minute(vis, requests[i], i, lengths[i]))]
+    order = sorted(
+        (i for i in range(len(requests)) if chances[i] > lengths[i] and requests[i].id not in kept_ids),
+        key=lambda i: (-requests[i].priority, int(chances[i]), str(requests[i].id)),
+    )
+    unplaced = [
+        i
+        for i in order
+        if not _place(timeline, allowed, i, int(lengths[i]), _target_minute(vis, requests[i], i, lengths[i]))
+    ]
     if unplaced:  # gap filling: pull every block as early as it may go, then try the rest again
         _compact(timeline, allowed)
         unplaced = [i for i in unplaced if not _place(timeline, allowed, i, int(lengths[i]), None)]
@@ -161,19 +178,27 @@ def plan_night(night: NightGeometry, requests: Sequence[PlanRequest], *, planned
     previous = None
     for p in timeline.placed:
         start = grid[p.minute] if p.minute < size else grid[-1]
-        blocks.append(Block(requests[p.index], start, start + p.length * STEP, timeline.slew_minutes(previous, p.index) * 60.0))
+        blocks.append(
+            Block(requests[p.index], start, start + p.length * STEP, timeline.slew_minutes(previous, p.index) * 60.0)
+        )
         previous = p.index
     owners = np.full(size, -1)
     for p in timeline.placed:
         owners[p.minute : p.minute + p.length] = p.index
-    unscheduled = [_why(vis, requests, i, lengths[i], available, owners, night)
-                   for i in range(len(requests)) if requests[i].id not in placed_ids]  # fmt: skip
+    unscheduled = [
+        _why(vis, requests, i, lengths[i], available, owners, night)
+        for i in range(len(requests))
+        if requests[i].id not in placed_ids
+    ]
     night_start, night_end = (grid[0], grid[-1]) if size else (None, None)
-    return Plan(night, vis.twilight, night_start, night_end, planned_from, tuple(blocks), tuple(unscheduled), tuple(night.notes))
+    return Plan(
+        night, vis.twilight, night_start, night_end, planned_from, tuple(blocks), tuple(unscheduled), tuple(night.notes)
+    )
 
 
-def _available(vis: Visibility, planned_from: datetime | None, lost: Sequence[tuple[datetime, datetime]],
-               keep: Sequence[Block]) -> np.ndarray:  # fmt: skip
+def _available(
+    vis: Visibility, planned_from: datetime | None, lost: Sequence[tuple[datetime, datetime]], keep: Sequence[Block]
+) -> np.ndarray:
     """Minutes the plan may use: not before ``planned_from``, not lost, not under a kept block."""
     size = len(vis.grid)
     available = np.ones(size, dtype=bool)
@@ -224,7 +249,9 @@ def _compact(timeline: _Timeline, allowed: np.ndarray) -> None:
     placed = timeline.placed
     for position, block in enumerate(placed):
         previous = placed[position - 1] if position else None
-        earliest = previous.minute + previous.length + timeline.slew_minutes(previous.index, block.index) if previous else 0
+        earliest = (
+            previous.minute + previous.length + timeline.slew_minutes(previous.index, block.index) if previous else 0
+        )
         starts = _starts(allowed[block.index], block.length)
         starts = starts[(starts >= earliest) & (starts <= block.minute)]
         if starts.size:
@@ -232,50 +259,90 @@ def _compact(timeline: _Timeline, allowed: np.ndarray) -> None:
     timeline.moved()
 
 
-def _why(vis: Visibility, requests: list[PlanRequest], index: int, length: int, available: np.ndarray, owners: np.ndarray,
-         night: NightGeometry) -> Unscheduled:  # fmt: skip
+def _why(
+    vis: Visibility,
+    requests: list[PlanRequest],
+    index: int,
+    length: int,
+    available: np.ndarray,
+    owners: np.ndarray,
+    night: NightGeometry,
+) -> Unscheduled:
     """The first stage that rules the request out, in the order a person would check them."""
     request = requests[index]
     need = f"{length} min"
     if len(vis.grid) == 0 or request.minutes > len(vis.grid):
         dark = night.dark(request.twilight)
         if dark is None:
-            return Unscheduled(request, RejectionReason.NEVER_VISIBLE, f"the sky never gets {request.twilight.value} dark tonight")
-        return Unscheduled(request, RejectionReason.NOT_SCHEDULABLE, f"it needs {need}, longer than tonight's dark time")
+            return Unscheduled(
+                request, RejectionReason.NEVER_VISIBLE, f"the sky never gets {request.twilight.value} dark tonight"
+            )
+        return Unscheduled(
+            request, RejectionReason.NOT_SCHEDULABLE, f"it needs {need}, longer than tonight's dark time"
+        )
     if not vis.dark_and_window[index].any():
         if request.windows and night.dark(request.twilight) is not None:
             first = request.windows[0]
-            return Unscheduled(request, RejectionReason.WINDOWS_OUTSIDE_NIGHT,
-                               f"none of its {len(request.windows)} time window(s) (first {first[0]:%Y-%m-%d %H:%M} to "
-                               f"{first[1]:%Y-%m-%d %H:%M} UTC) falls in tonight's {request.twilight.value} darkness")  # fmt: skip
-        return Unscheduled(request, RejectionReason.NEVER_VISIBLE, f"the sky never gets {request.twilight.value} dark tonight")
+            return Unscheduled(
+                request,
+                RejectionReason.WINDOWS_OUTSIDE_NIGHT,
+                f"none of its {len(request.windows)} time window(s) (first {first[0]:%Y-%m-%d %H:%M} to "
+                f"{first[1]:%Y-%m-%d %H:%M} UTC) falls in tonight's {request.twilight.value} darkness",
+            )
+        return Unscheduled(
+            request, RejectionReason.NEVER_VISIBLE, f"the sky never gets {request.twilight.value} dark tonight"
+        )
     if not vis.altitude[index].any():
-        return Unscheduled(request, RejectionReason.NEVER_VISIBLE,
-                           f"never above {request.lowest_altitude_deg:.1f} deg altitude while the sky is dark enough")  # fmt: skip
+        return Unscheduled(
+            request,
+            RejectionReason.NEVER_VISIBLE,
+            f"never above {request.lowest_altitude_deg:.1f} deg altitude while the sky is dark enough",
+        )
     if not vis.hour_angle[index].any():
         low = request.hour_angle_min_h if request.hour_angle_min_h is not None else -12
         high = request.hour_angle_max_h if request.hour_angle_max_h is not None else 12
-        return Unscheduled(request, RejectionReason.HOUR_ANGLE, f"never between hour angles {low:g} h and {high:g} h while high enough")
+        return Unscheduled(
+            request, RejectionReason.HOUR_ANGLE, f"never between hour angles {low:g} h and {high:g} h while high enough"
+        )
     if not vis.feasible[index].any():
         closest = vis.closest_moon_deg[index]
         if request.min_moon_separation_deg is not None and closest < request.min_moon_separation_deg + 0.1:
-            return Unscheduled(request, RejectionReason.MOON, f"the Moon is never more than {closest:.1f} deg away while it is "
-                               f"observable; it needs {request.min_moon_separation_deg:g} deg")  # fmt: skip
-        return Unscheduled(request, RejectionReason.MOON, f"the Moon is up and more than {request.max_moon_illumination:g} lit "
-                           f"({vis.moon_illumination.max():.2f}) whenever it is observable")  # fmt: skip
+            return Unscheduled(
+                request,
+                RejectionReason.MOON,
+                f"the Moon is never more than {closest:.1f} deg away while it is "
+                f"observable; it needs {request.min_moon_separation_deg:g} deg",
+            )
+        return Unscheduled(
+            request,
+            RejectionReason.MOON,
+            f"the Moon is up and more than {request.max_moon_illumination:g} lit "
+            f"({vis.moon_illumination.max():.2f}) whenever it is observable",
+        )
     longest = _longest_run(vis.feasible[index])
     if longest < length + 1:
-        return Unscheduled(request, RejectionReason.VISIBLE_TOO_SHORT,
-                           f"observable for at most {max(0, longest - 1)} min in one stretch; it needs {need}")  # fmt: skip
+        return Unscheduled(
+            request,
+            RejectionReason.VISIBLE_TOO_SHORT,
+            f"observable for at most {max(0, longest - 1)} min in one stretch; it needs {need}",
+        )
     if _longest_run(vis.feasible[index] & available) < length + 1:
-        return Unscheduled(request, RejectionReason.TIME_LOST,
-                           "its observable time falls in lost time, under a kept block or before planning started")  # fmt: skip
-    takers = sorted((int(i) for i in np.unique(owners[vis.feasible[index] & available]) if i >= 0),
-                    key=lambda i: (-requests[i].priority, str(requests[i].id)))  # fmt: skip
+        return Unscheduled(
+            request,
+            RejectionReason.TIME_LOST,
+            "its observable time falls in lost time, under a kept block or before planning started",
+        )
+    takers = sorted(
+        (int(i) for i in np.unique(owners[vis.feasible[index] & available]) if i >= 0),
+        key=lambda i: (-requests[i].priority, str(requests[i].id)),
+    )
     named = ", ".join(f"{requests[i].label} (priority {requests[i].priority:g})" for i in takers[:NAMED])
     more = f" and {len(takers) - NAMED} more" if len(takers) > NAMED else ""
-    detail = (f"its observable time is taken by {named}{more}" if takers else
-              "its observable time is broken up by slews between other blocks")  # fmt: skip
+    detail = (
+        f"its observable time is taken by {named}{more}"
+        if takers
+        else "its observable time is broken up by slews between other blocks"
+    )
     return Unscheduled(request, RejectionReason.OUTRANKED, detail, tuple(requests[i].id for i in takers))
 
 

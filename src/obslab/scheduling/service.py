@@ -15,8 +15,14 @@ from obslab.access import User, require_role
 from obslab.audit import record_event
 from obslab.db import Clock, utcnow
 from obslab.errors import InvalidInputError, NotFoundError
-from obslab.scheduling.models import (ObservingRequest, RequestRejection, RequestStatus, Schedule, ScheduledBlock,
-                                      ScheduleStatus)  # fmt: skip
+from obslab.scheduling.models import (
+    ObservingRequest,
+    RequestRejection,
+    RequestStatus,
+    Schedule,
+    ScheduledBlock,
+    ScheduleStatus,
+)
 from obslab.scheduling.night import night_geometry, night_window
 from obslab.scheduling.planner import Block, Plan, SlewModel, plan_night
 from obslab.scheduling.visibility import PlanRequest
@@ -59,18 +65,35 @@ def lost_ranges(site: Site, night: date, texts: Iterable[str]) -> list[Range]:
 
 def plan_request(row: ObservingRequest) -> PlanRequest:
     """The planner's view of a stored request."""
-    return PlanRequest(id=row.id, name=row.name, target_name=row.target_name, ra_deg=row.ra_deg, dec_deg=row.dec_deg,
-                       duration_s=row.duration_s, overhead_s=row.overhead_s, priority=row.priority, windows=tuple((w.start, w.end) for w in row.windows),
-                       preferred_time=row.preferred_time, min_altitude_deg=row.min_altitude_deg, max_airmass=row.max_airmass,
-                       twilight=row.twilight, min_moon_separation_deg=row.min_moon_separation_deg,
-                       max_moon_illumination=row.max_moon_illumination, hour_angle_min_h=row.hour_angle_min_h,
-                       hour_angle_max_h=row.hour_angle_max_h)  # fmt: skip
+    return PlanRequest(
+        id=row.id,
+        name=row.name,
+        target_name=row.target_name,
+        ra_deg=row.ra_deg,
+        dec_deg=row.dec_deg,
+        duration_s=row.duration_s,
+        overhead_s=row.overhead_s,
+        priority=row.priority,
+        windows=tuple((w.start, w.end) for w in row.windows),
+        preferred_time=row.preferred_time,
+        min_altitude_deg=row.min_altitude_deg,
+        max_airmass=row.max_airmass,
+        twilight=row.twilight,
+        min_moon_separation_deg=row.min_moon_separation_deg,
+        max_moon_illumination=row.max_moon_illumination,
+        hour_angle_min_h=row.hour_angle_min_h,
+        hour_angle_max_h=row.hour_angle_max_h,
+    )
 
 
 def pending_requests(session: Session) -> list[ObservingRequest]:
     """Every request still waiting to be observed, with its windows, in id order."""
-    query = (select(ObservingRequest).where(ObservingRequest.status == RequestStatus.PENDING)
-             .options(selectinload(ObservingRequest.windows)).order_by(ObservingRequest.id))  # fmt: skip
+    query = (
+        select(ObservingRequest)
+        .where(ObservingRequest.status == RequestStatus.PENDING)
+        .options(selectinload(ObservingRequest.windows))
+        .order_by(ObservingRequest.id)
+    )
     return list(session.scalars(query))
 
 
@@ -89,8 +112,15 @@ class Planned:
     kept: tuple[int, ...]  # request ids of blocks kept from the previous version (in progress at planned_from)
 
 
-def plan(session: Session, site: Site, night: date, *, planned_from: datetime | None = None, lost: Sequence[Range] = (),
-         slew: SlewModel | None = None) -> tuple[Plan, tuple[int, ...]]:  # fmt: skip
+def plan(
+    session: Session,
+    site: Site,
+    night: date,
+    *,
+    planned_from: datetime | None = None,
+    lost: Sequence[Range] = (),
+    slew: SlewModel | None = None,
+) -> tuple[Plan, tuple[int, ...]]:
     """Plan the night's pending requests, keeping the active version's block in progress at ``planned_from``."""
     if planned_from is not None and planned_from.tzinfo is None:
         raise InvalidInputError("planned_from", planned_from.isoformat(), "a time with a zone (times are UTC)")
@@ -103,16 +133,28 @@ def plan(session: Session, site: Site, night: date, *, planned_from: datetime | 
     current = active_schedule(session, night)
     if current is not None and planned_from is not None:
         by_id = {request.id: request for request in requests}
-        keep = [Block(by_id[b.request_id], b.start, b.end, b.slew_s) for b in current.blocks
-                if b.start <= planned_from < b.end and b.request_id in by_id]  # fmt: skip
+        keep = [
+            Block(by_id[b.request_id], b.start, b.end, b.slew_s)
+            for b in current.blocks
+            if b.start <= planned_from < b.end and b.request_id in by_id
+        ]
     geometry = night_geometry(site, night)
     result = plan_night(geometry, requests, planned_from=planned_from, lost=lost, keep=keep, slew=slew)
     return result, tuple(int(block.request.id) for block in keep)
 
 
-def plan_and_save(session: Session, actor: User, site: Site, night: date, *, planned_from: datetime | None = None,
-                  lost: Sequence[Range] = (), reason: str | None = None, slew: SlewModel | None = None,
-                  now: Clock = utcnow) -> Planned:  # fmt: skip
+def plan_and_save(
+    session: Session,
+    actor: User,
+    site: Site,
+    night: date,
+    *,
+    planned_from: datetime | None = None,
+    lost: Sequence[Range] = (),
+    reason: str | None = None,
+    slew: SlewModel | None = None,
+    now: Clock = utcnow,
+) -> Planned:
     """Plan and store the result as the night's next version; the previous one is kept, superseded."""
     require_role(actor, SCHEDULER_ROLE, "save night plans")
     at = now()
@@ -124,20 +166,43 @@ def plan_and_save(session: Session, actor: User, site: Site, night: date, *, pla
     number = (session.scalar(select(func.max(Schedule.version_number)).where(Schedule.night == night)) or 0) + 1
     if previous is not None:
         previous.status = ScheduleStatus.SUPERSEDED
-    schedule = Schedule(night=night, version_number=number, reason=reason, created_at=at, created_by_id=actor.id,
-                        parent_id=previous.id if previous is not None else None,
-                        planned_from=planned_from or result.night_start or result.night.start,
-                        night_start=result.night_start or result.night.start, night_end=result.night_end or result.night.end,
-                        twilight=result.twilight,
-                        parameters={"lost": [[start.isoformat(), end.isoformat()] for start, end in lost], "kept": list(kept)})  # fmt: skip
-    schedule.blocks = [ScheduledBlock(request_id=int(b.request.id), start=b.start, end=b.end, slew_s=b.slew_s) for b in result.blocks]
-    schedule.rejections = [RequestRejection(request_id=int(u.request.id), reason=u.reason, detail=u.detail,
-                                            outranked_by=[int(i) for i in u.outranked_by]) for u in result.unscheduled]  # fmt: skip
+    schedule = Schedule(
+        night=night,
+        version_number=number,
+        reason=reason,
+        created_at=at,
+        created_by_id=actor.id,
+        parent_id=previous.id if previous is not None else None,
+        planned_from=planned_from or result.night_start or result.night.start,
+        night_start=result.night_start or result.night.start,
+        night_end=result.night_end or result.night.end,
+        twilight=result.twilight,
+        parameters={"lost": [[start.isoformat(), end.isoformat()] for start, end in lost], "kept": list(kept)},
+    )
+    schedule.blocks = [
+        ScheduledBlock(request_id=int(b.request.id), start=b.start, end=b.end, slew_s=b.slew_s) for b in result.blocks
+    ]
+    schedule.rejections = [
+        RequestRejection(
+            request_id=int(u.request.id),
+            reason=u.reason,
+            detail=u.detail,
+            outranked_by=[int(i) for i in u.outranked_by],
+        )
+        for u in result.unscheduled
+    ]
     session.add(schedule)
     session.flush()
-    record_event(session, actor=actor, action=f"schedule.{reason}", entity_type="schedule", entity_id=f"{night}/{number}",
-                 before={"version": previous.version_number} if previous is not None else None,
-                 after={"version": number, "blocks": len(result.blocks), "unscheduled": len(result.unscheduled)}, now=lambda: at)  # fmt: skip
+    record_event(
+        session,
+        actor=actor,
+        action=f"schedule.{reason}",
+        entity_type="schedule",
+        entity_id=f"{night}/{number}",
+        before={"version": previous.version_number} if previous is not None else None,
+        after={"version": number, "blocks": len(result.blocks), "unscheduled": len(result.unscheduled)},
+        now=lambda: at,
+    )
     return Planned(result, schedule, kept)
 
 
@@ -151,20 +216,44 @@ def explain(session: Session, request_id: int, night: date | None = None) -> dic
         query = query.where(Schedule.night == night)
     schedule = session.scalar(query.order_by(Schedule.night.desc()).limit(1))
     if schedule is None:
-        raise NotFoundError(f"there is no plan{f' for {night}' if night else ''} yet: run obslab plan first", request=request_id)
-    answer: dict[str, Any] = {"request": request.id, "name": request.name, "night": schedule.night.isoformat(),
-                              "schedule_version": schedule.version_number}  # fmt: skip
-    block = session.scalar(select(ScheduledBlock).where(ScheduledBlock.schedule_id == schedule.id, ScheduledBlock.request_id == request.id))
+        raise NotFoundError(
+            f"there is no plan{f' for {night}' if night else ''} yet: run obslab plan first", request=request_id
+        )
+    answer: dict[str, Any] = {
+        "request": request.id,
+        "name": request.name,
+        "night": schedule.night.isoformat(),
+        "schedule_version": schedule.version_number,
+    }
+    block = session.scalar(
+        select(ScheduledBlock).where(ScheduledBlock.schedule_id == schedule.id, ScheduledBlock.request_id == request.id)
+    )
     if block is not None:
         return answer | {"scheduled": True, "start": block.start.isoformat(), "end": block.end.isoformat()}
-    rejection = session.scalar(select(RequestRejection).where(RequestRejection.schedule_id == schedule.id,
-                                                              RequestRejection.request_id == request.id))  # fmt: skip
+    rejection = session.scalar(
+        select(RequestRejection).where(
+            RequestRejection.schedule_id == schedule.id, RequestRejection.request_id == request.id
+        )
+    )
     if rejection is None:
-        return answer | {"scheduled": False, "reason": None, "detail": f"it was not pending when version {schedule.version_number} was made"}
-    names = dict(session.execute(select(ObservingRequest.id, ObservingRequest.name)
-                                 .where(ObservingRequest.id.in_(rejection.outranked_by or [-1]))).all())  # fmt: skip
-    return answer | {"scheduled": False, "reason": rejection.reason.value, "detail": rejection.detail,
-                     "outranked_by": [names.get(i, i) for i in rejection.outranked_by]}  # fmt: skip
+        return answer | {
+            "scheduled": False,
+            "reason": None,
+            "detail": f"it was not pending when version {schedule.version_number} was made",
+        }
+    names = dict(
+        session.execute(
+            select(ObservingRequest.id, ObservingRequest.name).where(
+                ObservingRequest.id.in_(rejection.outranked_by or [-1])
+            )
+        ).all()
+    )
+    return answer | {
+        "scheduled": False,
+        "reason": rejection.reason.value,
+        "detail": rejection.detail,
+        "outranked_by": [names.get(i, i) for i in rejection.outranked_by],
+    }
 
 
 def compare(first: Schedule, second: Schedule) -> dict[str, Any]:
@@ -172,10 +261,14 @@ def compare(first: Schedule, second: Schedule) -> dict[str, Any]:
     a = {block.request_id: block for block in first.blocks}
     b = {block.request_id: block for block in second.blocks}
     moved = sorted(i for i in a.keys() & b.keys() if a[i].start != b[i].start)
-    return {"from": first.version_number, "to": second.version_number, "added": sorted(b.keys() - a.keys()),
-            "removed": sorted(a.keys() - b.keys()),
-            "moved": [{"request": i, "from": a[i].start.isoformat(), "to": b[i].start.isoformat()} for i in moved],
-            "unchanged": len(a.keys() & b.keys()) - len(moved)}  # fmt: skip
+    return {
+        "from": first.version_number,
+        "to": second.version_number,
+        "added": sorted(b.keys() - a.keys()),
+        "removed": sorted(a.keys() - b.keys()),
+        "moved": [{"request": i, "from": a[i].start.isoformat(), "to": b[i].start.isoformat()} for i in moved],
+        "unchanged": len(a.keys() & b.keys()) - len(moved),
+    }
 
 
 def plan_json(result: Plan, site: Site) -> dict[str, Any]:
@@ -187,11 +280,23 @@ def plan_json(result: Plan, site: Site) -> dict[str, Any]:
         "night_end": result.night_end.isoformat() if result.night_end else None,
         "twilight": result.twilight.value,
         "planned_from": result.planned_from.isoformat() if result.planned_from else None,
-        "blocks": [{"request": block.request.id, "name": block.request.name, "ra_deg": block.request.ra_deg,
-                    "dec_deg": block.request.dec_deg, "start": block.start.isoformat(), "end": block.end.isoformat(),
-                    "min_altitude_deg": block.request.min_altitude_deg, "max_airmass": block.request.max_airmass,
-                    "min_moon_separation_deg": block.request.min_moon_separation_deg} for block in result.blocks],
-        "unscheduled": [{"request": u.request.id, "name": u.request.name, "reason": u.reason.value, "detail": u.detail}
-                        for u in result.unscheduled],
+        "blocks": [
+            {
+                "request": block.request.id,
+                "name": block.request.name,
+                "ra_deg": block.request.ra_deg,
+                "dec_deg": block.request.dec_deg,
+                "start": block.start.isoformat(),
+                "end": block.end.isoformat(),
+                "min_altitude_deg": block.request.min_altitude_deg,
+                "max_airmass": block.request.max_airmass,
+                "min_moon_separation_deg": block.request.min_moon_separation_deg,
+            }
+            for block in result.blocks
+        ],
+        "unscheduled": [
+            {"request": u.request.id, "name": u.request.name, "reason": u.reason.value, "detail": u.detail}
+            for u in result.unscheduled
+        ],
         "notes": list(result.notes),
-    }  # fmt: skip
+    }

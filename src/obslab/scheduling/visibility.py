@@ -104,7 +104,9 @@ def compute_visibility(night: NightGeometry, requests: Sequence[PlanRequest]) ->
     n, t = len(requests), len(grid)
     empty = np.zeros((n, t), dtype=bool)
     if t == 0 or n == 0:
-        return Visibility(grid, empty, empty, empty, empty, np.full(n, -1), np.full(n, np.inf), np.zeros(t), np.zeros(t, bool), level)
+        return Visibility(
+            grid, empty, empty, empty, empty, np.full(n, -1), np.full(n, np.inf), np.zeros(t), np.zeros(t, bool), level
+        )
     site = night.site
     last, ra_app, dec_app = _apparent(night, requests, grid)
     ra = np.array([r.ra_deg for r in requests])
@@ -125,8 +127,14 @@ def compute_visibility(night: NightGeometry, requests: Sequence[PlanRequest]) ->
     min_alt = np.radians(np.array([r.lowest_altitude_deg for r in requests]) + MARGIN_DEG)
     ha_min = np.array([r.hour_angle_min_h if r.hour_angle_min_h is not None else -12.0 for r in requests])
     ha_max = np.array([r.hour_angle_max_h if r.hour_angle_max_h is not None else 12.0 for r in requests])
-    sep_min = np.radians(np.array([r.min_moon_separation_deg + MARGIN_DEG if r.min_moon_separation_deg is not None else -1.0
-                                   for r in requests]))  # fmt: skip
+    sep_min = np.radians(
+        np.array(
+            [
+                r.min_moon_separation_deg + MARGIN_DEG if r.min_moon_separation_deg is not None else -1.0
+                for r in requests
+            ]
+        )
+    )
     illum_max = np.array([r.max_moon_illumination if r.max_moon_illumination is not None else np.inf for r in requests])
     target_vec = unit_vectors(np.radians(ra), np.radians(dec))  # (3, requests)
 
@@ -143,7 +151,9 @@ def compute_visibility(night: NightGeometry, requests: Sequence[PlanRequest]) ->
             stage = stage & window[rows]
         dark_window[rows] = stage
         hour_angle = last[None, :] - ra_app[rows, None]
-        sin_alt = np.sin(dec_app[rows, None]) * math.sin(lat) + np.cos(dec_app[rows, None]) * math.cos(lat) * np.cos(hour_angle)
+        sin_alt = np.sin(dec_app[rows, None]) * math.sin(lat) + np.cos(dec_app[rows, None]) * math.cos(lat) * np.cos(
+            hour_angle
+        )
         stage = stage & (sin_alt >= np.sin(min_alt[rows, None]))
         high[rows] = stage
         ha_hours = (np.degrees(hour_angle) / 15.0 + 12.0) % 24.0 - 12.0
@@ -151,7 +161,9 @@ def compute_visibility(night: NightGeometry, requests: Sequence[PlanRequest]) ->
         in_ha[rows] = stage
         cos_sep = np.clip(target_vec[:, rows].T @ moon_vec, -1.0, 1.0)
         separation = np.arccos(cos_sep)
-        moon_ok = (separation >= sep_min[rows, None]) & ((illumination[None, :] <= illum_max[rows, None]) | ~moon_up[None, :])
+        moon_ok = (separation >= sep_min[rows, None]) & (
+            (illumination[None, :] <= illum_max[rows, None]) | ~moon_up[None, :]
+        )
         closest[rows] = np.where(stage, np.degrees(separation), np.inf).min(axis=1)
         stage = stage & moon_ok
         feasible[rows] = stage
@@ -193,13 +205,20 @@ def _apparent(night: NightGeometry, requests: Sequence[PlanRequest], grid: list[
     return last, apparent.ra.rad, apparent.dec.rad
 
 
-def altitude_curves(night: NightGeometry, requests: Sequence[PlanRequest], start: datetime, end: datetime,
-                    step: timedelta = timedelta(minutes=5)) -> tuple[list[datetime], np.ndarray]:  # fmt: skip
+def altitude_curves(
+    night: NightGeometry,
+    requests: Sequence[PlanRequest],
+    start: datetime,
+    end: datetime,
+    step: timedelta = timedelta(minutes=5),
+) -> tuple[list[datetime], np.ndarray]:
     """Each request's altitude (degrees) from ``start`` to ``end`` every ``step``: for plots, by the planner's own formula."""
     grid = [start + k * step for k in range(int((end - start) / step) + 1)]
     if not requests or not grid:
         return grid, np.zeros((len(requests), len(grid)))
     last, ra_app, dec_app = _apparent(night, requests, grid)
     lat = math.radians(night.site.latitude_deg)
-    sin_alt = np.sin(dec_app[:, None]) * math.sin(lat) + np.cos(dec_app[:, None]) * math.cos(lat) * np.cos(last[None, :] - ra_app[:, None])
+    sin_alt = np.sin(dec_app[:, None]) * math.sin(lat) + np.cos(dec_app[:, None]) * math.cos(lat) * np.cos(
+        last[None, :] - ra_app[:, None]
+    )
     return grid, np.degrees(np.arcsin(np.clip(sin_alt, -1.0, 1.0)))

@@ -57,7 +57,9 @@ def parse_voevent(data: bytes | str, *, source: str = "packet") -> VOEvent:
     try:
         root = fromstring(raw, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as error:
-        raise InvalidInputError(source, type(error).__name__, "XML without DTDs, entities or external references") from None
+        raise InvalidInputError(
+            source, type(error).__name__, "XML without DTDs, entities or external references"
+        ) from None
     except ParseError as error:
         raise InvalidInputError(source, f"malformed XML ({error})", "a well-formed VOEvent 2.0 document") from None
     if _local(root.tag) != "VOEvent":
@@ -69,12 +71,17 @@ def parse_voevent(data: bytes | str, *, source: str = "packet") -> VOEvent:
     if not ivorn.startswith("ivo://") or "#" not in ivorn:
         raise InvalidInputError(f"{source}: ivorn", ivorn or "(none)", "an IVORN like ivo://authority/stream#local-id")
     if len(ivorn) > MAX_IVORN or len(ivorn.partition("#")[0]) > MAX_STREAM:
-        raise InvalidInputError(f"{source}: ivorn", ivorn[:80] + "...",
-                                f"at most {MAX_IVORN} characters, the stream part at most {MAX_STREAM}")  # fmt: skip
+        raise InvalidInputError(
+            f"{source}: ivorn",
+            ivorn[:80] + "...",
+            f"at most {MAX_IVORN} characters, the stream part at most {MAX_STREAM}",
+        )
     role = root.get("role", "observation")
     if role not in ROLES:
         raise InvalidInputError(f"{source}: role", role, "one of " + ", ".join(ROLES))
-    time_text = _text(root, "WhereWhen", "ObsDataLocation", "ObservationLocation", "AstroCoords", "Time", "TimeInstant", "ISOTime")
+    time_text = _text(
+        root, "WhereWhen", "ObsDataLocation", "ObservationLocation", "AstroCoords", "Time", "TimeInstant", "ISOTime"
+    )
     ra = _number(root, source, "C1")
     dec = _number(root, source, "C2")
     if (ra is None) != (dec is None):
@@ -91,12 +98,19 @@ def parse_voevent(data: bytes | str, *, source: str = "packet") -> VOEvent:
     author = _text(root, "Who", "AuthorIVORN") or ""
     if len(author) > MAX_AUTHOR:
         raise InvalidInputError(f"{source}: AuthorIVORN", author[:80] + "...", f"at most {MAX_AUTHOR} characters")
-    return VOEvent(ivorn=ivorn, role=role, author=author,
-                   event_time=_when(time_text, source) if time_text else None, ra_deg=ra % 360.0 if ra is not None else None,
-                   dec_deg=dec, error_radius_deg=_number(root, source, "Error2Radius"), citations=tuple(citations),
-                   parameters={p.get("name", ""): p.get("value", "") for p in _all(root, "Param") if p.get("name")},
-                   concepts=tuple((c.text or "").strip() for c in _all(root, "Concept")),
-                   importance=float(why.get("importance")) if why is not None and why.get("importance") else None)  # fmt: skip
+    return VOEvent(
+        ivorn=ivorn,
+        role=role,
+        author=author,
+        event_time=_when(time_text, source) if time_text else None,
+        ra_deg=ra % 360.0 if ra is not None else None,
+        dec_deg=dec,
+        error_radius_deg=_number(root, source, "Error2Radius"),
+        citations=tuple(citations),
+        parameters={p.get("name", ""): p.get("value", "") for p in _all(root, "Param") if p.get("name")},
+        concepts=tuple((c.text or "").strip() for c in _all(root, "Concept")),
+        importance=float(why.get("importance")) if why is not None and why.get("importance") else None,
+    )
 
 
 def _local(tag: str) -> str:

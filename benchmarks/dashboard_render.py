@@ -44,11 +44,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 # The benchmark shares the tests' helpers: the bulk catalog, the servers and the watched browser pages.
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
-from browsing import CHROMIUM, CHROMIUM_ARGS, Watched  # noqa: E402
-from bulk_catalog import insert_observations  # noqa: E402
-from served import BIN, Server, alive, descendants, free_port, obslab_serve_command, process_table, server  # noqa: E402
+from tests.helpers.browsing import CHROMIUM, CHROMIUM_ARGS, Watched  # noqa: E402
+from tests.helpers.bulk_catalog import insert_observations  # noqa: E402
+from tests.helpers.served import BIN, Server, alive, descendants, free_port, obslab_serve_command, process_table, server  # noqa: E402
 
 ROWS_100K = 100_000
 RATIO_BAR = 1.5

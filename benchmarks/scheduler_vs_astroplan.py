@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
 
-from astroplan_oracle import constraints, violations  # noqa: E402
-from support import KITT_PEAK  # noqa: E402
+from tests.helpers.astroplan_oracle import constraints, violations  # noqa: E402
+from tests.helpers.support import KITT_PEAK  # noqa: E402
 
 from obslab.astro import earth_location  # noqa: E402
 from obslab.scheduling.models import TwilightLevel  # noqa: E402

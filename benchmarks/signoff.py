@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
-from bulk_catalog import FIRST_OBSID, insert_observations  # noqa: E402
-from catalog_world import ACIS_S  # noqa: E402
+from tests.helpers.bulk_catalog import FIRST_OBSID, insert_observations  # noqa: E402
+from tests.helpers.catalog_world import ACIS_S  # noqa: E402
 from sqlalchemy import insert, select, update  # noqa: E402
 
 from obslab import schema  # noqa: E402

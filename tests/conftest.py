@@ -1,8 +1,24 @@
-"""Shared fixtures: fresh databases on the backend under test (SQLite, or PostgreSQL when configured)."""
+"""Shared fixtures and the test tiers.
+
+Tiers are folders: ``unit/`` (no database), ``services/``, ``dashboards/`` (state, no browser), ``cli/``,
+``schema/``, ``notebooks/`` (a real kernel per notebook) and ``ui/`` (Debian's chromium). A bare ``pytest``
+runs the fast tiers; ``--notebooks``, ``--ui`` and ``--slow`` add the rest, ``--all`` adds everything.
+
+Fixtures:
+
+- ``database_url``: an empty database on the backend under test (SQLite, or PostgreSQL when
+  ``OBSLAB_TEST_DATABASE_URL`` names a server); ``new_database`` makes more of them.
+- ``migrated_url``: a database at the newest migration, copied from one migrated template per run.
+- ``engine`` / ``sessions``: an engine and a session factory on ``migrated_url``.
+- ``demo_database`` (per run, read-only) and ``writable_demo_database`` (per module): the demo observatory;
+  ``demo_sessions`` opens the former.
+- ``browser``: Debian's chromium under Playwright, one per module.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,14 +28,41 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
-from support import KITT_PEAK, fixed_clock
 
 from obslab import schema
 from obslab.db import make_engine, make_session_factory
+from tests.helpers.support import KITT_PEAK, fixed_clock
 
 #: Admin URL of a PostgreSQL server to test against (the test script starts one); empty means SQLite.
 POSTGRES_ADMIN_URL = os.environ.get("OBSLAB_TEST_DATABASE_URL", "")
 BACKEND = "postgresql" if POSTGRES_ADMIN_URL else "sqlite"
+
+#: Tiers a bare ``pytest`` leaves out, each with the option that brings it in.
+OPT_IN = {"notebooks": "--notebooks", "ui": "--ui", "slow": "--slow"}
+TESTS = Path(__file__).parent
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("obslab tiers")
+    group.addoption("--notebooks", action="store_true", help="also execute every notebook on a real kernel")
+    group.addoption("--ui", action="store_true", help="also drive Debian's chromium against served dashboards")
+    group.addoption("--slow", action="store_true", help="also run the tests marked slow (100k rows, races)")
+    group.addoption("--all", action="store_true", help="run every tier (what scripts/test does)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with its tier folder, then leave out the opt-in tiers that were not asked for."""
+    for item in items:
+        tier = Path(item.fspath).relative_to(TESTS).parts[0]
+        if tier in ("notebooks", "ui"):
+            item.add_marker(getattr(pytest.mark, tier))
+    wanted = {name for name, option in OPT_IN.items() if config.getoption("--all") or config.getoption(option)}
+    kept, left_out = [], []
+    for item in items:
+        (left_out if any(item.get_closest_marker(name) for name in OPT_IN.keys() - wanted) else kept).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -44,13 +87,18 @@ class DatabaseFactory:
         self.directory = directory
         self.created: list[str] = []
 
-    def create(self) -> str:
+    def create(self, template: str | None = None) -> str:
+        """A new database: empty, or a copy of ``template`` (a URL this factory's kind made)."""
         name = f"obslab_test_{uuid.uuid4().hex[:12]}"
         if not POSTGRES_ADMIN_URL:
-            return f"sqlite:///{self.directory / name}.sqlite3"
+            path = self.directory / f"{name}.sqlite3"
+            if template is not None:
+                shutil.copyfile(make_url(template).database or "", path)
+            return f"sqlite:///{path}"
+        copy = f' TEMPLATE "{make_url(template).database}"' if template is not None else ""
         admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
         admin.dispose()
         self.created.append(name)
         return make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
@@ -87,11 +135,26 @@ def database_url(new_database: DatabaseFactory) -> str:
     return new_database.create()
 
 
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One database upgraded to the newest migration per run; tests get copies (migrating each took ~0.2 s)."""
+    factory = DatabaseFactory(tmp_path_factory.mktemp("template"))
+    url = factory.create()
+    schema.upgrade(url)
+    if not POSTGRES_ADMIN_URL:
+        # Copies are made by copying the file: fold the write-ahead log into it first.
+        engine = make_engine(url)
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        engine.dispose()
+    yield url
+    factory.drop_all()
+
+
 @pytest.fixture
-def migrated_url(database_url: str) -> str:
-    """A database upgraded to the newest migration."""
-    schema.upgrade(database_url)
-    return database_url
+def migrated_url(new_database: DatabaseFactory, migrated_template: str) -> str:
+    """A database at the newest migration: a copy of the migrated template."""
+    return new_database.create(template=migrated_template)
 
 
 @pytest.fixture
@@ -146,8 +209,9 @@ def demo_sessions(demo_database: str) -> Iterator[sessionmaker[Session]]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Debian's chromium under Playwright (never a downloaded browser), one per test module."""
-    from browsing import CHROMIUM, CHROMIUM_ARGS
     from playwright.sync_api import sync_playwright
+
+    from tests.helpers.browsing import CHROMIUM, CHROMIUM_ARGS
 
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: scripts/test installs Debian's chromium")

@@ -1,0 +1,61 @@
+"""Express approval's state: check first, approve the approvable, refusals shown; a changed list must be checked again."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from obslab.catalog.models import Observation
+from obslab.dashboards.context import DashboardContext, ViewingUser
+from obslab.dashboards.express_state import ExpressState
+from obslab.settings import Settings
+from tests.helpers.catalog_world import World, build_world
+from tests.helpers.support import fixed_clock, table_counts
+
+
+def state_for(url: str, sessions: sessionmaker[Session], who: str) -> ExpressState:
+    return ExpressState(
+        DashboardContext(Settings(database_url=url), sessions, ViewingUser(who, who, (), True)), now=fixed_clock
+    )
+
+
+def test_check_then_approve(migrated_url: str, sessions: sessionmaker[Session]) -> None:
+    with sessions() as session, session.begin():
+        w: World = build_world(session)
+    state = state_for(migrated_url, sessions, "pat")
+    state.obsids = f"{w.acis}-{w.hrc}; {w.observed} 99999"
+    assert not state.approve() and "check the list first" in state.error
+    state.check()
+    assert (
+        list(state.rows["status"]) == ["approvable", "approvable", "not editable", "unknown obsid"]
+        and state.approvable == 2
+    )
+    state.obsids += f", {w.no_si_mode}"  # changed: must be checked again
+    assert state.approvable == 0 and not state.approve()
+    state.check()
+    assert state.approve() and state.message == f"approved 2: {w.acis}.001, {w.hrc}.001"
+    assert list(state.rows["status"])[:2] == ["already approved", "already approved"] and state.approvable == 0
+    with sessions() as session:
+        assert session.scalars(select(Observation.approved).where(Observation.obsid.in_([w.acis, w.hrc]))).all() == [
+            True,
+            True,
+        ]
+
+
+def test_a_viewer_without_the_role_is_refused_and_nothing_changes(
+    migrated_url: str, sessions: sessionmaker[Session]
+) -> None:
+    with sessions() as session, session.begin():
+        w: World = build_world(session)
+    state = state_for(migrated_url, sessions, "ops")
+    state.obsids = str(w.acis)
+    state.check()
+    with sessions() as session:
+        before = table_counts(session)
+    assert not state.approve() and "ops may not submit change requests" in state.error
+    with sessions() as session:
+        assert table_counts(session) == before
+    bad = state_for(migrated_url, sessions, "pat")
+    bad.obsids = "20001-abc"
+    bad.check()
+    assert "obsids" in bad.error

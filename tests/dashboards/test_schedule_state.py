@@ -1,0 +1,115 @@
+"""The scheduling dashboard's state: the night's plan or a what-if, reasons, re-plan as the viewer, refusals, the alert feed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from obslab.access import add_user, find_user
+from obslab.dashboards.context import DashboardContext, ViewingUser
+from obslab.dashboards.schedule import NightSchedule, altitude_plot, timeline
+from obslab.dashboards.schedule_state import ScheduleState
+from obslab.scheduling.alerts import ingest
+from obslab.scheduling.models import Schedule
+from obslab.settings import Settings
+from tests.helpers.schedule_world import NIGHT, add_requests
+from tests.helpers.support import KITT_PEAK, fixed_clock, table_counts
+from tests.helpers.voevents import swift_bat_grb
+
+HOSTILE_IVORN = "ivo://nasa.gsfc.gcn/SWIFT#BAT_GRB_Pos_<script>window.__pwned=1</script>"
+
+
+@pytest.fixture
+def world(migrated_url: str, sessions: sessionmaker[Session]) -> dict[str, int]:
+    with sessions() as session, session.begin():
+        add_user(session, "nina", ["scheduler"], now=fixed_clock)
+        add_user(session, "sam", ["staff"], now=fixed_clock)
+        return add_requests(session)
+
+
+def state_for(url: str, sessions: sessionmaker[Session], who: str) -> ScheduleState:
+    viewer = ViewingUser(who, who.title(), (), True)
+    settings = Settings(database_url=url)  # the default site is Kitt Peak, as KITT_PEAK
+    return ScheduleState(DashboardContext(settings, sessions, viewer), now=fixed_clock, night=NIGHT.isoformat())
+
+
+def test_before_any_plan_the_page_shows_a_what_if_with_reasons_curves_and_twilight(
+    migrated_url: str, sessions: sessionmaker[Session], world: dict[str, int]
+) -> None:
+    state = state_for(migrated_url, sessions, "sam")
+    assert state.version == "no stored plan yet: what-if" and state.error == ""
+    assert set(state.blocks["name"]) >= {"M42", "TwinHigh"}
+    reasons = dict(zip(state.unscheduled["name"], state.unscheduled["reason"], strict=True))
+    assert reasons == {"SouthPole": "never_visible", "TwinLow": "outranked"}
+    assert all(len(detail) > 20 for detail in state.unscheduled["detail"])
+    assert set(state.curves["name"]) == set(state.blocks["name"]) and state.curves["altitude_deg"].max() <= 90
+    assert [level for _s, _e, level in state.shading] == ["sunset", "civil", "nautical", "astronomical"]
+    assert state.summary.startswith(f"{NIGHT} at Kitt Peak:") and "left out" in state.summary
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Schedule)) == 0
+
+
+def test_replan_stores_versions_as_the_viewer_and_what_if_stores_nothing(
+    migrated_url: str, sessions: sessionmaker[Session], world: dict[str, int]
+) -> None:
+    nina = state_for(migrated_url, sessions, "nina")
+    assert nina.replan(), nina.error
+    assert nina.message == "stored as version 1" and nina.version == "version 1 (initial)"
+    nina.planned_from, nina.lost = "06:00", "07:00-09:00"
+    with sessions() as session:
+        before = table_counts(session)
+    assert nina.what_if() and nina.version == "what-if (not stored)" and "nothing stored" in nina.message
+    assert all(
+        not (start < datetime(2026, 11, 22, 9, 0, tzinfo=UTC) and end > datetime(2026, 11, 22, 7, 0, tzinfo=UTC))
+        for start, end in zip(nina.blocks["start"], nina.blocks["end"], strict=True)
+    )
+    with sessions() as session:
+        assert table_counts(session) == before
+    assert nina.replan() and nina.message.startswith("stored as version 2; against version 1:")
+    assert nina.version == "version 2 (weather)"
+
+
+def test_refusals_name_the_field_or_the_role_and_change_nothing(
+    migrated_url: str, sessions: sessionmaker[Session], world: dict[str, int]
+) -> None:
+    sam = state_for(migrated_url, sessions, "sam")
+    with sessions() as session:
+        before = table_counts(session)
+    assert not sam.replan() and "sam may not save night plans: that needs the role 'scheduler'" in sam.error
+    for field, value, expected in [
+        ("planned_from", "25:00", "from: '25:00' is not allowed"),
+        ("lost", "09:00-08:00", "lost: '09:00-08:00' is not allowed"),
+        ("lost", "soon", "lost: 'soon' is not allowed"),
+    ]:
+        sam.planned_from, sam.lost = "", ""
+        setattr(sam, field, value)
+        assert not sam.what_if() and expected in sam.error, (field, sam.error)
+    sam.night = "2026-13-01"
+    assert "night: '2026-13-01' is not allowed" in sam.error
+    with sessions() as session:
+        assert table_counts(session) == before
+
+
+def test_the_alert_feed_and_the_view(migrated_url: str, sessions: sessionmaker[Session], world: dict[str, int]) -> None:
+    with sessions() as session, session.begin():
+        packet = swift_bat_grb(99, datetime(2026, 11, 22, 4, 50, tzinfo=UTC), 84.5, 10.2).replace(
+            "ivo://nasa.gsfc.gcn/SWIFT#BAT_GRB_Pos_99-259", HOSTILE_IVORN.replace("<", "&lt;")
+        )
+        ingest(
+            session,
+            find_user(session, "nina"),
+            packet,
+            site=KITT_PEAK,
+            now=lambda: datetime(2026, 11, 22, 5, 0, tzinfo=UTC),
+        )
+    state = state_for(migrated_url, sessions, "nina")
+    assert list(state.alerts["ivorn"]) == [HOSTILE_IVORN] and state.alerts["status"][0] == "accepted"
+    assert state.version == "version 1 (too)"  # the alert re-planned the night
+    view = NightSchedule(state=state)
+    view.__panel__()
+    assert len(view.left.value) == len(state.unscheduled)
+    timeline(state.blocks, state.shading)
+    altitude_plot(state.curves)

@@ -1,0 +1,119 @@
+"""The sign-off board's state: rows as the service gives them, actions only where allowed, refusals shown and nothing written."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from obslab.catalog.changes import submit_change
+from obslab.catalog.models import Observation
+from obslab.catalog.signoff import sign_off
+from obslab.dashboards.context import DashboardContext, ViewingUser
+from obslab.dashboards.signoff import SignoffBoard
+from obslab.dashboards.signoff_state import SignoffBoardState
+from obslab.settings import Settings
+from tests.helpers.catalog_world import World, build_world
+from tests.helpers.support import fixed_clock, table_counts
+
+
+@pytest.fixture
+def world(migrated_url: str, sessions: sessionmaker[Session]) -> Iterator[tuple[World, dict[str, str]]]:
+    with sessions() as session, session.begin():
+        w = build_world(session)
+
+        def submit(who: str, obsid: int, edits: list[Any], comment: str = "") -> str:
+            version = session.scalar(select(Observation.version).where(Observation.obsid == obsid))
+            return submit_change(
+                session, w.users[who], obsid, seen_version=version, edits=edits, comment=comment, now=fixed_clock
+            )[0].label
+
+        labels = {
+            "frame": submit("pat", w.acis, [("frame_time", 0, 2.8)], "<script>alert(1)</script>"),
+            "hrc": submit("quinn", w.hrc, [("hrc_si_mode", 0, "HRCIZB")]),
+        }
+    yield w, labels
+
+
+def board_for(migrated_url: str, sessions: sessionmaker[Session], who: str) -> SignoffBoardState:
+    viewer = ViewingUser(who, who.title(), (), True)
+    return SignoffBoardState(DashboardContext(Settings(database_url=migrated_url), sessions, viewer), now=fixed_clock)
+
+
+def test_rows_and_actions_follow_the_viewer(
+    migrated_url: str, sessions: sessionmaker[Session], world: tuple[World, dict[str, str]]
+) -> None:
+    _w, labels = world
+    ops = board_for(migrated_url, sessions, "ops")
+    assert sorted(ops.rows["revision"]) == sorted(labels.values())
+    by_label = ops.rows.set_index("revision")
+    assert (
+        by_label.loc[labels["frame"], "actions"] == "sign:acis"
+        and by_label.loc[labels["hrc"], "actions"] == "sign:general"
+    )
+    assert (
+        by_label.loc[labels["frame"], "acis"] == "pending"
+        and by_label.loc[labels["frame"], "general"] == "not required"
+    )
+    assert list(board_for(migrated_url, sessions, "sam").rows["actions"]) == ["", ""]
+    ops.pending_area = "hrc_si"
+    assert list(ops.rows["revision"]) == [labels["hrc"]]
+
+
+def test_an_action_runs_through_the_service_and_a_refusal_changes_nothing(
+    migrated_url: str, sessions: sessionmaker[Session], world: tuple[World, dict[str, str]]
+) -> None:
+    w, labels = world
+    ops = board_for(migrated_url, sessions, "ops")
+    assert ops.act(labels["frame"], "sign:acis") and ops.error == ""
+    assert "sign acis done" in ops.message
+    assert ops.rows.set_index("revision").loc[labels["frame"], "acis"] == "signed (ops)"
+
+    # Not offered to this viewer: refused in the board's words, nothing written.
+    with sessions() as session:
+        before = table_counts(session)
+    assert not ops.act(labels["frame"], "sign:acis_si")
+    assert "not open to you" in ops.error
+    # Someone else signs the HRC revision's general area after this board was drawn: the board's version is stale.
+    stale_board = board_for(migrated_url, sessions, "root")
+    with sessions() as session, session.begin():
+        version = next(c.version for c in ops.row(labels["hrc"]).cells if c.area == "general")
+        sign_off(session, w.users["ops"], labels["hrc"], "general", seen_version=version, now=fixed_clock)
+    with sessions() as session:
+        before = table_counts(session)
+    assert not stale_board.act(labels["hrc"], "sign:general")
+    assert "changed by ops" in stale_board.error
+    with sessions() as session:
+        assert table_counts(session) == before
+    assert (
+        stale_board.rows.set_index("revision").loc[labels["hrc"], "general"] == "signed (ops)"
+    )  # refreshed after the refusal
+
+
+def test_the_revision_detail_puts_original_requested_and_current_side_by_side(
+    migrated_url: str, sessions: sessionmaker[Session], world: tuple[World, dict[str, str]]
+) -> None:
+    _w, labels = world
+    root = board_for(migrated_url, sessions, "root")
+    frame = next(row for row in root.values(labels["frame"]) if row.name == "frame_time")
+    assert (frame.original, frame.requested, frame.current, frame.changed, frame.applied) == (
+        3.2,
+        2.8,
+        3.2,
+        True,
+        False,
+    )
+    assert sum(row.changed for row in root.values(labels["frame"])) == 1 and len(root.values(labels["frame"])) > 20
+    for area in ("acis", "acis_si"):
+        assert root.act(labels["frame"], f"sign:{area}"), root.error
+    assert root.act(labels["frame"], "verify"), root.error
+    frame = next(row for row in root.values(labels["frame"]) if row.name == "frame_time")
+    assert (frame.current, frame.applied) == (2.8, True)
+    assert root.values("30001.999") == [] and "30001.999" in root.error
+    board = SignoffBoard(state=root)
+    board.__panel__()
+    shown = board._values(labels["frame"])
+    assert "Frame time" in shown[0].object and "applied" in shown[0].object

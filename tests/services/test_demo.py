@@ -1,0 +1,216 @@
+"""The demo observatory: big enough, complete, deterministic and idempotent."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import ephem
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from obslab.access import STANDARD_ROLES, Role, User, user_roles
+from obslab.catalog.models import (
+    DutyShift,
+    Observation,
+    ObservationStatus,
+    Revision,
+    RevisionKind,
+    SignOff,
+    SignOffState,
+)
+from obslab.cli import main
+from obslab.configs.models import InstrumentConfiguration
+from obslab.db import make_engine, make_session_factory
+from obslab.demo import load_demo
+from obslab.observing.models import ExposureKind, Metric, Night
+from tests.conftest import DatabaseFactory
+from tests.helpers.support import FIXED_NOW, KITT_PEAK, fixed_clock, table_counts
+
+
+def _observation_fingerprint(session: Session) -> list[tuple[int, str, float, float]]:
+    return [
+        tuple(row)
+        for row in session.execute(
+            select(Observation.obsid, Observation.target_name, Observation.ra_deg, Observation.dec_deg).order_by(
+                Observation.obsid
+            )
+        )
+    ]
+
+
+def test_catalog_is_large_and_uses_real_bright_stars(demo_sessions: sessionmaker[Session]) -> None:
+    with demo_sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Observation)) >= 500
+        by_name = {row.target_name: row for row in session.scalars(select(Observation))}
+    on_stars = 0
+    for name, body in ephem.stars.stars.items():
+        if name in by_name:
+            body.compute("2000/1/1")
+            assert abs(by_name[name].ra_deg - float(body.a_ra) * 180 / 3.141592653589793) < 0.01, name
+            assert abs(by_name[name].dec_deg - float(body.a_dec) * 180 / 3.141592653589793) < 0.01, name
+            on_stars += 1
+    assert on_stars >= 50
+
+
+def test_every_signoff_state_and_revision_kind_is_present(demo_sessions: sessionmaker[Session]) -> None:
+    with demo_sessions() as session:
+        assert set(session.scalars(select(SignOff.state).distinct())) == set(SignOffState)
+        assert set(session.scalars(select(Revision.kind).distinct())) == set(RevisionKind)
+        revisions = session.scalars(select(Revision)).all()
+        for revision in revisions:
+            assert len(revision.signoffs) == 5, revision.label
+        numbers: dict[int, list[int]] = {}
+        for revision in sorted(revisions, key=lambda r: (r.obsid, r.number)):
+            numbers.setdefault(revision.obsid, []).append(revision.number)
+        assert all(found == list(range(1, len(found) + 1)) for found in numbers.values())
+        assert any(revision.superseded_by_id is not None for revision in revisions)
+
+
+def test_approved_flag_follows_the_revision_history(demo_sessions: sessionmaker[Session]) -> None:
+    with demo_sessions() as session:
+        approved_count = 0
+        for observation in session.scalars(select(Observation)):
+            decisive = [
+                r.kind
+                for r in observation.revisions
+                if r.kind in (RevisionKind.APPROVE_AS_IS, RevisionKind.REMOVE_APPROVAL)
+            ]
+            expected = bool(decisive) and decisive[-1] is RevisionKind.APPROVE_AS_IS
+            assert observation.approved is expected, observation.obsid
+            approved_count += expected
+        assert approved_count > 0
+
+
+def test_users_hold_every_role(demo_sessions: sessionmaker[Session]) -> None:
+    with demo_sessions() as session:
+        held = set(session.scalars(select(Role.name).join(user_roles).join(User).distinct()))
+        assert held == set(STANDARD_ROLES)
+        assert session.scalar(select(func.count()).select_from(User)) >= len(STANDARD_ROLES)
+
+
+def test_last_three_nights_have_exposures_and_metrics(demo_sessions: sessionmaker[Session]) -> None:
+    local_today = FIXED_NOW.astimezone(KITT_PEAK.zone).date()
+    with demo_sessions() as session:
+        nights = session.scalars(select(Night).order_by(Night.night_date)).all()
+        assert [night.night_date for night in nights][-3:] == [local_today - timedelta(days=d) for d in (3, 2, 1)]
+        for night in nights[-3:]:
+            science = [e for e in night.exposures if e.kind is ExposureKind.SCIENCE]
+            assert len(science) >= 10
+            for exposure in science:
+                assert exposure.started_at.tzinfo is not None and exposure.started_at < exposure.ended_at
+                assert exposure.configuration_id is not None
+            names = set(session.scalars(select(Metric.name).where(Metric.night_id == night.id)))
+            assert {"seeing_arcsec", "strehl_percent"} <= names
+
+
+def test_configuration_history_has_versions_and_a_correction(demo_sessions: sessionmaker[Session]) -> None:
+    with demo_sessions() as session:
+        versions = session.scalars(
+            select(InstrumentConfiguration)
+            .where(InstrumentConfiguration.instrument == "VIRUS")
+            .order_by(InstrumentConfiguration.version_number)
+        ).all()
+        assert all(len(v.items) > 0 for v in versions)
+    assert len(versions) >= 4
+    current = [v for v in versions if v.superseded_at is None]
+    for earlier, later in zip(current, current[1:], strict=False):
+        assert earlier.valid_to == later.valid_from
+    assert current[-1].valid_to is None
+    assert any(v.superseded_at is not None for v in versions)
+
+
+def test_duty_roster_is_contiguous_weeks(demo_sessions: sessionmaker[Session]) -> None:
+    with demo_sessions() as session:
+        shifts = session.scalars(select(DutyShift).order_by(DutyShift.starts_on)).all()
+    assert len(shifts) >= 10
+    for earlier, later in zip(shifts, shifts[1:], strict=False):
+        assert later.starts_on == earlier.ends_on + timedelta(days=1)
+    assert all(shift.starts_on.weekday() == 0 for shift in shifts)
+    assert any(shift.user_id is None for shift in shifts) and any(shift.user_id is not None for shift in shifts)
+
+
+@pytest.mark.slow  # loads the whole demo again (4-9 s)
+def test_second_load_changes_no_row_count(sessions: sessionmaker[Session]) -> None:
+    with sessions() as session, session.begin():
+        first = load_demo(session, site=KITT_PEAK, seed=5, now=fixed_clock)
+    with sessions() as session:
+        after_first = table_counts(session)
+    with sessions() as session, session.begin():
+        second = load_demo(session, site=KITT_PEAK, seed=5, now=fixed_clock)
+    with sessions() as session:
+        assert table_counts(session) == after_first
+    assert first.total_inserted == sum(after_first.values()) - after_first["roles"]
+    assert second.total_inserted == 0
+
+
+@pytest.mark.slow  # loads the whole demo again (4-9 s)
+def test_same_seed_same_catalog_other_seed_other_catalog(
+    new_database: DatabaseFactory, demo_sessions: sessionmaker[Session]
+) -> None:
+    from obslab import schema
+    from obslab.db import make_engine, make_session_factory
+
+    with demo_sessions() as session:
+        reference = _observation_fingerprint(session)
+    for seed, same in ((2026, True), (77, False)):
+        url = new_database.create()
+        schema.upgrade(url)
+        engine = make_engine(url)
+        factory = make_session_factory(engine)
+        with factory() as session, session.begin():
+            load_demo(session, site=KITT_PEAK, seed=seed, now=fixed_clock)
+        with factory() as session:
+            assert (_observation_fingerprint(session) == reference) is same, seed
+        engine.dispose()
+
+
+@pytest.mark.slow  # loads the whole demo again (4-9 s)
+def test_cli_demo_twice_on_a_new_database(migrated_url: str) -> None:
+    runner = CliRunner()
+    env = {"OBSLAB_DATABASE_URL": migrated_url}
+    first = runner.invoke(main, ["demo", "--no-serve"], env=env, catch_exceptions=False)
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(main, ["demo", "--no-serve"], env=env, catch_exceptions=False)
+    assert second.exit_code == 0
+    assert "rows added by this run: 0" in second.output
+    counts_first = [line for line in first.output.splitlines() if line.startswith("  ") and "rows added" not in line]
+    counts_second = [line for line in second.output.splitlines() if line.startswith("  ") and "rows added" not in line]
+    assert counts_first == counts_second
+    observations = next(line for line in first.output.splitlines() if line.strip().startswith("observations"))
+    assert int(observations.split()[-1]) >= 500
+
+
+def test_cli_demo_leaves_a_real_observatory_alone(migrated_url: str) -> None:
+    engine = make_engine(migrated_url)
+    with make_session_factory(engine)() as session, session.begin():
+        session.add(
+            Observation(
+                obsid=1,
+                sequence_number="1",
+                target_name="Real target",
+                ra_deg=10.0,
+                dec_deg=20.0,
+                instrument="ACIS-S",
+                obs_type="GO",
+                status=ObservationStatus.UNOBSERVED,
+                pi_name="Real PI",
+                approved_exposure_ks=10.0,
+                created_at=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+        )
+    result = CliRunner().invoke(
+        main, ["demo", "--no-serve"], env={"OBSLAB_DATABASE_URL": migrated_url}, catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    assert "not the demo: not loading the demo" in result.output
+    with make_session_factory(engine)() as session:
+        assert session.scalars(select(Observation.target_name)).all() == ["Real target"]
+    engine.dispose()
+
+
+def test_cli_serve_refuses_a_database_behind_the_code(database_url: str) -> None:
+    result = CliRunner().invoke(main, ["serve", "--panel"], env={"OBSLAB_DATABASE_URL": database_url})
+    assert result.exit_code == 1
+    assert "obslab db upgrade" in result.output

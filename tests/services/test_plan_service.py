@@ -1,0 +1,164 @@
+"""Night plans stored as versions, re-planned from a time after weather, explained and compared; `obslab plan` on top."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import click.testing
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from obslab.access import add_user
+from obslab.cli import main
+from obslab.errors import PermissionDeniedError
+from obslab.scheduling.models import ObservingRequest, RejectionReason, Schedule, ScheduleStatus
+from obslab.scheduling.service import compare, explain, plan, plan_and_save
+from tests.helpers.schedule_world import NIGHT, add_requests
+from tests.helpers.support import KITT_PEAK, fixed_clock, table_counts
+
+
+@pytest.fixture
+def world(migrated_url: str, sessions: sessionmaker[Session]) -> dict[str, Any]:
+    with sessions() as session, session.begin():
+        users = {
+            "nina": add_user(session, "nina", ["scheduler"], now=fixed_clock),
+            "sam": add_user(session, "sam", ["staff"], now=fixed_clock),
+        }
+        ids = add_requests(session)
+    return {"users": users, "ids": ids}
+
+
+def test_plans_are_versions_and_a_replan_keeps_the_block_in_progress(
+    sessions: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    ids = world["ids"]
+    with sessions() as session, session.begin():
+        first = plan_and_save(session, world["users"]["nina"], KITT_PEAK, NIGHT, now=fixed_clock)
+        assert first.schedule.version_number == 1 and first.schedule.reason == "initial"
+        placed = {int(b.request.id) for b in first.plan.blocks}
+        assert {ids["M42"], ids["Pleiades"], ids["TwinHigh"]} <= placed and ids["SouthPole"] not in placed
+    with sessions() as session:
+        assert explain(session, ids["SouthPole"])["reason"] == RejectionReason.NEVER_VISIBLE.value
+        outranked = explain(session, ids["TwinLow"])
+        assert (
+            outranked["reason"] == "outranked" and outranked["outranked_by"][0] == "TwinHigh"
+        )  # highest priority first
+        assert explain(session, ids["M42"])["scheduled"] is True
+    running = next(b for b in first.plan.blocks if int(b.request.id) == ids["M42"])
+    now = running.start + timedelta(minutes=5)
+    with sessions() as session, session.begin():
+        again = plan_and_save(
+            session,
+            world["users"]["nina"],
+            KITT_PEAK,
+            NIGHT,
+            planned_from=now,
+            lost=[(now + timedelta(minutes=40), now + timedelta(hours=2))],
+            now=fixed_clock,
+        )
+        assert again.schedule.version_number == 2 and again.schedule.reason == "weather" and again.kept == (ids["M42"],)
+        kept = next(b for b in again.schedule.blocks if b.request_id == ids["M42"])
+        assert (kept.start, kept.end) == (running.start, running.end)
+        lost_start, lost_end = now + timedelta(minutes=40), now + timedelta(hours=2)
+        assert all(b.end <= lost_start or b.start >= lost_end for b in again.schedule.blocks)
+    with sessions() as session:
+        versions = session.scalars(
+            select(Schedule).where(Schedule.night == NIGHT).order_by(Schedule.version_number)
+        ).all()
+        assert [v.status for v in versions] == [ScheduleStatus.SUPERSEDED, ScheduleStatus.ACTIVE] and versions[
+            1
+        ].parent_id == versions[0].id
+        difference = compare(versions[0], versions[1])
+        assert difference["from"] == 1 and difference["to"] == 2 and ids["M42"] not in difference["removed"]
+
+
+def test_what_if_writes_nothing_and_saving_needs_the_scheduler_role(
+    sessions: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    with sessions() as session:
+        before = table_counts(session)
+        result, _kept = plan(session, KITT_PEAK, NIGHT)
+        assert result.blocks
+        session.rollback()
+    with sessions() as session:
+        assert table_counts(session) == before
+    with sessions() as session, session.begin():
+        with pytest.raises(
+            PermissionDeniedError, match="sam may not save night plans: that needs the role 'scheduler'"
+        ):
+            plan_and_save(session, world["users"]["sam"], KITT_PEAK, NIGHT, now=fixed_clock)
+    with sessions() as session:
+        assert table_counts(session) == before
+
+
+def cli(url: str, who: str, *args: str) -> click.testing.Result:
+    return CliRunner().invoke(main, ["plan", *args], env={"OBSLAB_DATABASE_URL": url, "OBSLAB_ACTING_USER": who})
+
+
+def test_obslab_plan_json_explain_and_refusals(
+    migrated_url: str, sessions: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    ids = world["ids"]
+    dry = cli(migrated_url, "sam", "--night", NIGHT.isoformat(), "--dry-run", "--json")
+    assert dry.exit_code == 0, dry.output
+    shown = json.loads(dry.output)
+    assert shown["schedule_version"] is None and shown["twilight"] == "astronomical"
+    assert shown["site"] == {"latitude_deg": 31.9583, "longitude_deg": -111.5967, "height_m": 2096.0}
+    assert {b["request"] for b in shown["blocks"]} >= {ids["M42"], ids["TwinHigh"]}
+    block = shown["blocks"][0]
+    assert set(block) >= {
+        "request",
+        "ra_deg",
+        "dec_deg",
+        "start",
+        "end",
+        "min_altitude_deg",
+        "max_airmass",
+        "min_moon_separation_deg",
+    }
+    assert block["max_airmass"] is None  # constraints that do not apply are null
+    assert {u["request"]: u["reason"] for u in shown["unscheduled"]} == {
+        ids["SouthPole"]: "never_visible",
+        ids["TwinLow"]: "outranked",
+    }
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Schedule)) == 0
+    saved = cli(migrated_url, "nina", "--night", NIGHT.isoformat())
+    assert saved.exit_code == 0 and "stored as version 1" in saved.output and "never_visible" in saved.output
+    explained = cli(migrated_url, "sam", "explain", str(ids["TwinLow"]))
+    assert explained.exit_code == 0 and "outranked" in explained.output and "TwinHigh (priority 8)" in explained.output
+    replan = cli(
+        migrated_url, "nina", "--night", NIGHT.isoformat(), "--from", "07:00", "--lost", "08:00-09:30", "--json"
+    )
+    assert replan.exit_code == 0 and json.loads(replan.output)["schedule_version"] == 2
+    assert json.loads(replan.output)["planned_from"].startswith(f"{NIGHT + timedelta(days=1)}T07:00")
+    for args, message in [
+        (("--night", "2026-13-01"), "night: '2026-13-01' is not allowed"),
+        (("--night", NIGHT.isoformat(), "--from", "25:00"), "from: '25:00' is not allowed"),
+        (("--night", NIGHT.isoformat(), "--lost", "09:00-08:00"), "a time range whose start is before its end"),
+        (("explain", "99999"), "request 99999 does not exist"),
+    ]:
+        refused = cli(migrated_url, "nina", *args)
+        assert refused.exit_code != 0 and message in refused.output and "Traceback" not in refused.output, (
+            args,
+            refused.output,
+        )
+    refused = cli(migrated_url, "sam", "--night", NIGHT.isoformat())
+    assert refused.exit_code == 1 and "sam may not save night plans" in refused.output
+
+
+def test_every_request_left_out_of_the_demo_night_has_a_reason(demo_sessions: sessionmaker[Session]) -> None:
+    with demo_sessions() as session:
+        pending = session.scalar(
+            select(func.count()).select_from(ObservingRequest).where(ObservingRequest.status == "pending")
+        )
+        result, _kept = plan(session, KITT_PEAK, NIGHT)
+    assert len(result.blocks) >= 5 and len(result.blocks) + len(result.unscheduled) == pending
+    assert result.unscheduled, "the demo night should be oversubscribed"
+    for left in result.unscheduled:
+        assert isinstance(left.reason, RejectionReason) and len(left.detail) > 20, left
+    assert len({left.reason for left in result.unscheduled}) >= 3  # the demo shows several kinds of reason

@@ -25,14 +25,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-from tests.helpers.astroplan_oracle import constraints, violations  # noqa: E402
-from tests.helpers.support import KITT_PEAK  # noqa: E402
-
 from obslab.astro import earth_location  # noqa: E402
 from obslab.scheduling.models import TwilightLevel  # noqa: E402
 from obslab.scheduling.night import astropy_times, night_geometry  # noqa: E402
 from obslab.scheduling.planner import Plan, SlewModel, plan_night  # noqa: E402
 from obslab.scheduling.visibility import PlanRequest, planning_grid  # noqa: E402
+from tests.helpers.astroplan_oracle import constraints, violations  # noqa: E402
+from tests.helpers.support import KITT_PEAK  # noqa: E402
 
 NIGHT = date(2026, 11, 21)
 SLEW_DEG_PER_S = 1.5

@@ -27,8 +27,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.helpers.bulk_catalog import FIRST_OBSID, insert_observations  # noqa: E402
-from tests.helpers.catalog_world import ACIS_S  # noqa: E402
 from sqlalchemy import insert, select, update  # noqa: E402
 
 from obslab import schema  # noqa: E402
@@ -38,6 +36,8 @@ from obslab.catalog.changes import submit_change  # noqa: E402
 from obslab.catalog.express import express_approve  # noqa: E402
 from obslab.catalog.models import Observation, ObservationParameter, ObservationStatus  # noqa: E402
 from obslab.db import make_engine, make_session_factory  # noqa: E402
+from tests.helpers.bulk_catalog import FIRST_OBSID, insert_observations  # noqa: E402
+from tests.helpers.catalog_world import ACIS_S  # noqa: E402
 
 EDITABLE = ("unobserved", "scheduled", "untriggered")
 AREAS = ("general", "acis", "acis_si", "hrc_si", "usint_verification")

@@ -48,6 +48,12 @@ class ConflictError(ObslabError):
     code = "conflict"
 
 
+class StaleError(ConflictError):
+    """The row changed after the actor loaded it, or someone else won the race to change it; nothing was written."""
+
+    code = "stale"
+
+
 class PermissionDeniedError(ObslabError):
     """The acting user lacks the role the action needs."""
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.access import add_user
 from obslab.cli import main
-from obslab.errors import PermissionDeniedError
+from obslab.errors import ObslabError, PermissionDeniedError
 from obslab.scheduling.models import ObservingRequest, RejectionReason, Schedule, ScheduleStatus
 from obslab.scheduling.service import compare, explain, plan, plan_and_save
 from tests.helpers.schedule_world import NIGHT, add_requests
@@ -37,7 +37,7 @@ def test_plans_are_versions_and_a_replan_keeps_the_block_in_progress(
 ) -> None:
     ids = world["ids"]
     with sessions() as session, session.begin():
-        first = plan_and_save(session, world["users"]["nina"], KITT_PEAK, NIGHT, now=fixed_clock)
+        first = plan_and_save(session, world["users"]["nina"], KITT_PEAK, NIGHT, seen_version=0, now=fixed_clock)
         assert first.schedule.version_number == 1 and first.schedule.reason == "initial"
         placed = {int(b.request.id) for b in first.plan.blocks}
         assert {ids["M42"], ids["Pleiades"], ids["TwinHigh"]} <= placed and ids["SouthPole"] not in placed
@@ -56,6 +56,7 @@ def test_plans_are_versions_and_a_replan_keeps_the_block_in_progress(
             world["users"]["nina"],
             KITT_PEAK,
             NIGHT,
+            seen_version=1,
             planned_from=now,
             lost=[(now + timedelta(minutes=40), now + timedelta(hours=2))],
             now=fixed_clock,
@@ -90,7 +91,7 @@ def test_what_if_writes_nothing_and_saving_needs_the_scheduler_role(
         with pytest.raises(
             PermissionDeniedError, match="sam may not save night plans: that needs the role 'scheduler'"
         ):
-            plan_and_save(session, world["users"]["sam"], KITT_PEAK, NIGHT, now=fixed_clock)
+            plan_and_save(session, world["users"]["sam"], KITT_PEAK, NIGHT, seen_version=0, now=fixed_clock)
     with sessions() as session:
         assert table_counts(session) == before
 
@@ -149,6 +150,36 @@ def test_obslab_plan_json_explain_and_refusals(
         )
     refused = cli(migrated_url, "sam", "--night", NIGHT.isoformat())
     assert refused.exit_code == 1 and "sam may not save night plans" in refused.output
+    with sessions() as session:
+        before = table_counts(session)
+    stale = cli(migrated_url, "nina", "--night", NIGHT.isoformat(), "--seen-version", "1")
+    assert stale.exit_code == 1 and "Traceback" not in stale.output, stale.output
+    assert "was stored as version 2 by nina at" in stale.output and "you saw version 1" in stale.output
+    with sessions() as session:
+        assert table_counts(session) == before
+    stated = cli(migrated_url, "nina", "--night", NIGHT.isoformat(), "--seen-version", "2", "--json")
+    assert stated.exit_code == 0 and json.loads(stated.output)["schedule_version"] == 3
+
+
+def test_a_replan_from_a_plan_someone_replaced_is_refused_naming_who_and_when(
+    sessions: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    nina = world["users"]["nina"]
+    with sessions() as session, session.begin():
+        plan_and_save(session, nina, KITT_PEAK, NIGHT, seen_version=0, now=fixed_clock)
+    with sessions() as session:
+        before = table_counts(session)
+    for seen, message in [
+        (0, r"the plan of 2026-11-21 was stored as version 1 by nina at 2026-11-21 18:30:00 UTC .*you saw version 0"),
+        (3, r"seen_version: 3 is not allowed"),
+        (-1, r"seen_version: -1 is not allowed"),
+    ]:
+        with sessions() as session, session.begin():
+            with pytest.raises(ObslabError, match=message) as refused:
+                plan_and_save(session, nina, KITT_PEAK, NIGHT, seen_version=seen, now=fixed_clock)
+        assert refused.value.code == ("stale" if seen == 0 else "invalid_input")
+    with sessions() as session:
+        assert table_counts(session) == before
 
 
 def test_every_request_left_out_of_the_demo_night_has_a_reason(demo_sessions: sessionmaker[Session]) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from obslab.access import User, require_role, role_addresses
 from obslab.audit import record_event
 from obslab.catalog.change_rules import VERIFICATION, Area, ChangeRules, default_change_rules
-from obslab.catalog.guards import find_observation, flush, require_version, touch
+from obslab.catalog.guards import find_observation
 from obslab.catalog.models import (
     APPROVAL_KINDS,
     EDITABLE_STATUSES,
@@ -30,6 +30,7 @@ from obslab.catalog.parameter_schema import ParameterSchema, default_parameter_s
 from obslab.catalog.validation import ChangeCheck, Problem, Schedule, Values, check_change
 from obslab.db import Clock, utcnow
 from obslab.errors import ConflictError, InvalidInputError, ObslabError
+from obslab.locking import flush, require_version, touch
 from obslab.notify import enqueue
 
 MAX_REVISION = 999

@@ -6,15 +6,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from obslab.access import User, find_user, require_role, usernames
 from obslab.audit import record_event
-from obslab.catalog.guards import StaleError, flush, require_version
 from obslab.catalog.models import DutyShift
 from obslab.db import Clock, utcnow
 from obslab.errors import ConflictError, InvalidInputError, NotFoundError
+from obslab.locking import flush, require_version
 
 #: The role that keeps the roster and is put on duty (the Ocat's USINT POCs).
 ROSTER_ROLE = "usint"
@@ -104,14 +103,9 @@ def extend(session: Session, actor: User, through: date, *, now: Clock = utcnow)
         session.add(shift)
         added.append(shift)
         start = end + DAY
-    try:
-        flush(session, "the duty roster")
-    except IntegrityError:
-        # Two people extending at once both read the same last week; the row lock cannot cover rows that do
-        # not exist yet, so the unique start date is what stops the second.  Same refusal as any lost race.
-        raise StaleError(
-            "the duty roster was extended by someone else at the same moment; reload and try again"
-        ) from None
+    # Two people extending at once both read the same last week; the row lock cannot cover rows that do
+    # not exist yet, so the unique start date is what stops the second, and flush turns that into StaleError.
+    flush(session, "the duty roster")
     if added:
         record_event(
             session,

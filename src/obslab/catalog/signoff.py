@@ -12,7 +12,7 @@ from obslab.access import User, require_active, require_role
 from obslab.audit import record_event
 from obslab.catalog.change_rules import VERIFICATION
 from obslab.catalog.changes import Policy, current_values, submit_change
-from obslab.catalog.guards import find_revision, flush, require_recent, require_version, touch
+from obslab.catalog.guards import find_revision, require_recent
 from obslab.catalog.models import (
     APPROVAL_KINDS,
     Observation,
@@ -27,6 +27,7 @@ from obslab.catalog.validation import label as value_label
 from obslab.catalog.values import MIRRORED, same_value
 from obslab.db import Clock, utcnow
 from obslab.errors import ConflictError, InvalidInputError, PermissionDeniedError
+from obslab.locking import flush, require_version, touch
 from obslab.notify import enqueue
 
 DONE = (SignOffState.SIGNED, SignOffState.NOT_REQUIRED, SignOffState.DISCARDED)

@@ -12,6 +12,12 @@ from obslab.cli.changes import actor
 @click.option("--night", "night_text", help="The local date the night begins, YYYY-MM-DD.")
 @click.option("--from", "from_text", help="Re-plan from this UTC time (HH:MM), keeping the block in progress.")
 @click.option("--lost", "lost_texts", multiple=True, help="A UTC range lost to weather, HH:MM-HH:MM (repeatable).")
+@click.option(
+    "--seen-version",
+    type=click.IntRange(min=0),
+    default=None,
+    help="The plan version you looked at (0: none); refused if someone stored a newer one. Default: the newest now.",
+)
 @click.option("--dry-run", is_flag=True, help="What-if: plan and show, but store nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as one JSON object.")
 @click.pass_context
@@ -21,6 +27,7 @@ def plan(
     night_text: str | None,
     from_text: str | None,
     lost_texts: tuple[str, ...],
+    seen_version: int | None,
     dry_run: bool,
     as_json: bool,
 ) -> None:
@@ -29,7 +36,14 @@ def plan(
         return
     if night_text is None:
         raise click.UsageError("--night YYYY-MM-DD is required")
-    from obslab.scheduling.service import lost_ranges, moment_in_night, parse_night, plan_and_save, plan_json
+    from obslab.scheduling.service import (
+        lost_ranges,
+        moment_in_night,
+        parse_night,
+        plan_and_save,
+        plan_json,
+        plan_version,
+    )
     from obslab.scheduling.service import plan as make_plan
 
     app: App = ctx.obj
@@ -43,7 +57,10 @@ def plan(
         version = None
     else:
         with app.transaction() as session:
-            saved = plan_and_save(session, actor(app, session), site, night, planned_from=planned_from, lost=lost)
+            seen = plan_version(session, night) if seen_version is None else seen_version
+            saved = plan_and_save(
+                session, actor(app, session), site, night, seen_version=seen, planned_from=planned_from, lost=lost
+            )
             result, version = saved.plan, saved.schedule.version_number
     if as_json:
         emit_json(plan_json(result, site) | {"schedule_version": version})

@@ -51,6 +51,9 @@ class ScheduleState(param.Parameterized):
     curves = param.DataFrame(default=None, precedence=-1, doc="time, name, altitude_deg of the scheduled targets")
     shading = param.List(default=[], precedence=-1, doc="(start, end, level) of each twilight band")
     version = param.String(default="", precedence=-1, doc="Which plan is shown: 'version 3 (replan)' or 'what-if'")
+    shown_version = param.Integer(
+        default=0, precedence=-1, doc="The stored plan version shown (0: none); a re-plan states it"
+    )
     summary = param.String(default="", precedence=-1)
     error = param.String(default="", precedence=-1)
     message = param.String(default="", precedence=-1)
@@ -86,6 +89,7 @@ class ScheduleState(param.Parameterized):
             night = self.night_date()
             with self.context.sessions() as session:
                 stored = active_schedule(session, night)
+                self.shown_version = stored.version_number if stored is not None else 0
                 if stored is None:
                     result, _kept = plan(session, self.site, night)
                     self._show(result, "no stored plan yet: what-if")
@@ -230,6 +234,7 @@ class ScheduleState(param.Parameterized):
                     self.context.acting_user(session),
                     self.site,
                     self.night_date(),
+                    seen_version=self.shown_version,
                     planned_from=start,
                     lost=lost,
                     now=self.now,

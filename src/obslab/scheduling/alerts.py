@@ -17,7 +17,7 @@ from obslab.notify import enqueue
 from obslab.scheduling.alert_policies import AlertPolicies, AlertPolicy, default_alert_policies
 from obslab.scheduling.models import Alert, AlertRole, AlertStatus, ObservingRequest, RequestStatus, RequestWindow
 from obslab.scheduling.night import night_geometry
-from obslab.scheduling.service import SCHEDULER_ROLE, plan_and_save
+from obslab.scheduling.service import SCHEDULER_ROLE, plan_and_save, plan_version
 from obslab.scheduling.voevent import VOEvent, parse_voevent
 from obslab.settings import Site
 
@@ -102,7 +102,11 @@ def ingest(
     version = None
     if request is not None and replan:
         night = night_of(site, at)
-        planned = plan_and_save(session, actor, site, night, planned_from=at, reason="too", now=lambda: at)
+        # The alert re-plans whatever plan stands now, in this transaction; a re-plan racing it is refused.
+        seen = plan_version(session, night)
+        planned = plan_and_save(
+            session, actor, site, night, seen_version=seen, planned_from=at, reason="too", now=lambda: at
+        )
         version = planned.schedule.version_number if planned.schedule else None
         placed = any(int(block.request.id) == request.id for block in planned.plan.blocks)
         _tell(session, event, alert, request, decision, night, version, placed, at)

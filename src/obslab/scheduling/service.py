@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -14,7 +15,8 @@ from sqlalchemy.orm import Session, selectinload
 from obslab.access import User, require_role
 from obslab.audit import record_event
 from obslab.db import Clock, utcnow
-from obslab.errors import InvalidInputError, NotFoundError
+from obslab.errors import InvalidInputError, NotFoundError, StaleError
+from obslab.locking import flush, who_and_when
 from obslab.scheduling.models import (
     ObservingRequest,
     RequestRejection,
@@ -97,10 +99,54 @@ def pending_requests(session: Session) -> list[ObservingRequest]:
     return list(session.scalars(query))
 
 
-def active_schedule(session: Session, night: date) -> Schedule | None:
-    """The night's current plan, or None before the first one."""
+def active_schedule(session: Session, night: date, *, lock: bool = False) -> Schedule | None:
+    """The night's current plan, or None before the first one; ``lock`` holds its row until the transaction ends."""
     query = select(Schedule).where(Schedule.night == night, Schedule.status == ScheduleStatus.ACTIVE)
+    if lock:
+        query = query.with_for_update(of=Schedule)
     return session.scalar(query.options(selectinload(Schedule.blocks), selectinload(Schedule.rejections)))
+
+
+def plan_version(session: Session, night: date) -> int:
+    """The newest stored version of the night's plan (0: none yet): what a page shows and a save states it saw."""
+    return session.scalar(select(func.max(Schedule.version_number)).where(Schedule.night == night)) or 0
+
+
+def _name_the_winner(session: Session, night: date, seen: int, *, wait_s: float = 5.0) -> None:
+    """After a lost race, refuse naming who stored the newer plan, once their commit is visible.
+
+    The race is lost at the flush: on PostgreSQL by the same version number, after the winner committed; on
+    SQLite by a newer snapshot, possibly while the winner is still committing. So look from a session of its
+    own, and look again for a moment until the winner's plan shows (if it never does, the caller's plain
+    StaleError stands).
+    """
+    deadline = time.monotonic() + wait_s
+    with Session(bind=session.get_bind()) as fresh:
+        while time.monotonic() < deadline:
+            _require_seen_plan(fresh, night, seen)
+            fresh.rollback()  # the next read takes a new snapshot
+            time.sleep(0.02)
+
+
+def _require_seen_plan(session: Session, night: date, seen: int) -> None:
+    """Refuse unless the night's newest plan is the version the operator saw, naming who stored the newer one."""
+    if not isinstance(seen, int) or isinstance(seen, bool) or seen < 0:
+        raise InvalidInputError("seen_version", seen, "the plan version shown (0 when the night has no plan yet)")
+    newest = session.scalar(select(Schedule).where(Schedule.night == night).order_by(Schedule.version_number.desc()))
+    current = newest.version_number if newest is not None else 0
+    if current == seen:
+        return
+    if seen > current:
+        allowed = f"0 to {current}, the versions stored for {night}" if current else f"0: {night} has no plan yet"
+        raise InvalidInputError("seen_version", seen, allowed)
+    name, when = who_and_when(session, newest.created_by_id, newest.created_at)
+    raise StaleError(
+        f"the plan of {night} was stored as version {current} by {name} at {when} after you loaded it "
+        f"(you saw version {seen}); reload and try again",
+        seen_version=seen,
+        current_version=current,
+        changed_by=name,
+    )
 
 
 @dataclass(frozen=True)
@@ -149,21 +195,29 @@ def plan_and_save(
     site: Site,
     night: date,
     *,
+    seen_version: int,
     planned_from: datetime | None = None,
     lost: Sequence[Range] = (),
     reason: str | None = None,
     slew: SlewModel | None = None,
     now: Clock = utcnow,
 ) -> Planned:
-    """Plan and store the result as the night's next version; the previous one is kept, superseded."""
+    """Plan and store the result as the night's next version; the previous one is kept, superseded.
+
+    ``seen_version`` is the version of the night's plan the operator saw (0: there was none). When someone
+    stored a newer one meanwhile, or stores one at the same moment, nothing is written and a StaleError says
+    who stored it and when.
+    """
     require_role(actor, SCHEDULER_ROLE, "save night plans")
     at = now()
     reason = reason or ("weather" if lost else "replan" if planned_from is not None else "initial")
     if reason not in REASONS:
         raise InvalidInputError("reason", reason, "one of " + ", ".join(REASONS))
+    # Lock the plan being replaced (PostgreSQL: a second re-plan waits here, then finds it superseded).
+    previous = active_schedule(session, night, lock=True)
+    _require_seen_plan(session, night, seen_version)
     result, kept = plan(session, site, night, planned_from=planned_from, lost=lost, slew=slew)
-    previous = active_schedule(session, night)
-    number = (session.scalar(select(func.max(Schedule.version_number)).where(Schedule.night == night)) or 0) + 1
+    number = seen_version + 1
     if previous is not None:
         previous.status = ScheduleStatus.SUPERSEDED
     schedule = Schedule(
@@ -192,7 +246,11 @@ def plan_and_save(
         for u in result.unscheduled
     ]
     session.add(schedule)
-    session.flush()
+    try:
+        flush(session, f"the plan of {night}")
+    except StaleError:
+        _name_the_winner(session, night, seen_version)
+        raise
     record_event(
         session,
         actor=actor,

@@ -1,0 +1,70 @@
+"""Optimistic locking for every domain: the version a person saw, who changed a row, and lost races as StaleError."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from obslab.access import User
+from obslab.errors import InvalidInputError, StaleError
+
+# Re-exported: the error belongs with the others in errors.py, the helpers that raise it live here.
+__all__ = ["StaleError", "flush", "lost_race", "require_version", "touch", "who_and_when"]
+
+#: Driver messages of a unique-key collision: SQLite's, and PostgreSQL's SQLSTATE 23505 through psycopg.
+_UNIQUE_MARKERS = ("UNIQUE constraint failed", "duplicate key value violates unique constraint")
+
+
+def who_and_when(session: Session, user_id: int | None, at: datetime | None) -> tuple[str, str]:
+    """The user name behind ``user_id`` ("someone" when unknown) and ``at`` as people read it."""
+    name = session.scalar(select(User.username).where(User.id == user_id)) if user_id is not None else None
+    return name or "someone", f"{at:%Y-%m-%d %H:%M:%S} UTC" if at is not None else "an unknown time"
+
+
+def require_version(session: Session, row: Any, seen: int, what: str) -> None:
+    """Refuse when ``row`` is no longer at the version the actor saw, saying who changed it and when."""
+    if not isinstance(seen, int) or isinstance(seen, bool):
+        raise InvalidInputError("seen_version", seen, "the version number shown with the row")
+    if row.version != seen:
+        name, when = who_and_when(session, row.updated_by_id, row.updated_at)
+        raise StaleError(
+            f"{what} was changed by {name} at {when} after you loaded it "
+            f"(you saw version {seen}, it is now {row.version}); reload and try again",
+            seen_version=seen,
+            current_version=row.version,
+            changed_by=name,
+        )
+
+
+def touch(row: Any, actor: User, now: datetime) -> None:
+    """Mark ``row`` as changed by ``actor`` (its version goes up at flush, refusing any concurrent writer)."""
+    row.updated_by_id = actor.id
+    row.updated_at = now
+
+
+def lost_race(error: Exception) -> bool:
+    """Whether a database error means another transaction changed the same rows first (and nothing else)."""
+    if isinstance(error, StaleDataError):
+        return True
+    if isinstance(error, OperationalError):
+        # SQLite: another writer committed after this transaction's snapshot was taken (SQLITE_BUSY_SNAPSHOT).
+        return "database is locked" in str(error.orig)
+    if isinstance(error, IntegrityError):
+        # Two writers both added the row a unique key allows once (no row lock covers rows not yet written).
+        return any(marker in str(error.orig) for marker in _UNIQUE_MARKERS)
+    return False
+
+
+def flush(session: Session, what: str) -> None:
+    """Flush, turning a lost race (someone committed the same rows first) into a StaleError naming ``what``."""
+    try:
+        session.flush()
+    except (StaleDataError, OperationalError, IntegrityError) as error:
+        if not lost_race(error):
+            raise
+        raise StaleError(f"{what} was changed by someone else at the same moment; reload and try again") from None

@@ -30,12 +30,13 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert, select, update  # noqa: E402
 
 from obslab import schema  # noqa: E402
-from obslab.access import add_user, find_user  # noqa: E402
+from obslab.access import find_user  # noqa: E402
 from obslab.catalog.board import board  # noqa: E402
 from obslab.catalog.changes import submit_change  # noqa: E402
 from obslab.catalog.express import express_approve  # noqa: E402
 from obslab.catalog.models import Observation, ObservationParameter, ObservationStatus  # noqa: E402
 from obslab.db import make_engine, make_session_factory  # noqa: E402
+from obslab.users import add_user  # noqa: E402
 from tests.helpers.bulk_catalog import FIRST_OBSID, insert_observations  # noqa: E402
 from tests.helpers.catalog_world import ACIS_S  # noqa: E402
 

@@ -5,33 +5,15 @@ from __future__ import annotations
 import getpass
 import hashlib
 import re
-import secrets
 from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Column, ForeignKey, String, Table, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, selectinload
 
-from obslab.audit import record_event
 from obslab.db import Base, Clock, Versioned, utcnow
-from obslab.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
-
-#: The role that holds every other role.
-ADMIN_ROLE = "admin"
-#: The roles every deployment starts with (seeded by the first migration). Sign-off areas,
-#: scheduling and pipeline permissions are expressed in terms of these names.
-STANDARD_ROLES: dict[str, str] = {
-    "admin": "administrator: may do everything, manages users, roles and API keys",
-    "usint": "support scientist (USINT/POC): submits, verifies and approves change requests, duty roster",
-    "arcops": "operations: signs off general and ACIS changes",
-    "acis": "ACIS instrument team: signs off ACIS SI-mode changes",
-    "hrc": "HRC instrument team: signs off HRC SI-mode changes",
-    "mp": "mission planning: receives scheduling-impact warnings",
-    "scheduler": "night operator: plans and re-plans the night, accepts alerts",
-    "pipeline": "pipeline scientist: ingests nights, runs and reprocesses reductions",
-    "staff": "observatory staff: reads everything, changes nothing",
-    "telescope": "telescope software: pushes instrument configurations and alerts with an API key",
-}
+from obslab.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from obslab.roles import ADMIN_ROLE
 
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
 
@@ -137,68 +119,12 @@ def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).options(selectinload(User.roles)).order_by(User.username)))
 
 
-def _roles_by_name(session: Session, names: list[str]) -> list[Role]:
+def roles_by_name(session: Session, names: list[str]) -> list[Role]:
     known = {role.name: role for role in session.scalars(select(Role))}
     for name in names:
         if name not in known:
             raise InvalidInputError("role", name, "one of " + ", ".join(sorted(known)))
     return [known[name] for name in dict.fromkeys(names)]
-
-
-def add_user(
-    session: Session,
-    username: str,
-    roles: list[str],
-    *,
-    email: str | None = None,
-    full_name: str = "",
-    actor: User | None = None,
-    now: Clock = utcnow,
-) -> User:
-    """Create a user with ``roles``; refuses bad names, unknown roles and duplicates, writing nothing."""
-    if not USERNAME_PATTERN.match(username):
-        raise InvalidInputError(
-            "username", username, "2-64 characters: a lower-case letter, then lower-case letters, digits, '_', '.', '-'"
-        )
-    if not roles:
-        raise InvalidInputError("role", roles, "at least one role")
-    if email is not None and not re.match(r"^[^@\s]+@[^@\s]+$", email):
-        raise InvalidInputError("email", email, "an address of the form name@host")
-    role_rows = _roles_by_name(session, roles)
-    if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise ConflictError(f"user {username!r} already exists", username=username)
-    user = User(username=username, email=email, full_name=full_name, roles=role_rows, created_at=now())
-    session.add(user)
-    session.flush()
-    record_event(
-        session,
-        actor=actor,
-        action="user.created",
-        entity_type="user",
-        entity_id=username,
-        after={"roles": [role.name for role in role_rows], "email": email, "full_name": full_name},
-        now=now,
-    )
-    return user
-
-
-def issue_api_key(
-    session: Session, username: str, *, label: str = "", actor: User | None = None, now: Clock = utcnow
-) -> str:
-    """Create a new API key for ``username`` and return it; it is never stored or shown again."""
-    user = get_user(session, username)
-    key = secrets.token_hex(24)
-    session.add(ApiKey(user_id=user.id, key_hash=hash_api_key(key), prefix=key[:8], label=label, created_at=now()))
-    record_event(
-        session,
-        actor=actor,
-        action="apikey.issued",
-        entity_type="user",
-        entity_id=username,
-        after={"prefix": key[:8], "label": label},
-        now=now,
-    )
-    return key
 
 
 def authenticate_api_key(session: Session, key: str, *, now: Clock = utcnow) -> User | None:

@@ -11,13 +11,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from obslab.access import add_user, find_user
+from obslab.access import find_user
 from obslab.audit import AuditEvent
 from obslab.catalog.duty import extend, roster, sign_up, split
 from obslab.dashboards.context import DashboardContext, ViewingUser
 from obslab.dashboards.duty_state import NOT_STANDARD, DutyRosterState
 from obslab.db import Clock
 from obslab.settings import Settings
+from obslab.users import add_user
 from tests.helpers.catalog_world import World, build_world
 from tests.helpers.support import FIXED_NOW, fixed_clock, table_counts
 

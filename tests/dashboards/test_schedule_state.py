@@ -8,13 +8,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from obslab.access import add_user, find_user
+from obslab.access import find_user
 from obslab.dashboards.context import DashboardContext, ViewingUser
 from obslab.dashboards.schedule import NightSchedule, altitude_plot, timeline
 from obslab.dashboards.schedule_state import ScheduleState
 from obslab.scheduling.alerts import ingest
 from obslab.scheduling.models import Schedule
 from obslab.settings import Settings
+from obslab.users import add_user
 from tests.helpers.schedule_world import NIGHT, add_requests
 from tests.helpers.support import KITT_PEAK, fixed_clock, table_counts
 from tests.helpers.voevents import swift_bat_grb

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from obslab.astro import earth_location
-from obslab.scheduling.models import TwilightLevel
 from obslab.scheduling.night import astropy_times
 from obslab.scheduling.planner import Block
+from obslab.scheduling.types import TwilightLevel
 from obslab.scheduling.visibility import PlanRequest
 from obslab.settings import Site
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from obslab.catalog.models import Observation, ObservationStatus
+from obslab.catalog.models import Observation
+from obslab.catalog.types import ObservationStatus
 
 #: Obsids of generated observations start here (above the demo's 20001-20600, so both can coexist).
 FIRST_OBSID = 100_001

@@ -8,8 +8,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from obslab.access import User, add_user
-from obslab.catalog.models import Observation, ObservationParameter, ObservationStatus
+from obslab.access import User
+from obslab.catalog.models import Observation, ObservationParameter
+from obslab.catalog.types import ObservationStatus
+from obslab.users import add_user
 from tests.helpers.support import FIXED_NOW
 
 PEOPLE = {

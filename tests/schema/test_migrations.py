@@ -11,9 +11,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Integer, MetaData, Table, inspect, select
 
 from obslab import schema
-from obslab.access import STANDARD_ROLES, Role
+from obslab.access import Role
 from obslab.db import make_engine, make_session_factory
 from obslab.models import Base
+from obslab.roles import STANDARD_ROLES
 
 
 def test_upgrade_from_empty_creates_every_table_and_check_passes(database_url: str) -> None:

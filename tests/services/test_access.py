@@ -6,9 +6,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from obslab.access import ApiKey, User, add_user, authenticate_api_key, get_user, hash_api_key, issue_api_key
+from obslab.access import ApiKey, User, authenticate_api_key, get_user, hash_api_key
 from obslab.audit import AuditEvent
 from obslab.errors import ConflictError, InvalidInputError, NotFoundError
+from obslab.users import add_user, issue_api_key
 from tests.helpers.support import fixed_clock, table_counts
 
 

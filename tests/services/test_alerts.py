@@ -12,13 +12,14 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from obslab.access import add_user
 from obslab.cli import main
 from obslab.errors import InvalidInputError, PermissionDeniedError
 from obslab.notify import Notification
 from obslab.scheduling.alert_policies import AlertPolicyError, load_alert_policies
 from obslab.scheduling.alerts import ingest
-from obslab.scheduling.models import Alert, AlertStatus, ObservingRequest, RequestStatus, Schedule
+from obslab.scheduling.models import Alert, ObservingRequest, Schedule
+from obslab.scheduling.types import AlertStatus, RequestStatus
+from obslab.users import add_user
 from tests.helpers.support import KITT_PEAK, table_counts
 from tests.helpers.voevents import BILLION_LAUGHS, XXE, fermi_gbm, gaia_alert, survey_transient, swift_bat_grb, voevent
 
@@ -234,7 +235,7 @@ def test_cli_ingest_and_watch(migrated_url: str, people: dict[str, Any], tmp_pat
 def test_the_night_to_replan_is_the_one_under_way_or_the_coming_one() -> None:
     from datetime import date
 
-    from obslab.scheduling.alerts import night_of
+    from obslab.scheduling.night import night_of
 
     assert night_of(KITT_PEAK, NOW) == date(2026, 11, 21)  # 22:00 local
     assert night_of(KITT_PEAK, datetime(2026, 11, 22, 11, 0, tzinfo=UTC)) == date(

@@ -33,17 +33,9 @@ from obslab.catalog.browse import (
     revision_status,
     sky_positions,
 )
-from obslab.catalog.models import (
-    Observation,
-    ObservationParameter,
-    ObservationStatus,
-    Revision,
-    RevisionKind,
-    RevisionValue,
-    SignOff,
-    SignOffState,
-)
+from obslab.catalog.models import Observation, ObservationParameter, Revision, RevisionValue, SignOff
 from obslab.catalog.obsids import MAX_RANGE
+from obslab.catalog.types import ObservationStatus, RevisionKind, SignOffState
 from obslab.db import make_engine, make_session_factory
 from obslab.errors import InvalidInputError, NotFoundError
 from tests.helpers.bulk_catalog import insert_observations

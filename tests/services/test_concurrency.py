@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.audit import AuditEvent
-from obslab.catalog.models import Revision, SignOff, SignOffState
+from obslab.catalog.models import Revision, SignOff
+from obslab.catalog.types import SignOffState
 from tests.helpers.catalog_world import build_world
 from tests.helpers.race_worker import race
 

@@ -10,21 +10,16 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from obslab.access import STANDARD_ROLES, Role, User, user_roles
-from obslab.catalog.models import (
-    DutyShift,
-    Observation,
-    ObservationStatus,
-    Revision,
-    RevisionKind,
-    SignOff,
-    SignOffState,
-)
+from obslab.access import Role, User, user_roles
+from obslab.catalog.models import DutyShift, Observation, Revision, SignOff
+from obslab.catalog.types import ObservationStatus, RevisionKind, SignOffState
 from obslab.cli import main
 from obslab.configs.models import InstrumentConfiguration
 from obslab.db import make_engine, make_session_factory
 from obslab.demo import load_demo
-from obslab.observing.models import ExposureKind, Metric, Night
+from obslab.observing.models import Metric, Night
+from obslab.observing.types import ExposureKind
+from obslab.roles import STANDARD_ROLES
 from tests.conftest import DatabaseFactory
 from tests.helpers.support import FIXED_NOW, KITT_PEAK, fixed_clock, table_counts
 

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.catalog.changes import submit_change
 from obslab.catalog.express import ExpressStatus, express_approve, express_check
-from obslab.catalog.models import Observation, ObservationStatus, Revision
+from obslab.catalog.models import Observation, Revision
+from obslab.catalog.types import ObservationStatus
 from obslab.errors import InvalidInputError, PermissionDeniedError
 from obslab.notify import Notification
 from tests.helpers.catalog_world import ACIS_S, World, build_world, observation

@@ -10,13 +10,13 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from obslab.access import add_user
 from obslab.catalog.changes import submit_change
 from obslab.catalog.models import Observation, ObservationParameter
 from obslab.cli import main
 from obslab.errors import PermissionDeniedError
 from obslab.scheduling.from_catalog import requests_from_catalog
 from obslab.scheduling.models import ObservingRequest
+from obslab.users import add_user
 from tests.helpers.catalog_world import World, build_world
 from tests.helpers.support import fixed_clock, table_counts
 

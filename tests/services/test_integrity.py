@@ -8,10 +8,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from obslab.access import User, add_user
+from obslab.access import User
 from obslab.audit import AuditEvent, record_event
 from obslab.errors import AuditImmutableError
 from obslab.notify import DeliveryStatus, Notification, enqueue
+from obslab.users import add_user
 
 
 def test_a_stale_edit_is_refused_and_the_first_one_survives(sessions: sessionmaker[Session]) -> None:

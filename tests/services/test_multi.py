@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.catalog.changes import ChangeRefusedError
-from obslab.catalog.models import Observation, ObservationParameter, ObservationStatus, Revision
+from obslab.catalog.models import Observation, ObservationParameter, Revision
 from obslab.catalog.multi import Outcome, submit_to_many
+from obslab.catalog.types import ObservationStatus
 from obslab.notify import Notification
 from tests.helpers.catalog_world import ACIS_S, World, build_world, observation
 from tests.helpers.support import fixed_clock, table_counts

@@ -12,11 +12,12 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from obslab.access import add_user
 from obslab.cli import main
 from obslab.errors import ObslabError, PermissionDeniedError
-from obslab.scheduling.models import ObservingRequest, RejectionReason, Schedule, ScheduleStatus
+from obslab.scheduling.models import ObservingRequest, Schedule
 from obslab.scheduling.service import compare, explain, plan, plan_and_save
+from obslab.scheduling.types import RejectionReason, ScheduleStatus
+from obslab.users import add_user
 from tests.helpers.schedule_world import NIGHT, add_requests
 from tests.helpers.support import KITT_PEAK, fixed_clock, table_counts
 

@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from obslab.access import add_user
 from obslab.audit import AuditEvent
-from obslab.scheduling.models import Schedule, ScheduleStatus
+from obslab.scheduling.models import Schedule
+from obslab.scheduling.types import ScheduleStatus
+from obslab.users import add_user
 from tests.helpers.replan_worker import replan_rounds
 from tests.helpers.schedule_world import NIGHT, add_requests
 from tests.helpers.support import fixed_clock

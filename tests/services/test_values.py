@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from obslab.catalog.models import Observation, ObservationParameter, ObservationStatus
+from obslab.catalog.models import Observation, ObservationParameter
+from obslab.catalog.types import ObservationStatus
 
 # Values SQLite's numeric affinity would have rewritten: 0.0 -> 0, 1e10 -> 10000000000, rounding.
 VALUES = [

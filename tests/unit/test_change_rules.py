@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from obslab.catalog.change_rules import ChangeRulesError, default_change_rules, load_change_rules
-from obslab.catalog.models import RevisionKind
+from obslab.catalog.types import RevisionKind
 
 PACKAGED = Path(__file__).resolve().parents[2] / "src" / "obslab" / "catalog" / "change_rules.toml"
 

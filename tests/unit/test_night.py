@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from obslab.astro import earth_location
-from obslab.scheduling.models import TwilightLevel
 from obslab.scheduling.night import night_geometry
+from obslab.scheduling.types import TwilightLevel
 from obslab.settings import Site
 from tests.helpers.astroplan_oracle import SUN_ALTITUDE_DEG
 from tests.helpers.support import KITT_PEAK

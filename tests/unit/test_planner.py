@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from obslab.scheduling.models import RejectionReason, TwilightLevel
 from obslab.scheduling.night import night_geometry
 from obslab.scheduling.planner import SlewModel, plan_night
+from obslab.scheduling.types import RejectionReason, TwilightLevel
 from obslab.scheduling.visibility import PlanRequest
 from tests.helpers.astroplan_oracle import violations
 from tests.helpers.support import KITT_PEAK

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from obslab.access import User, usernames
 from obslab.catalog.change_rules import VERIFICATION, ChangeRules, default_change_rules
-from obslab.catalog.models import Observation, Revision, SignOff, SignOffState
+from obslab.catalog.models import Observation, Revision, SignOff
+from obslab.catalog.types import SignOffState
 from obslab.db import Clock, utcnow
 from obslab.errors import InvalidInputError
 

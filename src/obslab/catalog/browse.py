@@ -12,8 +12,9 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_,
 from sqlalchemy.orm import Session, selectinload
 
 from obslab.access import usernames
-from obslab.catalog.models import Observation, ObservationStatus, Revision, SignOffState
+from obslab.catalog.models import Observation, Revision
 from obslab.catalog.obsids import parse_obsid_list
+from obslab.catalog.types import ObservationStatus, SignOffState
 from obslab.errors import InvalidInputError, NotFoundError
 
 #: Columns a person may sort by, mapped to what the database sorts on.

@@ -10,10 +10,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from obslab.access import STANDARD_ROLES
-from obslab.catalog.models import RevisionKind
 from obslab.catalog.parameter_schema import ParameterSchema, default_parameter_schema
+from obslab.catalog.types import RevisionKind
 from obslab.errors import ObslabError
+from obslab.roles import STANDARD_ROLES
 
 VERIFICATION = "verification"
 

@@ -20,13 +20,12 @@ from obslab.catalog.models import (
     Observation,
     ObservationParameter,
     Revision,
-    RevisionKind,
     RevisionValue,
     SignOff,
-    SignOffState,
 )
 from obslab.catalog.notices import area_owner_addresses, change_log_body
 from obslab.catalog.parameter_schema import ParameterSchema, default_parameter_schema
+from obslab.catalog.types import RevisionKind, SignOffState
 from obslab.catalog.validation import ChangeCheck, Problem, Schedule, Values, check_change
 from obslab.db import Clock, utcnow
 from obslab.errors import ConflictError, InvalidInputError, ObslabError

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import math
 from datetime import date, datetime
 from typing import Any
@@ -10,18 +9,8 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from obslab.catalog.types import ObservationStatus, RevisionKind, SignOffState
 from obslab.db import Base, Versioned, json_value, str_enum, utcnow
-
-
-class ObservationStatus(enum.StrEnum):
-    UNOBSERVED = "unobserved"
-    SCHEDULED = "scheduled"
-    UNTRIGGERED = "untriggered"
-    OBSERVED = "observed"
-    ARCHIVED = "archived"
-    TRIGGERED = "triggered"
-    CANCELED = "canceled"
-
 
 #: Only these statuses may be changed by a change request (Ocat rule).
 EDITABLE_STATUSES = frozenset(
@@ -29,22 +18,8 @@ EDITABLE_STATUSES = frozenset(
 )
 
 
-class RevisionKind(enum.StrEnum):
-    NORMAL = "norm"  # change parameter values
-    APPROVE_AS_IS = "asis"  # declare the current values ready for flight
-    REMOVE_APPROVAL = "remove"  # no longer ready
-    SPLIT = "clone"  # split this observation
-
-
 #: Kinds that change only the approved state; the submitter's own verification comes with them.
 APPROVAL_KINDS = frozenset({RevisionKind.APPROVE_AS_IS, RevisionKind.REMOVE_APPROVAL})
-
-
-class SignOffState(enum.StrEnum):
-    PENDING = "pending"
-    SIGNED = "signed"
-    NOT_REQUIRED = "not_required"
-    DISCARDED = "discarded"
 
 
 class Observation(Versioned, Base):

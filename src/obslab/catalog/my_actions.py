@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from obslab.access import User
 from obslab.catalog.change_rules import VERIFICATION, ChangeRules, default_change_rules
-from obslab.catalog.models import APPROVAL_KINDS, Revision, RevisionKind, SignOff, SignOffState
+from obslab.catalog.models import APPROVAL_KINDS, Revision, SignOff
+from obslab.catalog.types import RevisionKind, SignOffState
 from obslab.db import Clock, utcnow
 
 

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from obslab.access import User, role_addresses
 from obslab.catalog.change_rules import VERIFICATION, ChangeRules, default_change_rules
-from obslab.catalog.models import DutyShift, Revision, SignOff, SignOffState
+from obslab.catalog.models import DutyShift, Revision, SignOff
+from obslab.catalog.types import SignOffState
 from obslab.db import Clock, utcnow
 from obslab.notify import Notification, enqueue
 

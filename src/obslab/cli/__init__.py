@@ -281,7 +281,7 @@ def users() -> None:
 @reports_errors
 def users_add(app: App, name: str, roles: tuple[str, ...], email: str | None, full_name: str) -> None:
     """Create user NAME with one or more roles."""
-    from obslab.access import add_user
+    from obslab.users import add_user
 
     with app.transaction() as session:
         user = add_user(session, name, list(roles), email=email, full_name=full_name, actor=app.acting_user(session))
@@ -322,7 +322,7 @@ def users_list(app: App, as_json: bool) -> None:
 @reports_errors
 def users_apikey(app: App, name: str, label: str) -> None:
     """Create a new API key for user NAME and print it once; only its hash is stored."""
-    from obslab.access import issue_api_key
+    from obslab.users import issue_api_key
 
     with app.transaction() as session:
         key = issue_api_key(session, name, label=label, actor=app.acting_user(session))

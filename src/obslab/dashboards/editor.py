@@ -8,7 +8,7 @@ from typing import Any
 import panel as pn
 import param
 
-from obslab.catalog.models import RevisionKind
+from obslab.catalog.types import RevisionKind
 from obslab.dashboards.context import DashboardContext
 from obslab.dashboards.editor_state import ChangeEditorState, Field, FormGroup
 from obslab.dashboards.registry import link_to

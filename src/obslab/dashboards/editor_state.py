@@ -11,7 +11,8 @@ import param
 from obslab.access import ADMIN_ROLE
 from obslab.catalog.changes import Edit, Policy, areas_needed, current_values, preview_change, submit_change
 from obslab.catalog.guards import find_observation
-from obslab.catalog.models import EDITABLE_STATUSES, RevisionKind
+from obslab.catalog.models import EDITABLE_STATUSES
+from obslab.catalog.types import RevisionKind
 from obslab.catalog.validation import MAX_RANK, ChangeCheck, Problem, label
 from obslab.catalog.values import DATETIME_FORMAT
 from obslab.dashboards.context import DashboardContext, default_context

@@ -13,9 +13,8 @@ from sqlalchemy.orm import selectinload
 from obslab.dashboards.context import DashboardContext, default_context
 from obslab.db import Clock, transaction, utcnow
 from obslab.errors import ObslabError
-from obslab.scheduling.alerts import night_of
 from obslab.scheduling.models import Alert, ObservingRequest, Schedule
-from obslab.scheduling.night import SUN_ALTITUDE_DEG, NightGeometry, night_geometry
+from obslab.scheduling.night import SUN_ALTITUDE_DEG, NightGeometry, night_geometry, night_of
 from obslab.scheduling.planner import Plan
 from obslab.scheduling.service import (
     active_schedule,

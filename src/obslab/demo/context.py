@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 
 from obslab.access import User
 from obslab.db import Base, Clock
+from obslab.demo.targets import Target
 from obslab.errors import NaiveDatetimeError
+from obslab.observing.types import ExposureKind
 from obslab.settings import Site
 
 #: The domain of every demo e-mail address (reserved by RFC 2606, so nothing is ever delivered).
@@ -120,3 +122,28 @@ class DemoContext:
 def iso(moment: datetime | None) -> str | None:
     """An Ocat-style parameter timestamp ``YYYY-MM-DDTHH:MM:SS`` (UTC), or None."""
     return None if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+@dataclass
+class PlannedExposure:
+    night: date
+    kind: ExposureKind
+    filter_name: str
+    camera_mode: str
+    exposure_s: float
+    started_at: datetime
+    program: str = ""
+    target: Target | None = None
+    airmass: float | None = None
+    comment: str = ""
+
+    @property
+    def ended_at(self) -> datetime:
+        return self.started_at + timedelta(seconds=self.exposure_s)
+
+    @property
+    def name(self) -> str:
+        """The Robo-AO run id: ``<program|kind>_<object>_<camera>_<filter>_<marker>_<YYYYMMDD>_<HHMMSS.ffffff>``."""
+        first = self.program if self.kind is ExposureKind.SCIENCE else self.kind.value
+        thing = self.target.name.replace(" ", "_") if self.target else "calib"
+        return f"{first}_{thing}_{self.camera_mode}_{self.filter_name}_o_{self.started_at:%Y%m%d_%H%M%S.%f}"

@@ -17,6 +17,7 @@ from obslab.demo.duty import ensure_duty_roster
 from obslab.demo.nights import ensure_nights
 from obslab.demo.observations import insert_observations, plan_observations
 from obslab.demo.people import ensure_people
+from obslab.demo.reduction import record_reductions
 from obslab.demo.requests import ensure_requests
 from obslab.demo.revisions import plan_stories, play_revisions
 from obslab.observing.models import Night
@@ -68,7 +69,7 @@ def load_demo(session: Session, *, site: Site, seed: int = 2026, now: Clock = ut
     observation_ids = insert_observations(ctx, observations)
     play_revisions(ctx, stories)
     ensure_requests(ctx, observations, observation_ids)
-    ensure_nights(ctx)
+    record_reductions(ctx, ensure_nights(ctx))
     ensure_duty_roster(ctx)
     inserted = {table: count for table, count in sorted(ctx.inserted.items()) if count}
     if inserted:

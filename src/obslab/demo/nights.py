@@ -5,21 +5,22 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from random import Random
 
 import numpy as np
 
 from obslab.astro import earth_location
 from obslab.demo.configs import FILTERS, ROBO_CAM, configuration_at, configuration_lookup
-from obslab.demo.context import DemoContext
-from obslab.demo.reduction import record_reductions
-from obslab.demo.targets import Target, bright_stars
-from obslab.observing.models import Exposure, ExposureKind, Night
+from obslab.demo.context import DemoContext, PlannedExposure
+from obslab.demo.targets import bright_stars
+from obslab.observing.models import Exposure, Night
+from obslab.observing.types import ExposureKind
+from obslab.scheduling.night import night_geometry
+from obslab.scheduling.types import TwilightLevel
 
 NIGHTS_BACK = 3
-SUN_LIMIT_DEG = -12.0  # nautical darkness: adaptive optics on bright stars needs no more
+DEMO_DARKNESS = TwilightLevel.NAUTICAL  # adaptive optics on bright stars needs no darker sky
 MIN_ALTITUDE_DEG = 35.0
 _NIGHT_NOTES = (
     "Clear all night.",
@@ -28,31 +29,6 @@ _NIGHT_NOTES = (
     "Windy first half; seeing improved after 02:00 local.",
 )
 _COMMENTS = ("Cirrus during the exposure.", "AO loop opened twice; frames kept.", "Wind shake; consider rejecting.")
-
-
-@dataclass
-class PlannedExposure:
-    night: date
-    kind: ExposureKind
-    filter_name: str
-    camera_mode: str
-    exposure_s: float
-    started_at: datetime
-    program: str = ""
-    target: Target | None = None
-    airmass: float | None = None
-    comment: str = ""
-
-    @property
-    def ended_at(self) -> datetime:
-        return self.started_at + timedelta(seconds=self.exposure_s)
-
-    @property
-    def name(self) -> str:
-        """The Robo-AO run id: ``<program|kind>_<object>_<camera>_<filter>_<marker>_<YYYYMMDD>_<HHMMSS.ffffff>``."""
-        first = self.program if self.kind is ExposureKind.SCIENCE else self.kind.value
-        thing = self.target.name.replace(" ", "_") if self.target else "calib"
-        return f"{first}_{thing}_{self.camera_mode}_{self.filter_name}_o_{self.started_at:%Y%m%d_%H%M%S.%f}"
 
 
 @contextmanager
@@ -70,24 +46,15 @@ def _times(moments: list[datetime]):  # noqa: ANN202 - astropy is imported lazil
 
 
 def dark_intervals(ctx: DemoContext, nights: list[date]) -> list[tuple[datetime, datetime]]:
-    """When the Sun is below -12 deg in each night, from one vectorised transform of a 5-minute grid."""
-    from astropy.coordinates import AltAz, get_sun
-
-    step, points = timedelta(minutes=5), 289
-    noons = [datetime.combine(night, time(12), tzinfo=ctx.site.zone).astimezone(UTC) for night in nights]
-    grid = [noon + k * step for noon in noons for k in range(points)]
-    with _quiet_astropy():
-        moments = _times(grid)
-        frame = AltAz(obstime=moments, location=earth_location(ctx.site))
-        altitudes = get_sun(moments).transform_to(frame).alt.deg.reshape(len(nights), points)
+    """When each night is nautically dark (the Sun below -12 deg), as the night geometry computes it."""
     intervals = []
-    for night, noon, row in zip(nights, noons, altitudes, strict=True):
-        dark = np.flatnonzero(row < SUN_LIMIT_DEG)
-        if dark.size:
-            intervals.append((noon + int(dark[0]) * step, noon + int(dark[-1]) * step))
-        else:  # a high-latitude summer night never gets dark enough: keep a short token night
+    for night in nights:
+        with _quiet_astropy():
+            dark = night_geometry(ctx.site, night).dark(DEMO_DARKNESS)
+        if dark is None:  # a high-latitude summer night never gets dark enough: keep a short token night
             middle = ctx.night_middle(night)
-            intervals.append((middle - timedelta(hours=2), middle + timedelta(hours=2)))
+            dark = (middle - timedelta(hours=2), middle + timedelta(hours=2))
+        intervals.append(dark)
     return intervals
 
 
@@ -174,12 +141,12 @@ def night_dates(ctx: DemoContext) -> list[date]:
     return [ctx.local_today - timedelta(days=back) for back in range(NIGHTS_BACK, 0, -1)]
 
 
-def ensure_nights(ctx: DemoContext) -> None:
-    """Insert the missing recent nights with their exposures, metrics, pipeline stages and files."""
+def ensure_nights(ctx: DemoContext) -> list[tuple[PlannedExposure, int, int]]:
+    """Insert the missing recent nights with their exposures; return each new exposure with its row and night ids."""
     existing = ctx.existing(Night.night_date, night_dates(ctx))
     nights = [night for night in night_dates(ctx) if night not in existing]
     if not nights:
-        return
+        return []
     plans = plan_nights(ctx, nights)
     night_rows = {
         night: Night(
@@ -215,4 +182,4 @@ def ensure_nights(ctx: DemoContext) -> None:
         for plan in plans
     ]
     ctx.add_all(rows)
-    record_reductions(ctx, [(plan, row.id, row.night_id) for plan, row in zip(plans, rows, strict=True)])
+    return [(plan, row.id, row.night_id) for plan, row in zip(plans, rows, strict=True)]

@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from obslab.catalog.models import EDITABLE_STATUSES, Observation, ObservationParameter, ObservationStatus
+from obslab.catalog.models import EDITABLE_STATUSES, Observation, ObservationParameter
+from obslab.catalog.types import ObservationStatus
 from obslab.demo.context import DemoContext
 from obslab.demo.parameters import MIRRORED, Params, build_parameters
 from obslab.demo.targets import MARKUP_TARGET, Target, bright_stars, generated_targets

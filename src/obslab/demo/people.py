@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from obslab.access import User, add_user
+from obslab.access import User
 from obslab.demo.context import EMAIL_DOMAIN, DemoContext
+from obslab.users import add_user
 
 #: (username, full name, roles).  One name carries an apostrophe so pages must escape it.
 PEOPLE: tuple[tuple[str, str, tuple[str, ...]], ...] = (

@@ -7,13 +7,11 @@ import math
 from collections import defaultdict
 from datetime import datetime, timedelta
 from random import Random
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from obslab.demo.context import DemoContext
-from obslab.observing.models import ExposureKind, FrameFile, Metric, PipelineStage, StageState
-
-if TYPE_CHECKING:
-    from obslab.demo.nights import PlannedExposure
+from obslab.demo.context import DemoContext, PlannedExposure
+from obslab.observing.models import FrameFile, Metric, PipelineStage
+from obslab.observing.types import ExposureKind, StageState
 
 STAGES = ("calibrate", "register", "stack", "strehl")
 #: Typical Strehl ratio (%) at 1.1" seeing: adaptive optics correct red light far better than blue.

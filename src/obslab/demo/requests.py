@@ -10,7 +10,8 @@ from obslab.demo.context import DemoContext
 from obslab.demo.observations import PlannedObservation
 from obslab.demo.people import SCHEDULERS, USINT
 from obslab.demo.targets import bright_stars, random_position
-from obslab.scheduling.models import ObservingRequest, RequestStatus, RequestWindow, TwilightLevel
+from obslab.scheduling.models import ObservingRequest, RequestWindow
+from obslab.scheduling.types import RequestStatus, TwilightLevel
 
 REQUEST_COUNT = 70
 PROGRAMS = ("24", "24.1", "25", "26")

@@ -11,8 +11,9 @@ from obslab.audit import AuditEvent
 from obslab.catalog.change_rules import VERIFICATION
 from obslab.catalog.changes import Policy, submit_change
 from obslab.catalog.guards import find_observation
-from obslab.catalog.models import ObservationParameter, Revision, RevisionKind, RevisionValue, SignOff, SignOffState
+from obslab.catalog.models import ObservationParameter, Revision, RevisionValue, SignOff
 from obslab.catalog.signoff import discard, sign_off, verify
+from obslab.catalog.types import RevisionKind, SignOffState
 from obslab.db import Clock
 from obslab.demo.changes import make_changes
 from obslab.demo.context import DemoContext

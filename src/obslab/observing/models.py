@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 from typing import Any
 
@@ -10,23 +9,7 @@ from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from obslab.db import Base, Versioned, str_enum, utcnow
-
-
-class ExposureKind(enum.StrEnum):
-    SCIENCE = "science"
-    BIAS = "bias"
-    DARK = "dark"
-    FLAT = "flat"
-    SEEING = "seeing"
-    POINTING = "pointing"
-
-
-class StageState(enum.StrEnum):
-    PENDING = "pending"
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
+from obslab.observing.types import ExposureKind, StageState
 
 
 class Night(Base):

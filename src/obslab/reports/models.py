@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 from typing import Any
 
@@ -10,12 +9,7 @@ from sqlalchemy import Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from obslab.db import Base, str_enum, utcnow
-
-
-class ReportState(enum.StrEnum):
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
+from obslab.reports.types import ReportState
 
 
 class Report(Base):

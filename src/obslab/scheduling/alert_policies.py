@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from obslab.errors import ObslabError
-from obslab.scheduling.models import TwilightLevel
+from obslab.scheduling.types import TwilightLevel
 from obslab.scheduling.voevent import VOEvent
 
 

@@ -15,9 +15,10 @@ from obslab.audit import record_event
 from obslab.db import Clock, utcnow
 from obslab.notify import enqueue
 from obslab.scheduling.alert_policies import AlertPolicies, AlertPolicy, default_alert_policies
-from obslab.scheduling.models import Alert, AlertRole, AlertStatus, ObservingRequest, RequestStatus, RequestWindow
-from obslab.scheduling.night import night_geometry
+from obslab.scheduling.models import Alert, ObservingRequest, RequestWindow
+from obslab.scheduling.night import night_of
 from obslab.scheduling.service import SCHEDULER_ROLE, plan_and_save, plan_version
+from obslab.scheduling.types import AlertRole, AlertStatus, RequestStatus
 from obslab.scheduling.voevent import VOEvent, parse_voevent
 from obslab.settings import Site
 
@@ -111,15 +112,6 @@ def ingest(
         placed = any(int(block.request.id) == request.id for block in planned.plan.blocks)
         _tell(session, event, alert, request, decision, night, version, placed, at)
     return IngestOutcome(event.ivorn, status, decision, request.id if request else None, version)
-
-
-def night_of(site: Site, moment: datetime) -> date:
-    """The night to re-plan at ``moment``: the one under way, or the coming one once the Sun is up."""
-    night = (moment.astimezone(site.zone) - timedelta(hours=12)).date()
-    sunrise = night_geometry(site, night).sunrise
-    if sunrise is not None and moment >= sunrise:
-        night += timedelta(days=1)
-    return night
 
 
 def _decide(

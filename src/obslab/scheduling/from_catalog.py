@@ -14,8 +14,9 @@ from obslab.catalog.models import EDITABLE_STATUSES, Observation, ObservationPar
 from obslab.catalog.obsids import parse_obsid_list
 from obslab.catalog.values import DATETIME_FORMAT
 from obslab.db import Clock, utcnow
-from obslab.scheduling.models import ObservingRequest, RequestStatus, RequestWindow, TwilightLevel
+from obslab.scheduling.models import ObservingRequest, RequestWindow
 from obslab.scheduling.service import SCHEDULER_ROLE
+from obslab.scheduling.types import RequestStatus, TwilightLevel
 
 #: What a catalog observation's request asks for beyond what the catalog says (a deployment may pass its own).
 DEFAULTS = {"priority": 5.0, "overhead_s": 300.0, "min_altitude_deg": 30.0, "twilight": TwilightLevel.ASTRONOMICAL}

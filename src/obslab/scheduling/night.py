@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import numpy as np
 
 from obslab.astro import earth_location, unit_vectors
-from obslab.scheduling.models import TwilightLevel
+from obslab.scheduling.types import TwilightLevel
 from obslab.settings import Site
 
 #: The Sun's altitude (degrees) at each darkness level; sunset counts refraction and the Sun's radius.
@@ -209,3 +209,12 @@ def _crossings(samples: list[datetime], values: np.ndarray, limit: float, *, ris
         fraction = (limit - a) / (b - a) if b != a else 0.0
         moments.append(samples[int(index)] + fraction * (samples[int(index) + 1] - samples[int(index)]))
     return moments
+
+
+def night_of(site: Site, moment: datetime) -> date:
+    """The night to re-plan at ``moment``: the one under way, or the coming one once the Sun is up."""
+    night = (moment.astimezone(site.zone) - timedelta(hours=12)).date()
+    sunrise = night_geometry(site, night).sunrise
+    if sunrise is not None and moment >= sunrise:
+        night += timedelta(days=1)
+    return night

@@ -11,8 +11,8 @@ from datetime import datetime
 import numpy as np
 
 from obslab.astro import unit_vectors
-from obslab.scheduling.models import RejectionReason, TwilightLevel
 from obslab.scheduling.night import STEP, NightGeometry
+from obslab.scheduling.types import RejectionReason, TwilightLevel
 from obslab.scheduling.visibility import PlanRequest, Visibility, compute_visibility
 
 #: How many higher-priority requests an "outranked" detail names (all are kept in ``outranked_by``).

@@ -17,16 +17,10 @@ from obslab.audit import record_event
 from obslab.db import Clock, utcnow
 from obslab.errors import InvalidInputError, NotFoundError, StaleError
 from obslab.locking import flush, who_and_when
-from obslab.scheduling.models import (
-    ObservingRequest,
-    RequestRejection,
-    RequestStatus,
-    Schedule,
-    ScheduledBlock,
-    ScheduleStatus,
-)
+from obslab.scheduling.models import ObservingRequest, RequestRejection, Schedule, ScheduledBlock
 from obslab.scheduling.night import night_geometry, night_window
 from obslab.scheduling.planner import Block, Plan, SlewModel, plan_night
+from obslab.scheduling.types import RequestStatus, ScheduleStatus
 from obslab.scheduling.visibility import PlanRequest
 from obslab.settings import Site
 

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from obslab.astro import unit_vectors
-from obslab.scheduling.models import TwilightLevel
 from obslab.scheduling.night import STEP, NightGeometry, astropy_times
+from obslab.scheduling.types import TwilightLevel
 
 #: Targets per vectorised chunk: bounds memory at about ten arrays of chunk x minutes.
 CHUNK = 4096

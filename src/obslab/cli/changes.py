@@ -10,11 +10,10 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from obslab.cli import App, emit_json, reports_errors
+from obslab.cli._app import App, actor, emit_json, json_option, reports_errors
 from obslab.errors import InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
-    from obslab.access import User
     from obslab.catalog.models import Revision
 
 #: NAME=VALUE or NAME[RANK]=VALUE; an empty VALUE clears the parameter.
@@ -27,19 +26,6 @@ def parse_assignment(text: str) -> tuple[str, int, str]:
     if match is None:
         raise InvalidInputError("--set", text, "NAME=VALUE or NAME[RANK]=VALUE, e.g. y_det_offset=1.5")
     return match[1], int(match[2] or 0), match[3].strip()
-
-
-def actor(app: App, session: Session) -> User:
-    """The known user this command acts as; change requests are never made by an unknown 'system'."""
-    from obslab.access import local_username
-
-    user = app.acting_user(session)
-    if user is None:
-        name = local_username(app.settings.acting_user)
-        raise NotFoundError(
-            f"user {name!r} is not known to obslab; set OBSLAB_ACTING_USER or add them with 'obslab users add'"
-        )
-    return user
 
 
 def revision_json(revision: Revision) -> dict[str, Any]:
@@ -103,7 +89,6 @@ def changes() -> None:
     """Submit, inspect and sign change requests on catalog observations."""
 
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 seen_option = click.option(
     "--seen-version",
     type=int,
@@ -115,7 +100,7 @@ seen_option = click.option(
 
 @changes.command("show")
 @click.argument("what")
-@json_option
+@json_option()
 @click.pass_obj
 @reports_errors
 def changes_show(app: App, what: str, as_json: bool) -> None:
@@ -159,7 +144,7 @@ def changes_show(app: App, what: str, as_json: bool) -> None:
 @click.option("--also", default="", metavar="OBSIDS", help="Copy the change to these obsids too (ranges allowed).")
 @click.option("--dry-run", is_flag=True, help="Check and show errors and warnings; write nothing.")
 @seen_option
-@json_option
+@json_option()
 @click.pass_obj
 @reports_errors
 def changes_submit(
@@ -278,7 +263,7 @@ def _act(app: App, label: str, as_json: bool, act: Any, seen_of: Any) -> None:
 @click.argument("label")
 @click.argument("area")
 @seen_option
-@json_option
+@json_option()
 @click.pass_obj
 @reports_errors
 def changes_sign(app: App, label: str, area: str, seen_version: int | None, as_json: bool) -> None:
@@ -302,7 +287,7 @@ def _revision_version(seen_version: int | None) -> Any:
 @click.argument("label")
 @click.option("--approve", is_flag=True, help="Also approve the observation for flight (sign-off and approve).")
 @seen_option
-@json_option
+@json_option()
 @click.pass_obj
 @reports_errors
 def changes_verify(app: App, label: str, approve: bool, seen_version: int | None, as_json: bool) -> None:
@@ -324,7 +309,7 @@ def _plain_revision_action(name: str, help_text: str) -> Any:
     @changes.command(name, help=help_text)
     @click.argument("label")
     @seen_option
-    @json_option
+    @json_option()
     @click.pass_obj
     @reports_errors
     def command(app: App, label: str, seen_version: int | None, as_json: bool) -> None:
@@ -354,7 +339,7 @@ changes_withdraw = _plain_revision_action(
 @click.command("express")
 @click.argument("source")
 @click.option("--check", "check_only", is_flag=True, help="Only show each obsid's status; approve nothing.")
-@json_option
+@json_option()
 @click.pass_obj
 @reports_errors
 def express(app: App, source: str, check_only: bool, as_json: bool) -> None:

@@ -15,6 +15,7 @@ from obslab.errors import InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
     from obslab.catalog.models import Revision
+    from obslab.catalog.multi import TargetResult
 
 #: NAME=VALUE or NAME[RANK]=VALUE; an empty VALUE clears the parameter.
 ASSIGNMENT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\[\s*(\d+)\s*\])?\s*=(.*)$", re.DOTALL)
@@ -159,74 +160,65 @@ def changes_submit(
     as_json: bool,
 ) -> None:
     """Submit a change request for OBSID."""
-    from obslab.catalog.changes import preview_change, submit_change
-    from obslab.catalog.models import Observation
-    from obslab.catalog.multi import submit_to_many
+    from obslab.catalog.changes import submit_change
+    from obslab.catalog.multi import submit_to_many, versions_as_read_now
     from obslab.catalog.obsids import parse_obsid_list
 
     edits = [parse_assignment(text) for text in assignments]
     others = parse_obsid_list(also) if also.strip() else []
-    with app.transaction() as session:
-        who = actor(app, session)
-        if dry_run:
-            check = preview_change(session, obsid, edits)
-            result: dict[str, Any] = {
-                "ok": check.ok,
-                "errors": [p.as_dict() for p in check.errors],
-                "warnings": [p.as_dict() for p in check.warnings],
-                "changes": [
-                    {"name": c.name, "rank": c.rank, "original": c.original, "requested": c.requested}
-                    for c in check.changes
-                ],
-            }
-            session.rollback()
-        elif others:
-            versions = dict(
-                session.execute(
-                    select(Observation.obsid, Observation.version).where(Observation.obsid.in_([obsid, *others]))
-                ).all()
-            )
-            if seen_version is not None:
-                versions[obsid] = seen_version
-            outcomes = submit_to_many(
-                session,
-                who,
-                obsid,
-                others,
-                seen_versions=versions | {o: 0 for o in others if o not in versions},
-                edits=edits,
-                comment=comment,
-            )
-            result = {
-                "results": [
-                    {"obsid": r.obsid, "outcome": r.outcome.value, "revision": r.revision, "left_out": list(r.left_out)}
-                    for r in outcomes
-                ]
-            }
-        else:
-            version = (
-                seen_version
-                if seen_version is not None
-                else session.scalar(select(Observation.version).where(Observation.obsid == obsid))
-            )
-            revision, check = submit_change(
-                session,
-                who,
-                obsid,
-                seen_version=version if version is not None else 0,
-                kind=kind,
-                edits=edits,
-                comment=comment,
-            )
-            result = {
-                "revision": revision.label,
-                "warnings": [p.as_dict() for p in check.warnings],
-                "signoffs": {s.area: s.state.value for s in revision.signoffs},
-            }
+    if dry_run:
+        with app.sessions() as session:  # read only: the preview writes nothing, and closing rolls back
+            actor(app, session)
+            result = _preview_json(session, obsid, edits)
+    else:
+        with app.transaction() as session:
+            who = actor(app, session)
+            seen = versions_as_read_now(session, obsid, others, source_seen_version=seen_version)
+            if others:
+                outcomes = submit_to_many(session, who, obsid, others, seen_versions=seen, edits=edits, comment=comment)
+                result = {"results": [_outcome_json(outcome) for outcome in outcomes]}
+            else:
+                # An obsid not in the catalog has no version; submit_change then says it is not known.
+                revision, check = submit_change(
+                    session, who, obsid, seen_version=seen.get(obsid, 0), kind=kind, edits=edits, comment=comment
+                )
+                result = {
+                    "revision": revision.label,
+                    "warnings": [p.as_dict() for p in check.warnings],
+                    "signoffs": {s.area: s.state.value for s in revision.signoffs},
+                }
     if as_json:
         emit_json(result)
-        return
-    if dry_run:
+    else:
+        _print_submitted(result)
+
+
+def _preview_json(session: Session, obsid: int, edits: list[tuple[str, int, str]]) -> dict[str, Any]:
+    from obslab.catalog.changes import preview_change
+
+    check = preview_change(session, obsid, edits)
+    return {
+        "ok": check.ok,
+        "errors": [p.as_dict() for p in check.errors],
+        "warnings": [p.as_dict() for p in check.warnings],
+        "changes": [
+            {"name": c.name, "rank": c.rank, "original": c.original, "requested": c.requested} for c in check.changes
+        ],
+    }
+
+
+def _outcome_json(result: TargetResult) -> dict[str, Any]:
+    return {
+        "obsid": result.obsid,
+        "outcome": result.outcome.value,
+        "revision": result.revision,
+        "left_out": list(result.left_out),
+    }
+
+
+def _print_submitted(result: dict[str, Any]) -> None:
+    """The text form of a preview (``changes`` and ``errors``), a multi-observation request or one revision."""
+    if "changes" in result:
         for change in result["changes"]:
             rank = f"[{change['rank']}]" if change["rank"] else ""
             click.echo(f"  {change['name']}{rank}: {change['original']!r} -> {change['requested']!r}")

@@ -16,6 +16,7 @@ from obslab.cli import main
 from obslab.cli.changes import parse_assignment
 from obslab.errors import InvalidInputError
 from tests.helpers.catalog_world import World, build_world
+from tests.helpers.support import table_counts
 
 
 @pytest.fixture
@@ -107,3 +108,49 @@ def test_express_from_a_file_and_unknown_actors_refused(migrated_url: str, world
     nobody = run(migrated_url, "nobody", "express", str(world.hrc))
     assert nobody.exit_code == 1 and "user 'nobody' is not known to obslab" in nobody.output
     assert "Traceback" not in nobody.output
+
+
+def test_submit_also_copies_the_change_and_dry_run_writes_nothing(
+    migrated_url: str, world: World, sessions: sessionmaker[Session]
+) -> None:
+    acis, hrc, observed = world.acis, world.hrc, world.observed
+    submit = ("changes", "submit", str(acis), "--set", "frame_time=2.8", "--also", f"{hrc},{observed},99999")
+    with sessions() as session:
+        before = table_counts(session)
+    dry = run(migrated_url, "pat", *submit, "--dry-run")
+    assert dry.exit_code == 0 and dry.output == "  frame_time: 3.2 -> 2.8\n"
+    stale = run(migrated_url, "pat", *submit, "--seen-version", "7")
+    assert stale.exit_code == 1 and f"obsid {acis} was changed by someone" in stale.output
+    assert "(you saw version 7, it is now 1)" in stale.output
+    with sessions() as session:
+        assert table_counts(session) == before
+
+    done = run(migrated_url, "pat", *submit, "--set", "y_det_offset=1.5")
+    assert done.exit_code == 0 and done.output == (
+        f"{acis}: submitted {acis}.001\n"
+        f"{hrc}: submitted {hrc}.001\n"
+        "  not copied: frame_time: ACIS parameters apply to ACIS only; this is HRC-I\n"
+        f"{observed}: not editable\n"
+        "  not copied: observed\n"
+        "99999: unknown obsid\n"
+    )
+    # Without --seen-version every observation is taken as read now, the one already changed included.
+    again = run(
+        migrated_url,
+        "pat",
+        "changes",
+        "submit",
+        str(world.no_si_mode),
+        "--set",
+        "frame_time=2.8",
+        "--also",
+        str(acis),
+        "--json",
+    )
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.output) == {
+        "results": [
+            {"left_out": [], "obsid": world.no_si_mode, "outcome": "submitted", "revision": f"{world.no_si_mode}.001"},
+            {"left_out": [], "obsid": acis, "outcome": "submitted", "revision": f"{acis}.002"},
+        ]
+    }

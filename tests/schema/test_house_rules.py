@@ -48,3 +48,38 @@ def test_migrations_do_not_import_application_code() -> None:
     # Old migrations must keep working when the models change, so they may not import them.
     for path in (PACKAGE / "migrations" / "versions").glob("*.py"):
         assert not any(name.startswith("obslab") for name in _imports(path)), path.name
+
+
+CLI = PACKAGE / "cli"
+
+
+def _cli_imports(path: Path) -> set[str]:
+    """Every module ``path`` imports, relative imports resolved against ``obslab.cli``."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = "obslab.cli" if node.level else ""
+            module = ".".join(part for part in (base, node.module) if part)
+            names.add(module)
+            # `from obslab.cli import changes` imports the module obslab.cli.changes.
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_cli_init_is_only_the_main_group_and_its_registrations() -> None:
+    assert len((CLI / "__init__.py").read_text().splitlines()) < 60, "cli/__init__.py: move commands to their module"
+
+
+def test_cli_command_modules_share_only_cli_app() -> None:
+    # A new group is a module of its own that imports obslab.cli._app, never another command module
+    # nor obslab.cli itself (which imports every group).
+    for path in sorted(CLI.glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        for name in _cli_imports(path):
+            if name == "obslab.cli" or name.startswith("obslab.cli."):
+                assert name == "obslab.cli._app" or name.startswith("obslab.cli._app."), (
+                    f"cli/{path.name} imports {name}"
+                )

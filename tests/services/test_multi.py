@@ -9,9 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.catalog.changes import ChangeRefusedError
-from obslab.catalog.models import Observation, ObservationParameter, Revision
-from obslab.catalog.multi import Outcome, submit_to_many
-from obslab.catalog.types import ObservationStatus
+from obslab.catalog.models import Observation, ObservationParameter, ObservationStatus, Revision
+from obslab.catalog.multi import Outcome, submit_to_many, versions_as_read_now
 from obslab.notify import Notification
 from tests.helpers.catalog_world import ACIS_S, World, build_world, observation
 from tests.helpers.support import fixed_clock, table_counts
@@ -150,3 +149,14 @@ def test_operations_hear_once_when_one_request_changes_several_observations(worl
         and f"{w.acis}.001, {TWIN}.001" in mail.body
         and "y_det_offset = 1.5" in mail.body
     )
+
+
+def test_versions_as_read_now_vouch_only_for_the_source_version_given(world: tuple[Session, World]) -> None:
+    session, w = world
+    current = versions(session)
+    read = versions_as_read_now(session, w.acis, [TWIN, w.hrc, 99999])
+    assert read == {w.acis: current[w.acis], TWIN: current[TWIN], w.hrc: current[w.hrc], 99999: 0}
+    shown = versions_as_read_now(session, w.acis, [TWIN], source_seen_version=current[w.acis] + 5)
+    assert shown == {w.acis: current[w.acis] + 5, TWIN: current[TWIN]}
+    # An unknown source is left out, so submit_to_many says the source is not in the catalog.
+    assert versions_as_read_now(session, 99999, [TWIN]) == {TWIN: current[TWIN]}

@@ -78,6 +78,25 @@ def edits_for(
     return kept, left_out
 
 
+def versions_as_read_now(
+    session: Session, source_obsid: int, others: Iterable[int], *, source_seen_version: int | None = None
+) -> dict[int, int]:
+    """A ``seen_versions`` map for ``submit_to_many`` when the caller showed no versions: each one as read now.
+
+    This guards nothing against a change made by someone else before this transaction read the rows; pass
+    ``source_seen_version`` to guard the source observation with the version the caller did show. An obsid
+    that is not in the catalog maps to 0, so ``submit_to_many`` reports it as unknown.
+    """
+    others = list(others)
+    rows = session.execute(
+        select(Observation.obsid, Observation.version).where(Observation.obsid.in_([source_obsid, *others]))
+    )
+    versions = dict(rows.all())
+    if source_seen_version is not None:
+        versions[source_obsid] = source_seen_version
+    return versions | {obsid: 0 for obsid in others if obsid not in versions}
+
+
 def submit_to_many(
     session: Session,
     actor: User,

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from obslab.cli import App, emit_json
-from obslab.cli.changes import actor
+from obslab.cli._app import App, actor, emit_json, json_option
 from obslab.errors import ObslabError
 
 #: Where `watch` moves a packet once handled, under the watched directory.
@@ -52,7 +51,7 @@ def _show(result: dict[str, object]) -> None:
 
 @alerts.command("ingest")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file, as a list.")
+@json_option("Print one JSON object per file, as a list.")
 @click.pass_obj
 def alerts_ingest(app: App, paths: tuple[Path, ...], as_json: bool) -> None:
     """Take the VOEvent packets in PATHS; exits 1 if any was refused (the others are still taken)."""

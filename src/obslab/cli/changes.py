@@ -10,12 +10,12 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from obslab.cli import App, emit_json, reports_errors
+from obslab.cli._app import App, actor, emit_json, json_option, reports_errors
 from obslab.errors import InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
-    from obslab.access import User
     from obslab.catalog.models import Revision
+    from obslab.catalog.multi import TargetResult
 
 #: NAME=VALUE or NAME[RANK]=VALUE; an empty VALUE clears the parameter.
 ASSIGNMENT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\[\s*(\d+)\s*\])?\s*=(.*)$", re.DOTALL)
@@ -27,19 +27,6 @@ def parse_assignment(text: str) -> tuple[str, int, str]:
     if match is None:
         raise InvalidInputError("--set", text, "NAME=VALUE or NAME[RANK]=VALUE, e.g. y_det_offset=1.5")
     return match[1], int(match[2] or 0), match[3].strip()
-
-
-def actor(app: App, session: Session) -> User:
-    """The known user this command acts as; change requests are never made by an unknown 'system'."""
-    from obslab.access import local_username
-
-    user = app.acting_user(session)
-    if user is None:
-        name = local_username(app.settings.acting_user)
-        raise NotFoundError(
-            f"user {name!r} is not known to obslab; set OBSLAB_ACTING_USER or add them with 'obslab users add'"
-        )
-    return user
 
 
 def revision_json(revision: Revision) -> dict[str, Any]:
@@ -103,7 +90,6 @@ def changes() -> None:
     """Submit, inspect and sign change requests on catalog observations."""
 
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 seen_option = click.option(
     "--seen-version",
     type=int,
@@ -115,7 +101,7 @@ seen_option = click.option(
 
 @changes.command("show")
 @click.argument("what")
-@json_option
+@json_option()
 @click.pass_obj
 @reports_errors
 def changes_show(app: App, what: str, as_json: bool) -> None:
@@ -159,7 +145,7 @@ def changes_show(app: App, what: str, as_json: bool) -> None:
 @click.option("--also", default="", metavar="OBSIDS", help="Copy the change to these obsids too (ranges allowed).")
 @click.option("--dry-run", is_flag=True, help="Check and show errors and warnings; write nothing.")
 @seen_option
-@json_option
+@json_option()
 @click.pass_obj
 @reports_errors
 def changes_submit(
@@ -174,74 +160,65 @@ def changes_submit(
     as_json: bool,
 ) -> None:
     """Submit a change request for OBSID."""
-    from obslab.catalog.changes import preview_change, submit_change
-    from obslab.catalog.models import Observation
-    from obslab.catalog.multi import submit_to_many
+    from obslab.catalog.changes import submit_change
+    from obslab.catalog.multi import submit_to_many, versions_as_read_now
     from obslab.catalog.obsids import parse_obsid_list
 
     edits = [parse_assignment(text) for text in assignments]
     others = parse_obsid_list(also) if also.strip() else []
-    with app.transaction() as session:
-        who = actor(app, session)
-        if dry_run:
-            check = preview_change(session, obsid, edits)
-            result: dict[str, Any] = {
-                "ok": check.ok,
-                "errors": [p.as_dict() for p in check.errors],
-                "warnings": [p.as_dict() for p in check.warnings],
-                "changes": [
-                    {"name": c.name, "rank": c.rank, "original": c.original, "requested": c.requested}
-                    for c in check.changes
-                ],
-            }
-            session.rollback()
-        elif others:
-            versions = dict(
-                session.execute(
-                    select(Observation.obsid, Observation.version).where(Observation.obsid.in_([obsid, *others]))
-                ).all()
-            )
-            if seen_version is not None:
-                versions[obsid] = seen_version
-            outcomes = submit_to_many(
-                session,
-                who,
-                obsid,
-                others,
-                seen_versions=versions | {o: 0 for o in others if o not in versions},
-                edits=edits,
-                comment=comment,
-            )
-            result = {
-                "results": [
-                    {"obsid": r.obsid, "outcome": r.outcome.value, "revision": r.revision, "left_out": list(r.left_out)}
-                    for r in outcomes
-                ]
-            }
-        else:
-            version = (
-                seen_version
-                if seen_version is not None
-                else session.scalar(select(Observation.version).where(Observation.obsid == obsid))
-            )
-            revision, check = submit_change(
-                session,
-                who,
-                obsid,
-                seen_version=version if version is not None else 0,
-                kind=kind,
-                edits=edits,
-                comment=comment,
-            )
-            result = {
-                "revision": revision.label,
-                "warnings": [p.as_dict() for p in check.warnings],
-                "signoffs": {s.area: s.state.value for s in revision.signoffs},
-            }
+    if dry_run:
+        with app.sessions() as session:  # read only: the preview writes nothing, and closing rolls back
+            actor(app, session)
+            result = _preview_json(session, obsid, edits)
+    else:
+        with app.transaction() as session:
+            who = actor(app, session)
+            seen = versions_as_read_now(session, obsid, others, source_seen_version=seen_version)
+            if others:
+                outcomes = submit_to_many(session, who, obsid, others, seen_versions=seen, edits=edits, comment=comment)
+                result = {"results": [_outcome_json(outcome) for outcome in outcomes]}
+            else:
+                # An obsid not in the catalog has no version; submit_change then says it is not known.
+                revision, check = submit_change(
+                    session, who, obsid, seen_version=seen.get(obsid, 0), kind=kind, edits=edits, comment=comment
+                )
+                result = {
+                    "revision": revision.label,
+                    "warnings": [p.as_dict() for p in check.warnings],
+                    "signoffs": {s.area: s.state.value for s in revision.signoffs},
+                }
     if as_json:
         emit_json(result)
-        return
-    if dry_run:
+    else:
+        _print_submitted(result)
+
+
+def _preview_json(session: Session, obsid: int, edits: list[tuple[str, int, str]]) -> dict[str, Any]:
+    from obslab.catalog.changes import preview_change
+
+    check = preview_change(session, obsid, edits)
+    return {
+        "ok": check.ok,
+        "errors": [p.as_dict() for p in check.errors],
+        "warnings": [p.as_dict() for p in check.warnings],
+        "changes": [
+            {"name": c.name, "rank": c.rank, "original": c.original, "requested": c.requested} for c in check.changes
+        ],
+    }
+
+
+def _outcome_json(result: TargetResult) -> dict[str, Any]:
+    return {
+        "obsid": result.obsid,
+        "outcome": result.outcome.value,
+        "revision": result.revision,
+        "left_out": list(result.left_out),
+    }
+
+
+def _print_submitted(result: dict[str, Any]) -> None:
+    """The text form of a preview (``changes`` and ``errors``), a multi-observation request or one revision."""
+    if "changes" in result:
         for change in result["changes"]:
             rank = f"[{change['rank']}]" if change["rank"] else ""
             click.echo(f"  {change['name']}{rank}: {change['original']!r} -> {change['requested']!r}")
@@ -278,7 +255,7 @@ def _act(app: App, label: str, as_json: bool, act: Any, seen_of: Any) -> None:
 @click.argument("label")
 @click.argument("area")
 @seen_option
-@json_option
+@json_option()
 @click.pass_obj
 @reports_errors
 def changes_sign(app: App, label: str, area: str, seen_version: int | None, as_json: bool) -> None:
@@ -302,7 +279,7 @@ def _revision_version(seen_version: int | None) -> Any:
 @click.argument("label")
 @click.option("--approve", is_flag=True, help="Also approve the observation for flight (sign-off and approve).")
 @seen_option
-@json_option
+@json_option()
 @click.pass_obj
 @reports_errors
 def changes_verify(app: App, label: str, approve: bool, seen_version: int | None, as_json: bool) -> None:
@@ -324,7 +301,7 @@ def _plain_revision_action(name: str, help_text: str) -> Any:
     @changes.command(name, help=help_text)
     @click.argument("label")
     @seen_option
-    @json_option
+    @json_option()
     @click.pass_obj
     @reports_errors
     def command(app: App, label: str, seen_version: int | None, as_json: bool) -> None:
@@ -354,7 +331,7 @@ changes_withdraw = _plain_revision_action(
 @click.command("express")
 @click.argument("source")
 @click.option("--check", "check_only", is_flag=True, help="Only show each obsid's status; approve nothing.")
-@json_option
+@json_option()
 @click.pass_obj
 @reports_errors
 def express(app: App, source: str, check_only: bool, as_json: bool) -> None:

@@ -7,8 +7,7 @@ from typing import Any
 
 import click
 
-from obslab.cli import App, emit_json, reports_errors
-from obslab.cli.changes import actor
+from obslab.cli._app import App, actor, emit_json, json_option, reports_errors
 
 DAY_FORMAT = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -32,7 +31,7 @@ def duty() -> None:
 @duty.command("show")
 @click.option("--from", "start", type=DAY_FORMAT, default=None, help="First day shown; default 30 days ago.")
 @click.option("--to", "end", type=DAY_FORMAT, default=None, help="Last day shown; default a year ahead.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@json_option("Print JSON instead of a table.")
 @click.pass_obj
 @reports_errors
 def duty_show(app: App, start: datetime | None, end: datetime | None, as_json: bool) -> None:

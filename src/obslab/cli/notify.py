@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import click
 from sqlalchemy import func, select
 
-from obslab.cli import App, emit_json, reports_errors
+from obslab.cli._app import App, emit_json, json_option, reports_errors
 
 
 @click.group()
@@ -24,7 +24,7 @@ def notify() -> None:
     show_default=True,
     help="Most messages to send in this run.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@json_option()
 @click.pass_obj
 @reports_errors
 def notify_send(app: App, retry_failed: bool, limit: int, as_json: bool) -> None:
@@ -65,7 +65,7 @@ def notify_reminders(app: App, day: datetime | None) -> None:
 
 
 @notify.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@json_option()
 @click.pass_obj
 @reports_errors
 def notify_status(app: App, as_json: bool) -> None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from obslab.cli import App, emit_json, reports_errors
-from obslab.cli.changes import actor
+from obslab.cli._app import App, actor, emit_json, json_option, reports_errors
 
 
 @click.group(invoke_without_command=True)
@@ -19,7 +18,7 @@ from obslab.cli.changes import actor
     help="The plan version you looked at (0: none); refused if someone stored a newer one. Default: the newest now.",
 )
 @click.option("--dry-run", is_flag=True, help="What-if: plan and show, but store nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the plan as one JSON object.")
+@json_option("Print the plan as one JSON object.")
 @click.pass_context
 @reports_errors
 def plan(
@@ -87,7 +86,7 @@ def plan(
 @plan.command("explain")
 @click.argument("request_id", type=int)
 @click.option("--night", "night_text", help="Look in this night's plan (default: the latest).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option("Print JSON.")
 @click.pass_obj
 @reports_errors
 def plan_explain(app: App, request_id: int, night_text: str | None, as_json: bool) -> None:
@@ -108,7 +107,7 @@ def plan_explain(app: App, request_id: int, night_text: str | None, as_json: boo
 
 @plan.command("from-catalog")
 @click.argument("obsids")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option("Print JSON.")
 @click.pass_obj
 @reports_errors
 def plan_from_catalog(app: App, obsids: str, as_json: bool) -> None:

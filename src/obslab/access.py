@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import re
 from collections.abc import Iterable
@@ -79,15 +78,6 @@ class ApiKey(Base):
 def hash_api_key(key: str) -> str:
     """The stored form of an API key."""
     return hashlib.sha256(key.encode()).hexdigest()
-
-
-def local_username(acting_user: str | None) -> str:
-    """Who a local process acts as: the configured OBSLAB_ACTING_USER, else the login name.
-
-    Only for faces that trust whoever runs them (the command line, a single-user server);
-    multi-user faces take the name from their authenticator instead.
-    """
-    return acting_user or getpass.getuser()
 
 
 def find_user(session: Session, username: str) -> User | None:

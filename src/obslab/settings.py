@@ -67,7 +67,13 @@ class Settings(BaseSettings):
     smtp_password: SecretStr = SecretStr("")
     smtp_starttls: bool = False
     smtp_sender: str = "obslab@localhost"
-    acting_user: str = Field(default="", description="User name to act as, overriding the login name.")
+    acting_user: str = Field(
+        default="", description="User name to act as, overriding the login name (ignored inside JupyterHub)."
+    )
+    # A deployment's own rules live outside the installed package, so an upgrade keeps them.
+    parameter_schema_file: Path | None = Field(default=None, description="Parameter schema TOML; None: packaged.")
+    change_rules_file: Path | None = Field(default=None, description="Change rules TOML; None: the packaged rules.")
+    alert_policies_file: Path | None = Field(default=None, description="Alert policies TOML; None: packaged.")
 
     @field_validator("site_timezone")
     @classmethod
@@ -77,6 +83,13 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown IANA time zone {value!r} (for example 'UTC' or 'America/Phoenix')") from exc
         return value
+
+    @field_validator("parameter_schema_file", "change_rules_file", "alert_policies_file")
+    @classmethod
+    def _existing_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.expanduser().is_file():
+            raise ValueError(f"no such file: {value} (leave it unset for the packaged one)")
+        return value.expanduser() if value is not None else None
 
     @classmethod
     def settings_customise_sources(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from obslab.access import User, require_role, role_addresses
 from obslab.audit import record_event
-from obslab.catalog.change_rules import VERIFICATION, Area, ChangeRules, default_change_rules
+from obslab.catalog.change_rules import VERIFICATION, Area, ChangeRules
 from obslab.catalog.guards import find_observation
 from obslab.catalog.models import (
     APPROVAL_KINDS,
@@ -24,7 +24,7 @@ from obslab.catalog.models import (
     SignOff,
 )
 from obslab.catalog.notices import area_owner_addresses, change_log_body
-from obslab.catalog.parameter_schema import ParameterSchema, default_parameter_schema
+from obslab.catalog.policy import Policy
 from obslab.catalog.types import RevisionKind, SignOffState
 from obslab.catalog.validation import ChangeCheck, Problem, Schedule, Values, check_change
 from obslab.db import Clock, utcnow
@@ -56,18 +56,6 @@ class NoChangeError(ConflictError):
     """Every requested value equals the current one, so there is nothing to submit."""
 
     code = "no_change"
-
-
-@dataclass(frozen=True)
-class Policy:
-    """The schema and rules a service call works with (the packaged ones unless a deployment passes its own)."""
-
-    schema: ParameterSchema
-    rules: ChangeRules
-
-    @classmethod
-    def default(cls) -> Policy:
-        return cls(default_parameter_schema(), default_change_rules())
 
 
 def current_values(session: Session, observation: Observation) -> Values:

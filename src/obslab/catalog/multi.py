@@ -14,12 +14,12 @@ from obslab.catalog.changes import (
     ChangeRefusedError,
     Edit,
     NoChangeError,
-    Policy,
     current_values,
     require_submitter,
     submit_change,
 )
 from obslab.catalog.models import EDITABLE_STATUSES, Observation
+from obslab.catalog.policy import Policy
 from obslab.catalog.values import family_of
 from obslab.db import Clock, utcnow
 from obslab.errors import InvalidInputError, NotFoundError

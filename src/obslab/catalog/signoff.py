@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 from obslab.access import User, require_active, require_role
 from obslab.audit import record_event
 from obslab.catalog.change_rules import VERIFICATION
-from obslab.catalog.changes import Policy, current_values, submit_change
+from obslab.catalog.changes import current_values, submit_change
 from obslab.catalog.guards import find_revision, require_recent
 from obslab.catalog.models import APPROVAL_KINDS, Observation, ObservationParameter, Revision, SignOff
 from obslab.catalog.notices import area_owner_addresses, change_log_body
+from obslab.catalog.policy import Policy
 from obslab.catalog.types import RevisionKind, SignOffState
 from obslab.catalog.validation import label as value_label
 from obslab.catalog.values import MIRRORED, same_value

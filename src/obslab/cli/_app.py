@@ -12,17 +12,18 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from obslab.errors import NotFoundError, ObslabError
+from obslab.errors import ObslabError
 
 if TYPE_CHECKING:
     from obslab.access import User
+    from obslab.context import ObslabContext
     from obslab.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 class App:
-    """What every command needs, built on first use so ``--help`` never touches settings or the database."""
+    """What every command needs, over the process's ObslabContext, built on first use (``--help`` touches nothing)."""
 
     @cached_property
     def settings(self) -> Settings:
@@ -31,20 +32,22 @@ class App:
         return load_settings()
 
     @cached_property
+    def context(self) -> ObslabContext:
+        from obslab.context import ObslabContext
+
+        return ObslabContext.from_settings(self.settings)
+
+    @property
     def database_url(self) -> str:
         return self.settings.resolved_database_url
 
-    @cached_property
+    @property
     def engine(self) -> Engine:
-        from obslab.db import make_engine
+        return self.sessions.kw["bind"]
 
-        return make_engine(self.database_url)
-
-    @cached_property
+    @property
     def sessions(self) -> sessionmaker[Session]:
-        from obslab.db import make_session_factory
-
-        return make_session_factory(self.engine)
+        return self.context.sessions
 
     @property
     def where(self) -> str:
@@ -53,38 +56,26 @@ class App:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        from obslab.db import transaction
-
-        with transaction(self.sessions) as session:
+        with self.context.transaction() as session:
             yield session
 
     def close(self) -> None:
-        """Return pooled connections when the command ends (only if an engine was ever made)."""
-        if "engine" in self.__dict__:
-            self.engine.dispose()
+        """Return pooled connections when the command ends (only if a context was ever made)."""
+        if "context" in self.__dict__:
+            self.context.close()
 
     def acting_user(self, session: Session) -> User | None:
-        """The user this command acts as (OBSLAB_ACTING_USER, else the login name), or None if unknown.
+        """The user this command acts as, or None when obslab knows nobody by that name.
 
-        The command line is trusted like direct database access: an unknown actor is recorded
-        as "system" rather than refused, so a fresh deployment can create its first admin.
+        Only user administration takes None (recorded as "system"), so a new deployment can add its first
+        admin; everything else acts through ``actor``, which refuses an unknown user.
         """
-        from obslab.access import find_user, local_username
-
-        return find_user(session, local_username(self.settings.acting_user))
+        return self.context.bootstrap_actor(session)
 
 
 def actor(app: App, session: Session) -> User:
-    """The known user this command acts as; change requests, plans and the roster are never changed by 'system'."""
-    from obslab.access import local_username
-
-    user = app.acting_user(session)
-    if user is None:
-        name = local_username(app.settings.acting_user)
-        raise NotFoundError(
-            f"user {name!r} is not known to obslab; set OBSLAB_ACTING_USER or add them with 'obslab users add'"
-        )
-    return user
+    """The known, active user this command acts as (the context's one rule); never 'system'."""
+    return app.context.actor(session)
 
 
 def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:

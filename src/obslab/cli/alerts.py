@@ -26,7 +26,14 @@ def _ingest_file(app: App, path: Path) -> dict[str, object]:
     try:
         packet = path.read_bytes()
         with app.transaction() as session:
-            outcome = ingest(session, actor(app, session), packet, site=app.settings.site, source=path.name)
+            outcome = ingest(
+                session,
+                actor(app, session),
+                packet,
+                site=app.settings.site,
+                source=path.name,
+                policies=app.context.alert_policies,
+            )
     except OSError as error:
         return {"file": str(path), "refused": f"cannot be read: {error.strerror}"}
     except ObslabError as error:

@@ -16,6 +16,7 @@ from obslab.errors import InvalidInputError, NotFoundError
 if TYPE_CHECKING:
     from obslab.catalog.models import Revision
     from obslab.catalog.multi import TargetResult
+    from obslab.catalog.policy import Policy
 
 #: NAME=VALUE or NAME[RANK]=VALUE; an empty VALUE clears the parameter.
 ASSIGNMENT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\[\s*(\d+)\s*\])?\s*=(.*)$", re.DOTALL)
@@ -169,18 +170,34 @@ def changes_submit(
     if dry_run:
         with app.sessions() as session:  # read only: the preview writes nothing, and closing rolls back
             actor(app, session)
-            result = _preview_json(session, obsid, edits)
+            result = _preview_json(session, obsid, edits, app.context.catalog_policy)
     else:
         with app.transaction() as session:
             who = actor(app, session)
             seen = versions_as_read_now(session, obsid, others, source_seen_version=seen_version)
             if others:
-                outcomes = submit_to_many(session, who, obsid, others, seen_versions=seen, edits=edits, comment=comment)
+                outcomes = submit_to_many(
+                    session,
+                    who,
+                    obsid,
+                    others,
+                    seen_versions=seen,
+                    edits=edits,
+                    comment=comment,
+                    policy=app.context.catalog_policy,
+                )
                 result = {"results": [_outcome_json(outcome) for outcome in outcomes]}
             else:
                 # An obsid not in the catalog has no version; submit_change then says it is not known.
                 revision, check = submit_change(
-                    session, who, obsid, seen_version=seen.get(obsid, 0), kind=kind, edits=edits, comment=comment
+                    session,
+                    who,
+                    obsid,
+                    seen_version=seen.get(obsid, 0),
+                    kind=kind,
+                    edits=edits,
+                    comment=comment,
+                    policy=app.context.catalog_policy,
                 )
                 result = {
                     "revision": revision.label,
@@ -193,10 +210,10 @@ def changes_submit(
         _print_submitted(result)
 
 
-def _preview_json(session: Session, obsid: int, edits: list[tuple[str, int, str]]) -> dict[str, Any]:
+def _preview_json(session: Session, obsid: int, edits: list[tuple[str, int, str]], policy: Policy) -> dict[str, Any]:
     from obslab.catalog.changes import preview_change
 
-    check = preview_change(session, obsid, edits)
+    check = preview_change(session, obsid, edits, policy=policy)
     return {
         "ok": check.ok,
         "errors": [p.as_dict() for p in check.errors],
@@ -267,7 +284,13 @@ def changes_sign(app: App, label: str, area: str, seen_version: int | None, as_j
         return seen_version if seen_version is not None else (row.version if row is not None else 0)
 
     _act(
-        app, label, as_json, lambda session, who, seen: sign_off(session, who, label, area, seen_version=seen), seen_of
+        app,
+        label,
+        as_json,
+        lambda session, who, seen: sign_off(
+            session, who, label, area, seen_version=seen, policy=app.context.catalog_policy
+        ),
+        seen_of,
     )
 
 
@@ -290,7 +313,9 @@ def changes_verify(app: App, label: str, approve: bool, seen_version: int | None
         app,
         label,
         as_json,
-        lambda s, who, seen: verify(s, who, label, seen_version=seen, approve=approve),
+        lambda s, who, seen: verify(
+            s, who, label, seen_version=seen, approve=approve, policy=app.context.catalog_policy
+        ),
         _revision_version(seen_version),
     )
 
@@ -312,7 +337,7 @@ def _plain_revision_action(name: str, help_text: str) -> Any:
             app,
             label,
             as_json,
-            lambda s, who, seen: action(s, who, label, seen_version=seen),
+            lambda s, who, seen: action(s, who, label, seen_version=seen, policy=app.context.catalog_policy),
             _revision_version(seen_version),
         )
 
@@ -345,7 +370,7 @@ def express(app: App, source: str, check_only: bool, as_json: bool) -> None:
         rows = express_check(session, who, text)
         approved: tuple[str, ...] = ()
         if not check_only:
-            approved = express_approve(session, who, text).approved
+            approved = express_approve(session, who, text, policy=app.context.catalog_policy).approved
     result = {
         "approved": list(approved),
         "obsids": [{"obsid": r.obsid, "status": r.status.value, "detail": r.detail} for r in rows],

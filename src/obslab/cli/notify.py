@@ -58,7 +58,7 @@ def notify_reminders(app: App, day: datetime | None) -> None:
 
     today = day.date() if day is not None else datetime.now(UTC).date()
     with app.transaction() as session:
-        written = build_reminders(session, today)
+        written = build_reminders(session, today, rules=app.context.catalog_policy.rules)
     click.echo(f"{len(written)} reminder(s) written for {today:%Y-%m-%d}; 'obslab notify send' delivers them")
     for key in written:
         click.echo(f"  {key}")

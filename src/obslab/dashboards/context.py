@@ -1,13 +1,14 @@
-"""What every dashboard needs: the settings, a database session factory and who is looking."""
+"""What every dashboard needs: the process's ObslabContext and who is looking."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from obslab.access import User, find_user, local_username
+from obslab.access import User, find_user
+from obslab.context import ObslabContext
 from obslab.db import make_engine, make_session_factory
 from obslab.errors import PermissionDeniedError
 from obslab.settings import Settings, load_settings
@@ -28,18 +29,18 @@ class ViewingUser:
 
 
 @dataclass(frozen=True)
-class DashboardContext:
-    """Settings, sessions and viewer shared by the dashboards of one server process."""
+class DashboardContext(ObslabContext):
+    """The ObslabContext of one server process, with the viewer the pages show and act as."""
 
-    settings: Settings
-    sessions: sessionmaker[Session]
     viewer: ViewingUser
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, username: str | None = None) -> DashboardContext:
-        """Connect to the configured database and look up the viewer (default: the local user)."""
+    def from_settings(cls, settings: Settings | None = None, *, username: str | None = None) -> DashboardContext:
+        """Connect to the configured database and look up the viewer (default: the context's identity rule)."""
+        settings = settings if settings is not None else load_settings()
         sessions = make_session_factory(make_engine(settings.resolved_database_url))
-        name = username or local_username(settings.acting_user)
+        base = ObslabContext(settings, sessions)
+        name = username or base.identity
         with sessions() as session:
             user = find_user(session, name)
             viewer = (
@@ -47,7 +48,11 @@ class DashboardContext:
                 if user is not None and user.is_active
                 else ViewingUser(name, "", (), False)
             )
-        return cls(settings=settings, sessions=sessions, viewer=viewer)
+        return cls(settings, sessions, viewer)
+
+    @property
+    def identity(self) -> str:
+        return self.viewer.username
 
     def acting_user(self, session: Session) -> User:
         """The viewer as the services' actor; someone obslab does not know may look but not act."""

@@ -118,7 +118,8 @@ def main() -> None:
                 }
             }
             print(
-                f"N={size:>7,}  obslab    {seconds:8.2f} s  {len(plan.blocks):4d} blocks  {plan.scheduled_minutes:6.0f} min  "
+                f"N={size:>7,}  obslab    {seconds:8.2f} s  {len(plan.blocks):4d} blocks  "
+                f"{plan.scheduled_minutes:6.0f} min  "
                 f"weighted {plan.weighted_minutes:8.0f}",
                 flush=True,
             )

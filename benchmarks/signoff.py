@@ -1,4 +1,4 @@
-"""Benchmark: express approval of 1,000 obsids and the sign-off board with 5,000 open revisions, obslab beside a seed-style Ocat.
+"""Benchmark: express approval of 1,000 obsids, the sign-off board of 5,000 open revisions; obslab vs a seed-style Ocat.
 
 The peer is the Chandra Ocat's own way (seed §1.2, §1.6-1.7), rebuilt on the same inputs: SQL built per
 obsid on a plain sqlite3 connection, a text "approved" list backed up before each write, one data-record
@@ -152,7 +152,8 @@ class SeedOcat:
         self.ocat.commit()
         self.db = sqlite3.connect(directory / "updates_table.db", isolation_level=None)
         self.db.execute(
-            "CREATE TABLE revisions (obsidrev TEXT, general_signoff TEXT, general_date TEXT, acis_signoff TEXT, acis_date TEXT, "
+            "CREATE TABLE revisions (obsidrev TEXT, general_signoff TEXT, general_date TEXT, "
+            "acis_signoff TEXT, acis_date TEXT, "
             "acis_si_mode_signoff TEXT, acis_si_mode_date TEXT, hrc_si_mode_signoff TEXT, hrc_si_mode_date TEXT, "
             "usint_verification TEXT, usint_date TEXT, sequence TEXT, submitter TEXT, rev_time INTEGER)"
         )
@@ -171,7 +172,8 @@ class SeedOcat:
         (self.updates / label).write_text(text)
         cells = [f"'{v}'" if v else "NULL" for v in (general, acis, acis_si)]
         self.db.execute(
-            f"INSERT INTO revisions VALUES ('{label}', {cells[0]}, NULL, {cells[1]}, NULL, {cells[2]}, NULL, NULL, NULL, "
+            f"INSERT INTO revisions VALUES ('{label}', {cells[0]}, NULL, {cells[1]}, NULL, "
+            f"{cells[2]}, NULL, NULL, NULL, "
             f"'NA', NULL, '{seq}', 'pat', {int(time.time())})"
         )
         return label
@@ -217,7 +219,12 @@ class SeedOcat:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=(
+            "Benchmark: express approval of 1,000 obsids and the sign-off board with 5,000 open revisions, "
+            "obslab beside a seed-style Ocat."
+        )
+    )
     parser.add_argument("--express", type=int, default=1000, help="obsids in the express-approval list")
     parser.add_argument("--open", type=int, default=5000, help="open revisions on the board")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
@@ -250,7 +257,8 @@ def main() -> None:
         obslab_board_s, obslab_rows = timed(lambda: board_obslab(url))
         seed_board_s, seed_rows = timed(seed.board)
         log(
-            f"  obslab {obslab_board_s:.3f} s for {obslab_rows:,} rows, seed-style {seed_board_s:.3f} s for {seed_rows:,} rows"
+            f"  obslab {obslab_board_s:.3f} s for {obslab_rows:,} rows, "
+            f"seed-style {seed_board_s:.3f} s for {seed_rows:,} rows"
         )
         log(f"express approval of {args.express:,} obsids")
         obslab_express_s, obslab_approved = timed(lambda: express_obslab(url, express_list))
@@ -275,10 +283,12 @@ def main() -> None:
         )
         print(f"\n  {'':<28}{'obslab':>10}{'seed-style':>12}{'obslab/seed':>13}")
         print(
-            f"  {'express approval (s)':<28}{obslab_express_s:>10.3f}{seed_express_s:>12.3f}{obslab_express_s / seed_express_s:>13.2f}"
+            f"  {'express approval (s)':<28}{obslab_express_s:>10.3f}{seed_express_s:>12.3f}"
+            f"{obslab_express_s / seed_express_s:>13.2f}"
         )
         print(
-            f"  {'board build (s)':<28}{obslab_board_s:>10.3f}{seed_board_s:>12.3f}{obslab_board_s / seed_board_s:>13.2f}\n"
+            f"  {'board build (s)':<28}{obslab_board_s:>10.3f}{seed_board_s:>12.3f}"
+            f"{obslab_board_s / seed_board_s:>13.2f}\n"
         )
     except Exception as error:  # noqa: BLE001 - always print a RESULT line
         result["error"] = f"{type(error).__name__}: {error}"

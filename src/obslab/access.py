@@ -137,7 +137,10 @@ def require_active(actor: User, action: str) -> None:
 
 
 def require_role(actor: User, roles: str | Iterable[str], action: str) -> None:
-    """Refuse unless ``actor`` holds the role, or one of the roles (admin holds every role); a hidden button is not security."""
+    """Refuse unless ``actor`` holds the role, or one of the roles (admin holds every role).
+
+    A hidden button is not security.
+    """
     wanted = [roles] if isinstance(roles, str) else sorted(roles)
     require_active(actor, action)
     if not actor.has_role(*wanted):

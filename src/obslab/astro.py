@@ -36,7 +36,10 @@ def earth_location(site: Site) -> EarthLocation:
 
 
 def angular_separation_deg(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
-    """True great-circle distance in degrees (Vincenty's formula: stable at every separation, unlike the cosine rule)."""
+    """True great-circle distance in degrees.
+
+    Vincenty's formula: stable at every separation, unlike the cosine rule.
+    """
     import math
 
     l1, b1, l2, b2 = map(math.radians, (ra1, dec1, ra2, dec2))

@@ -1,4 +1,4 @@
-"""astroplan as an independent oracle for tests and the benchmark: the twilight altitudes written out, and its constraint checks."""
+"""astroplan as an independent oracle (tests, benchmark): twilight altitudes written out, and its constraint checks."""
 
 from __future__ import annotations
 
@@ -50,7 +50,10 @@ def constraints(request: PlanRequest) -> list[Any]:
 
 
 def violations(blocks: Iterable[Block], site: Site) -> list[str]:
-    """Blocks astroplan rejects at any minute from start to end ("<request>: <constraint>"); hour angles checked by hand."""
+    """Blocks astroplan rejects at any minute from start to end ("<request>: <constraint>").
+
+    Hour angles are checked by hand.
+    """
     import astropy.units as u
     from astroplan import FixedTarget, Observer
     from astropy.coordinates import SkyCoord

@@ -1,4 +1,4 @@
-"""One process of the re-plan race: each round, read the night's plan version, wait for the others, then store a plan."""
+"""One process of the re-plan race: each round, read the night's plan version, wait for the rest, then store a plan."""
 
 from __future__ import annotations
 

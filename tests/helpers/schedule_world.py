@@ -1,4 +1,4 @@
-"""Observing requests for planning tests: two that fit, one never visible from Kitt Peak, a low- and a high-priority twin."""
+"""Requests for planning tests: two that fit, one never visible from Kitt Peak, a low- and a high-priority twin."""
 
 from __future__ import annotations
 

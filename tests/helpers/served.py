@@ -170,7 +170,9 @@ def obslab_env(database_url: str, data_dir: Path, viewer: str) -> dict[str, str]
 
 #: JupyterLab's own settings for tests: no news or update questions popping over the notebook.
 LAB_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": '{"fetchNews": "false", "checkForUpdates": false}'
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": (
+        '{"fetchNews": "false", "checkForUpdates": false}'
+    )
 }
 
 

@@ -1,4 +1,4 @@
-"""VOEvent 2.0 packets shaped like real Swift, Fermi, Gaia and ground-survey notices (IVOA VOEvent 2.0, 2011), and hostile ones."""
+"""VOEvent 2.0 packets shaped like real Swift, Fermi, Gaia and ground-survey notices (IVOA, 2011), and hostile ones."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Alerts: Swift, Fermi, Gaia and survey packets become requests by policy; duplicates, updates and retractions behave; hostile XML is refused."""
+"""Alerts (Swift, Fermi, Gaia, surveys) become requests by policy; duplicates, updates, retractions; bad XML refused."""
 
 from __future__ import annotations
 

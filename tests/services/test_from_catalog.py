@@ -1,4 +1,4 @@
-"""Approved catalog observations become requests with their exposure and time windows; the others are reported with the reason."""
+"""Approved catalog observations become requests with exposure and time windows; the rest are reported with a reason."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Night plans stored as versions, re-planned from a time after weather, explained and compared; `obslab plan` on top."""
+"""Night plans stored as versions, re-planned from a time after weather, explained, compared; `obslab plan` on top."""
 
 from __future__ import annotations
 

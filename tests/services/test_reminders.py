@@ -1,4 +1,4 @@
-"""Daily reminders: one nag per first pending area, verification per submitter, duty hand-overs, roster warnings; never twice."""
+"""Daily reminders: a nag per first pending area, verification per submitter, duty hand-overs, roster warnings; once."""
 
 from __future__ import annotations
 

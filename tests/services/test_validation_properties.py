@@ -1,4 +1,4 @@
-"""Property-based checks of change validation: random edits never crash, never half-write, and every refusal names a parameter."""
+"""Property tests of change validation: random edits never crash or half-write, and every refusal names a parameter."""
 
 from __future__ import annotations
 

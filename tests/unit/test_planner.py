@@ -1,4 +1,4 @@
-"""The night planner: feasible under astroplan's own constraints, priority first, slews kept, and a reason for every leftover."""
+"""The night planner: feasible under astroplan's own constraints, priority first, slews kept, a reason per leftover."""
 
 from __future__ import annotations
 

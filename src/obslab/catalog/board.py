@@ -87,7 +87,10 @@ def board(
     rules: ChangeRules | None = None,
     now: Clock = utcnow,
 ) -> list[BoardRow]:
-    """Every open revision and those closed in the last 36 hours, filtered and sorted, with badges and the viewer's actions."""
+    """Every open revision and those closed in the last 36 hours, filtered and sorted.
+
+    Each row carries its badges and the viewer's actions.
+    """
     rules = rules or default_change_rules()
     if sort not in SORTS:
         raise InvalidInputError("sort", sort, "one of " + ", ".join(SORTS))

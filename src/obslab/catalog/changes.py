@@ -40,7 +40,10 @@ Edit = tuple[str, int, Any]
 
 
 class ChangeRefusedError(ObslabError):
-    """A change request failed its checks; ``problems`` lists every error, each naming parameter, value and what is allowed."""
+    """A change request failed its checks.
+
+    ``problems`` lists every error, each naming parameter, value and what is allowed.
+    """
 
     code = "change_refused"
 
@@ -83,7 +86,10 @@ def preview_change(
 
 def _not_editable(observation: Observation) -> str:
     allowed = ", ".join(sorted(EDITABLE_STATUSES))
-    return f"obsid {observation.obsid} is {observation.status.value} and cannot be changed; only {allowed} observations can"
+    return (
+        f"obsid {observation.obsid} is {observation.status.value} and cannot be changed; "
+        f"only {allowed} observations can"
+    )
 
 
 def _check(

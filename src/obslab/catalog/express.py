@@ -1,4 +1,4 @@
-"""Express approval: a pasted list of obsids, a status per obsid, and the approvable ones approved in one transaction."""
+"""Express approval: a pasted list of obsids, a status for each, and the approvable ones approved in one transaction."""
 
 from __future__ import annotations
 

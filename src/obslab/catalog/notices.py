@@ -19,7 +19,10 @@ def area_owner_addresses(session: Session, rules: ChangeRules, areas: Iterable[s
 def change_log_body(observation: Observation, revision: Revision) -> str:
     """Plain-text record of a revision: what changed from what to what, and the comment (mail is text, never HTML)."""
     lines = [
-        f"Revision {revision.label} ({revision.kind.value}) of obsid {observation.obsid}, sequence {observation.sequence_number}",
+        (
+            f"Revision {revision.label} ({revision.kind.value}) of obsid {observation.obsid}, "
+            f"sequence {observation.sequence_number}"
+        ),
         f"Target: {observation.target_name}",
         f"Instrument: {observation.instrument} / {observation.grating}",
         "",

@@ -1,4 +1,4 @@
-"""One revision's values side by side: original (at submission), requested, and current, grouped as the schema groups them."""
+"""One revision's values side by side: original (at submission), requested and current, grouped as in the schema."""
 
 from __future__ import annotations
 

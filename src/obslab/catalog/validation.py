@@ -1,4 +1,4 @@
-"""Check a requested parameter change: errors that block it, naming parameter, value and what is allowed; warnings that inform."""
+"""Check a requested change: errors that block it, naming parameter, value and what is allowed; warnings that inform."""
 
 from __future__ import annotations
 

@@ -80,7 +80,8 @@ def alerts_ingest(app: App, paths: tuple[Path, ...], as_json: bool) -> None:
 @click.option("--once", is_flag=True, help="Take what is there now, then stop.")
 @click.pass_obj
 def alerts_watch(app: App, directory: Path, interval: float, once: bool) -> None:
-    """Take every *.xml packet arriving in DIRECTORY, oldest name first; each moves to done/ or refused/ once handled."""
+    """Take every *.xml packet arriving in DIRECTORY, oldest name first;
+    each moves to done/ or refused/ once handled."""
     for name in (DONE, REFUSED):
         (directory / name).mkdir(exist_ok=True)
     while True:

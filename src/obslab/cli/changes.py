@@ -74,7 +74,8 @@ def _with_usernames(session: Session, data: dict[str, Any]) -> dict[str, Any]:
 def print_revision(data: dict[str, Any]) -> None:
     state = "withdrawn" if data["withdrawn_at"] else "closed" if data["closed_at"] else "open"
     click.echo(
-        f"{data['revision']}  {data['kind']}  {state}  version {data['version']}  by {data['submitted_by']} at {data['submitted_at']}"
+        f"{data['revision']}  {data['kind']}  {state}  version {data['version']}  "
+        f"by {data['submitted_by']} at {data['submitted_at']}"
     )
     for change in data["changes"]:
         rank = f"[{change['rank']}]" if change["rank"] else ""

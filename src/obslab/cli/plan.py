@@ -71,7 +71,8 @@ def plan(
     )
     stored = f"stored as version {version}" if version else "what-if: nothing stored"
     click.echo(
-        f"night {night} at {site.name}: {where}; {len(result.blocks)} blocks, {len(result.unscheduled)} unscheduled; {stored}"
+        f"night {night} at {site.name}: {where}; "
+        f"{len(result.blocks)} blocks, {len(result.unscheduled)} unscheduled; {stored}"
     )
     for block in result.blocks:
         click.echo(
@@ -98,7 +99,10 @@ def plan_explain(app: App, request_id: int, night_text: str | None, as_json: boo
     if as_json:
         emit_json(answer)
         return
-    head = f"request {answer['request']} ({answer['name']}), plan of {answer['night']} version {answer['schedule_version']}:"
+    head = (
+        f"request {answer['request']} ({answer['name']}), "
+        f"plan of {answer['night']} version {answer['schedule_version']}:"
+    )
     if answer["scheduled"]:
         click.echo(f"{head} scheduled {answer['start']} to {answer['end']}")
     else:

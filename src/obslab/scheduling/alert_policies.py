@@ -1,4 +1,4 @@
-"""Alert policies as data: which alerts become requests with what priority and constraints; checked at load, entry by entry."""
+"""Alert policies as data: which alerts become requests, with what priority and constraints; checked entry by entry."""
 
 from __future__ import annotations
 
@@ -142,7 +142,8 @@ def _policy(entry: Any, label: str) -> AlertPolicy:
                 or value < 0
             ):
                 raise AlertPolicyError(
-                    f"{label}: {key} = {value!r} is not allowed; expected a {'positive' if key in _POSITIVE else 'non-negative'} number"
+                    f"{label}: {key} = {value!r} is not allowed; "
+                    f"expected a {'positive' if key in _POSITIVE else 'non-negative'} number"
                 )
             values[key] = float(value)
         elif key == "accept":

@@ -1,4 +1,4 @@
-"""Alerts in: store each packet once, honour its citations, spot the same event from two instruments, apply the policies."""
+"""Alerts in: store each packet once, honour citations, spot one event seen by two instruments, apply the policies."""
 
 from __future__ import annotations
 
@@ -245,7 +245,8 @@ def _tell(
         return
     outcome = "is in the new plan" if placed else "is not in tonight's plan (see obslab plan explain)"
     body = (
-        f"Alert {event.ivorn}\nstream {event.stream}\ndecision: {decision}\n\nRequest {request.name} ({request.status.value}) "
+        f"Alert {event.ivorn}\nstream {event.stream}\ndecision: {decision}\n\n"
+        f"Request {request.name} ({request.status.value}) "
         f"{outcome}.\nNight {night}: plan version {version}.\n"
     )
     enqueue(

@@ -1,4 +1,4 @@
-"""Night geometry at the site: sunset, sunrise, twilights, moon rise and set, illumination and position; offline, cached."""
+"""Night geometry at the site: sunset, sunrise, twilights, moon rise/set, illumination and position; offline, cached."""
 
 from __future__ import annotations
 
@@ -114,7 +114,10 @@ def astropy_times(moments: list[datetime]):  # noqa: ANN201 - astropy is importe
 
 @functools.lru_cache(maxsize=64)
 def night_geometry(site: Site, night: date) -> NightGeometry:
-    """The night of local date ``night`` at ``site``: one vectorised transform each for Sun and Moon, cached per night."""
+    """The night of local date ``night`` at ``site``.
+
+    One vectorised transform each for Sun and Moon, cached per night.
+    """
     start, end = night_window(site, night)
     samples = [start + k * SAMPLE for k in range(int((end - start) / SAMPLE) + 2)]  # one past the end
     ephemeris = _ephemeris(site, samples)

@@ -1,4 +1,4 @@
-"""Night plans in the database: plan or re-plan pending requests, keep every version, explain and compare; what-if writes nothing."""
+"""Stored night plans: plan or re-plan pending requests, keep each version, explain, compare; what-if writes nothing."""
 
 from __future__ import annotations
 

@@ -212,7 +212,10 @@ def altitude_curves(
     end: datetime,
     step: timedelta = timedelta(minutes=5),
 ) -> tuple[list[datetime], np.ndarray]:
-    """Each request's altitude (degrees) from ``start`` to ``end`` every ``step``: for plots, by the planner's own formula."""
+    """Each request's altitude (degrees) from ``start`` to ``end`` every ``step``.
+
+    For plots, by the planner's own formula.
+    """
     grid = [start + k * step for k in range(int((end - start) / step) + 1)]
     if not requests or not grid:
         return grid, np.zeros((len(requests), len(grid)))

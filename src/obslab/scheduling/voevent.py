@@ -1,4 +1,4 @@
-"""VOEvent 2.0 packets read safely (defusedxml, no DTDs or entities): identity, role, time, position, citations, parameters."""
+"""VOEvent 2.0 read safely (defusedxml, no DTDs or entities): identity, role, time, position, citations, parameters."""
 
 from __future__ import annotations
 

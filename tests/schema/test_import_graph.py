@@ -23,6 +23,7 @@ PURE = [
     "obslab.catalog.parameter_schema",
     "obslab.catalog.validation",
     "obslab.catalog.change_rules",
+    "obslab.catalog.rules",
     "obslab.scheduling.types",
     "obslab.scheduling.night",
     "obslab.scheduling.visibility",

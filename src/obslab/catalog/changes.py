@@ -14,18 +14,10 @@ from obslab.access import User, require_role, role_addresses
 from obslab.audit import record_event
 from obslab.catalog.change_rules import VERIFICATION, Area, ChangeRules
 from obslab.catalog.guards import find_observation
-from obslab.catalog.models import (
-    APPROVAL_KINDS,
-    EDITABLE_STATUSES,
-    Observation,
-    ObservationParameter,
-    Revision,
-    RevisionValue,
-    SignOff,
-)
+from obslab.catalog.models import EDITABLE_STATUSES, Observation, ObservationParameter, Revision, RevisionValue, SignOff
 from obslab.catalog.notices import area_owner_addresses, change_log_body
 from obslab.catalog.policy import Policy
-from obslab.catalog.types import RevisionKind, SignOffState
+from obslab.catalog.types import APPROVAL_KINDS, RevisionKind, SignOffState
 from obslab.catalog.validation import ChangeCheck, Problem, Schedule, Values, check_change
 from obslab.db import Clock, utcnow
 from obslab.errors import ConflictError, InvalidInputError, ObslabError

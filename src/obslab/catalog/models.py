@@ -18,10 +18,6 @@ EDITABLE_STATUSES = frozenset(
 )
 
 
-#: Kinds that change only the approved state; the submitter's own verification comes with them.
-APPROVAL_KINDS = frozenset({RevisionKind.APPROVE_AS_IS, RevisionKind.REMOVE_APPROVAL})
-
-
 class Observation(Versioned, Base):
     """A catalog observation.  Summary columns are indexed for browsing; every parameter lives in
     ``observation_parameters`` so the parameter schema can change without changing tables."""

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from obslab.access import User
 from obslab.catalog.change_rules import VERIFICATION, ChangeRules, default_change_rules
-from obslab.catalog.models import APPROVAL_KINDS, Revision, SignOff
-from obslab.catalog.types import RevisionKind, SignOffState
+from obslab.catalog.models import Revision, SignOff
+from obslab.catalog.rules import withdraw_blockers
+from obslab.catalog.types import APPROVAL_KINDS, RevisionKind, SignOffState
 from obslab.db import Clock, utcnow
 
 
@@ -41,12 +42,7 @@ def recent_actions(
         .options(selectinload(Revision.signoffs))
     )
     for revision in submitted:
-        auto = revision.kind in APPROVAL_KINDS
-        acted = [
-            s.area
-            for s in revision.signoffs
-            if s.state in (SignOffState.SIGNED, SignOffState.DISCARDED) and not (auto and s.area == VERIFICATION)
-        ]
+        acted = withdraw_blockers(revision.kind, revision.signoffs)
         what = "approved" if revision.kind is RevisionKind.APPROVE_AS_IS else f"submitted {revision.kind.value}"
         actions.append(
             RecentAction(

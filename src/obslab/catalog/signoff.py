@@ -13,10 +13,11 @@ from obslab.audit import record_event
 from obslab.catalog.change_rules import VERIFICATION
 from obslab.catalog.changes import current_values, submit_change
 from obslab.catalog.guards import find_revision, require_recent
-from obslab.catalog.models import APPROVAL_KINDS, Observation, ObservationParameter, Revision, SignOff
+from obslab.catalog.models import Observation, ObservationParameter, Revision, SignOff
 from obslab.catalog.notices import area_owner_addresses, change_log_body
 from obslab.catalog.policy import Policy
-from obslab.catalog.types import RevisionKind, SignOffState
+from obslab.catalog.rules import withdraw_blockers
+from obslab.catalog.types import APPROVAL_KINDS, RevisionKind, SignOffState
 from obslab.catalog.validation import label as value_label
 from obslab.catalog.values import MIRRORED, same_value
 from obslab.db import Clock, utcnow
@@ -270,12 +271,8 @@ def withdraw(
     if revision.withdrawn_at is not None:
         raise ConflictError(f"revision {revision.label} was already withdrawn", revision=revision.label)
     require_recent(revision.submitted_at, at, policy.rules.undo_within_hours, f"submitting {revision.label}")
+    acted = withdraw_blockers(revision.kind, revision.signoffs)
     auto = revision.kind in APPROVAL_KINDS
-    acted = [
-        s.area
-        for s in revision.signoffs
-        if s.state in (SignOffState.SIGNED, SignOffState.DISCARDED) and not (auto and s.area == VERIFICATION)
-    ]
     if acted:
         raise ConflictError(
             f"revision {revision.label} cannot be withdrawn: {', '.join(acted)} already acted on it",

@@ -27,3 +27,7 @@ class SignOffState(enum.StrEnum):
     SIGNED = "signed"
     NOT_REQUIRED = "not_required"
     DISCARDED = "discarded"
+
+
+#: Revisions that approve or un-approve as they are: the submitter's verification is automatic.
+APPROVAL_KINDS = frozenset({RevisionKind.APPROVE_AS_IS, RevisionKind.REMOVE_APPROVAL})

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from obslab.access import add_user, find_user
 from obslab.dashboards.context import DashboardContext, ViewingUser
 from obslab.dashboards.schedule import NightSchedule
-from obslab.dashboards.schedule_state import ScheduleState
+from obslab.dashboards.state.schedule import ScheduleState
 from obslab.plots.schedule import altitude_plot, timeline
 from obslab.scheduling.alerts import ingest
 from obslab.scheduling.models import Schedule

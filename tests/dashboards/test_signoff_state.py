@@ -14,7 +14,7 @@ from obslab.catalog.models import Observation
 from obslab.catalog.signoff import sign_off
 from obslab.dashboards.context import DashboardContext, ViewingUser
 from obslab.dashboards.signoff import SignoffBoard
-from obslab.dashboards.signoff_state import SignoffBoardState
+from obslab.dashboards.state.signoff import SignoffState
 from obslab.settings import Settings
 from tests.helpers.catalog_world import World, build_world
 from tests.helpers.support import fixed_clock, table_counts
@@ -38,9 +38,9 @@ def world(migrated_url: str, sessions: sessionmaker[Session]) -> Iterator[tuple[
     yield w, labels
 
 
-def board_for(migrated_url: str, sessions: sessionmaker[Session], who: str) -> SignoffBoardState:
+def board_for(migrated_url: str, sessions: sessionmaker[Session], who: str) -> SignoffState:
     viewer = ViewingUser(who, who.title(), (), True)
-    return SignoffBoardState(DashboardContext(Settings(database_url=migrated_url), sessions, viewer), now=fixed_clock)
+    return SignoffState(DashboardContext(Settings(database_url=migrated_url), sessions, viewer), now=fixed_clock)
 
 
 def test_rows_and_actions_follow_the_viewer(

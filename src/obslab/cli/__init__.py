@@ -169,7 +169,7 @@ DEMO_VIEWER = "sobrien"
 
 def serve_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options `serve` and `demo` share."""
-    from obslab.dashboards.serving import DEFAULT_PORT
+    from obslab.dashboards.serving.serving import DEFAULT_PORT
 
     options = [
         click.option(
@@ -192,7 +192,7 @@ def serve_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def serve_dashboards(app: App, *, use_panel: bool, port: int, preheat: bool) -> None:
     """Serve every dashboard on loopback until interrupted."""
-    from obslab.dashboards import serving
+    from obslab.dashboards.serving import serving
 
     def announce(url: str) -> None:
         how = "panel serve" if use_panel else "Voila"

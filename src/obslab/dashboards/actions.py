@@ -1,4 +1,4 @@
-"""My recent actions: a thin Panel view over MyActionsState, with an undo button for the selected action."""
+"""My recent actions: a thin Panel view over ActionsState, with an undo button for the selected action."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 import panel as pn
 import param
 
-from obslab.dashboards.actions_state import MyActionsState
 from obslab.dashboards.context import DashboardContext
 from obslab.dashboards.shell import error_alert, message_line, shell
+from obslab.dashboards.state.actions import ActionsState
 from obslab.dashboards.widgets import data_table
 
 TITLES = {"revision": "Revision", "what": "What", "at": "At (UTC)", "undo": "Undo", "until": "Window"}
@@ -19,11 +19,11 @@ TITLES = {"revision": "Revision", "what": "What", "at": "At (UTC)", "undo": "Und
 class MyActions(pn.viewable.Viewer):
     """The viewer's submissions, sign-offs and verifications of the undo window; click one, then undo it."""
 
-    state = param.ClassSelector(class_=MyActionsState)
+    state = param.ClassSelector(class_=ActionsState)
 
     def __init__(self, context: DashboardContext | None = None, **params: Any) -> None:
         if params.get("state") is None:  # not setdefault: building a default state reads the configured database
-            params["state"] = MyActionsState(context)
+            params["state"] = ActionsState(context)
         super().__init__(**params)
         self.table = data_table(
             self.state.rows,

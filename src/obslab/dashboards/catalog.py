@@ -11,9 +11,9 @@ import param
 
 from obslab.catalog.browse import ObservationDetail
 from obslab.catalog.parameter_schema import default_parameter_schema
-from obslab.dashboards.catalog_state import CatalogState
 from obslab.dashboards.context import DashboardContext
 from obslab.dashboards.shell import error_alert, shell
+from obslab.dashboards.state.catalog import CatalogState
 from obslab.dashboards.widgets import BADGE_CSS, badge, data_table, html_table, key_value_table
 from obslab.plots.sky import sky_plot
 

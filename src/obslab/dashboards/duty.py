@@ -1,4 +1,4 @@
-"""The duty roster: a thin Panel view over DutyRosterState."""
+"""The duty roster: a thin Panel view over DutyState."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import panel as pn
 import param
 
 from obslab.dashboards.context import DashboardContext
-from obslab.dashboards.duty_state import DutyRosterState
 from obslab.dashboards.shell import error_alert, message_line, shell
+from obslab.dashboards.state.duty import DutyState
 from obslab.dashboards.widgets import BADGE_CSS, badge, data_table
 
 TITLES = {
@@ -37,13 +37,13 @@ def _highlight_current(row: pd.Series) -> list[str]:
 class DutyRoster(pn.viewable.Viewer):
     """The roster from this week on, who is on duty now, and the changes the viewer's role allows on the selected slot."""
 
-    state = param.ClassSelector(class_=DutyRosterState)
+    state = param.ClassSelector(class_=DutyState)
 
     def __init__(self, context: DashboardContext | None = None, **params: Any) -> None:
         if (
             "state" not in params
         ):  # not setdefault: that would build (and connect) a default state even when one is given
-            params["state"] = DutyRosterState(context)
+            params["state"] = DutyState(context)
         super().__init__(**params)
         s = self.state
         self.table = data_table(

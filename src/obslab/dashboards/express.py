@@ -8,8 +8,8 @@ import panel as pn
 import param
 
 from obslab.dashboards.context import DashboardContext
-from obslab.dashboards.express_state import ExpressState
 from obslab.dashboards.shell import error_alert, message_line, shell
+from obslab.dashboards.state.express import ExpressState
 from obslab.dashboards.widgets import data_table
 
 TITLES = {"obsid": "Obsid", "status": "Status", "detail": "Detail"}

@@ -9,8 +9,8 @@ import panel as pn
 import param
 
 from obslab.dashboards.context import DashboardContext
-from obslab.dashboards.schedule_state import ScheduleState
 from obslab.dashboards.shell import error_alert, message_line, shell
+from obslab.dashboards.state.schedule import ScheduleState
 from obslab.dashboards.widgets import data_table
 from obslab.plots.schedule import altitude_plot, timeline
 

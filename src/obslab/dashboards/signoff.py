@@ -1,4 +1,4 @@
-"""The sign-off board: a thin Panel view over SignoffBoardState."""
+"""The sign-off board: a thin Panel view over SignoffState."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import param
 
 from obslab.dashboards.context import DashboardContext
 from obslab.dashboards.shell import error_alert, message_line, shell
-from obslab.dashboards.signoff_state import SignoffBoardState
+from obslab.dashboards.state.signoff import SignoffState
 from obslab.dashboards.widgets import BADGE_CSS, badge, data_table, html_table
 
 TITLES = {
@@ -34,11 +34,11 @@ ACTION_LABELS = {"verify": "Verify", "approve": "Verify and approve", "discard":
 class SignoffBoard(pn.viewable.Viewer):
     """Open revisions with their areas; the selected one's changes and the buttons the viewer's roles allow."""
 
-    state = param.ClassSelector(class_=SignoffBoardState)
+    state = param.ClassSelector(class_=SignoffState)
 
     def __init__(self, context: DashboardContext | None = None, **params: Any) -> None:
         if "state" not in params:  # not setdefault: that would build (and connect) a default state needlessly
-            params["state"] = SignoffBoardState(context)
+            params["state"] = SignoffState(context)
         super().__init__(**params)
         self.table = data_table(self.state.rows, titles=TITLES, height=420, css_classes=["obslab-board-table"])
         self.table.on_click(self._row_clicked)

@@ -1,4 +1,4 @@
-"""State of the duty roster: the weeks from this Monday, who is on duty now, and changing slots as the viewer; no Panel."""
+"""State of the duty roster: the weeks from this Monday, who is on duty now, and changing slots as the viewer."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ NOT_STANDARD = "not a Monday-to-Sunday week"
 DAY = timedelta(days=1)
 
 
-class DutyRosterState(param.Parameterized):
+class DutyState(param.Parameterized):
     """The roster from the Monday of this week for ``weeks`` weeks; actions go through the duty service as the viewer.
 
     Each action sends the version of the slot as this roster showed it, so a change someone else made since is

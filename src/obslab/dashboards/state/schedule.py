@@ -1,4 +1,4 @@
-"""State of the scheduling dashboard: the night's plan, its reasons, re-plan and what-if, versions and the alert feed; no Panel."""
+"""State of the scheduling dashboard: the night's plan, its reasons, re-plan and what-if, versions, the alert feed."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ def undo_label(undo: str | None) -> str:
     return undo
 
 
-class MyActionsState(param.Parameterized):
+class ActionsState(param.Parameterized):
     """The viewer's recent actions with the undo each still allows; undos run through the services as the viewer."""
 
     rows = param.DataFrame(default=None, precedence=-1)

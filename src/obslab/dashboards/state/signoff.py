@@ -21,7 +21,7 @@ COLUMNS = ["revision", "target", "instrument", "kind", "submitted_by", "submitte
 _FILTERS = ("sort", "pending_area", "submitter", "text")
 
 
-class SignoffBoardState(param.Parameterized):
+class SignoffState(param.Parameterized):
     """Filters in; board rows out; actions run through the services as the viewer, refusals shown as they are."""
 
     sort = param.Selector(default="newest", objects=list(SORTS))

@@ -1,4 +1,4 @@
-"""State of the change-request editor: one observation's form from the schema, live checks, a confirm step, submission; no Panel."""
+"""State of the change-request editor: the form from the schema, live checks, a confirm step, submission."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def shown(value: Any) -> str:
     return str(value)
 
 
-class ChangeEditorState(param.Parameterized):
+class EditorState(param.Parameterized):
     """Load an observation, edit values (each edit checked at once), review the diff and warnings, then submit."""
 
     obsid = param.String(default="", doc="The observation to change")

@@ -117,3 +117,7 @@ def test_the_revision_detail_puts_original_requested_and_current_side_by_side(
     board.__panel__()
     shown = board._values(labels["frame"])
     assert "Frame time" in shown[0].object and "applied" in shown[0].object
+    # Every column has a title, each area's the label the change rules give it.
+    assert set(board.table.titles) >= set(root.columns())
+    assert [board.table.titles[area.key] for area in root.rules.areas] == [area.label for area in root.rules.areas]
+    assert board.table.value is root.rows  # the table follows the state's rows

@@ -22,6 +22,6 @@ class PageViewer(pn.viewable.Viewer):
             params["state"] = self.param["state"].class_(context)
         super().__init__(**params)
 
-    def table(self, name: str = "rows", **options: Any) -> pn.widgets.Tabulator:
+    def table_of(self, name: str, **options: Any) -> pn.widgets.Tabulator:
         """A read-only table showing the state's DataFrame param ``name``, following it as it changes."""
         return data_table(self.state.param[name], **options)

@@ -9,6 +9,7 @@ import panel as pn
 import param
 
 from obslab.catalog.models import RevisionKind
+from obslab.dashboards.base import PageViewer
 from obslab.dashboards.context import DashboardContext
 from obslab.dashboards.registry import link_to
 from obslab.dashboards.shell import error_alert, message_line, shell
@@ -25,15 +26,13 @@ PROBLEM_CSS = """
 NORMAL = RevisionKind.NORMAL.value
 
 
-class ChangeEditor(pn.viewable.Viewer):
+class ChangeEditor(PageViewer):
     """Obsid and kind on top; the observation's parameters as a form, grouped as the schema groups them; review, then submit."""
 
     state = param.ClassSelector(class_=EditorState)
 
     def __init__(self, context: DashboardContext | None = None, **params: Any) -> None:
-        if "state" not in params:  # not setdefault: that would build (and connect) a default state needlessly
-            params["state"] = EditorState(context)
-        super().__init__(**params)
+        super().__init__(context, **params)
         self._inputs: dict[tuple[str, int], pn.widgets.Widget] = {}
         self.form = pn.Column(sizing_mode="stretch_width", css_classes=["obslab-editor-form"])
         # onlychanged=False: loading the same obsid again (after a submission) must rebuild the form too.

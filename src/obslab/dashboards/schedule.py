@@ -8,10 +8,10 @@ from typing import Any
 import panel as pn
 import param
 
+from obslab.dashboards.base import PageViewer
 from obslab.dashboards.context import DashboardContext
 from obslab.dashboards.shell import error_alert, message_line, shell
 from obslab.dashboards.state.schedule import ScheduleState
-from obslab.dashboards.widgets import data_table
 from obslab.plots.schedule import altitude_plot, timeline
 
 BLOCK_TITLES = {
@@ -40,28 +40,23 @@ ALERT_TITLES = {
 }
 
 
-class NightSchedule(pn.viewable.Viewer):
+class NightSchedule(PageViewer):
     """Night, From and Lost on top; the timeline and altitudes; the unscheduled with reasons; the plan's blocks; the alert feed."""
 
     state = param.ClassSelector(class_=ScheduleState)
 
     def __init__(self, context: DashboardContext | None = None, **params: Any) -> None:
-        if "state" not in params:  # not setdefault: that would build (and connect) a default state needlessly
-            params["state"] = ScheduleState(context)
-        super().__init__(**params)
-        s = self.state
-        self.blocks = data_table(s.blocks, titles=BLOCK_TITLES, height=260, css_classes=["obslab-schedule-blocks"])
-        self.left = data_table(
-            s.unscheduled,
+        super().__init__(context, **params)
+        self.blocks = self.table_of("blocks", titles=BLOCK_TITLES, height=260, css_classes=["obslab-schedule-blocks"])
+        self.left = self.table_of(
+            "unscheduled",
             titles=LEFT_TITLES,
             height=300,
             css_classes=["obslab-schedule-left"],
             widths={"detail": 520},
             layout="fit_data_table",
         )
-        self.alerts = data_table(s.alerts, titles=ALERT_TITLES, height=220, css_classes=["obslab-schedule-alerts"])
-        for table, name in ((self.blocks, "blocks"), (self.left, "unscheduled"), (self.alerts, "alerts")):
-            s.param.watch(lambda event, table=table: setattr(table, "value", event.new), name)
+        self.alerts = self.table_of("alerts", titles=ALERT_TITLES, height=220, css_classes=["obslab-schedule-alerts"])
 
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state

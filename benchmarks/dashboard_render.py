@@ -139,7 +139,7 @@ BARE_FRAME = textwrap.dedent(
 def write_bare_apps(tmp: Path) -> tuple[Path, Path]:
     """The bare notebook (same first cell as the dashboards) in its own folder, and the bare `panel serve` app."""
     from obslab.dashboards.registry import DASHBOARDS
-    from obslab.dashboards.serving import notebook_document
+    from obslab.dashboards.serving.serving import notebook_document
 
     first_cell = DASHBOARDS[0].notebook_cells()[0]
     sources = [first_cell, BARE_FRAME, "pn.widgets.Tabulator(df)"]
@@ -214,7 +214,7 @@ def bare_serve(
     way: str, voila_dir: Path, app: Path, database_url: str, tmp: Path
 ) -> tuple[str, list[str], dict[str, str], int]:
     """The bare app served the way ``obslab serve`` serves the dashboards (same Voila app and arguments)."""
-    from obslab.dashboards.serving import DEFAULT_HOST, voila_arguments
+    from obslab.dashboards.serving.serving import DEFAULT_HOST, voila_arguments
 
     port = free_port()
     env = {**os.environ, "OBSLAB_DATABASE_URL": database_url, "OBSLAB_ACTING_USER": VIEWER}
@@ -232,7 +232,7 @@ def bare_serve(
         ]
     else:
         launch = (
-            "import sys; from obslab.dashboards.voila_app import ObslabVoila; "
+            "import sys; from obslab.dashboards.serving.voila_app import ObslabVoila; "
             "ObslabVoila.launch_instance(argv=sys.argv[1:])"
         )
         arguments = voila_arguments(voila_dir, host=DEFAULT_HOST, port=port, preheat=way == "voila_preheat")
@@ -444,7 +444,7 @@ def timed(function: Callable[[], Any], times: int) -> tuple[float, Any]:
 def in_process_breakdown(catalog_url: str, large_url: str, times: int) -> dict[str, Any]:
     """Build the catalog's state and view in this process: what a server does before the page gets its rows."""
     import obslab.dashboards  # noqa: F401  (before Panel: offline resources)
-    from obslab.dashboards.resources import server_extension
+    from obslab.dashboards.serving.resources import server_extension
 
     server_extension()
     import panel as pn
@@ -454,9 +454,10 @@ def in_process_breakdown(catalog_url: str, large_url: str, times: int) -> dict[s
     from obslab.catalog.browse import CatalogFilter, page_observations, sky_positions
     from obslab.catalog.models import Observation
     from obslab.dashboards.catalog import TITLES, CatalogBrowser
-    from obslab.dashboards.catalog_state import SKY_LIMIT, CatalogState
     from obslab.dashboards.context import DashboardContext
-    from obslab.dashboards.widgets import data_table, sky_plot
+    from obslab.dashboards.state.catalog import SKY_LIMIT, CatalogState
+    from obslab.dashboards.widgets import data_table
+    from obslab.plots.sky import sky_plot
     from obslab.settings import load_settings
 
     namespace: dict[str, Any] = {}

@@ -96,6 +96,14 @@ def usernames(session: Session, ids: Iterable[int | None] | None = None) -> dict
     return dict(session.execute(query).all())
 
 
+def full_names(session: Session, names: Iterable[str]) -> dict[str, str]:
+    """Full name by user name, for those of ``names`` obslab knows."""
+    wanted = set(names)
+    if not wanted:
+        return {}
+    return dict(session.execute(select(User.username, User.full_name).where(User.username.in_(wanted))).all())
+
+
 def get_user(session: Session, username: str) -> User:
     """The user called ``username``, or NotFoundError naming it."""
     user = session.scalar(select(User).where(User.username == username).options(selectinload(User.roles)))

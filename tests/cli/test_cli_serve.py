@@ -21,7 +21,7 @@ print("loaded:", ",".join(sorted(m for m in sys.modules if m.startswith("obslab.
 
 
 def test_default_port_is_the_dashboard_servers() -> None:
-    from obslab.dashboards import serving
+    from obslab.dashboards.serving import serving
 
     assert DEFAULT_PORT == serving.DEFAULT_PORT
     for name in ("serve", "demo"):

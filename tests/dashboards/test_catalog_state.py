@@ -1,11 +1,7 @@
-"""The catalog browser's state without a browser, and the committed dashboard notebooks."""
+"""The catalog browser's state without a browser."""
 
 from __future__ import annotations
 
-import ast
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import astropy.units as u
@@ -16,12 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.catalog.browse import CatalogFilter, Cone, page_observations
 from obslab.catalog.models import Observation, Revision
-from obslab.dashboards import registry, serving
-from obslab.dashboards.catalog_state import CatalogState
 from obslab.dashboards.context import DashboardContext, ViewingUser
+from obslab.dashboards.state.catalog import CatalogState
 from obslab.settings import Settings
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -237,52 +230,3 @@ def test_clear_filters_restores_the_whole_catalog(context: DashboardContext, sta
     assert state.page == 1
     assert _shown(state) == [r["obsid"] for r in _expected_page(context, CatalogFilter(), size=state.page_size).rows]
     assert len(state.sky) == everything
-
-
-# --- no Panel in the state module ------------------------------------------------------------
-
-
-def test_the_state_module_does_not_import_panel() -> None:
-    source = (ROOT / "src" / "obslab" / "dashboards" / "catalog_state.py").read_text(encoding="utf-8")
-    imported: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            imported.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            imported.add(node.module.split(".")[0])
-    assert imported  # the walk found the imports
-    assert not imported & {"panel", "holoviews", "bokeh"}
-
-
-def test_importing_the_state_module_leaves_panel_unloaded() -> None:
-    code = "import obslab.dashboards.catalog_state, sys; print('panel' in sys.modules, 'bokeh' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
-    assert result.stdout.split() == ["False", "False"]
-
-
-# --- committed dashboard notebooks -----------------------------------------------------------
-
-
-@pytest.mark.parametrize("entry", registry.DASHBOARDS, ids=[entry.slug for entry in registry.DASHBOARDS])
-def test_the_committed_notebook_is_what_obslab_serve_writes(entry: registry.DashboardEntry) -> None:
-    path = ROOT / "dashboards" / f"{entry.slug}.ipynb"
-    assert path.is_file(), f"commit {path.relative_to(ROOT)}: write serving.notebook_text(entry) to it"
-    assert path.read_bytes().decode("utf-8") == serving.notebook_text(entry)
-
-
-def test_every_committed_dashboard_notebook_has_a_registry_entry() -> None:
-    committed = {path.stem for path in (ROOT / "dashboards").glob("*.ipynb")}
-    assert committed == {entry.slug for entry in registry.DASHBOARDS}
-
-
-def test_write_notebooks_writes_the_committed_text(tmp_path: Path) -> None:
-    for path in serving.write_notebooks(tmp_path / "served"):
-        assert path.read_bytes() == (ROOT / "dashboards" / path.name).read_bytes()
-
-
-@pytest.mark.parametrize("entry", registry.DASHBOARDS, ids=[entry.slug for entry in registry.DASHBOARDS])
-def test_every_dashboard_viewer_imports(entry: registry.DashboardEntry) -> None:
-    viewer = entry.load_viewer()
-    assert isinstance(viewer, type)
-    assert viewer.__name__ == entry.viewer_class
-    assert viewer.__module__ == entry.viewer_module

@@ -15,7 +15,7 @@ from obslab.access import find_user
 from obslab.audit import AuditEvent
 from obslab.catalog.duty import extend, roster, sign_up, split
 from obslab.dashboards.context import DashboardContext, ViewingUser
-from obslab.dashboards.duty_state import NOT_STANDARD, DutyRosterState
+from obslab.dashboards.state.duty import NOT_STANDARD, DutyState
 from obslab.db import Clock
 from obslab.settings import Settings
 from obslab.users import add_user
@@ -38,9 +38,9 @@ def world(sessions: sessionmaker[Session]) -> Iterator[World]:
 
 def state_for(
     url: str, sessions: sessionmaker[Session], who: str, *, weeks: int = 4, now: Clock = fixed_clock
-) -> DutyRosterState:
+) -> DutyState:
     viewer = ViewingUser(who, who.title(), (), True)
-    return DutyRosterState(DashboardContext(Settings(database_url=url), sessions, viewer), now=now, weeks=weeks)
+    return DutyState(DashboardContext(Settings(database_url=url), sessions, viewer), now=now, weeks=weeks)
 
 
 def service_version(sessions: sessionmaker[Session], starts_on: date) -> int:
@@ -57,7 +57,7 @@ def as_service(
         action(session, find_user(session, who), starts_on, *args, seen_version=seen, now=fixed_clock)
 
 
-def shown(state: DutyRosterState) -> list[tuple[str, str, str, str]]:
+def shown(state: DutyState) -> list[tuple[str, str, str, str]]:
     return [(r.starts_on, r.ends_on, r.person, r.status) for r in state.rows.itertuples()]
 
 

@@ -12,7 +12,7 @@ from obslab.catalog.changes import submit_change
 from obslab.catalog.models import Observation, ObservationParameter, Revision, SignOff
 from obslab.dashboards.context import DashboardContext, ViewingUser
 from obslab.dashboards.editor import ChangeEditor
-from obslab.dashboards.editor_state import ChangeEditorState
+from obslab.dashboards.state.editor import EditorState
 from obslab.settings import Settings
 from tests.helpers.catalog_world import PEOPLE, World, build_world
 from tests.helpers.support import fixed_clock, table_counts
@@ -24,9 +24,9 @@ def world(migrated_url: str, sessions: sessionmaker[Session]) -> World:
         return build_world(session)
 
 
-def editor_for(url: str, sessions: sessionmaker[Session], who: str, obsid: int | None = None) -> ChangeEditorState:
+def editor_for(url: str, sessions: sessionmaker[Session], who: str, obsid: int | None = None) -> EditorState:
     viewer = ViewingUser(who, who.title(), tuple(PEOPLE.get(who, ())), who in PEOPLE)
-    state = ChangeEditorState(DashboardContext(Settings(database_url=url), sessions, viewer), now=fixed_clock)
+    state = EditorState(DashboardContext(Settings(database_url=url), sessions, viewer), now=fixed_clock)
     if obsid is not None:
         state.obsid = str(obsid)
         assert state.load(), state.error

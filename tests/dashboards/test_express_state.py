@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.catalog.models import Observation
 from obslab.dashboards.context import DashboardContext, ViewingUser
-from obslab.dashboards.express_state import ExpressState
+from obslab.dashboards.state.express import ExpressState
 from obslab.settings import Settings
 from tests.helpers.catalog_world import World, build_world
 from tests.helpers.support import fixed_clock, table_counts

@@ -10,8 +10,8 @@ from types import SimpleNamespace
 import tornado.web
 from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine
 
-from obslab.dashboards import jupyter_extension
-from obslab.dashboards.resources import panel_dist_dir
+from obslab.dashboards.serving import jupyter_extension
+from obslab.dashboards.serving.resources import panel_dist_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 

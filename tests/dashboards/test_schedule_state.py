@@ -1,4 +1,4 @@
-"""The scheduling dashboard's state: the night's plan or a what-if, reasons, re-plan as the viewer, refusals, the alert feed."""
+"""The scheduling dashboard's state: plan or what-if, reasons, re-plan as the viewer, refusals, the alert feed."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.access import find_user
 from obslab.dashboards.context import DashboardContext, ViewingUser
-from obslab.dashboards.schedule import NightSchedule, altitude_plot, timeline
-from obslab.dashboards.schedule_state import ScheduleState
+from obslab.dashboards.schedule import NightSchedule
+from obslab.dashboards.state.schedule import ScheduleState
+from obslab.plots.schedule import altitude_plot, timeline
 from obslab.scheduling.alerts import ingest
 from obslab.scheduling.models import Schedule
 from obslab.settings import Settings

@@ -14,7 +14,7 @@ from obslab.catalog.models import Observation
 from obslab.catalog.signoff import sign_off
 from obslab.dashboards.context import DashboardContext, ViewingUser
 from obslab.dashboards.signoff import SignoffBoard
-from obslab.dashboards.signoff_state import SignoffBoardState
+from obslab.dashboards.state.signoff import SignoffState
 from obslab.settings import Settings
 from tests.helpers.catalog_world import World, build_world
 from tests.helpers.support import fixed_clock, table_counts
@@ -38,9 +38,9 @@ def world(migrated_url: str, sessions: sessionmaker[Session]) -> Iterator[tuple[
     yield w, labels
 
 
-def board_for(migrated_url: str, sessions: sessionmaker[Session], who: str) -> SignoffBoardState:
+def board_for(migrated_url: str, sessions: sessionmaker[Session], who: str) -> SignoffState:
     viewer = ViewingUser(who, who.title(), (), True)
-    return SignoffBoardState(DashboardContext(Settings(database_url=migrated_url), sessions, viewer), now=fixed_clock)
+    return SignoffState(DashboardContext(Settings(database_url=migrated_url), sessions, viewer), now=fixed_clock)
 
 
 def test_rows_and_actions_follow_the_viewer(
@@ -117,3 +117,7 @@ def test_the_revision_detail_puts_original_requested_and_current_side_by_side(
     board.__panel__()
     shown = board._values(labels["frame"])
     assert "Frame time" in shown[0].object and "applied" in shown[0].object
+    # Every column has a title, each area's the label the change rules give it.
+    assert set(board.table.titles) >= set(root.columns())
+    assert [board.table.titles[area.key] for area in root.rules.areas] == [area.label for area in root.rules.areas]
+    assert board.table.value is root.rows  # the table follows the state's rows

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from obslab.access import ApiKey, User, authenticate_api_key, get_user, hash_api_key
+from obslab.access import ApiKey, User, authenticate_api_key, full_names, get_user, hash_api_key
 from obslab.audit import AuditEvent
 from obslab.errors import ConflictError, InvalidInputError, NotFoundError
 from obslab.users import add_user, issue_api_key
@@ -105,3 +105,12 @@ def test_api_key_for_unknown_user_is_refused(sessions: sessionmaker[Session]) ->
             issue_api_key(session, "nobody")
     with sessions() as session:
         assert session.scalars(select(User)).all() == []
+
+
+def test_full_names_of_known_users_only(sessions: sessionmaker[Session]) -> None:
+    with sessions() as session, session.begin():
+        add_user(session, "vega", ["usint"], full_name="V. Ega", now=fixed_clock)
+        add_user(session, "deneb", ["usint"], now=fixed_clock)
+    with sessions() as session:
+        assert full_names(session, ["vega", "deneb", "nobody"]) == {"vega": "V. Ega", "deneb": ""}
+        assert full_names(session, []) == {}

@@ -29,11 +29,12 @@ from obslab.catalog.browse import (
     Cone,
     filter_choices,
     observation_detail,
+    observation_values,
     page_observations,
     revision_status,
     sky_positions,
 )
-from obslab.catalog.models import Observation, ObservationParameter, Revision, RevisionValue, SignOff
+from obslab.catalog.models import EDITABLE_STATUSES, Observation, ObservationParameter, Revision, RevisionValue, SignOff
 from obslab.catalog.obsids import MAX_RANGE
 from obslab.catalog.types import ObservationStatus, RevisionKind, SignOffState
 from obslab.db import make_engine, make_session_factory
@@ -761,3 +762,25 @@ def test_pages_of_a_100k_catalog(large_engine: Engine) -> None:
         expected = [r["obsid"] for r in sorted(inside, key=lambda r: (r["dec_deg"], r["obsid"]))]
         where = CatalogFilter(status="scheduled", cone=Cone(10.0, -20.0, 1800.0))
         _check_pages(session, where, expected, sort_by="dec_deg", descending=False)
+
+
+def test_observation_values_are_the_stored_parameters_and_the_header(
+    demo_sessions: sessionmaker[Session], catalog: list[Row]
+) -> None:
+    obsid = catalog[0]["obsid"]
+    with demo_sessions() as session:
+        detail = observation_detail(session, obsid)
+        shown = observation_values(session, obsid)
+        missing = max(r["obsid"] for r in catalog) + 1
+        with pytest.raises(NotFoundError, match=f"obsid {missing} is not in the catalog"):
+            observation_values(session, missing)
+    assert shown.values == detail.values
+    assert (shown.obsid, shown.target_name, shown.instrument, shown.version) == (
+        obsid,
+        detail.summary["target_name"],
+        detail.summary["instrument"],
+        detail.summary["version"],
+    )
+    assert shown.status == detail.summary["status"].value and shown.editable == (
+        detail.summary["status"] in EDITABLE_STATUSES
+    )

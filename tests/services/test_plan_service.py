@@ -17,6 +17,7 @@ from obslab.errors import ObslabError, PermissionDeniedError
 from obslab.scheduling.models import ObservingRequest, Schedule
 from obslab.scheduling.service import compare, explain, plan, plan_and_save
 from obslab.scheduling.types import RejectionReason, ScheduleStatus
+from obslab.scheduling.views import change_from_parent, recent_alerts, stored_plan
 from obslab.users import add_user
 from tests.helpers.schedule_world import NIGHT, add_requests
 from tests.helpers.support import KITT_PEAK, fixed_clock, table_counts
@@ -194,3 +195,31 @@ def test_every_request_left_out_of_the_demo_night_has_a_reason(demo_sessions: se
     for left in result.unscheduled:
         assert isinstance(left.reason, RejectionReason) and len(left.detail) > 20, left
     assert len({left.reason for left in result.unscheduled}) >= 3  # the demo shows several kinds of reason
+
+
+def test_the_stored_plan_read_model_shows_the_requests_as_they_are_now(
+    sessions: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    with sessions() as session, session.begin():
+        first = plan_and_save(session, world["users"]["nina"], KITT_PEAK, NIGHT, seen_version=0, now=fixed_clock)
+        again = plan_and_save(session, world["users"]["nina"], KITT_PEAK, NIGHT, seen_version=1, now=fixed_clock)
+        gone = first.schedule.blocks[0].request_id
+        names = {b.request.id: b.request.name for b in first.plan.blocks}
+    with sessions() as session:
+        shown = stored_plan(session, again.schedule)
+        assert [row.name for row in shown.blocks] == [names[b.request_id] for b in again.schedule.blocks]
+        assert {row.reason for row in shown.unscheduled} == {"never_visible", "outranked"}
+        assert [r.id for r in shown.chosen] == [b.request_id for b in again.schedule.blocks]
+        assert set(shown.blocks[0].as_dict()) == {"request", "name", "target", "priority", "start", "end", "slew_s"}
+        assert change_from_parent(session, again.schedule) == compare(first.schedule, again.schedule)
+        assert change_from_parent(session, first.schedule) is None
+    with sessions() as session, session.begin():
+        session.delete(session.get(ObservingRequest, gone))
+    with sessions() as session:
+        row = next(row for row in stored_plan(session, again.schedule).blocks if row.request == gone)
+        assert (row.name, row.target, row.priority) == ("", "", None)  # deleted since the plan was made
+
+
+def test_recent_alerts_is_empty_before_any_alert(sessions: sessionmaker[Session], world: dict[str, Any]) -> None:
+    with sessions() as session:
+        assert recent_alerts(session) == []

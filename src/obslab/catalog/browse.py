@@ -12,7 +12,8 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_,
 from sqlalchemy.orm import Session, selectinload
 
 from obslab.access import usernames
-from obslab.catalog.models import Observation, Revision
+from obslab.catalog.guards import find_observation
+from obslab.catalog.models import EDITABLE_STATUSES, Observation, ObservationParameter, Revision
 from obslab.catalog.obsids import parse_obsid_list
 from obslab.catalog.types import ObservationStatus, SignOffState
 from obslab.errors import InvalidInputError, NotFoundError
@@ -232,6 +233,42 @@ def observation_detail(session: Session, obsid: int) -> ObservationDetail:
     values = {(p.name, p.rank): p.value for p in observation.parameters}
     return ObservationDetail(
         summary=summary, values=values, revisions=[_revision_view(r, names) for r in observation.revisions]
+    )
+
+
+@dataclass(frozen=True)
+class ObservationValues:
+    """One observation as a change request starts from it: what its header shows and its current parameter values."""
+
+    obsid: int
+    target_name: str
+    instrument: str
+    status: str
+    approved: bool
+    scheduled_at: datetime | None
+    editable: bool
+    version: int
+    values: dict[tuple[str, int], Any]
+
+
+def observation_values(session: Session, obsid: int) -> ObservationValues:
+    """The observation with its parameters as (name, rank) -> value, or NotFoundError ("not in the catalog")."""
+    observation = find_observation(session, obsid)
+    rows = session.execute(
+        select(ObservationParameter.name, ObservationParameter.rank, ObservationParameter.value).where(
+            ObservationParameter.observation_id == observation.id
+        )
+    )
+    return ObservationValues(
+        obsid=observation.obsid,
+        target_name=observation.target_name,
+        instrument=observation.instrument,
+        status=observation.status.value,
+        approved=observation.approved,
+        scheduled_at=observation.scheduled_at,
+        editable=observation.status in EDITABLE_STATUSES,
+        version=observation.version,
+        values={(name, rank): value for name, rank, value in rows},
     )
 
 

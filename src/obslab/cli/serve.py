@@ -57,7 +57,7 @@ def serve_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def serve_dashboards(app: App, *, use_panel: bool, port: int, preheat: bool) -> None:
     """Serve every dashboard on loopback until interrupted."""
-    from obslab.dashboards import serving
+    from obslab.dashboards.serving import serving
 
     def announce(url: str) -> None:
         how = "panel serve" if use_panel else "Voila"

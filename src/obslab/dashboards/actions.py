@@ -1,4 +1,4 @@
-"""My recent actions: a thin Panel view over MyActionsState, with an undo button for the selected action."""
+"""My recent actions: a thin Panel view over ActionsState, with an undo button for the selected action."""
 
 from __future__ import annotations
 
@@ -8,25 +8,23 @@ from typing import Any
 import panel as pn
 import param
 
-from obslab.dashboards.actions_state import MyActionsState
+from obslab.dashboards.base import PageViewer
 from obslab.dashboards.context import DashboardContext
 from obslab.dashboards.shell import error_alert, message_line, shell
-from obslab.dashboards.widgets import data_table
+from obslab.dashboards.state.actions import ActionsState
 
 TITLES = {"revision": "Revision", "what": "What", "at": "At (UTC)", "undo": "Undo", "until": "Window"}
 
 
-class MyActions(pn.viewable.Viewer):
+class MyActions(PageViewer):
     """The viewer's submissions, sign-offs and verifications of the undo window; click one, then undo it."""
 
-    state = param.ClassSelector(class_=MyActionsState)
+    state = param.ClassSelector(class_=ActionsState)
 
     def __init__(self, context: DashboardContext | None = None, **params: Any) -> None:
-        if params.get("state") is None:  # not setdefault: building a default state reads the configured database
-            params["state"] = MyActionsState(context)
-        super().__init__(**params)
-        self.table = data_table(
-            self.state.rows,
+        super().__init__(context, **params)
+        self.table = self.table_of(
+            "rows",
             titles=TITLES,
             height=360,
             css_classes=["obslab-actions-table"],
@@ -34,7 +32,6 @@ class MyActions(pn.viewable.Viewer):
             layout="fit_columns",
         )
         self.table.on_click(self._row_clicked)
-        self.state.param.watch(lambda event: setattr(self.table, "value", event.new), "rows")
         self.undo_button = pn.widgets.Button(
             label="Undo", color="warning", disabled=True, css_classes=["obslab-actions-undo"]
         )

@@ -10,11 +10,13 @@ import panel as pn
 import param
 
 from obslab.catalog.browse import ObservationDetail
-from obslab.catalog.parameter_schema import default_parameter_schema
-from obslab.dashboards.catalog_state import CatalogState
+from obslab.catalog.parameter_schema import ParameterSchema
+from obslab.dashboards.base import PageViewer
 from obslab.dashboards.context import DashboardContext
 from obslab.dashboards.shell import error_alert, shell
-from obslab.dashboards.widgets import BADGE_CSS, badge, data_table, html_table, key_value_table, sky_plot
+from obslab.dashboards.state.catalog import CatalogState
+from obslab.dashboards.widgets import BADGE_CSS, badge, html_table, key_value_table
+from obslab.plots.sky import sky_plot
 
 TITLES = {
     "obsid": "Obsid",
@@ -32,17 +34,15 @@ TITLES = {
 }
 
 
-class CatalogBrowser(pn.viewable.Viewer):
+class CatalogBrowser(PageViewer):
     """Filters on the left; table, pager and sky plot in the middle; the selected observation below."""
 
     state = param.ClassSelector(class_=CatalogState)
 
     def __init__(self, context: DashboardContext | None = None, **params: Any) -> None:
-        if "state" not in params:  # not setdefault: that would build (and connect) a default state needlessly
-            params["state"] = CatalogState(context)
-        super().__init__(**params)
-        self.table = data_table(
-            self.state.rows,
+        super().__init__(context, **params)
+        self.table = self.table_of(
+            "rows",
             titles=TITLES,
             height=560,
             css_classes=["obslab-catalog-table"],
@@ -50,12 +50,8 @@ class CatalogBrowser(pn.viewable.Viewer):
         )
         self.table.on_click(self._row_clicked)
         self.table.param.watch(self._header_sorted, "sorters")
-        self.state.param.watch(self._rows_changed, "rows")
 
     # --- wiring (side effects only: data flows from the state) ---------------------------------
-
-    def _rows_changed(self, event: param.parameterized.Event) -> None:
-        self.table.value = event.new
 
     def _row_clicked(self, event: Any) -> None:
         self.state.select(int(self.table.value.iloc[event.row]["obsid"]))
@@ -139,7 +135,7 @@ class CatalogBrowser(pn.viewable.Viewer):
             return pn.pane.Markdown(
                 "*Click a row or a point on the sky to see an observation.*", css_classes=["obslab-detail-empty"]
             )
-        return DetailView(detail).panel()
+        return DetailView(detail, self.state.context.catalog_policy.schema).panel()
 
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state
@@ -161,8 +157,9 @@ class CatalogBrowser(pn.viewable.Viewer):
 class DetailView:
     """One observation: summary, current sign-off state, parameters by schema group, revision history."""
 
-    def __init__(self, detail: ObservationDetail) -> None:
+    def __init__(self, detail: ObservationDetail, schema: ParameterSchema) -> None:
         self.detail = detail
+        self.schema = schema
 
     def _summary(self) -> str:
         d = self.detail.summary
@@ -215,7 +212,7 @@ class DetailView:
 
     def _parameters(self) -> pn.Accordion:
         cards = []
-        for group, rows in default_parameter_schema().group_rows(self.detail.values):
+        for group, rows in self.schema.group_rows(self.detail.values):
             if group.ranked:
                 names = [p.name for p in group.parameters]
                 body = (

@@ -1,4 +1,4 @@
-"""The duty roster: a thin Panel view over DutyRosterState."""
+"""The duty roster: a thin Panel view over DutyState."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ import pandas as pd
 import panel as pn
 import param
 
+from obslab.dashboards.base import PageViewer
 from obslab.dashboards.context import DashboardContext
-from obslab.dashboards.duty_state import DutyRosterState
 from obslab.dashboards.shell import error_alert, message_line, shell
-from obslab.dashboards.widgets import BADGE_CSS, badge, data_table
+from obslab.dashboards.state.duty import DutyState
+from obslab.dashboards.widgets import BADGE_CSS, badge
 
 TITLES = {
     "starts_on": "From",
@@ -34,24 +35,19 @@ def _highlight_current(row: pd.Series) -> list[str]:
     return [CURRENT_STYLE if row.get("current") else "" for _ in row]
 
 
-class DutyRoster(pn.viewable.Viewer):
+class DutyRoster(PageViewer):
     """The roster from this week on, who is on duty now, and the changes the viewer's role allows on the selected slot."""
 
-    state = param.ClassSelector(class_=DutyRosterState)
+    state = param.ClassSelector(class_=DutyState)
 
     def __init__(self, context: DashboardContext | None = None, **params: Any) -> None:
-        if (
-            "state" not in params
-        ):  # not setdefault: that would build (and connect) a default state even when one is given
-            params["state"] = DutyRosterState(context)
-        super().__init__(**params)
+        super().__init__(context, **params)
         s = self.state
-        self.table = data_table(
-            s.rows, titles=TITLES, height=420, hidden_columns=HIDDEN, css_classes=["obslab-duty-table"]
+        self.table = self.table_of(
+            "rows", titles=TITLES, height=420, hidden_columns=HIDDEN, css_classes=["obslab-duty-table"]
         )
         self.table.style.apply(_highlight_current, axis=1)  # the slot on duty now stands out
         self.table.on_click(self._row_clicked)
-        s.param.watch(self._rows_changed, "rows")
 
         self.sign_me_up = self._button("Sign me up", "primary", "obslab-duty-signup", lambda: s.sign_up(s.selected))
         self.person = pn.widgets.TextInput(
@@ -83,9 +79,6 @@ class DutyRoster(pn.viewable.Viewer):
         button = pn.widgets.Button(label=label, color=kind, css_classes=[css])
         button.on_click(lambda _event: action())
         return button
-
-    def _rows_changed(self, event: param.parameterized.Event) -> None:
-        self.table.value = event.new
 
     def _row_clicked(self, event: Any) -> None:
         self.state.select(str(self.table.value.iloc[event.row]["starts_on"]))

@@ -1,4 +1,4 @@
-"""The change-request editor: a thin Panel view over ChangeEditorState."""
+"""The change-request editor: a thin Panel view over EditorState."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import panel as pn
 import param
 
 from obslab.catalog.types import RevisionKind
+from obslab.dashboards.base import PageViewer
 from obslab.dashboards.context import DashboardContext
-from obslab.dashboards.editor_state import ChangeEditorState, Field, FormGroup
 from obslab.dashboards.registry import link_to
 from obslab.dashboards.shell import error_alert, message_line, shell
+from obslab.dashboards.state.editor import EditorState, Field, FormGroup
 from obslab.dashboards.widgets import BADGE_CSS, badge, html_table
 
 #: A field the current edits make wrong gets a red border (css_classes land on the widget's host element).
@@ -25,15 +26,13 @@ PROBLEM_CSS = """
 NORMAL = RevisionKind.NORMAL.value
 
 
-class ChangeEditor(pn.viewable.Viewer):
+class ChangeEditor(PageViewer):
     """Obsid and kind on top; the observation's parameters as a form, grouped as the schema groups them; review, then submit."""
 
-    state = param.ClassSelector(class_=ChangeEditorState)
+    state = param.ClassSelector(class_=EditorState)
 
     def __init__(self, context: DashboardContext | None = None, **params: Any) -> None:
-        if "state" not in params:  # not setdefault: that would build (and connect) a default state needlessly
-            params["state"] = ChangeEditorState(context)
-        super().__init__(**params)
+        super().__init__(context, **params)
         self._inputs: dict[tuple[str, int], pn.widgets.Widget] = {}
         self.form = pn.Column(sizing_mode="stretch_width", css_classes=["obslab-editor-form"])
         # onlychanged=False: loading the same obsid again (after a submission) must rebuild the form too.

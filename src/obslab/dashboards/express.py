@@ -7,33 +7,30 @@ from typing import Any
 import panel as pn
 import param
 
+from obslab.dashboards.base import PageViewer
 from obslab.dashboards.context import DashboardContext
-from obslab.dashboards.express_state import ExpressState
 from obslab.dashboards.shell import error_alert, message_line, shell
-from obslab.dashboards.widgets import data_table
+from obslab.dashboards.state.express import ExpressState
 
 TITLES = {"obsid": "Obsid", "status": "Status", "detail": "Detail"}
 
 
-class ExpressApproval(pn.viewable.Viewer):
+class ExpressApproval(PageViewer):
     """Paste obsids, check them, approve the approvable ones."""
 
     state = param.ClassSelector(class_=ExpressState)
 
     def __init__(self, context: DashboardContext | None = None, **params: Any) -> None:
-        if "state" not in params:  # not setdefault: that would build (and connect) a default state needlessly
-            params["state"] = ExpressState(context)
-        super().__init__(**params)
+        super().__init__(context, **params)
         # Fixed widths: the table is first drawn empty, so fitting columns to their data would make them too narrow.
-        self.table = data_table(
-            self.state.rows,
+        self.table = self.table_of(
+            "rows",
             titles=TITLES,
             height=360,
             css_classes=["obslab-express-table"],
             widths={"obsid": 100, "status": 260, "detail": 360},
             layout="fit_columns",
         )
-        self.state.param.watch(lambda event: setattr(self.table, "value", event.new), "rows")
 
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state

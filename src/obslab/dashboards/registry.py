@@ -35,7 +35,7 @@ class DashboardEntry:
     def notebook_cells(self) -> list[str]:
         """The three cells of this dashboard's Voila notebook: extension, import, display."""
         return [
-            "from obslab.dashboards.resources import notebook_extension\n\nnotebook_extension()",
+            "from obslab.dashboards.serving.resources import notebook_extension\n\nnotebook_extension()",
             f"from {self.viewer_module} import {self.viewer_class}",
             f"{self.viewer_class}()",
         ]

@@ -1,22 +1,19 @@
-"""The scheduling dashboard: a thin Panel view over ScheduleState (timeline, altitudes, reasons, re-plan, what-if, alerts)."""
+"""The scheduling dashboard: a thin view over ScheduleState (timeline, altitudes, reasons, re-plan, alerts)."""
 
 from __future__ import annotations
 
 import html
 from typing import Any
 
-import holoviews as hv
-import pandas as pd
 import panel as pn
 import param
 
+from obslab.dashboards.base import PageViewer
 from obslab.dashboards.context import DashboardContext
-from obslab.dashboards.schedule_state import ScheduleState
 from obslab.dashboards.shell import error_alert, message_line, shell
-from obslab.dashboards.widgets import data_table
+from obslab.dashboards.state.schedule import ScheduleState
+from obslab.plots.schedule import altitude_plot, timeline
 
-#: Darker bands for darker skies, drawn under the blocks.
-SHADES = {"sunset": "#dbe4f0", "civil": "#b7c9e2", "nautical": "#8eaad3", "astronomical": "#5d7fb5"}
 BLOCK_TITLES = {
     "request": "Id",
     "name": "Request",
@@ -43,64 +40,23 @@ ALERT_TITLES = {
 }
 
 
-def timeline(blocks: pd.DataFrame | None, shading: list[Any]) -> hv.Overlay:
-    """Blocks on a time axis, one row per block, over the twilight bands."""
-    bands = [hv.VSpan(start, end).opts(color=SHADES.get(level, "#cccccc"), alpha=0.6) for start, end, level in shading]
-    frame = blocks if blocks is not None and len(blocks) else pd.DataFrame(columns=["start", "end", "name", "priority"])
-    frame = frame.assign(row=range(len(frame)))
-    segments = hv.Segments(frame, kdims=["start", "row", "end", "row"], vdims=["name", "priority"]).opts(
-        line_width=12, color="#0b3d62", tools=["hover"]
-    )
-    return hv.Overlay([*bands, segments]).opts(
-        responsive=True,
-        min_height=260,
-        title="Tonight's blocks (UTC) over the twilight bands",
-        xlabel="UTC",
-        ylabel="block",
-        backend_opts={"plot.output_backend": "canvas"},
-    )
-
-
-def altitude_plot(curves: pd.DataFrame | None) -> hv.Overlay:
-    """Altitude against time for each scheduled target."""
-    frame = curves if curves is not None and len(curves) else pd.DataFrame({"time": [], "name": [], "altitude_deg": []})
-    lines = [
-        hv.Curve(part, kdims=["time"], vdims=["altitude_deg"], label=str(name)).opts(tools=["hover"])
-        for name, part in frame.groupby("name")
-    ] or [hv.Curve([], kdims=["time"], vdims=["altitude_deg"])]
-    return hv.Overlay(lines).opts(
-        responsive=True,
-        min_height=260,
-        title="Altitude of the scheduled targets",
-        ylim=(0, 90),
-        xlabel="UTC",
-        ylabel="altitude (deg)",
-        show_legend=False,
-    )
-
-
-class NightSchedule(pn.viewable.Viewer):
+class NightSchedule(PageViewer):
     """Night, From and Lost on top; the timeline and altitudes; the unscheduled with reasons; the plan's blocks; the alert feed."""
 
     state = param.ClassSelector(class_=ScheduleState)
 
     def __init__(self, context: DashboardContext | None = None, **params: Any) -> None:
-        if "state" not in params:  # not setdefault: that would build (and connect) a default state needlessly
-            params["state"] = ScheduleState(context)
-        super().__init__(**params)
-        s = self.state
-        self.blocks = data_table(s.blocks, titles=BLOCK_TITLES, height=260, css_classes=["obslab-schedule-blocks"])
-        self.left = data_table(
-            s.unscheduled,
+        super().__init__(context, **params)
+        self.blocks = self.table_of("blocks", titles=BLOCK_TITLES, height=260, css_classes=["obslab-schedule-blocks"])
+        self.left = self.table_of(
+            "unscheduled",
             titles=LEFT_TITLES,
             height=300,
             css_classes=["obslab-schedule-left"],
             widths={"detail": 520},
             layout="fit_data_table",
         )
-        self.alerts = data_table(s.alerts, titles=ALERT_TITLES, height=220, css_classes=["obslab-schedule-alerts"])
-        for table, name in ((self.blocks, "blocks"), (self.left, "unscheduled"), (self.alerts, "alerts")):
-            s.param.watch(lambda event, table=table: setattr(table, "value", event.new), name)
+        self.alerts = self.table_of("alerts", titles=ALERT_TITLES, height=220, css_classes=["obslab-schedule-alerts"])
 
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state

@@ -1,4 +1,4 @@
-"""The sign-off board: a thin Panel view over SignoffBoardState."""
+"""The sign-off board: a thin Panel view over SignoffState."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from typing import Any
 import panel as pn
 import param
 
+from obslab.dashboards.base import PageViewer
 from obslab.dashboards.context import DashboardContext
 from obslab.dashboards.shell import error_alert, message_line, shell
-from obslab.dashboards.signoff_state import SignoffBoardState
-from obslab.dashboards.widgets import BADGE_CSS, badge, data_table, html_table
+from obslab.dashboards.state.signoff import SignoffState
+from obslab.dashboards.widgets import BADGE_CSS, badge, html_table
 
+#: Column titles; each sign-off area's column is titled with its label from the change rules.
 TITLES = {
     "revision": "Revision",
     "target": "Target",
@@ -20,32 +22,22 @@ TITLES = {
     "kind": "Kind",
     "submitted_by": "By",
     "submitted_at": "Submitted (UTC)",
-    "general": "General",
-    "acis": "ACIS",
-    "acis_si": "ACIS SI",
-    "hrc_si": "HRC SI",
-    "verification": "Verification",
     "badges": "Notes",
     "actions": "Yours to do",
 }
 ACTION_LABELS = {"verify": "Verify", "approve": "Verify and approve", "discard": "Discard"}
 
 
-class SignoffBoard(pn.viewable.Viewer):
+class SignoffBoard(PageViewer):
     """Open revisions with their areas; the selected one's changes and the buttons the viewer's roles allow."""
 
-    state = param.ClassSelector(class_=SignoffBoardState)
+    state = param.ClassSelector(class_=SignoffState)
 
     def __init__(self, context: DashboardContext | None = None, **params: Any) -> None:
-        if "state" not in params:  # not setdefault: that would build (and connect) a default state needlessly
-            params["state"] = SignoffBoardState(context)
-        super().__init__(**params)
-        self.table = data_table(self.state.rows, titles=TITLES, height=420, css_classes=["obslab-board-table"])
+        super().__init__(context, **params)
+        titles = TITLES | {area.key: area.label for area in self.state.rules.areas}
+        self.table = self.table_of("rows", titles=titles, height=420, css_classes=["obslab-board-table"])
         self.table.on_click(self._row_clicked)
-        self.state.param.watch(self._rows_changed, "rows")
-
-    def _rows_changed(self, event: param.parameterized.Event) -> None:
-        self.table.value = event.new
 
     def _row_clicked(self, event: Any) -> None:
         self.state.select(str(self.table.value.iloc[event.row]["revision"]))

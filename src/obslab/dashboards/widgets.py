@@ -1,4 +1,4 @@
-"""Shared dashboard pieces: status badges, data tables, the sky plot and the time-series plot."""
+"""Shared dashboard pieces: status badges, HTML tables and the read-only data table."""
 
 from __future__ import annotations
 
@@ -7,32 +7,9 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-import holoviews as hv
-import holoviews.plotting.bokeh  # noqa: F401  (the figures set Bokeh options, so they work outside a dashboard too)
-import pandas as pd
 import panel as pn
 
-#: Badge colours by state or status; anything else is grey.
-BADGE_COLOURS = {
-    "signed": "#1a7f37",
-    "complete": "#1a7f37",
-    "approved": "#1a7f37",
-    "observed": "#1a7f37",
-    "done": "#1a7f37",
-    "pending": "#9a6700",
-    "open": "#9a6700",
-    "scheduled": "#0969da",
-    "unobserved": "#57606a",
-    "untriggered": "#8250df",
-    "triggered": "#bf3989",
-    "not_required": "#6e7781",
-    "superseded": "#6e7781",
-    "archived": "#6e7781",
-    "discarded": "#cf222e",
-    "canceled": "#cf222e",
-    "error": "#cf222e",
-}
-STATUS_ORDER = ("unobserved", "scheduled", "untriggered", "triggered", "observed", "archived", "canceled")
+from obslab.plots.colours import BADGE_COLOURS
 
 BADGE_CSS = """
 .obslab-badge { display: inline-block; padding: 1px 8px; border-radius: 10px; color: #fff;
@@ -81,43 +58,6 @@ def data_table(frame: Any, *, titles: Mapping[str, str] | None = None, **options
         titles=dict(titles or {}),
     )
     return pn.widgets.Tabulator(frame, **(defaults | options))
-
-
-def sky_plot(positions: pd.DataFrame, *, selected: int | None = None) -> hv.Overlay:
-    """Observations on the sky (RA increasing to the left, as on a chart), coloured by status."""
-    points = hv.Points(positions, kdims=["ra_deg", "dec_deg"], vdims=["obsid", "target_name", "status"])
-    points = points.opts(
-        color="status",
-        cmap={s: BADGE_COLOURS.get(s, "#6e7781") for s in STATUS_ORDER},
-        size=5,
-        alpha=0.8,
-        tools=["hover", "tap"],
-        nonselection_alpha=0.5,
-        xlim=(360, 0),
-        ylim=(-90, 90),
-        xlabel="RA (deg)",
-        ylabel="Dec (deg)",
-        responsive=True,
-        min_height=320,
-        show_legend=True,
-        legend_position="right",
-        title="Sky positions (click a point to open it)",
-        # Canvas, not HoloViews' default WebGL: at up to SKY_LIMIT points it draws as fast, and it does
-        # not fall back to slow software GL on machines without a GPU.
-        backend_opts={"plot.output_backend": "canvas"},
-    )
-    highlight = positions[positions["obsid"] == selected] if selected is not None else positions.iloc[:0]
-    ring = hv.Points(highlight, kdims=["ra_deg", "dec_deg"]).opts(
-        marker="circle", size=16, fill_alpha=0, line_color="black", line_width=2
-    )
-    return points * ring
-
-
-def time_series_plot(frame: pd.DataFrame, x: str, y: str, *, by: str | None = None, title: str = "") -> hv.Overlay:
-    """Values of ``y`` against time ``x``, one line per ``by`` group (the trending pages build on this)."""
-    groups = frame.groupby(by) if by else [(y, frame)]
-    curves = [hv.Curve(part, kdims=[x], vdims=[y], label=str(name)).opts(tools=["hover"]) for name, part in groups]
-    return hv.Overlay(curves).opts(responsive=True, min_height=260, title=title)
 
 
 def _text(value: Any) -> str:

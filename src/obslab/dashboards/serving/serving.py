@@ -74,7 +74,7 @@ def voila_arguments(directory: Path, *, host: str, port: int, preheat: bool) -> 
 
 def serve_voila(directory: Path, *, host: str, port: int, preheat: bool, announce: Callable[[str], None]) -> None:
     """Write the notebooks and serve them with Voila until interrupted; the index is Voila's page list."""
-    from obslab.dashboards.voila_app import ObslabVoila
+    from obslab.dashboards.serving.voila_app import ObslabVoila
 
     write_notebooks(directory)
     os.environ[SERVER_KIND_VARIABLE] = "voila"  # kernels inherit it, so pages link the Voila way
@@ -86,7 +86,7 @@ def serve_panel(*, host: str, port: int, announce: Callable[[str], None]) -> Non
     """Serve every dashboard with Panel's server until interrupted; ``/`` lists them."""
     import panel as pn
 
-    from obslab.dashboards.resources import server_extension
+    from obslab.dashboards.serving.resources import server_extension
 
     os.environ[SERVER_KIND_VARIABLE] = "panel"
     server_extension()

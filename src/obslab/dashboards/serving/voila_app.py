@@ -7,7 +7,7 @@ from typing import Any
 
 from voila.app import Voila
 
-from obslab.dashboards.resources import BOKEH_PREFIX, offline_routes
+from obslab.dashboards.serving.resources import BOKEH_PREFIX, offline_routes
 
 TEMPLATE_DIR = Path(__file__).parent / "voila_template"
 #: The BokehJS bundles the dashboards use (MathJax is left out: no dashboard typesets formulas).

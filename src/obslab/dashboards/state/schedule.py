@@ -1,4 +1,4 @@
-"""State of the scheduling dashboard: the night's plan, its reasons, re-plan and what-if, versions and the alert feed; no Panel."""
+"""State of the scheduling dashboard: the night's plan, its reasons, re-plan and what-if, versions, the alert feed."""
 
 from __future__ import annotations
 
@@ -7,35 +7,24 @@ from typing import Any
 
 import pandas as pd
 import param
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session
 
 from obslab.dashboards.context import DashboardContext, default_context
-from obslab.db import Clock, transaction, utcnow
-from obslab.errors import ObslabError
-from obslab.scheduling.models import Alert, ObservingRequest, Schedule
+from obslab.dashboards.state.base import DashboardState
+from obslab.db import Clock, utcnow
+from obslab.scheduling.models import Schedule
 from obslab.scheduling.night import SUN_ALTITUDE_DEG, NightGeometry, night_geometry, night_of
 from obslab.scheduling.planner import Plan
-from obslab.scheduling.service import (
-    active_schedule,
-    compare,
-    lost_ranges,
-    moment_in_night,
-    parse_night,
-    plan,
-    plan_and_save,
-    plan_request,
-)
+from obslab.scheduling.service import active_schedule, lost_ranges, moment_in_night, parse_night, plan, plan_and_save
+from obslab.scheduling.views import FEED, change_from_parent, recent_alerts, stored_plan
 from obslab.scheduling.visibility import PlanRequest, altitude_curves
 
 BLOCK_COLUMNS = ["request", "name", "target", "start", "end", "priority", "slew_s"]
 LEFT_COLUMNS = ["request", "name", "target", "priority", "reason", "detail"]
 ALERT_COLUMNS = ["received", "stream", "ivorn", "status", "decision"]
-#: How many alerts the feed shows, newest first.
-FEED = 50
 
 
-class ScheduleState(param.Parameterized):
+class ScheduleState(DashboardState):
     """One night: the stored plan (or a what-if), why each request is left out, and the controls to plan again."""
 
     night = param.String(default="", doc="The local date the night begins, YYYY-MM-DD")
@@ -54,17 +43,13 @@ class ScheduleState(param.Parameterized):
         default=0, precedence=-1, doc="The stored plan version shown (0: none); a re-plan states it"
     )
     summary = param.String(default="", precedence=-1)
-    error = param.String(default="", precedence=-1)
-    message = param.String(default="", precedence=-1)
 
     def __init__(self, context: DashboardContext | None = None, *, now: Clock = utcnow, **params: Any) -> None:
-        self.context = context or default_context()
-        self.now = now
-        self.site = self.context.settings.site
-        params.setdefault(
-            "night", night_of(self.site, now()).isoformat()
-        )  # set before: a later change would refresh twice
-        super().__init__(**params)
+        context = context or default_context()
+        self.site = context.settings.site
+        # Set before: a later change would refresh twice.
+        params.setdefault("night", night_of(self.site, now()).isoformat())
+        super().__init__(context, now=now, **params)
         self.refresh()
 
     # --- inputs -----------------------------------------------------------------------------
@@ -84,46 +69,26 @@ class ScheduleState(param.Parameterized):
     @param.depends("night", watch=True)
     def refresh(self) -> None:
         """Show the night's stored plan; before the first one, what a plan would be (a what-if)."""
-        try:
-            night = self.night_date()
-            with self.context.sessions() as session:
-                stored = active_schedule(session, night)
-                self.shown_version = stored.version_number if stored is not None else 0
-                if stored is None:
-                    result, _kept = plan(session, self.site, night)
-                    self._show(result, "no stored plan yet: what-if")
-                else:
-                    self._show_stored(session, stored)
-                self._feed(session)
-        except ObslabError as exc:
-            self.error = str(exc)
 
-    def _show_stored(self, session: Any, stored: Schedule) -> None:
-        ids = [b.request_id for b in stored.blocks] + [r.request_id for r in stored.rejections]
-        rows = {
-            row.id: row
-            for row in session.scalars(
-                select(ObservingRequest)
-                .where(ObservingRequest.id.in_(ids or [-1]))
-                .options(selectinload(ObservingRequest.windows))
-            )
-        }
-        self.blocks = pd.DataFrame(
-            [
-                _row(rows.get(b.request_id), b.request_id) | {"start": b.start, "end": b.end, "slew_s": b.slew_s}
-                for b in stored.blocks
-            ],
-            columns=BLOCK_COLUMNS,
-        )
-        self.unscheduled = pd.DataFrame(
-            [
-                _row(rows.get(r.request_id), r.request_id) | {"reason": r.reason.value, "detail": r.detail}
-                for r in stored.rejections
-            ],
-            columns=LEFT_COLUMNS,
-        )
+        def read(session: Session) -> None:
+            night = self.night_date()
+            stored = active_schedule(session, night)
+            self.shown_version = stored.version_number if stored is not None else 0
+            if stored is None:
+                result, _kept = plan(session, self.site, night)
+                self._show(result, "no stored plan yet: what-if")
+            else:
+                self._show_stored(session, stored)
+            self._feed(session)
+
+        self.run(read, write=False)
+
+    def _show_stored(self, session: Session, stored: Schedule) -> None:
+        rows = stored_plan(session, stored)
+        self.blocks = pd.DataFrame([row.as_dict() for row in rows.blocks], columns=BLOCK_COLUMNS)
+        self.unscheduled = pd.DataFrame([row.as_dict() for row in rows.unscheduled], columns=LEFT_COLUMNS)
         self.version = f"version {stored.version_number} ({stored.reason})"
-        chosen = [plan_request(rows[b.request_id]) for b in stored.blocks if b.request_id in rows]
+        chosen = list(rows.chosen)
         self._geometry(night_geometry(self.site, stored.night), chosen, stored.night_start, stored.night_end)
         self.summary = self._summary(
             len(stored.blocks), len(stored.rejections), stored.night_start, stored.night_end, stored.twilight.value
@@ -189,75 +154,56 @@ class ScheduleState(param.Parameterized):
             ignore_index=True,
         )
 
-    def _feed(self, session: Any) -> None:
-        rows = session.scalars(select(Alert).order_by(Alert.received_at.desc(), Alert.id.desc()).limit(FEED))
-        self.alerts = pd.DataFrame(
-            [
-                {
-                    "received": a.received_at,
-                    "stream": a.stream,
-                    "ivorn": a.ivorn,
-                    "status": a.status.value,
-                    "decision": a.decision,
-                }
-                for a in rows
-            ],
-            columns=ALERT_COLUMNS,
-        )
+    def _feed(self, session: Session) -> None:
+        self.alerts = pd.DataFrame([row.as_dict() for row in recent_alerts(session, FEED)], columns=ALERT_COLUMNS)
 
     # --- acting -----------------------------------------------------------------------------
 
     def what_if(self) -> bool:
         """Plan with the From and Lost inputs and show it; nothing is stored."""
-        try:
+
+        def read(session: Session) -> Plan:
             start, lost = self.planning_inputs()
-            with self.context.sessions() as session:
-                result, _kept = plan(session, self.site, self.night_date(), planned_from=start, lost=lost)
-                self._show(result, "what-if (not stored)")
-        except ObslabError as exc:
-            self.error, self.message = str(exc), ""
-            return False
-        self.error, self.message = (
-            "",
-            f"what-if: {len(result.blocks)} scheduled, {len(result.unscheduled)} left out; nothing stored",
+            result, _kept = plan(session, self.site, self.night_date(), planned_from=start, lost=lost)
+            self._show(result, "what-if (not stored)")
+            return result
+
+        return self.run(
+            read,
+            lambda result: (
+                f"what-if: {len(result.blocks)} scheduled, {len(result.unscheduled)} left out; nothing stored"
+            ),
+            write=False,
         )
-        return True
 
     def replan(self) -> bool:
         """Plan with the From and Lost inputs and store it as the night's next version, as the viewer."""
-        try:
+
+        def write(session: Session) -> tuple[int, dict[str, Any] | None]:
             start, lost = self.planning_inputs()
-            with transaction(self.context.sessions) as session:
-                saved = plan_and_save(
-                    session,
-                    self.context.acting_user(session),
-                    self.site,
-                    self.night_date(),
-                    seen_version=self.shown_version,
-                    planned_from=start,
-                    lost=lost,
-                    now=self.now,
-                )
-                number = saved.schedule.version_number
-                before = session.get(Schedule, saved.schedule.parent_id) if saved.schedule.parent_id else None
-                difference = compare(before, saved.schedule) if before is not None else None
-        except ObslabError as exc:
-            self.error, self.message = str(exc), ""
-            return False
-        self.refresh()
-        change = (
-            (
-                f"; against version {difference['from']}: {len(difference['added'])} added, {len(difference['removed'])} removed, "
-                f"{len(difference['moved'])} moved"
+            saved = plan_and_save(
+                session,
+                self.context.acting_user(session),
+                self.site,
+                self.night_date(),
+                seen_version=self.shown_version,
+                planned_from=start,
+                lost=lost,
+                now=self.now,
             )
-            if difference
-            else ""
+            return saved.schedule.version_number, change_from_parent(session, saved.schedule)
+
+        return self.run(write, _stored, then=lambda _stored: self.refresh())
+
+
+def _stored(stored: tuple[int, dict[str, Any] | None]) -> str:
+    number, difference = stored
+    change = (
+        (
+            f"; against version {difference['from']}: {len(difference['added'])} added, "
+            f"{len(difference['removed'])} removed, {len(difference['moved'])} moved"
         )
-        self.error, self.message = "", f"stored as version {number}{change}"
-        return True
-
-
-def _row(request: ObservingRequest | None, request_id: int) -> dict[str, Any]:
-    if request is None:  # deleted since the plan was made
-        return {"request": request_id, "name": "", "target": "", "priority": None}
-    return {"request": request_id, "name": request.name, "target": request.target_name, "priority": request.priority}
+        if difference
+        else ""
+    )
+    return f"stored as version {number}{change}"

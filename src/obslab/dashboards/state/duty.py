@@ -1,4 +1,4 @@
-"""State of the duty roster: the weeks from this Monday, who is on duty now, and changing slots as the viewer; no Panel."""
+"""State of the duty roster: the weeks from this Monday, who is on duty now, and changing slots as the viewer."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from typing import Any
 
 import pandas as pd
 import param
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from obslab.access import User, find_user
+from obslab.access import User, find_user, full_names
 from obslab.catalog import duty as service
 from obslab.catalog.duty import ROSTER_ROLE, Slot, monday_of
-from obslab.dashboards.context import DashboardContext, default_context
-from obslab.db import Clock, transaction, utcnow
-from obslab.errors import InvalidInputError, ObslabError
+from obslab.dashboards.context import DashboardContext
+from obslab.dashboards.state.base import DashboardState
+from obslab.db import Clock, utcnow
+from obslab.errors import InvalidInputError
 
 COLUMNS = [
     "starts_on",
@@ -35,7 +35,7 @@ NOT_STANDARD = "not a Monday-to-Sunday week"
 DAY = timedelta(days=1)
 
 
-class DutyRosterState(param.Parameterized):
+class DutyState(DashboardState):
     """The roster from the Monday of this week for ``weeks`` weeks; actions go through the duty service as the viewer.
 
     Each action sends the version of the slot as this roster showed it, so a change someone else made since is
@@ -49,13 +49,9 @@ class DutyRosterState(param.Parameterized):
     selected = param.String(default="", precedence=-1, doc="First day (YYYY-MM-DD) of the selected slot")
     on_duty = param.String(default="", precedence=-1, doc="User name of whoever is on duty now; empty when nobody is")
     may_change = param.Boolean(default=False, precedence=-1, doc="Whether the viewer holds the roster role")
-    error = param.String(default="", precedence=-1)
-    message = param.String(default="", precedence=-1)
 
     def __init__(self, context: DashboardContext | None = None, *, now: Clock = utcnow, **params: Any) -> None:
-        self.context = context or default_context()
-        self.now = now
-        super().__init__(**params)
+        super().__init__(context, now=now, **params)
         self.rows = pd.DataFrame(columns=COLUMNS)
         self._slots: list[Slot] = []
         self._names: dict[str, str] = {}
@@ -90,20 +86,19 @@ class DutyRosterState(param.Parameterized):
         today = self.today  # once: the clock must not move between the rows of one reading
         first = monday_of(today)
         last = first + timedelta(days=7 * self.weeks - 1)
-        try:
-            with self.context.sessions() as session:
-                viewer = find_user(session, self.context.viewer.username)
-                # One day either side, so the first and last slots shown know their neighbours (for delete).
-                slots = service.roster(session, first - DAY, last + DAY)
-                people = {slot.person for slot in slots if slot.person}
-                self._names = (
-                    dict(session.execute(select(User.username, User.full_name).where(User.username.in_(people))).all())
-                    if people
-                    else {}
-                )
-        except ObslabError as exc:
-            self.error = str(exc)
-            return False
+
+        def read(session: Session) -> tuple[User | None, list[Slot], dict[str, str]]:
+            viewer = find_user(session, self.context.viewer.username)
+            # One day either side, so the first and last slots shown know their neighbours (for delete).
+            slots = service.roster(session, first - DAY, last + DAY)
+            return viewer, slots, full_names(session, {slot.person for slot in slots if slot.person})
+
+        return self.run(read, write=False, then=lambda found: self._show(*found, first, last, today))
+
+    def _show(
+        self, viewer: User | None, slots: list[Slot], names: dict[str, str], first: date, last: date, today: date
+    ) -> None:
+        self._names = names
         may_change = viewer is not None and viewer.is_active and viewer.has_role(ROSTER_ROLE)
         shown = [(index, slot) for index, slot in enumerate(slots) if slot.ends_on >= first and slot.starts_on <= last]
         records = [self._table_row(slot, self._actions(slots, index, may_change), today) for index, slot in shown]
@@ -117,7 +112,6 @@ class DutyRosterState(param.Parameterized):
         )
         if self.selected and self.slot(self.selected) is None:
             self.selected = ""
-        return True
 
     @staticmethod
     def _actions(slots: list[Slot], index: int, may_change: bool) -> list[str]:
@@ -216,41 +210,35 @@ class DutyRosterState(param.Parameterized):
 
     def extend(self, through: date | str) -> bool:
         """Add open Monday-to-Sunday slots after the last one, up to ``through``."""
-        try:
+
+        def write(session: Session) -> tuple[date, list[Slot]]:
             day = _as_day(through, field="through")
-            with transaction(self.context.sessions) as session:
-                added = service.extend(session, self.context.acting_user(session), day, now=self.now)
-        except ObslabError as exc:
-            return self._refused(exc)
-        self._done(
-            f"added {len(added)} open slot(s) through {added[-1].ends_on:%Y-%m-%d}"
-            if added
-            else f"nothing to add: the roster already runs through {day:%Y-%m-%d}"
-        )
-        return True
+            return day, service.extend(session, self.context.acting_user(session), day, now=self.now)
+
+        def done(result: tuple[date, list[Slot]]) -> str:
+            day, added = result
+            if added:
+                return f"added {len(added)} open slot(s) through {added[-1].ends_on:%Y-%m-%d}"
+            return f"nothing to add: the roster already runs through {day:%Y-%m-%d}"
+
+        return self._reloading(write, done)
 
     def _on_slot(
         self, starts_on: date | str, action: Callable[[Session, User, Slot], Any], done: Callable[[Any], str]
     ) -> bool:
-        try:
+
+        def write(session: Session) -> Any:
             slot = self.slot(_as_day(starts_on))
             if slot is None:
                 raise InvalidInputError("starts_on", _day(starts_on), "the first day of a slot shown on the roster")
-            with transaction(self.context.sessions) as session:
-                result = action(session, self.context.acting_user(session), slot)
-        except ObslabError as exc:
-            return self._refused(exc)
-        self._done(done(result))
-        return True
+            return action(session, self.context.acting_user(session), slot)
 
-    def _refused(self, exc: ObslabError) -> bool:
-        self.error, self.message = str(exc), ""
-        self._load()  # show what is there now, e.g. the change that made this one stale
-        return False
+        return self._reloading(write, done)
 
-    def _done(self, message: str) -> None:
-        self.error, self.message = "", message
-        self._load()
+    def _reloading(self, write: Callable[[Session], Any], done: Callable[[Any], str]) -> bool:
+        ok = self.run(write, done)
+        self._load()  # either way: show what is there now, e.g. the change that made this one stale
+        return ok
 
 
 def _as_day(value: date | str, *, field: str = "starts_on") -> date:

@@ -12,6 +12,7 @@ from obslab.catalog.browse import (
     PAGE_COLUMNS,
     SORT_COLUMNS,
     CatalogFilter,
+    CatalogPage,
     Cone,
     ObservationDetail,
     filter_choices,
@@ -19,8 +20,9 @@ from obslab.catalog.browse import (
     page_observations,
     sky_positions,
 )
-from obslab.dashboards.context import DashboardContext, default_context
-from obslab.errors import InvalidInputError, ObslabError
+from obslab.dashboards.context import DashboardContext
+from obslab.dashboards.state.base import DashboardState
+from obslab.errors import InvalidInputError
 
 ANY = ""
 APPROVED_CHOICES = {"any": None, "approved": True, "not approved": False}
@@ -41,7 +43,7 @@ _FILTERS = (
 )
 
 
-class CatalogState(param.Parameterized):
+class CatalogState(DashboardState):
     """Filters in, one page of rows, the sky positions and the selected observation's detail out."""
 
     obsids = param.String(default="", doc="Obsids or ranges, e.g. 20001-20050, 20077")
@@ -68,13 +70,11 @@ class CatalogState(param.Parameterized):
     sky = param.DataFrame(default=None, allow_None=True, precedence=-1, doc="Positions of matching observations")
     selected_obsid = param.Integer(default=None, allow_None=True, precedence=-1)
     detail = param.ClassSelector(class_=ObservationDetail, default=None, allow_None=True, precedence=-1)
-    error = param.String(default="", precedence=-1, doc="The last refused input or action, as people read it")
 
     def __init__(self, context: DashboardContext | None = None, **params: Any) -> None:
-        self.context = context or default_context()
+        super().__init__(context, **params)
         with self.context.sessions() as session:
             choices = filter_choices(session)
-        super().__init__(**params)
         for name in ("instrument", "obs_type", "status"):
             # A dict shows "any" in menus while the value stays "" (no filter).
             self.param[name].objects = {"any": ANY} | {choice: choice for choice in choices[name]}
@@ -106,16 +106,17 @@ class CatalogState(param.Parameterized):
 
     @param.depends(*_FILTERS, watch=True)
     def _filters_changed(self) -> None:
-        try:
-            self._where = self.catalog_filter()
-        except ObslabError as exc:
-            self.error = str(exc)  # keep page and rows as they are: they still match each other
+        # A refused filter keeps page and rows as they are: they still match each other.
+        if not self.run(lambda _session: self._use_filter(), write=False):
             return
         if self.page != 1:
             self.page = 1  # the page watcher refreshes the rows
             self._refresh_sky()
         else:
             self.refresh()
+
+    def _use_filter(self) -> None:
+        self._where = self.catalog_filter()
 
     @param.depends("page", "page_size", "sort_by", "descending", watch=True)
     def _page_changed(self) -> None:
@@ -145,14 +146,15 @@ class CatalogState(param.Parameterized):
         if obsid is None:
             self.selected_obsid, self.detail = None, None
             return
-        try:
-            with self.context.sessions() as session:
-                detail = observation_detail(session, int(obsid))
-        except ObslabError as exc:
-            self.error = str(exc)
-            return
+        self.run(
+            lambda session: observation_detail(session, int(obsid)),
+            write=False,
+            then=lambda detail: self._show_detail(int(obsid), detail),
+        )
+
+    def _show_detail(self, obsid: int, detail: ObservationDetail) -> None:
         self.error = ""
-        self.selected_obsid, self.detail = int(obsid), detail
+        self.selected_obsid, self.detail = obsid, detail
 
     def clear_filters(self) -> None:
         """Back to the whole catalog."""
@@ -162,21 +164,22 @@ class CatalogState(param.Parameterized):
     # --- queries ----------------------------------------------------------------------------
 
     def _refresh_rows(self) -> None:
-        try:
-            offset = (self.page - 1) * self.page_size
-            with self.context.sessions() as session:
-                result = page_observations(
-                    session,
-                    self._where,
-                    sort_by=self.sort_by,
-                    descending=self.descending,
-                    offset=offset,
-                    limit=self.page_size,
-                )
-        except ObslabError as exc:
-            # Keep showing the last good rows: a refused sort or page size should not blank the table.
-            self.error = str(exc)
-            return
+        # A refused sort or page size keeps the last good rows: it should not blank the table.
+        offset = (self.page - 1) * self.page_size
+        self.run(
+            lambda session: page_observations(
+                session,
+                self._where,
+                sort_by=self.sort_by,
+                descending=self.descending,
+                offset=offset,
+                limit=self.page_size,
+            ),
+            write=False,
+            then=self._show_page,
+        )
+
+    def _show_page(self, result: CatalogPage) -> None:
         frame = pd.DataFrame(result.rows, columns=list(PAGE_COLUMNS))
         frame["status"] = frame["status"].astype(str)
         self.param.update(rows=frame, total=result.total, page_count=result.page_count, error="")

@@ -7,14 +7,15 @@ from typing import Any
 
 import pandas as pd
 import param
+from sqlalchemy.orm import Session
 
 from obslab.access import User, find_user
-from obslab.catalog.changes import Policy
 from obslab.catalog.my_actions import RecentAction, recent_actions
 from obslab.catalog.signoff import undo_sign_off, undo_verification, withdraw
 from obslab.dashboards.context import DashboardContext, default_context
-from obslab.db import Clock, transaction, utcnow
-from obslab.errors import InvalidInputError, ObslabError
+from obslab.dashboards.state.base import DashboardState
+from obslab.db import Clock, utcnow
+from obslab.errors import InvalidInputError
 
 COLUMNS = ["revision", "what", "at", "undo", "until"]
 
@@ -32,37 +33,33 @@ def undo_label(undo: str | None) -> str:
     return undo
 
 
-class MyActionsState(param.Parameterized):
+class ActionsState(DashboardState):
     """The viewer's recent actions with the undo each still allows; undos run through the services as the viewer."""
 
     rows = param.DataFrame(default=None, precedence=-1)
     selected = param.ClassSelector(
         class_=RecentAction, default=None, allow_None=True, precedence=-1, doc="The selected action, as last read"
     )
-    error = param.String(default="", precedence=-1)
-    message = param.String(default="", precedence=-1)
 
     def __init__(self, context: DashboardContext | None = None, *, now: Clock = utcnow, **params: Any) -> None:
-        self.context = context or default_context()
-        self.now = now
-        self.policy = Policy.default()
+        context = context or default_context()
+        self.policy = context.catalog_policy
         self.rules = self.policy.rules
-        super().__init__(**params)
+        super().__init__(context, now=now, **params)
         self._actions: list[RecentAction] = []
         self.refresh()
 
     def refresh(self) -> None:
         """Re-read the viewer's actions of the undo window (an unknown viewer has none)."""
         at = self.now()
-        try:
-            with self.context.sessions() as session:
-                viewer = find_user(session, self.context.viewer.username)
-                actions = (
-                    recent_actions(session, viewer, rules=self.rules, now=lambda: at) if viewer is not None else []
-                )
-        except ObslabError as exc:
-            self.error = str(exc)
-            return
+
+        def read(session: Session) -> list[RecentAction]:
+            viewer = find_user(session, self.context.viewer.username)
+            return recent_actions(session, viewer, rules=self.rules, now=lambda: at) if viewer is not None else []
+
+        self.run(read, write=False, then=lambda actions: self._show(actions, at))
+
+    def _show(self, actions: list[RecentAction], at: datetime) -> None:
         self._actions = actions
         self.rows = pd.DataFrame([self._table_row(action, at) for action in actions], columns=COLUMNS)
         if self.selected is not None:
@@ -121,18 +118,13 @@ class MyActionsState(param.Parameterized):
                 "",
             )
             return False
-        try:
-            with transaction(self.context.sessions) as session:
-                self._run(session, self.context.acting_user(session), action)
-        except ObslabError as exc:
-            self.error, self.message = str(exc), ""
-            self.refresh()
-            return False
-        self.error, self.message = "", self._done(action)
-        self.refresh()
-        return True
+        done = self.run(
+            lambda session: self._undo(session, self.context.acting_user(session), action), self._done(action)
+        )
+        self.refresh()  # either way: show what is there now, e.g. whoever acted on the revision since
+        return done
 
-    def _run(self, session: Any, viewer: User, action: RecentAction) -> None:
+    def _undo(self, session: Session, viewer: User, action: RecentAction) -> None:
         undo = action.undo or ""
         if undo == "withdraw":
             withdraw(session, viewer, action.label, seen_version=action.version, policy=self.policy, now=self.now)

@@ -7,27 +7,23 @@ from typing import Any
 import pandas as pd
 import param
 
-from obslab.catalog.express import express_approve, express_check
-from obslab.dashboards.context import DashboardContext, default_context
-from obslab.db import Clock, transaction, utcnow
-from obslab.errors import ObslabError
+from obslab.catalog.express import ExpressResult, ExpressRow, express_approve, express_check
+from obslab.dashboards.context import DashboardContext
+from obslab.dashboards.state.base import DashboardState
+from obslab.db import Clock, utcnow
 
 COLUMNS = ["obsid", "status", "detail"]
 
 
-class ExpressState(param.Parameterized):
+class ExpressState(DashboardState):
     """Check a list (ranges, commas, semicolons, spaces), then approve what can be approved in one transaction."""
 
     obsids = param.String(default="", doc="Obsids or ranges, e.g. 20001-20050, 20077")
     rows = param.DataFrame(default=None, precedence=-1)
     approvable = param.Integer(default=0, precedence=-1)
-    error = param.String(default="", precedence=-1)
-    message = param.String(default="", precedence=-1)
 
     def __init__(self, context: DashboardContext | None = None, *, now: Clock = utcnow, **params: Any) -> None:
-        self.context = context or default_context()
-        self.now = now
-        super().__init__(**params)
+        super().__init__(context, now=now, **params)
         self.rows = pd.DataFrame(columns=COLUMNS)
         self._checked = ""
 
@@ -38,35 +34,35 @@ class ExpressState(param.Parameterized):
 
     def check(self) -> None:
         """Show each listed obsid's status; nothing is written."""
-        try:
-            with self.context.sessions() as session:
-                viewer = self.context.acting_user(session)
-                rows = express_check(session, viewer, self.obsids)
-        except ObslabError as exc:
-            self.error = str(exc)
-            return
+        obsids = self.obsids
+        self.run(
+            lambda session: express_check(session, self.context.acting_user(session), obsids),
+            write=False,
+            then=lambda rows: self._checked_rows(rows, obsids),
+        )
+
+    def _checked_rows(self, rows: list[ExpressRow], obsids: str) -> None:
         self.error, self.message = "", ""
         self.rows = pd.DataFrame(
             [{"obsid": r.obsid, "status": r.status.value, "detail": r.detail} for r in rows], columns=COLUMNS
         )
         self.approvable = sum(row.approvable for row in rows)
-        self._checked = self.obsids
+        self._checked = obsids
 
     def approve(self) -> bool:
         """Approve the approvable obsids of the checked list; the statuses are read again inside the transaction."""
         if not self._checked or self._checked != self.obsids:
             self.error = "check the list first: approval acts on the list as last checked"
             return False
-        try:
-            with transaction(self.context.sessions) as session:
-                result = express_approve(session, self.context.acting_user(session), self.obsids, now=self.now)
-        except ObslabError as exc:
-            self.error = str(exc)
-            return False
+        return self.run(
+            lambda session: express_approve(session, self.context.acting_user(session), self.obsids, now=self.now),
+            then=self._approved,
+        )
+
+    def _approved(self, result: ExpressResult) -> None:
         self.check()
         self.message = (
             f"approved {len(result.approved)}: {', '.join(result.approved)}"
             if result.approved
             else "nothing to approve"
         )
-        return True

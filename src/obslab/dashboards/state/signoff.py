@@ -6,22 +6,23 @@ from typing import Any
 
 import pandas as pd
 import param
+from sqlalchemy.orm import Session
 
 from obslab.access import find_user
 from obslab.catalog.board import SORTS, BoardRow, board
-from obslab.catalog.change_rules import default_change_rules
 from obslab.catalog.revision_view import ValueRow, side_by_side
 from obslab.catalog.signoff import discard, sign_off, verify
 from obslab.dashboards.context import DashboardContext, default_context
-from obslab.db import Clock, transaction, utcnow
-from obslab.errors import InvalidInputError, ObslabError
+from obslab.dashboards.state.base import DashboardState
+from obslab.db import Clock, utcnow
+from obslab.errors import InvalidInputError
 
 ANY = ""
 COLUMNS = ["revision", "target", "instrument", "kind", "submitted_by", "submitted_at", "badges", "actions"]
 _FILTERS = ("sort", "pending_area", "submitter", "text")
 
 
-class SignoffBoardState(param.Parameterized):
+class SignoffState(DashboardState):
     """Filters in; board rows out; actions run through the services as the viewer, refusals shown as they are."""
 
     sort = param.Selector(default="newest", objects=list(SORTS))
@@ -31,14 +32,11 @@ class SignoffBoardState(param.Parameterized):
 
     rows = param.DataFrame(default=None, precedence=-1)
     selected = param.String(default="", precedence=-1, doc="Label of the selected revision")
-    error = param.String(default="", precedence=-1)
-    message = param.String(default="", precedence=-1)
 
     def __init__(self, context: DashboardContext | None = None, *, now: Clock = utcnow, **params: Any) -> None:
-        self.context = context or default_context()
-        self.now = now
-        self.rules = default_change_rules()
-        super().__init__(**params)
+        context = context or default_context()
+        self.rules = context.catalog_policy.rules
+        super().__init__(context, now=now, **params)
         self.param.pending_area.objects = {"any area": ANY} | {area.label: area.key for area in self.rules.areas}
         self._board: list[BoardRow] = []
         self.refresh()
@@ -49,25 +47,25 @@ class SignoffBoardState(param.Parameterized):
 
     def refresh(self) -> None:
         """Re-read the board for the current filters."""
-        try:
-            with self.context.sessions() as session:
-                viewer = find_user(session, self.context.viewer.username)
-                self._board = board(
-                    session,
-                    viewer,
-                    sort=self.sort,
-                    pending_area=self.pending_area or None,
-                    submitter=self.submitter.strip() or None,
-                    text=self.text,
-                    rules=self.rules,
-                    now=self.now,
-                )
-        except ObslabError as exc:
-            self.error = str(exc)
-            return
+        if self.run(self._read, write=False, then=self._show):
+            if self.selected and self.row(self.selected) is None:
+                self.selected = ""
+
+    def _read(self, session: Session) -> list[BoardRow]:
+        return board(
+            session,
+            find_user(session, self.context.viewer.username),
+            sort=self.sort,
+            pending_area=self.pending_area or None,
+            submitter=self.submitter.strip() or None,
+            text=self.text,
+            rules=self.rules,
+            now=self.now,
+        )
+
+    def _show(self, rows: list[BoardRow]) -> None:
+        self._board = rows
         self.rows = pd.DataFrame([self._table_row(row) for row in self._board], columns=self.columns())
-        if self.selected and self.row(self.selected) is None:
-            self.selected = ""
 
     def columns(self) -> list[str]:
         return COLUMNS[:6] + [area.key for area in self.rules.areas] + COLUMNS[6:]
@@ -94,12 +92,9 @@ class SignoffBoardState(param.Parameterized):
 
     def values(self, label: str) -> list[ValueRow]:
         """The revision's values side by side: original at submission, requested, and the catalog's current value."""
-        try:
-            with self.context.sessions() as session:
-                return side_by_side(session, label)
-        except ObslabError as exc:
-            self.error = str(exc)
-            return []
+        rows: list[ValueRow] = []
+        self.run(lambda session: side_by_side(session, label), write=False, then=rows.extend)
+        return rows
 
     def act(self, label: str, action: str) -> bool:
         """Do ``action`` ("sign:<area>", "verify", "approve", "discard") on revision ``label`` as the viewer.
@@ -115,21 +110,18 @@ class SignoffBoardState(param.Parameterized):
             # The service would refuse too; this only says so in the board's words first.
             self.error = f"{action!r} is not open to you on {label}; you may: {', '.join(row.actions) or 'nothing'}"
             return False
-        try:
-            with transaction(self.context.sessions) as session:
-                viewer = self.context.acting_user(session)
-                if action.startswith("sign:"):
-                    area = action.partition(":")[2]
-                    cell = next(c for c in row.cells if c.area == area)
-                    sign_off(session, viewer, label, area, seen_version=cell.version, now=self.now)
-                elif action in ("verify", "approve"):
-                    verify(session, viewer, label, seen_version=row.version, approve=action == "approve", now=self.now)
-                elif action == "discard":
-                    discard(session, viewer, label, seen_version=row.version, now=self.now)
-        except ObslabError as exc:
-            self.error, self.message = str(exc), ""
-            self.refresh()
-            return False
-        self.error, self.message = "", f"{label}: {action.replace(':', ' ')} done"
-        self.refresh()
-        return True
+
+        def write(session: Session) -> None:
+            viewer = self.context.acting_user(session)
+            if action.startswith("sign:"):
+                area = action.partition(":")[2]
+                cell = next(c for c in row.cells if c.area == area)
+                sign_off(session, viewer, label, area, seen_version=cell.version, now=self.now)
+            elif action in ("verify", "approve"):
+                verify(session, viewer, label, seen_version=row.version, approve=action == "approve", now=self.now)
+            elif action == "discard":
+                discard(session, viewer, label, seen_version=row.version, now=self.now)
+
+        done = self.run(write, f"{label}: {action.replace(':', ' ')} done")
+        self.refresh()  # either way: show what is there now, e.g. the change that made this one stale
+        return done

@@ -1,4 +1,4 @@
-"""State of the change-request editor: one observation's form from the schema, live checks, a confirm step, submission; no Panel."""
+"""State of the change-request editor: the form from the schema, live checks, a confirm step, submission."""
 
 from __future__ import annotations
 
@@ -7,17 +7,19 @@ from datetime import datetime
 from typing import Any
 
 import param
+from sqlalchemy.orm import Session
 
 from obslab.access import ADMIN_ROLE
-from obslab.catalog.changes import Edit, Policy, areas_needed, current_values, preview_change, submit_change
+from obslab.catalog.browse import ObservationValues, observation_values
+from obslab.catalog.changes import Edit, Policy, areas_needed, preview_change, submit_change
 from obslab.catalog.guards import find_observation
-from obslab.catalog.models import EDITABLE_STATUSES
 from obslab.catalog.types import RevisionKind
 from obslab.catalog.validation import MAX_RANK, ChangeCheck, Problem, label
 from obslab.catalog.values import DATETIME_FORMAT
 from obslab.dashboards.context import DashboardContext, default_context
-from obslab.db import Clock, transaction, utcnow
-from obslab.errors import InvalidInputError, ObslabError
+from obslab.dashboards.state.base import DashboardState
+from obslab.db import Clock, utcnow
+from obslab.errors import InvalidInputError
 
 #: Menu text -> revision kind.
 KINDS = {
@@ -67,7 +69,7 @@ def shown(value: Any) -> str:
     return str(value)
 
 
-class ChangeEditorState(param.Parameterized):
+class EditorState(DashboardState):
     """Load an observation, edit values (each edit checked at once), review the diff and warnings, then submit."""
 
     obsid = param.String(default="", doc="The observation to change")
@@ -78,8 +80,6 @@ class ChangeEditorState(param.Parameterized):
     stage = param.Selector(default="edit", objects=list(STAGES), precedence=-1)
     problems = param.List(default=[], precedence=-1, doc="Errors then warnings of the current edits")
     revision = param.String(default="", precedence=-1, doc="The label of the submitted revision")
-    error = param.String(default="", precedence=-1)
-    message = param.String(default="", precedence=-1)
 
     def __init__(
         self,
@@ -89,10 +89,9 @@ class ChangeEditorState(param.Parameterized):
         policy: Policy | None = None,
         **params: Any,
     ) -> None:
-        self.context = context or default_context()
-        self.now = now
-        self.policy = policy or Policy.default()
-        super().__init__(**params)
+        context = context or default_context()
+        self.policy = policy or context.catalog_policy
+        super().__init__(context, now=now, **params)
         self.groups: list[FormGroup] = []
         self.summary: dict[str, Any] = {}
         self.edits: dict[tuple[str, int], str] = {}
@@ -113,33 +112,32 @@ class ChangeEditorState(param.Parameterized):
     def load(self) -> bool:
         """Read the observation named by ``obsid`` into a fresh form; a bad or unknown obsid is refused."""
         text = self.obsid.strip()
-        try:
+
+        def read(session: Session) -> ObservationValues:
             if not text.isdigit():
                 raise InvalidInputError("obsid", text, "a whole number, e.g. 30001")
-            with self.context.sessions() as session:
-                observation = find_observation(session, int(text))
-                values = current_values(session, observation)
-                self.summary = {
-                    "obsid": observation.obsid,
-                    "target": observation.target_name,
-                    "instrument": observation.instrument,
-                    "status": observation.status.value,
-                    "approved": observation.approved,
-                    "scheduled_at": observation.scheduled_at,
-                    "editable": observation.status in EDITABLE_STATUSES,
-                    "version": observation.version,
-                }
-                self._version = observation.version
-        except ObslabError as exc:
-            self.error = str(exc)
-            return False
-        self.groups = self._form(values)
+            return observation_values(session, int(text))
+
+        return self.run(read, write=False, then=self._loaded)
+
+    def _loaded(self, observation: ObservationValues) -> None:
+        self.summary = {
+            "obsid": observation.obsid,
+            "target": observation.target_name,
+            "instrument": observation.instrument,
+            "status": observation.status,
+            "approved": observation.approved,
+            "scheduled_at": observation.scheduled_at,
+            "editable": observation.editable,
+            "version": observation.version,
+        }
+        self._version = observation.version
+        self.groups = self._form(observation.values)
         self.edits, self.check, self.areas = {}, None, []
         self.error = self.message = self.revision = ""
         self.problems = []
         self.stage = "edit"
         self.loaded = self.summary["obsid"]
-        return True
 
     def _form(self, values: dict[tuple[str, int], Any]) -> list[FormGroup]:
         groups = []
@@ -202,15 +200,17 @@ class ChangeEditorState(param.Parameterized):
         """Check the current edits against the observation as it is now; nothing is written."""
         if not self.loaded:
             return
-        try:
-            with self.context.sessions() as session:
-                observation = find_observation(session, self.loaded)
-                check = preview_change(session, self.loaded, self.edit_list(), policy=self.policy, now=self.now)
-                kind = RevisionKind(self.kind)
-                self.areas = [area.label for area in areas_needed(observation, kind, check, self.policy)]
-        except ObslabError as exc:
-            self.error = str(exc)
-            return
+
+        def read(session: Session) -> tuple[ChangeCheck, list[str]]:
+            observation = find_observation(session, self.loaded)
+            check = preview_change(session, self.loaded, self.edit_list(), policy=self.policy, now=self.now)
+            kind = RevisionKind(self.kind)
+            return check, [area.label for area in areas_needed(observation, kind, check, self.policy)]
+
+        self.run(read, write=False, then=self._checked)
+
+    def _checked(self, found: tuple[ChangeCheck, list[str]]) -> None:
+        check, self.areas = found
         self.check = check
         self.error = ""
         self.problems = [_problem("error", p) for p in check.errors] + [_problem("warning", p) for p in check.warnings]
@@ -251,29 +251,28 @@ class ChangeEditorState(param.Parameterized):
         if self.stage != "confirm":
             self.error = "review the request first: submission follows the confirm step"
             return False
-        try:
-            with transaction(self.context.sessions) as session:
-                viewer = self.context.acting_user(session)
-                revision, _check = submit_change(
-                    session,
-                    viewer,
-                    self.loaded,
-                    seen_version=self._version,
-                    kind=self.kind,
-                    edits=self.edit_list(),
-                    comment=self.comment,
-                    policy=self.policy,
-                    now=self.now,
-                )
-                label_text = revision.label
-        except ObslabError as exc:
-            self.error = str(exc)
-            return False
+
+        def write(session: Session) -> str:
+            revision, _check = submit_change(
+                session,
+                self.context.acting_user(session),
+                self.loaded,
+                seen_version=self._version,
+                kind=self.kind,
+                edits=self.edit_list(),
+                comment=self.comment,
+                policy=self.policy,
+                now=self.now,
+            )
+            return revision.label
+
+        return self.run(write, then=self._submitted)
+
+    def _submitted(self, label_text: str) -> None:
         waiting = ", ".join(self.areas) or "verification"
         self.revision, self.error = label_text, ""
         self.message = f"submitted {label_text}; waiting for {waiting}"
         self.stage = "done"
-        return True
 
 
 def _problem(severity: str, problem: Problem) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Figures: one HoloViews function per figure, fed plain data; no Panel, no database session."""

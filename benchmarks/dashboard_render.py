@@ -167,7 +167,7 @@ def tree_cpu_ticks(root: int) -> int:
 def wait_idle(
     root: int, *, min_wait: float = 0.5, threshold: float = 0.05, quiet: float = 1.0, timeout: float = 90.0
 ) -> float:
-    """Wait until the server and its kernels use under ``threshold`` of a core for ``quiet`` seconds; return the wait."""
+    """Wait until the server and its kernels use under ``threshold`` of a core for ``quiet`` s; return the wait."""
     start = time.monotonic()
     time.sleep(min_wait)
     step, quiet_for = 0.25, 0.0
@@ -541,7 +541,8 @@ def report(result: dict[str, Any], details: dict[str, Any]) -> None:
         ok = result["ratio_ok"][way]
         print(
             f"  {way:<16}{fmt(first['catalog'][way]):>9}{fmt(first['bare'][way]):>9}{fmt(ratio[way]):>8}  "
-            f"{'yes' if ok else ('no' if ok is not None else '—'):<6}{fmt(cold['catalog'][way]):>14}{fmt(cold['bare'][way]):>11}"
+            f"{'yes' if ok else ('no' if ok is not None else '—'):<6}"
+            f"{fmt(cold['catalog'][way]):>14}{fmt(cold['bare'][way]):>11}"
         )
     print("  (voila_preheat is the steady state: the pool was refilled, and the server idle, before every visit)")
     print()
@@ -597,7 +598,8 @@ def report(result: dict[str, Any], details: dict[str, Any]) -> None:
             part = breakdown.get(label)
             if part:
                 print(
-                    f"  {label:<8} ({part['observations']:,} obs): {part['state_init_s']:.3f} / {part['sky_query_s']:.3f} / "
+                    f"  {label:<8} ({part['observations']:,} obs): "
+                    f"{part['state_init_s']:.3f} / {part['sky_query_s']:.3f} / "
                     f"{part['table_model_s']:.3f} / {part['sky_plot_model_s']:.3f} / {part['whole_view_s']:.3f}; "
                     f"{part['sky_points']:,}; {part['document_json_mb']}"
                 )

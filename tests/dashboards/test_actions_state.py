@@ -1,4 +1,4 @@
-"""My recent actions' state: the viewer's actions with their undo, undos through the services, stale and late undos refused."""
+"""My recent actions' state: actions with their undo, undos through the services, stale and late ones refused."""
 
 from __future__ import annotations
 

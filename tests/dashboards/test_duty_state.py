@@ -1,4 +1,4 @@
-"""The duty roster's state: rows as the service gives them, actions as the viewer, refusals shown with nothing written."""
+"""The duty roster's state: rows as the service gives them, actions as the viewer, refusals shown, nothing written."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The change-request editor's state: a form from the schema, checks as values are typed, confirm, submit; refusals write nothing."""
+"""The change-request editor's state: a form from the schema, live checks, confirm, submit; refusals write nothing."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Express approval's state: check first, approve the approvable, refusals shown; a changed list must be checked again."""
+"""Express approval's state: check, approve the approvable, refusals shown; a changed list is checked again."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The sign-off board's state: rows as the service gives them, actions only where allowed, refusals shown and nothing written."""
+"""The sign-off board's state: rows as the service gives them, actions only where allowed, refusals write nothing."""
 
 from __future__ import annotations
 

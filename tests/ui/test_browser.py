@@ -1,4 +1,4 @@
-"""The catalog dashboard in a real browser, served by Voila, by `panel serve` and inline in JupyterLab: offline, styled, working."""
+"""The catalog page in a browser, served by Voila, by `panel serve` and in JupyterLab: offline, styled, working."""
 
 from __future__ import annotations
 

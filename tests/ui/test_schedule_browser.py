@@ -1,4 +1,4 @@
-"""The scheduling dashboard in a real browser: timeline and altitudes drawn, every leftover with its reason, what-if, re-plan, alerts."""
+"""The schedule page in a browser: timeline and altitudes, every leftover with its reason, what-if, re-plan."""
 
 from __future__ import annotations
 

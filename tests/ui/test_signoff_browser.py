@@ -1,4 +1,4 @@
-"""A change request end to end in a real browser: submitted, signed by two area owners, verified and approved, seen on every page."""
+"""A change request end to end in a browser: submitted, signed by two areas, verified, approved, seen everywhere."""
 
 from __future__ import annotations
 
@@ -101,7 +101,8 @@ def people(
 #: Text of an element including what Panel renders in shadow roots (innerText stops at them); no CSS or script text.
 DEEP_TEXT = """e => {
     const walk = node => (node.shadowRoot ? walk(node.shadowRoot) : "") + Array.from(node.childNodes).map(child =>
-        child.nodeType === Node.TEXT_NODE ? child.textContent : ["STYLE", "SCRIPT"].includes(child.nodeName) ? "" : walk(child)).join(" ");
+        child.nodeType === Node.TEXT_NODE ? child.textContent
+            : ["STYLE", "SCRIPT"].includes(child.nodeName) ? "" : walk(child)).join(" ");
     return walk(e).replace(/\\s+/g, " ");
 }"""
 

@@ -63,12 +63,14 @@ class MyActions(PageViewer):
             text = "<p><i>Click an action to see whether it can still be undone.</i></p>"
         elif action.undo is None:
             text = (
-                f"<p><b>{html.escape(action.label)}</b> · {html.escape(action.what)} at {action.at:%Y-%m-%d %H:%M} UTC: "
+                f"<p><b>{html.escape(action.label)}</b> · {html.escape(action.what)} "
+                f"at {action.at:%Y-%m-%d %H:%M} UTC: "
                 f"cannot be undone ({html.escape(action.why_not or 'no undo applies')})</p>"
             )
         else:
             text = (
-                f"<p><b>{html.escape(action.label)}</b> · {html.escape(action.what)} at {action.at:%Y-%m-%d %H:%M} UTC: "
+                f"<p><b>{html.escape(action.label)}</b> · {html.escape(action.what)} "
+                f"at {action.at:%Y-%m-%d %H:%M} UTC: "
                 f"{html.escape(self.state.window(action))}</p>"
             )
         return pn.pane.HTML(text, css_classes=["obslab-actions-selected"], sizing_mode="stretch_width")

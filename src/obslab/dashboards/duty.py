@@ -36,7 +36,7 @@ def _highlight_current(row: pd.Series) -> list[str]:
 
 
 class DutyRoster(PageViewer):
-    """The roster from this week on, who is on duty now, and the changes the viewer's role allows on the selected slot."""
+    """The roster from this week on, who is on duty now, and the changes the viewer's role allows on a slot."""
 
     state = param.ClassSelector(class_=DutyState)
 

@@ -27,7 +27,7 @@ NORMAL = RevisionKind.NORMAL.value
 
 
 class ChangeEditor(PageViewer):
-    """Obsid and kind on top; the observation's parameters as a form, grouped as the schema groups them; review, then submit."""
+    """Obsid and kind on top; the parameters as a form, grouped as the schema groups them; review, then submit."""
 
     state = param.ClassSelector(class_=EditorState)
 
@@ -126,10 +126,14 @@ class ChangeEditor(PageViewer):
             f"<p>{status}{html.escape(when)}</p>"
         )
         if not info["editable"]:
-            text += f"<p class='obslab-editor-locked'>This observation is {html.escape(info['status'])}; it cannot be changed.</p>"
+            text += (
+                f"<p class='obslab-editor-locked'>This observation is {html.escape(info['status'])}; "
+                "it cannot be changed.</p>"
+            )
         if not s.may_submit:
             text += (
-                "<p class='obslab-editor-no-role'>You hold no role that may submit change requests: you can try a change and "
+                "<p class='obslab-editor-no-role'>You hold no role that may submit change requests: "
+                "you can try a change and "
                 "see its checks, but a submission will be refused.</p>"
             )
         return text
@@ -171,7 +175,10 @@ class ChangeEditor(PageViewer):
             return ""
         board = link_to("signoff")
         where = f' <a href="{html.escape(board)}">Open the sign-off board</a>' if board else ""
-        return f"<p class='obslab-editor-done'>Revision <b>{html.escape(revision)}</b> is on the sign-off board.{where}</p>"
+        return (
+            f"<p class='obslab-editor-done'>Revision <b>{html.escape(revision)}</b> "
+            f"is on the sign-off board.{where}</p>"
+        )
 
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state

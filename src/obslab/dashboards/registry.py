@@ -45,31 +45,42 @@ DASHBOARDS: tuple[DashboardEntry, ...] = (
     DashboardEntry(
         slug="catalog",
         title="Catalog",
-        description="Observations: filter, sort, cone search, sky plot; parameters, sign-off state and history.",
+        description=("Observations: filter, sort, cone search, sky plot; parameters, sign-off state and history."),
         viewer="obslab.dashboards.catalog:CatalogBrowser",
     ),
     DashboardEntry(
         slug="change",
         title="Change request",
-        description="Request a change to one observation: its parameters as a form, checked as you type, reviewed before it is submitted.",
+        description=(
+            "Request a change to one observation: its parameters as a form, checked as you "
+            "type, reviewed before it is submitted."
+        ),
         viewer="obslab.dashboards.editor:ChangeEditor",
     ),
     DashboardEntry(
         slug="signoff",
         title="Sign-off",
-        description="Open change requests: every area's state, notes, and the sign-offs, verification and approval that are yours.",
+        description=(
+            "Open change requests: every area's state, notes, and the sign-offs, "
+            "verification and approval that are yours."
+        ),
         viewer="obslab.dashboards.signoff:SignoffBoard",
     ),
     DashboardEntry(
         slug="express",
         title="Express",
-        description="Approve a list of observations for flight: each obsid's status first, then the approvable ones together.",
+        description=(
+            "Approve a list of observations for flight: each obsid's status first, then the approvable ones together."
+        ),
         viewer="obslab.dashboards.express:ExpressApproval",
     ),
     DashboardEntry(
         slug="schedule",
         title="Schedule",
-        description="Tonight's plan: blocks over the twilight, altitudes, why each request is left out; re-plan, what-if, alerts.",
+        description=(
+            "Tonight's plan: blocks over the twilight, altitudes, why each request is left "
+            "out; re-plan, what-if, alerts."
+        ),
         viewer="obslab.dashboards.schedule:NightSchedule",
     ),
     DashboardEntry(
@@ -81,7 +92,7 @@ DASHBOARDS: tuple[DashboardEntry, ...] = (
     DashboardEntry(
         slug="duty",
         title="Duty roster",
-        description="Who is on duty week by week: sign up, split, merge or hand back slots, never leaving a gap.",
+        description=("Who is on duty week by week: sign up, split, merge or hand back slots, never leaving a gap."),
         viewer="obslab.dashboards.duty:DutyRoster",
     ),
 )

@@ -41,7 +41,7 @@ ALERT_TITLES = {
 
 
 class NightSchedule(PageViewer):
-    """Night, From and Lost on top; the timeline and altitudes; the unscheduled with reasons; the plan's blocks; the alert feed."""
+    """Night, From and Lost on top; timeline and altitudes; the unscheduled with reasons; the blocks; the alert feed."""
 
     state = param.ClassSelector(class_=ScheduleState)
 

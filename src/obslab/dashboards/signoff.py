@@ -66,7 +66,8 @@ class SignoffBoard(PageViewer):
         notes = "".join(f" {badge('notice', note)}" for note in row.badges)
         head = (
             f"<h3>{html.escape(row.label)} · {html.escape(row.target)}{notes}</h3>"
-            f"<p>{html.escape(row.kind)} by {html.escape(row.submitted_by or '?')} at {row.submitted_at:%Y-%m-%d %H:%M} UTC</p>"
+            f"<p>{html.escape(row.kind)} by {html.escape(row.submitted_by or '?')} "
+            f"at {row.submitted_at:%Y-%m-%d %H:%M} UTC</p>"
             f"<p>{areas}</p><p><b>Comment:</b> {html.escape(row.comment) or '—'}</p>"
         )
         buttons = []

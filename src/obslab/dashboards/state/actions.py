@@ -75,7 +75,10 @@ class ActionsState(DashboardState):
         }
 
     def window(self, action: RecentAction, at: datetime | None = None) -> str:
-        """Until when the action can be undone, and how long that leaves: "undo until 2026-11-23 18:30 UTC (47 h 05 min left)"."""
+        """Until when the action can be undone, and the time left.
+
+        For example "undo until 2026-11-23 18:30 UTC (47 h 05 min left)".
+        """
         deadline = action.at + timedelta(hours=self.rules.undo_within_hours)
         minutes = int((deadline - (at or self.now())).total_seconds() // 60)
         if minutes < 0:
@@ -88,7 +91,7 @@ class ActionsState(DashboardState):
         return list(self._actions)
 
     def action(self, label: str, what_or_undo: str) -> RecentAction | None:
-        """The shown action on revision ``label`` whose ``what`` ("signed acis") or ``undo`` ("undo_sign_off:acis") is given."""
+        """The shown action on ``label`` whose ``what`` ("signed acis") or ``undo`` ("undo_sign_off:acis") is given."""
         return next((a for a in self._actions if a.label == label and what_or_undo in (a.what, a.undo)), None)
 
     def select(self, label: str, what_or_undo: str) -> None:

@@ -58,7 +58,7 @@ class ScheduleState(DashboardState):
         return parse_night(self.night)
 
     def planning_inputs(self) -> tuple[datetime | None, list[tuple[datetime, datetime]]]:
-        """``planned_from`` and ``lost`` (comma-separated ranges) as UTC moments inside the night; refused naming the field."""
+        """``planned_from`` and ``lost`` (comma-separated ranges) as UTC moments in the night; refused by field."""
         night = self.night_date()
         start = moment_in_night(self.site, night, self.planned_from, "from") if self.planned_from.strip() else None
         parts = [part.strip() for part in self.lost.replace(";", ",").split(",") if part.strip()]

@@ -78,8 +78,10 @@ def test_policy_files_named_in_the_settings_replace_the_packaged_ones(
 def test_the_command_line_uses_the_deployments_alert_policies(migrated_url: str, tmp_path: Path) -> None:
     from tests.helpers.voevents import swift_bat_grb
 
-    with ObslabContext.from_settings(Settings(database_url=migrated_url)).transaction() as session:
+    context = ObslabContext.from_settings(Settings(database_url=migrated_url))
+    with context.transaction() as session:
         add_user(session, "nina", ["scheduler"], now=fixed_clock)
+    context.close()
     # A deployment that follows no Swift alert at all (the packaged policies observe this one).
     policies = tmp_path / "policies.toml"
     policies.write_text('[[policy]]\nname = "no-swift-here"\nstream = "ivo://nasa.gsfc.gcn/SWIFT"\naccept = false\n')

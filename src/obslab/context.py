@@ -14,12 +14,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.access import User, find_user
 from obslab.catalog.policy import Policy
 from obslab.db import Clock, make_engine, make_session_factory, transaction, utcnow
-from obslab.errors import NotFoundError, PermissionDeniedError
+from obslab.errors import NotFoundError, ObslabError, PermissionDeniedError
 from obslab.scheduling.alert_policies import AlertPolicies, default_alert_policies, load_alert_policies
 from obslab.settings import Settings, Site, load_settings
 
@@ -52,6 +53,10 @@ class ObslabContext:
         return cls(settings, make_session_factory(make_engine(settings.resolved_database_url)), now=now)
 
     @property
+    def engine(self) -> Engine:
+        return self.sessions.kw["bind"]
+
+    @property
     def site(self) -> Site:
         return self.settings.site
 
@@ -75,14 +80,17 @@ class ObslabContext:
         """The acting user as the services' actor; someone obslab does not know, or deactivated, may not act."""
         user = find_user(session, self.identity)
         if user is None:
-            raise NotFoundError(
-                f"user {self.identity!r} is not known to obslab; set OBSLAB_ACTING_USER or add them with "
-                "'obslab users add'",
-                username=self.identity,
-            )
+            raise self.unknown_actor(self.identity)
         if not user.is_active:
             raise PermissionDeniedError(f"{user.username}'s account is deactivated", username=user.username)
         return user
+
+    def unknown_actor(self, name: str) -> ObslabError:
+        """The refusal for someone obslab does not know, saying what this face's user can do about it."""
+        return NotFoundError(
+            f"user {name!r} is not known to obslab; set OBSLAB_ACTING_USER or add them with 'obslab users add'",
+            username=name,
+        )
 
     def bootstrap_actor(self, session: Session) -> User | None:
         """The acting user, or None when obslab knows nobody by that name: only for adding the first users."""
@@ -96,6 +104,4 @@ class ObslabContext:
 
     def close(self) -> None:
         """Return pooled connections."""
-        bind = self.sessions.kw.get("bind")
-        if bind is not None:
-            bind.dispose()
+        self.engine.dispose()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.helpers.fresh_imports import loaded_by_importing
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 STATE = sorted((SRC / "obslab" / "dashboards" / "state").glob("*.py"))
@@ -52,18 +52,8 @@ def test_the_module_imports_nothing_its_folder_forbids(folder: str, path: Path) 
 
 @pytest.mark.parametrize("folder", ["state", "plots"])
 def test_importing_each_module_leaves_panel_unloaded(folder: str) -> None:
-    # One fresh interpreter per folder (each start costs seconds): every module is checked right after its own
-    # import, and the ones before it passed the same check, so a failure names the module that loaded it.
     modules = [module_name(path) for kind, path in MODULES if kind == folder]
-    code = (
-        "import importlib, sys\n"
-        f"for name in {modules!r}:\n"
-        "    importlib.import_module(name)\n"
-        f"    loaded = [m for m in {NOT_LOADED[folder]!r} if m in sys.modules]\n"
-        "    assert not loaded, f'{name} loads {loaded}'\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
+    assert loaded_by_importing(modules, NOT_LOADED[folder]) == ""
 
 
 def test_the_state_package_imports_nothing() -> None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import obslab
+from tests.helpers.fresh_imports import loaded_by_importing
 
 PACKAGE = Path(obslab.__file__).parent
 #: Logic that takes and returns plain values: reusable from notebooks and dask workers without an ORM or a UI.
@@ -37,16 +36,7 @@ FORBIDDEN = ("sqlalchemy", "panel", "bokeh", "obslab.db", "obslab.models")
 
 
 def test_pure_modules_load_no_database_and_no_panel() -> None:
-    # One fresh interpreter for all of them, each checked right after its own import (earlier ones are pure too).
-    program = (
-        "import importlib, sys\n"
-        f"for name in {PURE!r}:\n"
-        "    importlib.import_module(name)\n"
-        f"    loaded = [m for m in {FORBIDDEN!r} if m in sys.modules]\n"
-        "    assert not loaded, f'{name} loads {loaded}'\n"
-    )
-    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
+    assert loaded_by_importing(PURE, FORBIDDEN) == ""
 
 
 def _module_name(path: Path) -> str:

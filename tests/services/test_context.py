@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy.orm import Session, sessionmaker
 
+from obslab.catalog.change_rules import ChangeRulesError
 from obslab.cli import main
 from obslab.context import ObslabContext, identity
 from obslab.errors import NotFoundError, PermissionDeniedError, SettingsError
@@ -67,7 +68,7 @@ def test_policy_files_named_in_the_settings_replace_the_packaged_ones(
     broken = tmp_path / "broken.toml"
     broken.write_text(packaged.replace("within_hours = 48", "within_hours = 'soon'"))
     monkeypatch.setenv("OBSLAB_CHANGE_RULES_FILE", str(broken))
-    with pytest.raises(Exception, match="broken.toml"):
+    with pytest.raises(ChangeRulesError, match="broken.toml"):
         _ = ObslabContext.from_settings(load_settings()).catalog_policy
 
     monkeypatch.setenv("OBSLAB_ALERT_POLICIES_FILE", str(tmp_path / "missing.toml"))

@@ -51,8 +51,9 @@ def test_racing_replans_store_one_plan_per_race_and_refuse_the_others_naming_who
             assert f"you saw version {number}" in loser["message"], loser
 
     with sessions() as session:
-        stored = session.scalars(select(Schedule).where(Schedule.night == NIGHT).order_by(Schedule.version_number))
-        stored = list(stored)
+        stored = list(
+            session.scalars(select(Schedule).where(Schedule.night == NIGHT).order_by(Schedule.version_number))
+        )
         assert [s.version_number for s in stored] == list(range(1, ROUNDS + 1))
         assert [s.status for s in stored] == [ScheduleStatus.SUPERSEDED] * (ROUNDS - 1) + [ScheduleStatus.ACTIVE]
         assert [s.parent_id for s in stored] == [None] + [s.id for s in stored[:-1]]

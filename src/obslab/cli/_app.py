@@ -43,7 +43,7 @@ class App:
 
     @property
     def engine(self) -> Engine:
-        return self.sessions.kw["bind"]
+        return self.context.engine
 
     @property
     def sessions(self) -> sessionmaker[Session]:

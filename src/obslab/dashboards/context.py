@@ -5,12 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy.orm import Session
-
-from obslab.access import User, find_user
-from obslab.context import ObslabContext
+from obslab.access import find_user
+from obslab.context import ObslabContext, identity
 from obslab.db import make_engine, make_session_factory
-from obslab.errors import PermissionDeniedError
+from obslab.errors import ObslabError, PermissionDeniedError
 from obslab.settings import Settings, load_settings
 
 
@@ -39,8 +37,7 @@ class DashboardContext(ObslabContext):
         """Connect to the configured database and look up the viewer (default: the context's identity rule)."""
         settings = settings if settings is not None else load_settings()
         sessions = make_session_factory(make_engine(settings.resolved_database_url))
-        base = ObslabContext(settings, sessions)
-        name = username or base.identity
+        name = username or identity(settings)
         with sessions() as session:
             user = find_user(session, name)
             viewer = (
@@ -54,12 +51,9 @@ class DashboardContext(ObslabContext):
     def identity(self) -> str:
         return self.viewer.username
 
-    def acting_user(self, session: Session) -> User:
-        """The viewer as the services' actor; someone obslab does not know may look but not act."""
-        user = find_user(session, self.viewer.username)
-        if user is None:
-            raise PermissionDeniedError(f"{self.viewer.username} is not a known user and may not act")
-        return user
+    def unknown_actor(self, name: str) -> ObslabError:
+        """Someone obslab does not know may look at the pages but not act."""
+        return PermissionDeniedError(f"{name} is not a known user and may not act", username=name)
 
 
 @cache

@@ -162,6 +162,20 @@ def plan(
     slew: SlewModel | None = None,
 ) -> tuple[Plan, tuple[int, ...]]:
     """Plan the night's pending requests, keeping the active version's block in progress at ``planned_from``."""
+    current = active_schedule(session, night)
+    return _plan(session, site, night, current, planned_from=planned_from, lost=lost, slew=slew)
+
+
+def _plan(
+    session: Session,
+    site: Site,
+    night: date,
+    current: Schedule | None,
+    *,
+    planned_from: datetime | None,
+    lost: Sequence[Range],
+    slew: SlewModel | None,
+) -> tuple[Plan, tuple[int, ...]]:
     if planned_from is not None and planned_from.tzinfo is None:
         raise InvalidInputError("planned_from", planned_from.isoformat(), "a time with a zone (times are UTC)")
     for start, end in lost:
@@ -170,7 +184,6 @@ def plan(
     rows = pending_requests(session)
     requests = [plan_request(row) for row in rows]
     keep: list[Block] = []
-    current = active_schedule(session, night)
     if current is not None and planned_from is not None:
         by_id = {request.id: request for request in requests}
         keep = [
@@ -210,7 +223,7 @@ def plan_and_save(
     # Lock the plan being replaced (PostgreSQL: a second re-plan waits here, then finds it superseded).
     previous = active_schedule(session, night, lock=True)
     _require_seen_plan(session, night, seen_version)
-    result, kept = plan(session, site, night, planned_from=planned_from, lost=lost, slew=slew)
+    result, kept = _plan(session, site, night, previous, planned_from=planned_from, lost=lost, slew=slew)
     number = seen_version + 1
     if previous is not None:
         previous.status = ScheduleStatus.SUPERSEDED

@@ -24,7 +24,7 @@ class BlockRow:
     request: int
     name: str
     target: str
-    priority: int | None
+    priority: float | None
     start: datetime
     end: datetime
     slew_s: float
@@ -40,7 +40,7 @@ class LeftOutRow:
     request: int
     name: str
     target: str
-    priority: int | None
+    priority: float | None
     reason: str
     detail: str
 

@@ -121,9 +121,7 @@ class ActionsState(DashboardState):
                 "",
             )
             return False
-        done = self.run(
-            lambda session: self._undo(session, self.context.acting_user(session), action), self._done(action)
-        )
+        done = self.run(lambda session: self._undo(session, self.context.actor(session), action), self._done(action))
         self.refresh()  # either way: show what is there now, e.g. whoever acted on the revision since
         return done
 

@@ -213,7 +213,7 @@ class DutyState(DashboardState):
 
         def write(session: Session) -> tuple[date, list[Slot]]:
             day = _as_day(through, field="through")
-            return day, service.extend(session, self.context.acting_user(session), day, now=self.now)
+            return day, service.extend(session, self.context.actor(session), day, now=self.now)
 
         def done(result: tuple[date, list[Slot]]) -> str:
             day, added = result
@@ -231,7 +231,7 @@ class DutyState(DashboardState):
             slot = self.slot(_as_day(starts_on))
             if slot is None:
                 raise InvalidInputError("starts_on", _day(starts_on), "the first day of a slot shown on the roster")
-            return action(session, self.context.acting_user(session), slot)
+            return action(session, self.context.actor(session), slot)
 
         return self._reloading(write, done)
 

@@ -255,7 +255,7 @@ class EditorState(DashboardState):
         def write(session: Session) -> str:
             revision, _check = submit_change(
                 session,
-                self.context.acting_user(session),
+                self.context.actor(session),
                 self.loaded,
                 seen_version=self._version,
                 kind=self.kind,

@@ -36,7 +36,7 @@ class ExpressState(DashboardState):
         """Show each listed obsid's status; nothing is written."""
         obsids = self.obsids
         self.run(
-            lambda session: express_check(session, self.context.acting_user(session), obsids),
+            lambda session: express_check(session, self.context.actor(session), obsids),
             write=False,
             then=lambda rows: self._checked_rows(rows, obsids),
         )
@@ -55,7 +55,7 @@ class ExpressState(DashboardState):
             self.error = "check the list first: approval acts on the list as last checked"
             return False
         return self.run(
-            lambda session: express_approve(session, self.context.acting_user(session), self.obsids, now=self.now),
+            lambda session: express_approve(session, self.context.actor(session), self.obsids, now=self.now),
             then=self._approved,
         )
 

@@ -183,7 +183,7 @@ class ScheduleState(DashboardState):
             start, lost = self.planning_inputs()
             saved = plan_and_save(
                 session,
-                self.context.acting_user(session),
+                self.context.actor(session),
                 self.site,
                 self.night_date(),
                 seen_version=self.shown_version,

@@ -112,7 +112,7 @@ class SignoffState(DashboardState):
             return False
 
         def write(session: Session) -> None:
-            viewer = self.context.acting_user(session)
+            viewer = self.context.actor(session)
             if action.startswith("sign:"):
                 area = action.partition(":")[2]
                 cell = next(c for c in row.cells if c.area == area)

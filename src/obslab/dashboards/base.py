@@ -23,5 +23,12 @@ class PageViewer(pn.viewable.Viewer):
         super().__init__(**params)
 
     def table_of(self, name: str, **options: Any) -> pn.widgets.Tabulator:
-        """A read-only table showing the state's DataFrame param ``name``, following it as it changes."""
-        return data_table(self.state.param[name], **options)
+        """A read-only table showing the state's DataFrame param ``name``, following it as it changes.
+
+        One explicit watcher rather than ``Tabulator(value=state.param.rows)``: with the bound reference, a
+        table inline in JupyterLab once kept its old rows after the state (and the status line) had changed,
+        while the watcher has held over every earlier CI run.
+        """
+        table = data_table(getattr(self.state, name), **options)
+        self.state.param.watch(lambda event: setattr(table, "value", event.new), name)
+        return table

@@ -31,9 +31,9 @@ from sqlalchemy import insert, select, update  # noqa: E402
 
 from obslab import schema  # noqa: E402
 from obslab.access import find_user  # noqa: E402
-from obslab.catalog.board import board  # noqa: E402
-from obslab.catalog.changes import submit_change  # noqa: E402
-from obslab.catalog.express import express_approve  # noqa: E402
+from obslab.catalog.changes.express import express_approve  # noqa: E402
+from obslab.catalog.changes.submit import submit_change  # noqa: E402
+from obslab.catalog.changes.views.board import board  # noqa: E402
 from obslab.catalog.models import Observation, ObservationParameter, ObservationStatus  # noqa: E402
 from obslab.db import make_engine, make_session_factory  # noqa: E402
 from obslab.users import add_user  # noqa: E402

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.access import User, find_user
-from obslab.catalog.policy import Policy
+from obslab.catalog.changes.policy import Policy
 from obslab.db import Clock, make_engine, make_session_factory, transaction, utcnow
 from obslab.errors import NotFoundError, ObslabError, PermissionDeniedError
 from obslab.scheduling.alert_policies import AlertPolicies, default_alert_policies, load_alert_policies

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.access import find_user
 from obslab.audit import AuditEvent
-from obslab.catalog.changes import current_values, submit_change
+from obslab.catalog.changes.signoff import discard, sign_off, undo_sign_off, verify
+from obslab.catalog.changes.submit import submit_change
+from obslab.catalog.lookup import current_values
 from obslab.catalog.models import Observation, Revision, SignOff
-from obslab.catalog.signoff import discard, sign_off, undo_sign_off, verify
 from obslab.dashboards.context import DashboardContext, ViewingUser
 from obslab.dashboards.state.actions import ActionsState
 from obslab.settings import Settings

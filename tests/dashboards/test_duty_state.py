@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.access import find_user
 from obslab.audit import AuditEvent
-from obslab.catalog.duty import extend, roster, sign_up, split
+from obslab.catalog.changes.duty import extend, roster, sign_up, split
 from obslab.dashboards.context import DashboardContext, ViewingUser
 from obslab.dashboards.state.duty import NOT_STANDARD, DutyState
 from obslab.db import Clock

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from obslab.catalog.changes import submit_change
+from obslab.catalog.changes.submit import submit_change
 from obslab.catalog.models import Observation, ObservationParameter, Revision, SignOff
 from obslab.dashboards.context import DashboardContext, ViewingUser
 from obslab.dashboards.editor import ChangeEditor

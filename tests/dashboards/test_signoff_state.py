@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from obslab.catalog.changes import submit_change
+from obslab.catalog.changes.signoff import sign_off
+from obslab.catalog.changes.submit import submit_change
 from obslab.catalog.models import Observation
-from obslab.catalog.signoff import sign_off
 from obslab.dashboards.context import DashboardContext, ViewingUser
 from obslab.dashboards.signoff import SignoffBoard
 from obslab.dashboards.state.signoff import SignoffState

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from obslab.access import find_user
-from obslab.catalog.changes import submit_change
+from obslab.catalog.changes.signoff import sign_off
+from obslab.catalog.changes.submit import submit_change
 from obslab.catalog.models import Observation, Revision, SignOff
-from obslab.catalog.signoff import sign_off
 from obslab.catalog.types import SignOffState
 from obslab.db import make_engine, make_session_factory
 from obslab.errors import ObslabError

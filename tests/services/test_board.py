@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -10,10 +11,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from obslab.catalog.board import board
-from obslab.catalog.changes import submit_change
+from obslab.catalog.changes.guards import find_revision
+from obslab.catalog.changes.signoff import sign_off, verify, withdraw
+from obslab.catalog.changes.submit import submit_change
+from obslab.catalog.changes.views.board import board
+from obslab.catalog.changes.views.revision import revision_views
 from obslab.catalog.models import Observation, Revision
-from obslab.catalog.signoff import sign_off, verify, withdraw
 from obslab.errors import InvalidInputError
 from tests.helpers.catalog_world import World, build_world
 from tests.helpers.support import FIXED_NOW
@@ -99,3 +102,23 @@ def test_filters_and_sorts(world: tuple[Session, World, dict[str, Revision]]) ->
         board(session, None, sort="date")
     with pytest.raises(InvalidInputError, match="pending_area: 'hrc'"):
         board(session, None, pending_area="hrc")
+
+
+def test_board_rows_and_revision_views_agree_on_every_sign_off(
+    world: tuple[Session, World, dict[str, Revision]],
+) -> None:
+    """The board reads plain columns for speed and the revision view reads ORM rows: one serialiser, one answer."""
+    session, w, r = world
+    sign_off(session, w.users["ops"], r["frame"].label, "acis", seen_version=1, now=at(2.5))
+    rows = board(session, w.users["ops"], now=at(3))
+    revisions = [find_revision(session, row.label) for row in rows]
+    for row, view in zip(rows, revision_views(session, revisions), strict=True):
+        data = json.loads(json.dumps(row.as_dict()))
+        assert data["signoffs"] == view.as_dict()["signoffs"], row.label
+        assert (data["revision"], data["version"], data["submitted_by"]) == (
+            view.label,
+            view.version,
+            view.submitted_by,
+        )
+    signed = next(s for s in rows[-1].as_dict()["signoffs"] if s["area"] == "acis")
+    assert (signed["state"], signed["by"]) == ("signed", "ops")

@@ -31,9 +31,9 @@ from obslab.catalog.browse import (
     observation_detail,
     observation_values,
     page_observations,
-    revision_status,
     sky_positions,
 )
+from obslab.catalog.changes.views.revision import revision_status
 from obslab.catalog.models import EDITABLE_STATUSES, Observation, ObservationParameter, Revision, RevisionValue, SignOff
 from obslab.catalog.obsids import MAX_RANGE
 from obslab.catalog.types import ObservationStatus, RevisionKind, SignOffState
@@ -597,8 +597,8 @@ def test_detail_lists_revisions_oldest_first_with_sign_offs_in_position_order(
             r.submitted_by,
             r.submitted_at,
             r.comment,
-            [(c["name"], c["rank"], c["original"], c["requested"]) for c in r.changes],
-            [(s.area, s.position, s.state, s.actor, s.acted_at) for s in r.signoffs],
+            [(c.name, c.rank, c.original, c.requested) for c in r.changes],
+            [(s.area, s.position, s.state, s.by, s.at) for s in r.signoffs],
         )
         for r in detail.revisions
     ]
@@ -610,7 +610,7 @@ def test_detail_lists_revisions_oldest_first_with_sign_offs_in_position_order(
         positions = [s.position for s in revision.signoffs]
         assert positions == sorted(positions) and len(set(positions)) == len(positions)
         # Everyone who acted is shown by user name.
-        assert all(s.actor in names.values() for s in revision.signoffs if s.state is SignOffState.SIGNED)
+        assert all(s.by in names.values() for s in revision.signoffs if s.state is SignOffState.SIGNED)
         assert revision.submitted_by in names.values()
 
 

@@ -12,11 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.audit import AuditEvent
-from obslab.catalog.changes import ChangeRefusedError, current_values, submit_change
+from obslab.catalog.changes.signoff import discard, sign_off, undo_sign_off, undo_verification, verify, withdraw
+from obslab.catalog.changes.submit import ChangeRefusedError, submit_change
+from obslab.catalog.changes.views.my_actions import recent_actions
+from obslab.catalog.changes.views.side_by_side import side_by_side
+from obslab.catalog.lookup import current_values
 from obslab.catalog.models import Observation, Revision
-from obslab.catalog.my_actions import recent_actions
-from obslab.catalog.revision_view import side_by_side
-from obslab.catalog.signoff import discard, sign_off, undo_sign_off, undo_verification, verify, withdraw
 from obslab.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError, StaleError
 from obslab.notify import Notification
 from tests.helpers.catalog_world import World, build_world

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy.orm import Session, sessionmaker
 
-from obslab.catalog.change_rules import ChangeRulesError
+from obslab.catalog.changes.change_rules import ChangeRulesError
 from obslab.cli import main
 from obslab.context import ObslabContext, identity
 from obslab.errors import NotFoundError, PermissionDeniedError, SettingsError
@@ -55,7 +55,7 @@ def test_unknown_and_deactivated_users_may_not_act_but_bootstrap_sees_nobody(
 def test_policy_files_named_in_the_settings_replace_the_packaged_ones(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    packaged = resources.files("obslab.catalog").joinpath("change_rules.toml").read_text()
+    packaged = resources.files("obslab.catalog.changes").joinpath("change_rules.toml").read_text()
     assert "within_hours = 48" in packaged
     rules = tmp_path / "our_rules.toml"
     rules.write_text(packaged.replace("within_hours = 48", "within_hours = 6"))

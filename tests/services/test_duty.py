@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.access import find_user
 from obslab.audit import AuditEvent
-from obslab.catalog.duty import delete, extend, on_duty, roster, sign_up, split, unlock
+from obslab.catalog.changes.duty import delete, extend, on_duty, roster, sign_up, split, unlock
 from obslab.errors import ConflictError, InvalidInputError, PermissionDeniedError, StaleError
 from tests.helpers.catalog_world import World, build_world
 from tests.helpers.support import fixed_clock, table_counts

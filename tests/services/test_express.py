@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from obslab.catalog.changes import submit_change
-from obslab.catalog.express import ExpressStatus, express_approve, express_check
+from obslab.catalog.changes.express import ExpressStatus, express_approve, express_check
+from obslab.catalog.changes.submit import submit_change
 from obslab.catalog.models import Observation, Revision
 from obslab.catalog.types import ObservationStatus
 from obslab.errors import InvalidInputError, PermissionDeniedError

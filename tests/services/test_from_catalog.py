@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from obslab.catalog.changes import submit_change
+from obslab.catalog.changes.submit import submit_change
 from obslab.catalog.models import Observation, ObservationParameter
 from obslab.cli import main
 from obslab.errors import PermissionDeniedError

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from obslab.catalog.changes import ChangeRefusedError
+from obslab.catalog.changes.multi import Outcome, submit_to_many, versions_as_read_now
+from obslab.catalog.changes.submit import ChangeRefusedError
 from obslab.catalog.models import Observation, ObservationParameter, ObservationStatus, Revision
-from obslab.catalog.multi import Outcome, submit_to_many, versions_as_read_now
 from obslab.notify import Notification
 from tests.helpers.catalog_world import ACIS_S, World, build_world, observation
 from tests.helpers.support import fixed_clock, table_counts

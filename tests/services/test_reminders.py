@@ -10,11 +10,11 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from obslab.catalog.changes import submit_change
-from obslab.catalog.duty import extend, sign_up
+from obslab.catalog.changes.duty import extend, sign_up
+from obslab.catalog.changes.reminders import build_reminders
+from obslab.catalog.changes.signoff import sign_off
+from obslab.catalog.changes.submit import submit_change
 from obslab.catalog.models import Observation
-from obslab.catalog.reminders import build_reminders
-from obslab.catalog.signoff import sign_off
 from obslab.cli import main
 from obslab.notify import Notification
 from tests.helpers.catalog_world import World, build_world

@@ -11,11 +11,12 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from obslab.catalog.change_rules import default_change_rules
-from obslab.catalog.changes import ChangeRefusedError, current_values, submit_change
+from obslab.catalog.changes.change_rules import default_change_rules
+from obslab.catalog.changes.submit import ChangeRefusedError, submit_change
+from obslab.catalog.changes.validation import check_change
+from obslab.catalog.lookup import current_values
 from obslab.catalog.models import Observation, Revision
 from obslab.catalog.parameter_schema import default_parameter_schema
-from obslab.catalog.validation import check_change
 from obslab.errors import ObslabError
 from tests.helpers.catalog_world import ACIS_S, World, build_world
 from tests.helpers.support import fixed_clock

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from obslab.access import find_user
 from obslab.audit import AuditEvent
+from obslab.catalog.changes.signoff import sign_off
 from obslab.catalog.models import EDITABLE_STATUSES, Observation, ObservationParameter, Revision
-from obslab.catalog.signoff import sign_off
 from obslab.db import make_engine, make_session_factory, transaction
 from obslab.errors import PermissionDeniedError
 from tests.helpers.browsing import Watched

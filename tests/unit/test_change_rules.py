@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from obslab.catalog.change_rules import ChangeRulesError, default_change_rules, load_change_rules
+from obslab.catalog.changes.change_rules import ChangeRulesError, default_change_rules, load_change_rules
 from obslab.catalog.types import RevisionKind
 
-PACKAGED = Path(__file__).resolve().parents[2] / "src" / "obslab" / "catalog" / "change_rules.toml"
+PACKAGED = Path(__file__).resolve().parents[2] / "src" / "obslab" / "catalog" / "changes" / "change_rules.toml"
 
 
 def test_packaged_rules_have_the_ocat_areas_in_working_order() -> None:

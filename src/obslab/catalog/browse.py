@@ -11,11 +11,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from obslab.access import usernames
-from obslab.catalog.guards import find_observation
+from obslab.catalog.changes.views.revision import RevisionView, revision_views
+from obslab.catalog.lookup import find_observation
 from obslab.catalog.models import EDITABLE_STATUSES, Observation, ObservationParameter, Revision
 from obslab.catalog.obsids import parse_obsid_list
-from obslab.catalog.types import ObservationStatus, SignOffState
+from obslab.catalog.types import ObservationStatus
 from obslab.errors import InvalidInputError, NotFoundError
 
 #: Columns a person may sort by, mapped to what the database sorts on.
@@ -128,27 +128,6 @@ class CatalogPage:
 
 
 @dataclass(frozen=True)
-class SignOffView:
-    area: str
-    position: int
-    state: SignOffState
-    actor: str | None
-    acted_at: datetime | None
-
-
-@dataclass(frozen=True)
-class RevisionView:
-    label: str
-    kind: str
-    status: str
-    submitted_by: str | None
-    submitted_at: datetime
-    comment: str
-    changes: list[dict[str, Any]]
-    signoffs: list[SignOffView]
-
-
-@dataclass(frozen=True)
 class ObservationDetail:
     """Everything the detail view shows about one observation."""
 
@@ -222,7 +201,6 @@ def observation_detail(session: Session, obsid: int) -> ObservationDetail:
     )
     if observation is None:
         raise NotFoundError(f"observation {obsid} does not exist", obsid=obsid)
-    names = _usernames(session, observation.revisions)
     summary = {name: getattr(observation, name) for name in PAGE_COLUMNS}
     summary |= {
         "sequence_number": observation.sequence_number,
@@ -231,9 +209,7 @@ def observation_detail(session: Session, obsid: int) -> ObservationDetail:
         "version": observation.version,
     }
     values = {(p.name, p.rank): p.value for p in observation.parameters}
-    return ObservationDetail(
-        summary=summary, values=values, revisions=[_revision_view(r, names) for r in observation.revisions]
-    )
+    return ObservationDetail(summary=summary, values=values, revisions=revision_views(session, observation.revisions))
 
 
 @dataclass(frozen=True)
@@ -269,47 +245,6 @@ def observation_values(session: Session, obsid: int) -> ObservationValues:
         editable=observation.status in EDITABLE_STATUSES,
         version=observation.version,
         values={(name, rank): value for name, rank, value in rows},
-    )
-
-
-def revision_status(revision: Revision) -> str:
-    """A one-word status derived from the revision's sign-offs, as the history shows it."""
-    states = [s.state for s in revision.signoffs]
-    if revision.superseded_by_id is not None:
-        return "superseded"
-    if SignOffState.DISCARDED in states:
-        return "discarded"
-    if states and all(s in (SignOffState.SIGNED, SignOffState.NOT_REQUIRED) for s in states):
-        return "complete"
-    return "closed" if revision.closed_at is not None else "open"
-
-
-def _revision_view(revision: Revision, names: dict[int, str]) -> RevisionView:
-    changes = [
-        {"name": v.name, "rank": v.rank, "original": v.original, "requested": v.requested}
-        for v in sorted(revision.values, key=lambda v: (v.name, v.rank))
-        if v.changed
-    ]
-    signoffs = [
-        SignOffView(s.area, s.position, s.state, names.get(s.actor_id) if s.actor_id else None, s.acted_at)
-        for s in sorted(revision.signoffs, key=lambda s: s.position)
-    ]
-    submitter = names.get(revision.submitted_by_id) if revision.submitted_by_id else None
-    return RevisionView(
-        revision.label,
-        revision.kind.value,
-        revision_status(revision),
-        submitter,
-        revision.submitted_at,
-        revision.comment,
-        changes,
-        signoffs,
-    )
-
-
-def _usernames(session: Session, revisions: Sequence[Revision]) -> dict[int, str]:
-    return usernames(
-        session, [*(r.submitted_by_id for r in revisions), *(s.actor_id for r in revisions for s in r.signoffs)]
     )
 
 

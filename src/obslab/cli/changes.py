@@ -14,9 +14,9 @@ from obslab.cli._app import App, actor, emit_json, json_option, reports_errors
 from obslab.errors import InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
+    from obslab.catalog.changes.multi import TargetResult
+    from obslab.catalog.changes.policy import Policy
     from obslab.catalog.models import Revision
-    from obslab.catalog.multi import TargetResult
-    from obslab.catalog.policy import Policy
 
 #: NAME=VALUE or NAME[RANK]=VALUE; an empty VALUE clears the parameter.
 ASSIGNMENT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\[\s*(\d+)\s*\])?\s*=(.*)$", re.DOTALL)
@@ -28,47 +28,6 @@ def parse_assignment(text: str) -> tuple[str, int, str]:
     if match is None:
         raise InvalidInputError("--set", text, "NAME=VALUE or NAME[RANK]=VALUE, e.g. y_det_offset=1.5")
     return match[1], int(match[2] or 0), match[3].strip()
-
-
-def revision_json(revision: Revision) -> dict[str, Any]:
-    return {
-        "revision": revision.label,
-        "obsid": revision.obsid,
-        "kind": revision.kind.value,
-        "version": revision.version,
-        "submitted_by": revision.submitted_by_id,
-        "submitted_at": revision.submitted_at.isoformat(),
-        "comment": revision.comment,
-        "closed_at": revision.closed_at and revision.closed_at.isoformat(),
-        "withdrawn_at": revision.withdrawn_at and revision.withdrawn_at.isoformat(),
-        "notes": revision.notes,
-        "superseded": revision.superseded_by_id is not None,
-        "changes": [
-            {"name": v.name, "rank": v.rank, "original": v.original, "requested": v.requested}
-            for v in revision.values
-            if v.changed
-        ],
-        "signoffs": [
-            {
-                "area": s.area,
-                "state": s.state.value,
-                "version": s.version,
-                "by": s.actor_id,
-                "at": s.acted_at and s.acted_at.isoformat(),
-            }
-            for s in revision.signoffs
-        ],
-    }
-
-
-def _with_usernames(session: Session, data: dict[str, Any]) -> dict[str, Any]:
-    from obslab.access import usernames
-
-    names = usernames(session, [data["submitted_by"], *(s["by"] for s in data["signoffs"])])
-    data["submitted_by"] = names.get(data["submitted_by"])
-    for signoff in data["signoffs"]:
-        signoff["by"] = names.get(signoff["by"])
-    return data
 
 
 def print_revision(data: dict[str, Any]) -> None:
@@ -108,7 +67,8 @@ seen_option = click.option(
 @reports_errors
 def changes_show(app: App, what: str, as_json: bool) -> None:
     """Show revision WHAT, or every revision of obsid WHAT (WHAT is like 20134.002 or 20134)."""
-    from obslab.catalog.guards import find_revision, parse_revision_label
+    from obslab.catalog.changes.guards import find_revision, parse_revision_label
+    from obslab.catalog.changes.views.revision import revision_views
     from obslab.catalog.models import Observation, Revision
 
     with app.sessions() as session:
@@ -129,7 +89,7 @@ def changes_show(app: App, what: str, as_json: bool) -> None:
                     .options(selectinload(Revision.values), selectinload(Revision.signoffs))
                 )
             )
-        data = [_with_usernames(session, revision_json(r)) for r in revisions]
+        data = [view.as_dict() for view in revision_views(session, revisions)]
     if as_json:
         emit_json(data[0] if "." in what else data)
         return
@@ -162,8 +122,9 @@ def changes_submit(
     as_json: bool,
 ) -> None:
     """Submit a change request for OBSID."""
-    from obslab.catalog.changes import submit_change
-    from obslab.catalog.multi import submit_to_many, versions_as_read_now
+    from obslab.catalog.changes.multi import submit_to_many, versions_as_read_now
+    from obslab.catalog.changes.submit import submit_change
+    from obslab.catalog.changes.views.revision import revision_views
     from obslab.catalog.obsids import parse_obsid_list
 
     edits = [parse_assignment(text) for text in assignments]
@@ -200,11 +161,8 @@ def changes_submit(
                     comment=comment,
                     policy=app.context.catalog_policy,
                 )
-                result = {
-                    "revision": revision.label,
-                    "warnings": [p.as_dict() for p in check.warnings],
-                    "signoffs": {s.area: s.state.value for s in revision.signoffs},
-                }
+                result = revision_views(session, [revision])[0].as_dict()
+                result["warnings"] = [p.as_dict() for p in check.warnings]
     if as_json:
         emit_json(result)
     else:
@@ -212,7 +170,7 @@ def changes_submit(
 
 
 def _preview_json(session: Session, obsid: int, edits: list[tuple[str, int, str]], policy: Policy) -> dict[str, Any]:
-    from obslab.catalog.changes import preview_change
+    from obslab.catalog.changes.submit import preview_change
 
     check = preview_change(session, obsid, edits, policy=policy)
     return {
@@ -235,20 +193,20 @@ def _outcome_json(result: TargetResult) -> dict[str, Any]:
 
 
 def _print_submitted(result: dict[str, Any]) -> None:
-    """The text form of a preview (``changes`` and ``errors``), a multi-observation request or one revision."""
-    if "changes" in result:
+    """The text form of a multi-observation request, a preview (``changes`` and ``errors``) or one revision."""
+    if "results" in result:
+        for row in result["results"]:
+            click.echo(f"{row['obsid']}: {row['outcome']} {row['revision'] or ''}".rstrip())
+            for reason in row["left_out"]:
+                click.echo(f"  not copied: {reason}")
+    elif "errors" in result:
         for change in result["changes"]:
             rank = f"[{change['rank']}]" if change["rank"] else ""
             click.echo(f"  {change['name']}{rank}: {change['original']!r} -> {change['requested']!r}")
         for problem in result["errors"]:
             click.echo(f"error: {problem['message']}")
-    elif "results" in result:
-        for row in result["results"]:
-            click.echo(f"{row['obsid']}: {row['outcome']} {row['revision'] or ''}".rstrip())
-            for reason in row["left_out"]:
-                click.echo(f"  not copied: {reason}")
     else:
-        pending = [area for area, state in result["signoffs"].items() if state == "pending"]
+        pending = [s["area"] for s in result["signoffs"] if s["state"] == "pending"]
         click.echo(f"submitted {result['revision']}; waiting for {', '.join(pending) or 'nothing'}")
     for problem in result.get("warnings", []):
         click.echo(f"warning: {problem['message']}")
@@ -256,13 +214,14 @@ def _print_submitted(result: dict[str, Any]) -> None:
 
 def _act(app: App, label: str, as_json: bool, act: Any, seen_of: Any) -> None:
     """Run one sign-off action on revision ``label`` as the acting user, then print the revision."""
-    from obslab.catalog.guards import find_revision
+    from obslab.catalog.changes.guards import find_revision
+    from obslab.catalog.changes.views.revision import revision_views
 
     with app.transaction() as session:
         who = actor(app, session)
         current = find_revision(session, label)
         revision = act(session, who, seen_of(current))
-        data = _with_usernames(session, revision_json(revision))
+        data = revision_views(session, [revision])[0].as_dict()
     if as_json:
         emit_json(data)
     else:
@@ -278,7 +237,7 @@ def _act(app: App, label: str, as_json: bool, act: Any, seen_of: Any) -> None:
 @reports_errors
 def changes_sign(app: App, label: str, area: str, seen_version: int | None, as_json: bool) -> None:
     """Sign AREA (general, acis, acis_si, hrc_si...) of revision LABEL."""
-    from obslab.catalog.signoff import sign_off
+    from obslab.catalog.changes.signoff import sign_off
 
     def seen_of(revision: Revision) -> int:
         row = next((s for s in revision.signoffs if s.area == area), None)
@@ -308,7 +267,7 @@ def _revision_version(seen_version: int | None) -> Any:
 @reports_errors
 def changes_verify(app: App, label: str, approve: bool, seen_version: int | None, as_json: bool) -> None:
     """Verify revision LABEL once every other area is done; the catalog takes the requested values."""
-    from obslab.catalog.signoff import verify
+    from obslab.catalog.changes.signoff import verify
 
     _act(
         app,
@@ -331,7 +290,7 @@ def _plain_revision_action(name: str, help_text: str) -> Any:
     @click.pass_obj
     @reports_errors
     def command(app: App, label: str, seen_version: int | None, as_json: bool) -> None:
-        from obslab.catalog import signoff
+        from obslab.catalog.changes import signoff
 
         action = getattr(signoff, name)
         _act(
@@ -362,7 +321,7 @@ changes_withdraw = _plain_revision_action(
 @reports_errors
 def express(app: App, source: str, check_only: bool, as_json: bool) -> None:
     """Approve a list of obsids for flight: SOURCE is a file of obsids or the list itself (ranges allowed)."""
-    from obslab.catalog.express import express_approve, express_check
+    from obslab.catalog.changes.express import express_approve, express_check
 
     path = Path(source)
     text = path.read_text() if path.is_file() else source

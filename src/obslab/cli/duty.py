@@ -36,7 +36,7 @@ def duty() -> None:
 @reports_errors
 def duty_show(app: App, start: datetime | None, end: datetime | None, as_json: bool) -> None:
     """List the roster's slots with who is on duty and each slot's version."""
-    from obslab.catalog.duty import roster
+    from obslab.catalog.changes.duty import roster
 
     today = datetime.now(UTC).date()
     first = start.date() if start else today - timedelta(days=30)
@@ -58,7 +58,7 @@ def duty_show(app: App, start: datetime | None, end: datetime | None, as_json: b
 @reports_errors
 def duty_extend(app: App, through: datetime) -> None:
     """Add open Monday-to-Sunday slots after the last one."""
-    from obslab.catalog.duty import extend
+    from obslab.catalog.changes.duty import extend
 
     with app.transaction() as session:
         added = extend(session, actor(app, session), through.date())
@@ -75,7 +75,7 @@ def _slot_action(name: str, function: str, help_text: str, *, with_person: bool 
     @click.pass_obj
     @reports_errors
     def command(app: App, starts_on: datetime, seen_version: int, person: str | None = None) -> None:
-        from obslab.catalog import duty as roster_service
+        from obslab.catalog.changes import duty as roster_service
 
         action = getattr(roster_service, function)
         extra = (person,) if with_person else ()

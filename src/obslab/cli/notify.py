@@ -54,7 +54,7 @@ def notify_send(app: App, retry_failed: bool, limit: int, as_json: bool) -> None
 @reports_errors
 def notify_reminders(app: App, day: datetime | None) -> None:
     """Write today's reminders to the outbox (sign-offs in working order, duty, roster); running twice adds nothing."""
-    from obslab.catalog.reminders import build_reminders
+    from obslab.catalog.changes.reminders import build_reminders
 
     today = day.date() if day is not None else datetime.now(UTC).date()
     with app.transaction() as session:

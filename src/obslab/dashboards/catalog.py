@@ -186,7 +186,7 @@ class DetailView:
         current = self.detail.current_revision
         if current is None:
             return "<p>No change requests have been made on this observation.</p>"
-        rows = [(s.area, badge(s.state.value), s.actor, s.acted_at) for s in current.signoffs]
+        rows = [(s.area, badge(s.state.value), s.by, s.at) for s in current.signoffs]
         return f"<p>Revision {current.label} ({current.kind}): {badge(current.status)}</p>" + html_table(
             ("Area", "State", "By", "When (UTC)"), rows, raw_columns=(1,)
         )
@@ -201,7 +201,7 @@ class DetailView:
                 badge(r.status),
                 r.submitted_by,
                 r.submitted_at,
-                ", ".join(f"{c['name']}: {c['original']} → {c['requested']}" for c in r.changes),
+                ", ".join(f"{c.name}: {c.original} → {c.requested}" for c in r.changes),
                 r.comment,
             )
             for r in reversed(self.detail.revisions)

@@ -8,12 +8,12 @@ from random import Random
 from sqlalchemy import func, select, update
 
 from obslab.audit import AuditEvent
-from obslab.catalog.change_rules import VERIFICATION
-from obslab.catalog.changes import submit_change
-from obslab.catalog.guards import find_observation
+from obslab.catalog.changes.change_rules import VERIFICATION
+from obslab.catalog.changes.policy import Policy
+from obslab.catalog.changes.signoff import discard, sign_off, verify
+from obslab.catalog.changes.submit import submit_change
+from obslab.catalog.lookup import find_observation
 from obslab.catalog.models import ObservationParameter, Revision, RevisionValue, SignOff
-from obslab.catalog.policy import Policy
-from obslab.catalog.signoff import discard, sign_off, verify
 from obslab.catalog.types import RevisionKind, SignOffState
 from obslab.db import Clock
 from obslab.demo.changes import make_changes

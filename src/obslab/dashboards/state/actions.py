@@ -10,8 +10,8 @@ import param
 from sqlalchemy.orm import Session
 
 from obslab.access import User, find_user
-from obslab.catalog.my_actions import RecentAction, recent_actions
-from obslab.catalog.signoff import undo_sign_off, undo_verification, withdraw
+from obslab.catalog.changes.signoff import undo_sign_off, undo_verification, withdraw
+from obslab.catalog.changes.views.my_actions import RecentAction, recent_actions
 from obslab.dashboards.context import DashboardContext, default_context
 from obslab.dashboards.state.base import DashboardState
 from obslab.db import Clock, utcnow

@@ -11,8 +11,8 @@ import param
 from sqlalchemy.orm import Session
 
 from obslab.access import User, find_user, full_names
-from obslab.catalog import duty as service
-from obslab.catalog.duty import ROSTER_ROLE, Slot, monday_of
+from obslab.catalog.changes import duty as service
+from obslab.catalog.changes.duty import ROSTER_ROLE, Slot, monday_of
 from obslab.dashboards.context import DashboardContext
 from obslab.dashboards.state.base import DashboardState
 from obslab.db import Clock, utcnow

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from obslab.access import ADMIN_ROLE
 from obslab.catalog.browse import ObservationValues, observation_values
-from obslab.catalog.changes import Edit, Policy, areas_needed, preview_change, submit_change
-from obslab.catalog.guards import find_observation
+from obslab.catalog.changes.policy import Policy
+from obslab.catalog.changes.submit import Edit, areas_needed, preview_change, submit_change
+from obslab.catalog.changes.validation import MAX_RANK, ChangeCheck, Problem, label
+from obslab.catalog.lookup import find_observation
 from obslab.catalog.types import RevisionKind
-from obslab.catalog.validation import MAX_RANK, ChangeCheck, Problem, label
 from obslab.catalog.values import DATETIME_FORMAT
 from obslab.dashboards.context import DashboardContext, default_context
 from obslab.dashboards.state.base import DashboardState

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import param
 
-from obslab.catalog.express import ExpressResult, ExpressRow, express_approve, express_check
+from obslab.catalog.changes.express import ExpressResult, ExpressRow, express_approve, express_check
 from obslab.dashboards.context import DashboardContext
 from obslab.dashboards.state.base import DashboardState
 from obslab.db import Clock, utcnow

@@ -9,9 +9,9 @@ import param
 from sqlalchemy.orm import Session
 
 from obslab.access import find_user
-from obslab.catalog.board import SORTS, BoardRow, board
-from obslab.catalog.revision_view import ValueRow, side_by_side
-from obslab.catalog.signoff import discard, sign_off, verify
+from obslab.catalog.changes.signoff import discard, sign_off, verify
+from obslab.catalog.changes.views.board import SORTS, BoardRow, board
+from obslab.catalog.changes.views.side_by_side import ValueRow, side_by_side
 from obslab.dashboards.context import DashboardContext, default_context
 from obslab.dashboards.state.base import DashboardState
 from obslab.db import Clock, utcnow

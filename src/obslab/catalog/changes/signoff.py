@@ -10,15 +10,16 @@ from sqlalchemy.orm import Session
 
 from obslab.access import User, require_active, require_role
 from obslab.audit import record_event
-from obslab.catalog.change_rules import VERIFICATION
-from obslab.catalog.changes import current_values, submit_change
-from obslab.catalog.guards import find_revision, require_recent
+from obslab.catalog.changes.change_rules import VERIFICATION
+from obslab.catalog.changes.eligibility import withdraw_blockers
+from obslab.catalog.changes.guards import find_revision, require_recent
+from obslab.catalog.changes.notices import area_owner_addresses, change_log_body
+from obslab.catalog.changes.policy import Policy
+from obslab.catalog.changes.submit import submit_change
+from obslab.catalog.changes.validation import label as value_label
+from obslab.catalog.lookup import current_values
 from obslab.catalog.models import Observation, ObservationParameter, Revision, SignOff
-from obslab.catalog.notices import area_owner_addresses, change_log_body
-from obslab.catalog.policy import Policy
-from obslab.catalog.rules import withdraw_blockers
 from obslab.catalog.types import APPROVAL_KINDS, RevisionKind, SignOffState
-from obslab.catalog.validation import label as value_label
 from obslab.catalog.values import MIRRORED, same_value
 from obslab.db import Clock, utcnow
 from obslab.errors import ConflictError, InvalidInputError, PermissionDeniedError

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from obslab.access import User
-from obslab.catalog.change_rules import VERIFICATION, ChangeRules, default_change_rules
+from obslab.catalog.changes.change_rules import VERIFICATION, ChangeRules, default_change_rules
+from obslab.catalog.changes.eligibility import withdraw_blockers
 from obslab.catalog.models import Revision, SignOff
-from obslab.catalog.rules import withdraw_blockers
 from obslab.catalog.types import APPROVAL_KINDS, RevisionKind, SignOffState
 from obslab.db import Clock, utcnow
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from obslab.catalog.change_rules import VERIFICATION
+from obslab.catalog.changes.change_rules import VERIFICATION
 from obslab.catalog.types import APPROVAL_KINDS, RevisionKind, SignOffState
 
 

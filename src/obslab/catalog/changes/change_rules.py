@@ -105,7 +105,10 @@ def load_change_rules(path: str | os.PathLike[str] | None = None, schema: Parame
         Naming the file and the entry, for unknown keys, roles, groups, parameters, kinds or instruments.
     """
     if path is None:
-        text, name = resources.files("obslab.catalog").joinpath("change_rules.toml").read_text(), "change_rules.toml"
+        text, name = (
+            resources.files("obslab.catalog.changes").joinpath("change_rules.toml").read_text(),
+            "change_rules.toml",
+        )
     else:
         text, name = Path(path).read_text(), str(path)
     try:

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from obslab.catalog.changes import current_values
-from obslab.catalog.guards import find_revision
+from obslab.catalog.changes.guards import find_revision
+from obslab.catalog.lookup import current_values
 from obslab.catalog.parameter_schema import ParameterSchema, default_parameter_schema
 from obslab.catalog.values import same_value
 

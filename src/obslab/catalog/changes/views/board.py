@@ -11,7 +11,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from obslab.access import User, usernames
-from obslab.catalog.change_rules import VERIFICATION, ChangeRules, default_change_rules
+from obslab.catalog.changes.change_rules import VERIFICATION, ChangeRules, default_change_rules
+from obslab.catalog.changes.views.revision import SignOffView
 from obslab.catalog.models import Observation, Revision, SignOff
 from obslab.catalog.types import SignOffState
 from obslab.db import Clock, utcnow
@@ -20,17 +21,6 @@ from obslab.errors import InvalidInputError
 SORTS = ("newest", "obsid", "mine")
 #: Closed revisions stay on the board this long, so people see their work land (Ocat v2: 36 h).
 RECENT = timedelta(hours=36)
-
-
-@dataclass(frozen=True)
-class AreaCell:
-    """One area of one revision as the board shows it."""
-
-    area: str
-    state: str
-    by: str | None
-    at: datetime | None
-    version: int
 
 
 @dataclass(frozen=True)
@@ -47,9 +37,27 @@ class BoardRow:
     comment: str
     version: int
     open: bool
-    cells: tuple[AreaCell, ...]
+    cells: tuple[SignOffView, ...]
     badges: tuple[str, ...]
     actions: tuple[str, ...] = field(default=())  # "sign:<area>", "verify", "approve", "discard"
+
+    def as_dict(self) -> dict[str, Any]:
+        """A board row as plain data (JSON, the API)."""
+        return {
+            "revision": self.label,
+            "obsid": self.obsid,
+            "target": self.target,
+            "instrument": self.instrument,
+            "kind": self.kind,
+            "submitted_by": self.submitted_by,
+            "submitted_at": self.submitted_at.isoformat(),
+            "comment": self.comment,
+            "version": self.version,
+            "open": self.open,
+            "badges": list(self.badges),
+            "actions": list(self.actions),
+            "signoffs": [cell.as_dict() for cell in self.cells],
+        }
 
 
 def _badges(notes: dict[str, Any], several_open: bool, superseded: bool) -> tuple[str, ...]:
@@ -65,7 +73,7 @@ def _badges(notes: dict[str, Any], several_open: bool, superseded: bool) -> tupl
     return tuple(badges)
 
 
-def _actions(may_sign: frozenset[str], may_verify: bool, is_open: bool, cells: list[AreaCell]) -> tuple[str, ...]:
+def _actions(may_sign: frozenset[str], may_verify: bool, is_open: bool, cells: list[SignOffView]) -> tuple[str, ...]:
     if not is_open:
         return ()
     actions = [f"sign:{c.area}" for c in cells if c.area in may_sign and c.state == SignOffState.PENDING.value]
@@ -125,7 +133,7 @@ def board(
         pattern = f"%{text.strip().lower()}%"
         query = query.where(or_(Observation.target_name.ilike(pattern), Revision.comment.ilike(pattern)))
     found = session.execute(query).all()
-    cells_of: dict[int, list[tuple[int, AreaCell]]] = {}
+    cells_of: dict[int, list[SignOffView]] = {}
     people = usernames(session)
     signoff_rows = session.execute(
         select(
@@ -142,7 +150,7 @@ def board(
     )
     for revision_id, position, area, state, actor_id, acted_at, version in signoff_rows:
         cells_of.setdefault(revision_id, []).append(
-            (position, AreaCell(area, state.value, people.get(actor_id), acted_at, version))
+            SignOffView(area, position, state, people.get(actor_id), acted_at, version)
         )
     open_per_obsid = Counter(r.obsid for r in found if r.closed_at is None)
     # What the viewer may do, worked out once rather than per row.
@@ -150,7 +158,7 @@ def board(
     may_verify = viewer is not None and viewer.has_role(rules.verification.role)
     rows = []
     for r in found:
-        cells = [cell for _position, cell in sorted(cells_of.get(r.id, []), key=lambda item: item[0])]
+        cells = sorted(cells_of.get(r.id, []), key=lambda cell: cell.position)
         if pending_area is not None and not any(
             c.area == pending_area and c.state == SignOffState.PENDING.value for c in cells
         ):
@@ -183,25 +191,3 @@ def board(
         if sort == "mine" and viewer is not None:
             rows.sort(key=lambda r: r.submitted_by != viewer.username)
     return rows
-
-
-def as_dict(row: BoardRow) -> dict[str, Any]:
-    """A board row as plain data (JSON, tables)."""
-    return {
-        "revision": row.label,
-        "obsid": row.obsid,
-        "target": row.target,
-        "instrument": row.instrument,
-        "kind": row.kind,
-        "submitted_by": row.submitted_by,
-        "submitted_at": row.submitted_at.isoformat(),
-        "comment": row.comment,
-        "version": row.version,
-        "open": row.open,
-        "badges": list(row.badges),
-        "actions": list(row.actions),
-        "areas": {
-            c.area: {"state": c.state, "by": c.by, "at": c.at and c.at.isoformat(), "version": c.version}
-            for c in row.cells
-        },
-    }

@@ -12,13 +12,14 @@ from sqlalchemy.orm import Session
 
 from obslab.access import User, require_role, role_addresses
 from obslab.audit import record_event
-from obslab.catalog.change_rules import VERIFICATION, Area, ChangeRules
-from obslab.catalog.guards import find_observation
-from obslab.catalog.models import EDITABLE_STATUSES, Observation, ObservationParameter, Revision, RevisionValue, SignOff
-from obslab.catalog.notices import area_owner_addresses, change_log_body
-from obslab.catalog.policy import Policy
+from obslab.catalog.changes.change_rules import VERIFICATION, Area, ChangeRules
+from obslab.catalog.changes.notices import area_owner_addresses, change_log_body
+from obslab.catalog.changes.policy import Policy
+from obslab.catalog.changes.validation import ChangeCheck, Problem, Schedule, check_change
+from obslab.catalog.changes.views.revision import revision_views
+from obslab.catalog.lookup import current_values, find_observation
+from obslab.catalog.models import EDITABLE_STATUSES, Observation, Revision, RevisionValue, SignOff
 from obslab.catalog.types import APPROVAL_KINDS, RevisionKind, SignOffState
-from obslab.catalog.validation import ChangeCheck, Problem, Schedule, Values, check_change
 from obslab.db import Clock, utcnow
 from obslab.errors import ConflictError, InvalidInputError, ObslabError
 from obslab.locking import flush, require_version, touch
@@ -51,16 +52,6 @@ class NoChangeError(ConflictError):
     """Every requested value equals the current one, so there is nothing to submit."""
 
     code = "no_change"
-
-
-def current_values(session: Session, observation: Observation) -> Values:
-    """The observation's parameters as (name, rank) -> value."""
-    rows = session.execute(
-        select(ObservationParameter.name, ObservationParameter.rank, ObservationParameter.value).where(
-            ObservationParameter.observation_id == observation.id
-        )
-    )
-    return {(name, rank): value for name, rank, value in rows}
 
 
 def preview_change(
@@ -161,7 +152,8 @@ def submit_change(
         entity_type="revision",
         entity_id=revision.label,
         before={"approved": was_approved} if approval else None,
-        after=_revision_summary(revision) | ({"approved": observation.approved} if approval else {}),
+        after=revision_views(session, [revision])[0].as_dict()
+        | ({"approved": observation.approved} if approval else {}),
         now=lambda: at,
     )
     if notify:  # bulk callers (express approval) send one summary instead
@@ -285,19 +277,6 @@ def _initial_signoffs(
         updated_at=at,
     )
     return [*signoffs, verification]
-
-
-def _revision_summary(revision: Revision) -> dict[str, Any]:
-    return {
-        "kind": revision.kind.value,
-        "comment": revision.comment,
-        "changes": [
-            {"name": v.name, "rank": v.rank, "original": v.original, "requested": v.requested}
-            for v in revision.values
-            if v.changed
-        ],
-        "signoffs": {s.area: s.state.value for s in revision.signoffs},
-    }
 
 
 def _notify_submitted(

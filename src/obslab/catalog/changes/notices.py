@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 from obslab.access import role_addresses
-from obslab.catalog.change_rules import ChangeRules
+from obslab.catalog.changes.change_rules import ChangeRules
 from obslab.catalog.models import Observation, Revision
 
 

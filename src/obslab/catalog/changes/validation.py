@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from obslab.astro import angular_separation_deg
-from obslab.catalog.change_rules import ChangeRules
+from obslab.catalog.changes.change_rules import ChangeRules
 from obslab.catalog.parameter_schema import ParameterGroup, ParameterSchema
 from obslab.catalog.values import CoercionError, coerce, family_of, is_empty, same_value
 

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from obslab.access import User
-from obslab.catalog.changes import require_submitter, submit_change
+from obslab.catalog.changes.policy import Policy
+from obslab.catalog.changes.submit import require_submitter, submit_change
 from obslab.catalog.models import EDITABLE_STATUSES, Observation, Revision
 from obslab.catalog.obsids import parse_obsid_list
-from obslab.catalog.policy import Policy
 from obslab.db import Clock, utcnow
 from obslab.errors import InvalidInputError
 from obslab.notify import enqueue

@@ -1,4 +1,4 @@
-"""Lookups every change-request action makes first (the observation, the revision) and the undo window."""
+"""Checks every change-request action makes first: the revision by its label, and the undo window."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from obslab.catalog.models import Observation, Revision
+from obslab.catalog.models import Revision
 from obslab.errors import ConflictError, InvalidInputError, NotFoundError
 
 REVISION_LABEL = re.compile(r"^\s*(\d{1,8})\.(\d{1,3})\s*$")
@@ -20,16 +20,6 @@ def parse_revision_label(label: str) -> tuple[int, int]:
     if match is None:
         raise InvalidInputError("revision", label, "<obsid>.<number>, e.g. 20134.002")
     return int(match[1]), int(match[2])
-
-
-def find_observation(session: Session, obsid: int, *, lock: bool = False) -> Observation:
-    """The observation, or NotFoundError; ``lock`` holds its row until the transaction ends (PostgreSQL;
-    SQLite transactions see one snapshot and a conflicting write fails instead)."""
-    query = select(Observation).where(Observation.obsid == obsid)
-    observation = session.scalar(query.with_for_update() if lock else query)
-    if observation is None:
-        raise NotFoundError(f"obsid {obsid} is not in the catalog", obsid=obsid)
-    return observation
 
 
 def find_revision(session: Session, label: str, *, lock: bool = False) -> Revision:

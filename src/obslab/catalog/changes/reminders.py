@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from obslab.access import User, role_addresses
-from obslab.catalog.change_rules import VERIFICATION, ChangeRules, default_change_rules
+from obslab.catalog.changes.change_rules import VERIFICATION, ChangeRules, default_change_rules
 from obslab.catalog.models import DutyShift, Revision, SignOff
 from obslab.catalog.types import SignOffState
 from obslab.db import Clock, utcnow

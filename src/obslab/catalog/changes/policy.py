@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from obslab.catalog.change_rules import ChangeRules, default_change_rules, load_change_rules
+from obslab.catalog.changes.change_rules import ChangeRules, default_change_rules, load_change_rules
 from obslab.catalog.parameter_schema import ParameterSchema, default_parameter_schema, load_parameter_schema
 
 

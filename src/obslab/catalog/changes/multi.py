@@ -10,16 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from obslab.access import User, role_addresses
-from obslab.catalog.changes import (
+from obslab.catalog.changes.policy import Policy
+from obslab.catalog.changes.submit import (
     ChangeRefusedError,
     Edit,
     NoChangeError,
-    current_values,
     require_submitter,
     submit_change,
 )
+from obslab.catalog.lookup import current_values
 from obslab.catalog.models import EDITABLE_STATUSES, Observation
-from obslab.catalog.policy import Policy
 from obslab.catalog.values import family_of
 from obslab.db import Clock, utcnow
 from obslab.errors import InvalidInputError, NotFoundError

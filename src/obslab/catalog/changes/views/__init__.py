@@ -1,0 +1,1 @@
+"""Read models of the change-request workflow, shared by the command line, the dashboards and the API."""

@@ -17,6 +17,9 @@ from functools import cached_property
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+# The whole model registry, wherever a session is made: a foreign key to a table whose module this process
+# never imported fails at the first flush, after the work is done (a ToO was lost that way).
+import obslab.models  # noqa: F401
 from obslab.access import User, find_user
 from obslab.catalog.changes.policy import Policy
 from obslab.db import Clock, make_engine, make_session_factory, transaction, utcnow

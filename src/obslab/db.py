@@ -15,7 +15,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from obslab.errors import NaiveDatetimeError
+from obslab.errors import NaiveDatetimeError, NotFoundError
 
 # Stable constraint names, so Alembic can alter constraints on SQLite (batch mode) and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -133,11 +133,13 @@ def _begin_sqlite_transaction(connection: Any) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; a SQLite file's directory is created on first use."""
+    """An engine for ``url``; a SQLite file's folder must exist (SQLite would only fail at first use, unclearly)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(parsed.database).expanduser().parent
+            if not folder.is_dir():
+                raise NotFoundError(f"the folder {folder} for the SQLite database does not exist: create it first")
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _enable_sqlite_integrity)
         event.listen(engine, "begin", _begin_sqlite_transaction)

@@ -84,6 +84,27 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown IANA time zone {value!r} (for example 'UTC' or 'America/Phoenix')") from exc
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value:
+            return value
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        example = "sqlite:////var/lib/obslab/obslab.sqlite3 or postgresql+psycopg://obslab@db.example/obslab"
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(f"not a database URL; expected one like {example}") from None
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError(f"obslab runs on SQLite or PostgreSQL, not {url.get_backend_name()!r}; e.g. {example}")
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            folder = Path(url.database).expanduser().parent
+            if not folder.is_dir():
+                raise ValueError(f"the folder {folder} does not exist: create it, or name a file in an existing one")
+        return value
+
     @field_validator("parameter_schema_file", "change_rules_file", "alert_policies_file")
     @classmethod
     def _existing_file(cls, value: Path | None) -> Path | None:
@@ -121,9 +142,13 @@ class Settings(BaseSettings):
 
     @property
     def resolved_database_url(self) -> str:
-        """The database URL to use, defaulting to a SQLite file in the data directory."""
+        """The database URL to use, defaulting to a SQLite file in the data directory (made on first use).
+
+        A configured SQLite file's folder must exist already (checked at load): a typo must not create folders.
+        """
         if self.database_url:
             return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{self.data_dir / 'obslab.sqlite3'}"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from obslab import __version__
-from obslab.cli._app import App
+from obslab.cli._app import App, ObslabGroup
 from obslab.cli.alerts import alerts
 from obslab.cli.changes import changes, express
 from obslab.cli.db import db
@@ -16,10 +16,11 @@ from obslab.cli.serve import demo, serve
 from obslab.cli.users import users
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ObslabGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="obslab")
+@click.option("--debug", is_flag=True, help="On an error, print the traceback too (or set OBSLAB_DEBUG=1).")
 @click.pass_context
-def main(ctx: click.Context) -> None:
+def main(ctx: click.Context, debug: bool) -> None:
     """obslab: observatory operations — catalog sign-off, configurations, scheduling, runs and reports.
 
     Settings come from OBSLAB_* environment variables (see the README); with none set,

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import cached_property, wraps
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -54,6 +60,13 @@ class App:
         """The database URL as it may be shown to people (password hidden)."""
         return self.engine.url.render_as_string(hide_password=True)
 
+    def where_if_known(self) -> str:
+        """``where``, or a description when the settings themselves are what failed."""
+        try:
+            return self.where
+        except Exception:
+            return "the configured database"
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         with self.context.transaction() as session:
@@ -76,6 +89,82 @@ class App:
 def actor(app: App, session: Session) -> User:
     """The known, active user this command acts as (the context's one rule); never 'system'."""
     return app.context.actor(session)
+
+
+#: SQLSTATEs (PostgreSQL) and SQLite messages meaning the schema is missing or older than the code.
+MISSING_SCHEMA_STATES = frozenset({"42P01", "42703"})  # undefined table, undefined column
+MISSING_SCHEMA_WORDS = ("no such table", "no such column", "has no column named")
+
+
+class ObslabGroup(click.Group):
+    """The main group: every failure ends in one line naming the problem and the fix, never a traceback.
+
+    ``--debug`` (or ``OBSLAB_DEBUG=1``) prints the traceback as well; an unexpected error also writes it to
+    the log file the line names, so a bug report can carry it.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as error:
+            debug = bool(ctx.params.get("debug")) or os.environ.get("OBSLAB_DEBUG", "") not in ("", "0")
+            if debug:
+                traceback.print_exc()
+            message = explain(error, ctx.obj if isinstance(ctx.obj, App) else None)
+            if message is None:
+                log = _log_traceback(error)
+                message = f"internal error, please report it: {type(error).__name__}: {error}" + (
+                    f" (traceback in {log})" if log else ""
+                )
+            raise click.ClickException(" ".join(message.split())) from None
+
+
+def explain(error: BaseException, app: App | None) -> str | None:
+    """One line for a failure people can repair (naming what and how); None for a bug."""
+    from sqlalchemy.exc import DBAPIError, NoSuchModuleError, OperationalError
+
+    where = app.where_if_known() if app is not None else "the configured database"
+    if isinstance(error, ObslabError):
+        return str(error)
+    if isinstance(error, DBAPIError):
+        state = getattr(error.orig, "sqlstate", None)
+        text = str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else type(error.orig).__name__
+        if state in MISSING_SCHEMA_STATES or any(words in text for words in MISSING_SCHEMA_WORDS):
+            return f"the database at {where} is not set up for this obslab ({text}): run 'obslab db upgrade'"
+        if "locked" in text or "busy" in text:
+            return f"the database at {where} is busy ({text}): try again in a moment"
+        if isinstance(error, OperationalError) or (state or "").startswith("08"):  # 08: connection exceptions
+            return (
+                f"cannot use the database at {where}: {text}; "
+                "check OBSLAB_DATABASE_URL, that the server is running and that you may connect"
+            )
+        return None
+    if isinstance(error, NoSuchModuleError):
+        return f"OBSLAB_DATABASE_URL names a database obslab cannot drive ({error}): use sqlite:/// or postgresql+psycopg://"
+    if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
+        return (
+            f"the address is already in use ({error.strerror}): pass --port with a free port, or stop the other server"
+        )
+    if isinstance(error, OSError) and error.strerror:
+        return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
+    return None
+
+
+def _log_traceback(error: BaseException) -> Path | None:
+    """Append the traceback to the per-user log file; None if even that cannot be written."""
+    import platformdirs
+
+    path = platformdirs.user_log_path("obslab") / "cli.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as log:
+            log.write(f"--- {datetime.now(UTC).isoformat(timespec='seconds')} obslab {' '.join(sys.argv[1:])}\n")
+            log.write("".join(traceback.format_exception(error)))
+    except OSError:
+        return None
+    return path
 
 
 def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:

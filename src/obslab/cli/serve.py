@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ import click
 from sqlalchemy import func, select
 
 from obslab.cli._app import App, reports_errors
+from obslab.errors import ConflictError
 
 #: The port both commands serve on unless told otherwise. A copy of obslab.dashboards.serving.DEFAULT_PORT
 #: (a test keeps them equal): reading it from there would import the dashboards package, and set Panel's
@@ -55,6 +57,22 @@ def serve_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def require_free_port(port: int) -> None:
+    """Refuse up front, naming the port, rather than fail inside the server (or after the demo has loaded)."""
+    from obslab.dashboards.serving.serving import DEFAULT_HOST as host
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Tornado binds: TIME_WAIT is no obstacle
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise ConflictError(
+                f"port {port} on {host} is in use ({error.strerror}): pass --port with a free port, "
+                "or stop the server using it",
+                port=port,
+            ) from None
+
+
 def serve_dashboards(app: App, *, use_panel: bool, port: int, preheat: bool) -> None:
     """Serve every dashboard on loopback until interrupted."""
     from obslab.dashboards.serving import serving
@@ -63,6 +81,7 @@ def serve_dashboards(app: App, *, use_panel: bool, port: int, preheat: bool) -> 
         how = "panel serve" if use_panel else "Voila"
         click.echo(f"serving the dashboards with {how}; open {url}  (Ctrl-C stops)")
 
+    require_free_port(port)
     # Kernels and sessions read settings themselves: hand them the database this command resolved.
     os.environ["OBSLAB_DATABASE_URL"] = app.database_url
     if use_panel:
@@ -99,6 +118,8 @@ def demo(app: App, no_serve: bool, seed: int, use_panel: bool, port: int, prehea
     from obslab.demo import holds_other_data, load_demo
     from obslab.models import Base
 
+    if not no_serve:
+        require_free_port(port)
     schema.upgrade(app.database_url)
     with app.transaction() as session:
         if holds_other_data(session):

@@ -209,3 +209,22 @@ def test_cli_serve_refuses_a_database_behind_the_code(database_url: str) -> None
     result = CliRunner().invoke(main, ["serve", "--panel"], env={"OBSLAB_DATABASE_URL": database_url})
     assert result.exit_code == 1
     assert "obslab db upgrade" in result.output
+
+
+def test_a_demo_of_another_seed_is_refused_up_front_and_writes_nothing(demo_database: str) -> None:
+    engine = make_engine(demo_database)
+    try:
+        with make_session_factory(engine)() as session:
+            before = table_counts(session)
+        result = CliRunner().invoke(
+            main, ["demo", "--no-serve", "--seed", "7"], env={"OBSLAB_DATABASE_URL": demo_database}
+        )
+        with make_session_factory(engine)() as session:
+            assert table_counts(session) == before
+    finally:
+        engine.dispose()
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: this database holds the demo observatory of seed 2026: --seed 2026 tops it up; "
+        "seed 7 needs an empty database (set OBSLAB_DATABASE_URL to a new file)"
+    ]

@@ -110,7 +110,7 @@ def serve(app: App, use_panel: bool, port: int, preheat: bool) -> None:
 @click.pass_obj
 @reports_errors
 def demo(app: App, no_serve: bool, seed: int, use_panel: bool, port: int, preheat: bool) -> None:
-    """Load the demo observatory into an empty database (or top up an earlier demo), then serve the dashboards.
+    """Load the demo observatory into an empty database (or top up an earlier demo of the same seed), then serve.
 
     A database that holds anything but the demo is left untouched.
     """

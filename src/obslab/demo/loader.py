@@ -20,6 +20,7 @@ from obslab.demo.people import ensure_people
 from obslab.demo.reduction import record_reductions
 from obslab.demo.requests import ensure_requests
 from obslab.demo.revisions import plan_stories, play_revisions
+from obslab.errors import ConflictError
 from obslab.observing.models import Night
 from obslab.scheduling.models import ObservingRequest
 from obslab.settings import Site
@@ -47,6 +48,8 @@ def load_demo(session: Session, *, site: Site, seed: int = 2026, now: Clock = ut
         The observatory site: local dates of the recent nights, darkness and airmass are computed for it.
     seed
         Chooses the generated content; the same seed on the same UTC date of ``now()`` gives the same rows.
+        A database holding the demo of another seed is refused (ConflictError) before anything is written:
+        two generated observatories share obsids and would contradict each other.
     now
         The clock, read once.  Catalog dates are placed relative to its UTC date; the three recent nights
         are the ones that began on the three local dates before the site's current local date, and a
@@ -59,6 +62,15 @@ def load_demo(session: Session, *, site: Site, seed: int = 2026, now: Clock = ut
         configuration versions, request names, night dates, duty weeks), so loading again inserts nothing,
         and a later day adds only what is new then (recent nights, roster weeks).
     """
+    loaded = loaded_seeds(session)
+    if loaded and seed not in loaded:
+        earlier = ", ".join(str(s) for s in sorted(loaded))
+        raise ConflictError(
+            f"this database holds the demo observatory of seed {earlier}: --seed {earlier} tops it up; "
+            f"seed {seed} needs an empty database (set OBSLAB_DATABASE_URL to a new file)",
+            seed=seed,
+            loaded=sorted(loaded),
+        )
     ctx = DemoContext.start(session, site, seed, now)
     ensure_people(ctx)
     ensure_configurations(ctx)
@@ -79,6 +91,12 @@ def load_demo(session: Session, *, site: Site, seed: int = 2026, now: Clock = ut
         session.flush()
         inserted["audit_events"] = inserted.get("audit_events", 0) + 1  # the event just recorded
     return DemoSummary(inserted=inserted)
+
+
+def loaded_seeds(session: Session) -> set[int]:
+    """The seeds of the demo observatories loaded into this database (one, unless refused since)."""
+    ids = session.scalars(select(AuditEvent.entity_id).where(AuditEvent.action == "demo.loaded").distinct())
+    return {int(entity_id) for entity_id in ids}
 
 
 def holds_other_data(session: Session) -> bool:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.cli import main
-from obslab.errors import ObslabError, PermissionDeniedError
+from obslab.errors import NotFoundError, ObslabError, PermissionDeniedError
 from obslab.scheduling.models import ObservingRequest, Schedule
 from obslab.scheduling.service import compare, explain, plan, plan_and_save
 from obslab.scheduling.types import RejectionReason, ScheduleStatus
@@ -50,6 +50,10 @@ def test_plans_are_versions_and_a_replan_keeps_the_block_in_progress(
             outranked["reason"] == "outranked" and outranked["outranked_by"][0] == "TwinHigh"
         )  # highest priority first
         assert explain(session, ids["M42"])["scheduled"] is True
+        # Every output prints the request's name: it is accepted as well as its number, in any case.
+        assert explain(session, "m42") == explain(session, str(ids["M42"])) == explain(session, ids["M42"])
+        with pytest.raises(NotFoundError, match=r"request 'REQ-9999' does not exist: give its number \(e.g. 4\)"):
+            explain(session, "REQ-9999")
     running = next(b for b in first.plan.blocks if int(b.request.id) == ids["M42"])
     now = running.start + timedelta(minutes=5)
     with sessions() as session, session.begin():

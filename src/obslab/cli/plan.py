@@ -85,17 +85,17 @@ def plan(
 
 
 @plan.command("explain")
-@click.argument("request_id", type=int)
+@click.argument("request")
 @click.option("--night", "night_text", help="Look in this night's plan (default: the latest).")
 @json_option("Print JSON.")
 @click.pass_obj
 @reports_errors
-def plan_explain(app: App, request_id: int, night_text: str | None, as_json: bool) -> None:
-    """Say where a request stands in the latest plan: its block, or the reason it has none."""
+def plan_explain(app: App, request: str, night_text: str | None, as_json: bool) -> None:
+    """Say where REQUEST (its number or name, e.g. 4 or REQ-0004) stands in the latest plan: its block, or why not."""
     from obslab.scheduling.service import explain, parse_night
 
     with app.sessions() as session:
-        answer = explain(session, request_id, parse_night(night_text) if night_text else None)
+        answer = explain(session, request, parse_night(night_text) if night_text else None)
     if as_json:
         emit_json(answer)
         return

@@ -148,7 +148,7 @@ def plan_observations(ctx: DemoContext, count: int = OBSERVATION_COUNT) -> list[
     """Generate ``count`` observations: every bright star once, the rest generated from the seed."""
     rng = ctx.rng("observations")
     stars = list(bright_stars())
-    targets = stars + generated_targets(rng, count - len(stars))
+    targets = stars + generated_targets(rng, count - len(stars), today=ctx.today)
     rng.shuffle(targets)
     markup_at = next(i for i, target in enumerate(targets) if i >= 40 and not target.star)
     targets[markup_at] = Target(*MARKUP_TARGET)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date, timedelta
 from functools import lru_cache
 from random import Random
 
@@ -83,8 +84,12 @@ def _sexagesimal(ra: float, dec: float, ra_decimals: int, dec_decimals: int) -> 
     return split(ra / 15.0, ra_decimals) + ("+" if dec >= 0 else "-") + split(dec, dec_decimals)
 
 
-def generated_name(rng: Random, ra: float, dec: float) -> str:
-    """A plausible catalogue name for a position (survey J-names follow the coordinates)."""
+def generated_name(rng: Random, ra: float, dec: float, *, today: date) -> str:
+    """A plausible catalogue name for a position (survey J-names follow the coordinates).
+
+    Names that carry a date (GRB yymmdd, SN year) are dated before ``today``: a burst named after
+    next week would give the demo away.
+    """
     pattern = rng.choices(
         ["ngc", "ic", "sdss", "xmmu", "cxou", "2mass", "psr", "grb", "sn", "abell", "hd", "swift"],
         weights=[10, 5, 12, 10, 12, 8, 6, 5, 5, 5, 8, 4],
@@ -107,9 +112,10 @@ def generated_name(rng: Random, ra: float, dec: float) -> str:
             coarse = _sexagesimal(ra, dec, 0, 0)
             return f"PSR J{coarse[:4]}{coarse[6:11]}"
         case "grb":
-            return f"GRB {rng.randint(24, 26)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.choice('AB')}"
+            burst = today - timedelta(days=rng.randint(30, 3 * 365))
+            return f"GRB {burst:%y%m%d}{rng.choice('AB')}"
         case "sn":
-            return f"SN 20{rng.randint(23, 26)}" + "".join(rng.choice(letters) for _ in range(3))
+            return f"SN {today.year - rng.randint(0, 3)}" + "".join(rng.choice(letters) for _ in range(3))
         case "abell":
             return f"Abell {rng.randint(1, 4076)}"
         case "hd":
@@ -119,8 +125,8 @@ def generated_name(rng: Random, ra: float, dec: float) -> str:
             return f"Swift J{coarse[:4]}.{rng.randint(0, 9)}{coarse[6:11]}"
 
 
-def generated_targets(rng: Random, count: int) -> list[Target]:
-    """``count`` targets: mostly random positions with generated names, some famous sources again."""
+def generated_targets(rng: Random, count: int, *, today: date) -> list[Target]:
+    """``count`` targets: mostly random positions with generated names (dated before ``today``), some famous ones."""
     targets = []
     for _ in range(count):
         if rng.random() < 0.08:
@@ -129,5 +135,5 @@ def generated_targets(rng: Random, count: int) -> list[Target]:
             continue
         ra, dec = random_position(rng)
         vmag = round(rng.uniform(9.0, 19.5), 2) if rng.random() < 0.3 else None
-        targets.append(Target(generated_name(rng, ra, dec), ra, dec, vmag))
+        targets.append(Target(generated_name(rng, ra, dec, today=today), ra, dec, vmag))
     return targets

@@ -271,11 +271,30 @@ def plan_and_save(
     return Planned(result, schedule, kept)
 
 
-def explain(session: Session, request_id: int, night: date | None = None) -> dict[str, Any]:
-    """Where the request stands in the latest plan (of ``night``, or of any night): its block, or why it has none."""
-    request = session.get(ObservingRequest, request_id)
+def find_request(session: Session, reference: int | str) -> ObservingRequest:
+    """A request by its number (``4``) or its name as every output prints it (``REQ-0004``, ``ALERT-12``)."""
+    text = str(reference).strip()
+    request = (
+        session.get(ObservingRequest, int(text))
+        if text.isdigit()
+        else session.scalar(select(ObservingRequest).where(func.upper(ObservingRequest.name) == text.upper()))
+    )
     if request is None:
-        raise NotFoundError(f"request {request_id} does not exist", request=request_id)
+        raise NotFoundError(
+            f"request {text!r} does not exist: give its number (e.g. 4) or its name (e.g. REQ-0004), "
+            "as `obslab plan` prints them",
+            request=text,
+        )
+    return request
+
+
+def explain(session: Session, reference: int | str, night: date | None = None) -> dict[str, Any]:
+    """Where the request stands in the latest plan (of ``night``, or of any night): its block, or why it has none.
+
+    ``reference`` is the request's number or its name.
+    """
+    request = find_request(session, reference)
+    request_id = request.id
     query = select(Schedule).where(Schedule.status == ScheduleStatus.ACTIVE)
     if night is not None:
         query = query.where(Schedule.night == night)

@@ -20,6 +20,8 @@ from obslab.demo import load_demo
 from obslab.observing.models import Metric, Night
 from obslab.observing.types import ExposureKind
 from obslab.roles import STANDARD_ROLES
+from obslab.scheduling.models import Alert, ObservingRequest, Schedule
+from obslab.scheduling.service import explain
 from tests.conftest import DatabaseFactory
 from tests.helpers.support import FIXED_NOW, KITT_PEAK, fixed_clock, table_counts
 
@@ -228,3 +230,29 @@ def test_a_demo_of_another_seed_is_refused_up_front_and_writes_nothing(demo_data
         "Error: this database holds the demo observatory of seed 2026: --seed 2026 tops it up; "
         "seed 7 needs an empty database (set OBSLAB_DATABASE_URL to a new file)"
     ]
+
+
+def test_the_demo_stores_its_nights_plans_and_takes_its_alerts_through_the_real_ingest(
+    demo_sessions: sessionmaker[Session],
+) -> None:
+    with demo_sessions() as session:
+        local_today = FIXED_NOW.astimezone(KITT_PEAK.zone).date()
+        nights = [local_today + timedelta(days=k) for k in range(3)]
+        active = dict(session.execute(select(Schedule.night, Schedule.reason).where(Schedule.status == "active")).all())
+        assert set(active) == set(nights)
+        assert active[local_today] == "too" and active[nights[1]] == active[nights[2]] == "initial"
+        alerts = {a.policy or a.status.value: a for a in session.scalars(select(Alert).order_by(Alert.id))}
+        assert [a.status.value for a in alerts.values()] == [
+            "accepted",
+            "duplicate",
+            "accepted",
+            "rejected",
+            "rejected",
+        ]
+        assert all(a.received_at <= FIXED_NOW for a in alerts.values())
+        too = session.scalar(select(ObservingRequest).where(ObservingRequest.alert_id == alerts["swift-bat-grb"].id))
+        assert too is not None and too.priority == 10
+        # The burst is placed in tonight's sky: the re-plan it made observes it.
+        answer = explain(session, too.name, local_today)
+        assert answer["scheduled"] is True, answer
+        assert explain(session, "REQ-0004", nights[2])["schedule_version"] == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -62,10 +62,12 @@ def page(
 
 
 def stored_versions(url: str) -> list[int]:
+    """The versions stored for the test's night (the demo stores its own plans and the alerts' re-plans)."""
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as session:
-            return list(session.scalars(select(Schedule.version_number).order_by(Schedule.version_number)))
+            query = select(Schedule.version_number).where(Schedule.night == date.fromisoformat(NIGHT))
+            return list(session.scalars(query.order_by(Schedule.version_number)))
     finally:
         engine.dispose()
 
@@ -76,6 +78,9 @@ def cells(page: Any, table: str, field: str) -> list[str]:
 
 def test_night_plan_reasons_what_if_replan_and_alerts(page: Watched, writable_demo_database: str) -> None:
     p = page.page
+    before = stored_versions(writable_demo_database)
+    assert before, "the demo stores its nights' plans"
+    following = before[-1] + 1
     p.locator(".obslab-header").filter(has_text=SCHEDULER).wait_for(timeout=60_000)
     box = p.locator(".obslab-schedule-controls input").first
     box.fill(NIGHT)
@@ -96,13 +101,13 @@ def test_night_plan_reasons_what_if_replan_and_alerts(page: Watched, writable_de
     p.locator(".obslab-schedule-whatif button").click()
     p.locator(".obslab-message").filter(has_text="nothing stored").wait_for(timeout=30_000)
     p.locator(".obslab-schedule-summary").filter(has_text="what-if (not stored)").wait_for(timeout=30_000)
-    assert stored_versions(writable_demo_database) == []
+    assert stored_versions(writable_demo_database) == before
 
     # Re-plan and store, as the scheduler.
     p.locator(".obslab-schedule-replan button").click()
-    p.locator(".obslab-message").filter(has_text="stored as version 1").wait_for(timeout=30_000)
-    p.locator(".obslab-schedule-summary").filter(has_text="version 1 (weather)").wait_for(timeout=30_000)
-    assert stored_versions(writable_demo_database) == [1]
+    p.locator(".obslab-message").filter(has_text=f"stored as version {following}").wait_for(timeout=30_000)
+    p.locator(".obslab-schedule-summary").filter(has_text=f"version {following} (weather)").wait_for(timeout=30_000)
+    assert stored_versions(writable_demo_database) == [*before, following]
 
     # A refused input names its field and changes nothing.
     p.get_by_placeholder("06:30").fill("25:00")

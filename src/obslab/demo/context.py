@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from random import Random
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, insert, select
+from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from obslab.access import User
 from obslab.db import Base, Clock
 from obslab.demo.targets import Target
 from obslab.errors import NaiveDatetimeError
+from obslab.notify import DeliveryStatus, Notification
 from obslab.observing.types import ExposureKind
 from obslab.settings import Site
 
@@ -108,6 +110,28 @@ class DemoContext:
         """Add parent rows, then bulk-insert the child rows ``children(plan, parent_id)`` of each."""
         self.add_all([row for _, row in parents])
         self.bulk_insert(child_model, [child for plan, row in parents for child in children(plan, row.id)])
+
+    @contextmanager
+    def through_services(self, written: Sequence[type[Base]]) -> Iterator[None]:
+        """Count by table the rows the services write inside the block (``written``: every table they touch).
+
+        The mail they write belongs to the demo's past, not to a send queue: it is marked sent when written.
+        """
+        session = self.session
+
+        def count(model: type[Base]) -> int:
+            return session.scalar(select(func.count()).select_from(model)) or 0
+
+        before = {model.__tablename__: count(model) for model in written}
+        last_mail = session.scalar(select(func.max(Notification.id))) or 0
+        yield
+        session.execute(
+            update(Notification)
+            .where(Notification.id > last_mail)
+            .values(status=DeliveryStatus.SENT, sent_at=Notification.created_at)
+        )
+        for model in written:
+            self.inserted[model.__tablename__] += count(model) - before[model.__tablename__]
 
     def existing(self, column: ColumnElement[Any], values: Iterable[Any]) -> set[Any]:
         """Which of ``values`` already occur in ``column``."""

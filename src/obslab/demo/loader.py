@@ -14,6 +14,7 @@ from obslab.db import Clock, utcnow
 from obslab.demo.configs import ensure_configurations
 from obslab.demo.context import DemoContext
 from obslab.demo.duty import ensure_duty_roster
+from obslab.demo.feed import ensure_plans_and_alerts
 from obslab.demo.nights import ensure_nights
 from obslab.demo.observations import insert_observations, plan_observations
 from obslab.demo.people import ensure_people
@@ -81,6 +82,7 @@ def load_demo(session: Session, *, site: Site, seed: int = 2026, now: Clock = ut
     observation_ids = insert_observations(ctx, observations)
     play_revisions(ctx, stories)
     ensure_requests(ctx, observations, observation_ids)
+    ensure_plans_and_alerts(ctx)
     record_reductions(ctx, ensure_nights(ctx))
     ensure_duty_roster(ctx)
     inserted = {table: count for table, count in sorted(ctx.inserted.items()) if count}

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from random import Random
 
-from sqlalchemy import func, select, update
-
 from obslab.audit import AuditEvent
 from obslab.catalog.changes.change_rules import VERIFICATION
 from obslab.catalog.changes.policy import Policy
@@ -20,7 +18,7 @@ from obslab.demo.changes import make_changes
 from obslab.demo.context import DemoContext
 from obslab.demo.observations import PlannedObservation
 from obslab.demo.people import ACIS_TEAM, ARCOPS, HRC_TEAM, USINT
-from obslab.notify import DeliveryStatus, Notification
+from obslab.notify import Notification
 
 #: One revision of a story: (kind, change key, sign-off state to leave it in).
 Step = tuple[str, str | None, str]
@@ -134,22 +132,12 @@ def play_revisions(ctx: DemoContext, stories: list[tuple[PlannedObservation, Sto
     history is marked sent when it was written: it belongs to the demo's past, not to a send queue.
     """
     session = ctx.session
-    before = {model.__tablename__: session.scalar(select(func.count()).select_from(model)) or 0 for model in _WRITTEN}
-    last_mail = session.scalar(select(func.max(Notification.id))) or 0
     told = ctx.existing(Revision.obsid, (obs.obsid for obs, _ in stories))
     policy = Policy.default()
-    for index, (obs, story) in enumerate(stories):
-        if obs.obsid not in told:
-            _play(ctx, ctx.rng("revisions", obs.obsid, index), obs, story, policy)
-    session.execute(
-        update(Notification)
-        .where(Notification.id > last_mail)
-        .values(status=DeliveryStatus.SENT, sent_at=Notification.created_at)
-    )
-    for model in _WRITTEN:
-        ctx.inserted[model.__tablename__] += (session.scalar(select(func.count()).select_from(model)) or 0) - before[
-            model.__tablename__
-        ]
+    with ctx.through_services(_WRITTEN):
+        for index, (obs, story) in enumerate(stories):
+            if obs.obsid not in told:
+                _play(ctx, ctx.rng("revisions", obs.obsid, index), obs, story, policy)
     for obs, _ in stories:  # the planned observations follow the database, whichever load played their history
         row = find_observation(session, obs.obsid)
         obs.target_name, obs.ra_deg, obs.dec_deg, obs.approved = row.target_name, row.ra_deg, row.dec_deg, row.approved

@@ -21,11 +21,15 @@ from obslab.errors import ObslabError
 AREAS = {"ops": ("general", "acis"), "acisa": ("acis_si",)}
 
 
-def race(url: str, username: str, obsids: list[int], actions: int, seed: int, start: Any) -> list[dict[str, Any]]:
+def race(
+    url: str, username: str, obsids: list[int], actions: int, seed: int, start: Any, finished: Any, submitters: int
+) -> list[dict[str, Any]]:
     """Do ``actions`` submissions (usint users) or sign-offs (signers), each on a freshly read version.
 
     ``start`` is a barrier shared by every worker: all begin together, once each has imported and connected,
-    so the race does not depend on how fast each process happened to start.
+    so the race does not depend on how fast each process happened to start. Each submitter adds its name to
+    the shared list ``finished`` when done; a signer stops only once all ``submitters`` have and nothing is
+    left to sign, however slowly a loaded machine runs them.
     """
     rng = random.Random(seed)
     engine = make_engine(url)
@@ -35,11 +39,12 @@ def race(url: str, username: str, obsids: list[int], actions: int, seed: int, st
     start.wait(timeout=300)
     log: list[dict[str, Any]] = []
     # A signer with nothing pending waits for work instead of spending its turns (it would finish before
-    # the first submission commits), and stops once no work has come for a second (the submitters are done).
+    # the first submission commits), and stops once the submitters are done and nothing is left to sign.
+    # (A submitter that crashed never says so: a signer also gives up after two idle minutes, not hang.)
     last_work = time.monotonic()
     while sum(entry.get("action") != "idle" for entry in log) < actions:
         if log and log[-1].get("action") == "idle":
-            if time.monotonic() - last_work > 1.0:
+            if len(finished) >= submitters or time.monotonic() - last_work > 120:
                 break
             time.sleep(0.005)
         else:
@@ -58,6 +63,8 @@ def race(url: str, username: str, obsids: list[int], actions: int, seed: int, st
                 log.append({"accepted": False, "code": refused.code, "message": refused.message})
             except OperationalError as busy:  # SQLite only: another writer held the file past the busy timeout
                 log.append({"accepted": False, "code": "busy", "message": str(busy.orig)})
+    if username not in AREAS:
+        finished.append(username)  # one call on the manager's list: atomic
     engine.dispose()
     return log
 

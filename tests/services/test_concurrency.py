@@ -13,7 +13,7 @@ from obslab.audit import AuditEvent
 from obslab.catalog.models import Revision, SignOff
 from obslab.catalog.types import SignOffState
 from tests.helpers.catalog_world import build_world
-from tests.helpers.race_worker import race
+from tests.helpers.race_worker import AREAS, race
 
 pytestmark = pytest.mark.slow
 WORKERS = ("pat", "quinn", "pat", "ops", "acisa", "ops")
@@ -28,9 +28,14 @@ def test_racing_processes_keep_numbers_unique_and_every_accepted_action_recorded
     obsids = [world.acis, world.hrc]
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager, context.Pool(len(WORKERS)) as pool:
-        start = manager.Barrier(len(WORKERS))
+        start, finished = manager.Barrier(len(WORKERS)), manager.list()
+        submitters = sum(who not in AREAS for who in WORKERS)
         logs = pool.starmap(
-            race, [(migrated_url, who, obsids, ACTIONS, seed, start) for seed, who in enumerate(WORKERS)]
+            race,
+            [
+                (migrated_url, who, obsids, ACTIONS, seed, start, finished, submitters)
+                for seed, who in enumerate(WORKERS)
+            ],
         )
     entries = [entry for log in logs for entry in log]
     accepted = [e for e in entries if e["accepted"] and e["action"] != "idle"]

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from obslab.catalog.changes.policy import Policy
     from obslab.catalog.models import Revision
 
+#: What only a file name has: a folder separator or a letter (obsid lists hold digits, ranges and separators).
+LOOKS_LIKE_A_PATH = re.compile(r"[/\\A-Za-z~]")
 #: NAME=VALUE or NAME[RANK]=VALUE; an empty VALUE clears the parameter.
 ASSIGNMENT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\[\s*(\d+)\s*\])?\s*=(.*)$", re.DOTALL)
 
@@ -93,6 +95,8 @@ def changes_show(app: App, what: str, as_json: bool) -> None:
     if as_json:
         emit_json(data[0] if "." in what else data)
         return
+    if not data:
+        click.echo(f"obsid {int(what)} has no revisions yet")
     for item in data:
         print_revision(item)
 
@@ -167,6 +171,8 @@ def changes_submit(
         emit_json(result)
     else:
         _print_submitted(result)
+    if result.get("errors"):  # a refused dry run is a refusal: scripts must see it
+        raise SystemExit(1)
 
 
 def _preview_json(session: Session, obsid: int, edits: list[tuple[str, int, str]], policy: Policy) -> dict[str, Any]:
@@ -324,7 +330,14 @@ def express(app: App, source: str, check_only: bool, as_json: bool) -> None:
     from obslab.catalog.changes.express import express_approve, express_check
 
     path = Path(source)
-    text = path.read_text() if path.is_file() else source
+    if path.is_file():
+        text = path.read_text()
+    elif LOOKS_LIKE_A_PATH.search(source):
+        raise InvalidInputError(
+            "source", source, "an existing file of obsids, or obsids like 20001-20050 (no such file)"
+        )
+    else:
+        text = source
     with app.transaction() as session:
         who = actor(app, session)
         rows = express_check(session, who, text)

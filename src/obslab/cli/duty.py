@@ -46,6 +46,8 @@ def duty_show(app: App, start: datetime | None, end: datetime | None, as_json: b
     if as_json:
         emit_json([_slot_json(slot) for slot in slots])
         return
+    if not slots:
+        click.echo(f"no duty slots between {first:%Y-%m-%d} and {last:%Y-%m-%d} (add weeks with 'obslab duty extend')")
     for slot in slots:
         person = slot.person or "open"
         note = "" if slot.standard else "  (not a Monday-to-Sunday week)"

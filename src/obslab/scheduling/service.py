@@ -54,7 +54,9 @@ def lost_ranges(site: Site, night: date, texts: Iterable[str]) -> list[Range]:
     """Ranges lost to weather, each HH:MM-HH:MM in UTC, inside the night (their order is checked by ``plan``)."""
     ranges = []
     for text in texts:
-        first, _, second = text.partition("-")
+        first, dash, second = text.partition("-")
+        if not dash or not CLOCK.match(first) or not CLOCK.match(second):
+            raise InvalidInputError("lost", text, "a UTC range HH:MM-HH:MM, e.g. 07:10-08:30")
         ranges.append((moment_in_night(site, night, first, "lost"), moment_in_night(site, night, second, "lost")))
     return ranges
 

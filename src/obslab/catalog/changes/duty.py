@@ -52,7 +52,13 @@ def _find(shifts: list[DutyShift], starts_on: date) -> int:
     for index, shift in enumerate(shifts):
         if shift.starts_on == starts_on:
             return index
-    raise NotFoundError(f"no duty slot starts on {starts_on:%Y-%m-%d}", starts_on=starts_on.isoformat())
+    covering = next((s for s in shifts if s.starts_on <= starts_on <= s.ends_on), None)
+    hint = (
+        f"the slot covering it starts on {covering.starts_on:%Y-%m-%d}"
+        if covering is not None
+        else "give the first day of a slot, as 'obslab duty show' lists them"
+    )
+    raise NotFoundError(f"no duty slot starts on {starts_on:%Y-%m-%d}: {hint}", starts_on=starts_on.isoformat())
 
 
 def _require_contiguous(shifts: list[DutyShift]) -> None:

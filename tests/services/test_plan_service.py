@@ -147,7 +147,7 @@ def test_obslab_plan_json_explain_and_refusals(
         (("--night", "2026-13-01"), "night: '2026-13-01' is not allowed"),
         (("--night", NIGHT.isoformat(), "--from", "25:00"), "from: '25:00' is not allowed"),
         (("--night", NIGHT.isoformat(), "--lost", "09:00-08:00"), "a time range whose start is before its end"),
-        (("explain", "99999"), "request 99999 does not exist"),
+        (("explain", "99999"), "request '99999' does not exist"),
     ]:
         refused = cli(migrated_url, "nina", *args)
         assert refused.exit_code != 0 and message in refused.output and "Traceback" not in refused.output, (

@@ -113,7 +113,10 @@ def test_each_reason_code_with_its_detail() -> None:
     )
     assert reason is RejectionReason.TIME_LOST
     reason, detail = reason_for(PlanRequest(id=7, ra_deg=overhead_ra, dec_deg=32, duration_s=20 * 3600))
-    assert reason is RejectionReason.NOT_SCHEDULABLE and "longer than tonight's dark time" in detail
+    assert (
+        reason is RejectionReason.NOT_SCHEDULABLE
+        and "longer than the night's dark time (in astronomical darkness" in detail
+    )
     reason, detail = reason_for(
         PlanRequest(id=8, ra_deg=overhead_ra, dec_deg=32, duration_s=600), planned_from=night.end
     )

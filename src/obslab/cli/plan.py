@@ -65,7 +65,7 @@ def plan(
         emit_json(plan_json(result, site) | {"schedule_version": version})
         return
     where = (
-        f"{result.night_start:%H:%M}-{result.night_end:%H:%M} UTC ({result.twilight.value})"
+        f"dark {result.night_start:%H:%M}-{result.night_end:%H:%M} UTC ({result.twilight.dark_time})"
         if result.night_start
         else "no dark time"
     )

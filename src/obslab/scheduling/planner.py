@@ -275,10 +275,12 @@ def _why(
         dark = night.dark(request.twilight)
         if dark is None:
             return Unscheduled(
-                request, RejectionReason.NEVER_VISIBLE, f"the sky never gets {request.twilight.value} dark tonight"
+                request, RejectionReason.NEVER_VISIBLE, f"this night has no dark time ({request.twilight.dark_time})"
             )
         return Unscheduled(
-            request, RejectionReason.NOT_SCHEDULABLE, f"it needs {need}, longer than tonight's dark time"
+            request,
+            RejectionReason.NOT_SCHEDULABLE,
+            f"it needs {need}, longer than the night's dark time ({request.twilight.dark_time})",
         )
     if not vis.dark_and_window[index].any():
         if request.windows and night.dark(request.twilight) is not None:
@@ -287,10 +289,10 @@ def _why(
                 request,
                 RejectionReason.WINDOWS_OUTSIDE_NIGHT,
                 f"none of its {len(request.windows)} time window(s) (first {first[0]:%Y-%m-%d %H:%M} to "
-                f"{first[1]:%Y-%m-%d %H:%M} UTC) falls in tonight's {request.twilight.value} darkness",
+                f"{first[1]:%Y-%m-%d %H:%M} UTC) falls in this night's dark time ({request.twilight.dark_time})",
             )
         return Unscheduled(
-            request, RejectionReason.NEVER_VISIBLE, f"the sky never gets {request.twilight.value} dark tonight"
+            request, RejectionReason.NEVER_VISIBLE, f"this night has no dark time ({request.twilight.dark_time})"
         )
     if not vis.altitude[index].any():
         return Unscheduled(
@@ -316,8 +318,8 @@ def _why(
         return Unscheduled(
             request,
             RejectionReason.MOON,
-            f"the Moon is up and more than {request.max_moon_illumination:g} lit "
-            f"({vis.moon_illumination.max():.2f}) whenever it is observable",
+            f"the Moon is up and {vis.moon_illumination.max():.0%} lit whenever the target is observable; "
+            f"this request allows at most {request.max_moon_illumination:.0%}",
         )
     longest = _longest_run(vis.feasible[index])
     if longest < length + 1:

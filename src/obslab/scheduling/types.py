@@ -13,6 +13,16 @@ class TwilightLevel(enum.StrEnum):
     NAUTICAL = "nautical"  # -12 deg
     ASTRONOMICAL = "astronomical"  # -18 deg
 
+    @property
+    def dark_time(self) -> str:
+        """How people say the dark time of this level: 'after sunset', 'after civil twilight', ..."""
+        return {
+            TwilightLevel.SUNSET: "after sunset",
+            TwilightLevel.CIVIL: "after civil twilight (Sun below -6 deg)",
+            TwilightLevel.NAUTICAL: "after nautical twilight (Sun below -12 deg)",
+            TwilightLevel.ASTRONOMICAL: "in astronomical darkness (Sun below -18 deg)",
+        }[self]
+
 
 class RequestStatus(enum.StrEnum):
     PENDING = "pending"  # waiting to be scheduled

@@ -16,6 +16,7 @@ from obslab.scheduling.models import Schedule
 from obslab.scheduling.night import SUN_ALTITUDE_DEG, NightGeometry, night_geometry, night_of
 from obslab.scheduling.planner import Plan
 from obslab.scheduling.service import active_schedule, lost_ranges, moment_in_night, parse_night, plan, plan_and_save
+from obslab.scheduling.types import TwilightLevel
 from obslab.scheduling.views import FEED, change_from_parent, recent_alerts, stored_plan
 from obslab.scheduling.visibility import PlanRequest, altitude_curves
 
@@ -131,7 +132,11 @@ class ScheduleState(DashboardState):
         )
 
     def _summary(self, placed: int, left: int, start: datetime | None, end: datetime | None, level: str) -> str:
-        dark = f"{start:%H:%M}-{end:%H:%M} UTC ({level} darkness)" if start and end else "no dark time tonight"
+        dark = (
+            f"dark {start:%H:%M}-{end:%H:%M} UTC ({TwilightLevel(level).dark_time})"
+            if start and end
+            else "no dark time this night"
+        )
         return f"{self.night} at {self.site.name}: {dark}; {placed} scheduled, {left} left out"
 
     def _geometry(

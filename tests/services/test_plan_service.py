@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import click.testing
@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from obslab.cli import main
 from obslab.errors import NotFoundError, ObslabError, PermissionDeniedError
 from obslab.scheduling.models import ObservingRequest, Schedule
-from obslab.scheduling.service import compare, explain, plan, plan_and_save
+from obslab.scheduling.service import compare, explain, far_night_notes, plan, plan_and_save
 from obslab.scheduling.types import RejectionReason, ScheduleStatus
 from obslab.scheduling.views import change_from_parent, recent_alerts, stored_plan
+from obslab.scheduling.visibility import PlanRequest
 from obslab.users import add_user
 from tests.helpers.schedule_world import NIGHT, add_requests
 from tests.helpers.support import KITT_PEAK, fixed_clock, table_counts
@@ -227,3 +228,26 @@ def test_the_stored_plan_read_model_shows_the_requests_as_they_are_now(
 def test_recent_alerts_is_empty_before_any_alert(sessions: sessionmaker[Session], world: dict[str, Any]) -> None:
     with sessions() as session:
         assert recent_alerts(session) == []
+
+
+def test_a_night_far_from_today_or_from_every_window_is_planned_with_a_warning(
+    sessions: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    with sessions() as session:
+        far, _kept = plan(session, KITT_PEAK, date(1999, 6, 1), now=fixed_clock)
+        near, _kept = plan(session, KITT_PEAK, NIGHT, now=fixed_clock)
+    today = fixed_clock().astimezone(KITT_PEAK.zone).date()
+    assert (
+        f"night 1999-06-01 is {(today - date(1999, 6, 1)).days} days before today ({today}): check the date"
+        in far.notes
+    )
+    assert not any("check the date" in note or "time window" in note for note in near.notes)
+
+    window = (datetime(2026, 11, 21, 19, tzinfo=UTC), datetime(2026, 11, 22, 19, tzinfo=UTC))
+    christmas = (datetime(2026, 12, 24, 3, tzinfo=UTC), datetime(2026, 12, 25, 5, tzinfo=UTC))
+    windowed = [PlanRequest(1, 0.0, 0.0, 600.0, windows=(christmas,))]
+    (note,) = far_night_notes(NIGHT, window, NIGHT, windowed)
+    assert (
+        note == f"no request's time window falls in night {NIGHT}: the 1 windows run from 2026-12-24 to 2026-12-25 UTC"
+    )
+    assert far_night_notes(NIGHT, window, NIGHT + timedelta(days=60), []) == []

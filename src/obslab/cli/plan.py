@@ -52,7 +52,7 @@ def plan(
     lost = lost_ranges(site, night, lost_texts)
     if dry_run:
         with app.sessions() as session:
-            result, _kept = make_plan(session, site, night, planned_from=planned_from, lost=lost)
+            result, _kept = make_plan(session, site, night, planned_from=planned_from, lost=lost, now=app.context.now)
         version = None
     else:
         with app.transaction() as session:

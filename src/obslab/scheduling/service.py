@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -29,6 +29,8 @@ SCHEDULER_ROLE = "scheduler"
 REASONS = ("initial", "replan", "weather", "too", "what-if")
 
 Range = tuple[datetime, datetime]
+#: A night further than this from today is planned with a warning (a typed year is the usual cause).
+FAR_NIGHT_DAYS = 60
 CLOCK = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")
 
 
@@ -162,10 +164,11 @@ def plan(
     planned_from: datetime | None = None,
     lost: Sequence[Range] = (),
     slew: SlewModel | None = None,
+    now: Clock = utcnow,
 ) -> tuple[Plan, tuple[int, ...]]:
     """Plan the night's pending requests, keeping the active version's block in progress at ``planned_from``."""
     current = active_schedule(session, night)
-    return _plan(session, site, night, current, planned_from=planned_from, lost=lost, slew=slew)
+    return _plan(session, site, night, current, planned_from=planned_from, lost=lost, slew=slew, now=now)
 
 
 def _plan(
@@ -177,6 +180,7 @@ def _plan(
     planned_from: datetime | None,
     lost: Sequence[Range],
     slew: SlewModel | None,
+    now: Clock,
 ) -> tuple[Plan, tuple[int, ...]]:
     if planned_from is not None and planned_from.tzinfo is None:
         raise InvalidInputError("planned_from", planned_from.isoformat(), "a time with a zone (times are UTC)")
@@ -195,7 +199,29 @@ def _plan(
         ]
     geometry = night_geometry(site, night)
     result = plan_night(geometry, requests, planned_from=planned_from, lost=lost, keep=keep, slew=slew)
+    warnings = far_night_notes(night, night_window(site, night), now().astimezone(site.zone).date(), requests)
+    result = replace(result, notes=(*warnings, *result.notes))
     return result, tuple(int(block.request.id) for block in keep)
+
+
+def far_night_notes(
+    night: date, window: tuple[datetime, datetime], today: date, requests: Sequence[PlanRequest]
+) -> list[str]:
+    """Warnings that the night is probably not the one meant: far from today, or outside every time window."""
+    notes = []
+    days = (night - today).days
+    if abs(days) > FAR_NIGHT_DAYS:
+        when = f"{-days} days before" if days < 0 else f"{days} days after"
+        notes.append(f"night {night} is {when} today ({today}): check the date")
+    windows = [w for request in requests for w in request.windows]
+    start, end = window
+    if windows and not any(first < end and last > start for first, last in windows):
+        first, last = min(w[0] for w in windows), max(w[1] for w in windows)
+        notes.append(
+            f"no request's time window falls in night {night}: the {len(windows)} windows run from "
+            f"{first:%Y-%m-%d} to {last:%Y-%m-%d} UTC"
+        )
+    return notes
 
 
 def plan_and_save(
@@ -225,7 +251,9 @@ def plan_and_save(
     # Lock the plan being replaced (PostgreSQL: a second re-plan waits here, then finds it superseded).
     previous = active_schedule(session, night, lock=True)
     _require_seen_plan(session, night, seen_version)
-    result, kept = _plan(session, site, night, previous, planned_from=planned_from, lost=lost, slew=slew)
+    result, kept = _plan(
+        session, site, night, previous, planned_from=planned_from, lost=lost, slew=slew, now=lambda: at
+    )
     number = seen_version + 1
     if previous is not None:
         previous.status = ScheduleStatus.SUPERSEDED

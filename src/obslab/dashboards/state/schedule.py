@@ -76,7 +76,7 @@ class ScheduleState(DashboardState):
             stored = active_schedule(session, night)
             self.shown_version = stored.version_number if stored is not None else 0
             if stored is None:
-                result, _kept = plan(session, self.site, night)
+                result, _kept = plan(session, self.site, night, now=self.now)
                 self._show(result, "no stored plan yet: what-if")
             else:
                 self._show_stored(session, stored)
@@ -129,7 +129,7 @@ class ScheduleState(DashboardState):
         self._geometry(result.night, [b.request for b in result.blocks], result.night_start, result.night_end)
         self.summary = self._summary(
             len(result.blocks), len(result.unscheduled), result.night_start, result.night_end, result.twilight.value
-        )
+        ) + "".join(f"; note: {note}" for note in result.notes)
 
     def _summary(self, placed: int, left: int, start: datetime | None, end: datetime | None, level: str) -> str:
         dark = (
@@ -169,7 +169,7 @@ class ScheduleState(DashboardState):
 
         def read(session: Session) -> Plan:
             start, lost = self.planning_inputs()
-            result, _kept = plan(session, self.site, self.night_date(), planned_from=start, lost=lost)
+            result, _kept = plan(session, self.site, self.night_date(), planned_from=start, lost=lost, now=self.now)
             self._show(result, "what-if (not stored)")
             return result
 

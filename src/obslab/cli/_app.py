@@ -108,6 +108,9 @@ class ObslabGroup(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
             raise
+        except BrokenPipeError:  # the reader left (`obslab plan | head`): stop quietly, as Unix tools do
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise SystemExit(1) from None
         except Exception as error:
             debug = bool(ctx.params.get("debug")) or os.environ.get("OBSLAB_DEBUG", "") not in ("", "0")
             if debug:

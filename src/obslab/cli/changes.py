@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from obslab.cli._app import App, actor, emit_json, json_option, reports_errors
 from obslab.errors import InvalidInputError, NotFoundError
+from obslab.formatting import EMPTY, shown, utc
 
 if TYPE_CHECKING:
     from obslab.catalog.changes.multi import TargetResult
@@ -32,18 +34,30 @@ def parse_assignment(text: str) -> tuple[str, int, str]:
     return match[1], int(match[2] or 0), match[3].strip()
 
 
-def print_revision(data: dict[str, Any]) -> None:
+def area_titles(app: App) -> dict[str, str]:
+    return {area.key: area.label for area in app.context.catalog_policy.rules.areas}
+
+
+def _when(text: str | None) -> str:
+    """An ISO time from the JSON form, as people read it."""
+    return utc(datetime.fromisoformat(text)) if text else EMPTY
+
+
+def print_revision(data: dict[str, Any], titles: dict[str, str]) -> None:
+    """One revision as text; areas by the titles the change rules give them, with the key commands take."""
     state = "withdrawn" if data["withdrawn_at"] else "closed" if data["closed_at"] else "open"
     click.echo(
         f"{data['revision']}  {data['kind']}  {state}  version {data['version']}  "
-        f"by {data['submitted_by']} at {data['submitted_at']}"
+        f"by {data['submitted_by']} at {_when(data['submitted_at'])}"
     )
     for change in data["changes"]:
         rank = f"[{change['rank']}]" if change["rank"] else ""
-        click.echo(f"  {change['name']}{rank}: {change['original']!r} -> {change['requested']!r}")
+        click.echo(f"  {change['name']}{rank}: {shown(change['original'])} -> {shown(change['requested'])}")
     for signoff in data["signoffs"]:
-        who = f" by {signoff['by']} at {signoff['at']}" if signoff["by"] else ""
-        click.echo(f"  {signoff['area']:<13} {signoff['state']:<13} version {signoff['version']}{who}")
+        who = f" by {signoff['by']} at {_when(signoff['at'])}" if signoff["by"] else ""
+        area = f"{titles.get(signoff['area'], signoff['area'])} ({signoff['area']})"
+        state = signoff["state"].replace("_", " ")
+        click.echo(f"  {area:<28} {state:<13} version {signoff['version']}{who}")
     if data["comment"]:
         click.echo(f"  comment: {data['comment']}")
 
@@ -98,7 +112,7 @@ def changes_show(app: App, what: str, as_json: bool) -> None:
     if not data:
         click.echo(f"obsid {int(what)} has no revisions yet")
     for item in data:
-        print_revision(item)
+        print_revision(item, area_titles(app))
 
 
 @changes.command("submit")
@@ -208,7 +222,7 @@ def _print_submitted(result: dict[str, Any]) -> None:
     elif "errors" in result:
         for change in result["changes"]:
             rank = f"[{change['rank']}]" if change["rank"] else ""
-            click.echo(f"  {change['name']}{rank}: {change['original']!r} -> {change['requested']!r}")
+            click.echo(f"  {change['name']}{rank}: {shown(change['original'])} -> {shown(change['requested'])}")
         for problem in result["errors"]:
             click.echo(f"error: {problem['message']}")
     else:
@@ -231,7 +245,7 @@ def _act(app: App, label: str, as_json: bool, act: Any, seen_of: Any) -> None:
     if as_json:
         emit_json(data)
     else:
-        print_revision(data)
+        print_revision(data, area_titles(app))
 
 
 @changes.command("sign")

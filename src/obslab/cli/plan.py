@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 
 from obslab.cli._app import App, actor, emit_json, json_option, reports_errors
+from obslab.formatting import clock, number, utc
 
 
 @click.group(invoke_without_command=True)
@@ -64,9 +67,11 @@ def plan(
     if as_json:
         emit_json(plan_json(result, site) | {"schedule_version": version})
         return
+    zone = site.zone
     where = (
-        f"dark {result.night_start:%H:%M}-{result.night_end:%H:%M} UTC ({result.twilight.dark_time})"
-        if result.night_start
+        f"dark {clock(result.night_start)}-{clock(result.night_end)} UTC, "
+        f"{clock(result.night_start, zone)} to {clock(result.night_end, zone)} ({result.twilight.dark_time})"
+        if result.night_start and result.night_end
         else "no dark time"
     )
     stored = f"stored as version {version}" if version else "what-if: nothing stored"
@@ -75,11 +80,16 @@ def plan(
         f"{len(result.blocks)} blocks, {len(result.unscheduled)} unscheduled; {stored}"
     )
     for block in result.blocks:
+        request = block.request
         click.echo(
-            f"  {block.start:%H:%M}-{block.end:%H:%M}  {block.request.label:<14} priority {block.request.priority:g}"
+            f"  {clock(block.start)}-{clock(block.end)} UTC ({clock(block.start, zone)})  {request.label:<10} "
+            f"{request.target_name[:24]:<24} priority {number(request.priority)}"
         )
     for left in result.unscheduled:
-        click.echo(f"  --           {left.request.label:<14} {left.reason.value}: {left.detail}")
+        request = left.request
+        click.echo(
+            f"  {'--':<25} {request.label:<10} {request.target_name[:24]:<24} {left.reason.value}: {left.detail}"
+        )
     for note in result.notes:
         click.echo(f"  note: {note}")
 
@@ -104,9 +114,12 @@ def plan_explain(app: App, request: str, night_text: str | None, as_json: bool) 
         f"plan of {answer['night']} version {answer['schedule_version']}:"
     )
     if answer["scheduled"]:
-        click.echo(f"{head} scheduled {answer['start']} to {answer['end']}")
+        start, end = datetime.fromisoformat(answer["start"]), datetime.fromisoformat(answer["end"])
+        zone = app.settings.site.zone
+        click.echo(f"{head} scheduled {utc(start)} to {clock(end)} UTC ({clock(start, zone)} to {clock(end, zone)})")
     else:
-        click.echo(f"{head} not scheduled: {answer['reason']}: {answer['detail']}")
+        reason = f"{answer['reason']}: " if answer.get("reason") else ""
+        click.echo(f"{head} not scheduled: {reason}{answer['detail']}")
 
 
 @plan.command("from-catalog")

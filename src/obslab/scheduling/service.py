@@ -328,6 +328,15 @@ def explain(session: Session, reference: int | str, night: date | None = None) -
     query = select(Schedule).where(Schedule.status == ScheduleStatus.ACTIVE)
     if night is not None:
         query = query.where(Schedule.night == night)
+    else:  # the latest plan that placed it or said why not; failing that, the latest plan
+        mentioned = (
+            select(ScheduledBlock.schedule_id)
+            .where(ScheduledBlock.request_id == request.id)
+            .union(select(RequestRejection.schedule_id).where(RequestRejection.request_id == request.id))
+        )
+        schedule = session.scalar(query.where(Schedule.id.in_(mentioned)).order_by(Schedule.night.desc()).limit(1))
+        if schedule is not None:
+            query = query.where(Schedule.id == schedule.id)
     schedule = session.scalar(query.order_by(Schedule.night.desc()).limit(1))
     if schedule is None:
         raise NotFoundError(

@@ -25,6 +25,7 @@ class MyActions(PageViewer):
         super().__init__(context, **params)
         self.table = self.table_of(
             "rows",
+            selected="selected_row",
             titles=TITLES,
             height=360,
             css_classes=["obslab-actions-table"],

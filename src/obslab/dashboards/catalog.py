@@ -43,6 +43,7 @@ class CatalogBrowser(PageViewer):
         super().__init__(context, **params)
         self.table = self.table_of(
             "rows",
+            selected="selected_row",
             titles=TITLES,
             height=560,
             css_classes=["obslab-catalog-table"],

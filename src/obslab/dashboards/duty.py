@@ -44,7 +44,12 @@ class DutyRoster(PageViewer):
         super().__init__(context, **params)
         s = self.state
         self.table = self.table_of(
-            "rows", titles=TITLES, height=420, hidden_columns=HIDDEN, css_classes=["obslab-duty-table"]
+            "rows",
+            selected="selected_row",
+            titles=TITLES,
+            height=420,
+            hidden_columns=HIDDEN,
+            css_classes=["obslab-duty-table"],
         )
         self.table.style.apply(_highlight_current, axis=1)  # the slot on duty now stands out
         self.table.on_click(self._row_clicked)

@@ -36,7 +36,9 @@ class SignoffBoard(PageViewer):
     def __init__(self, context: DashboardContext | None = None, **params: Any) -> None:
         super().__init__(context, **params)
         titles = TITLES | {area.key: area.label for area in self.state.rules.areas}
-        self.table = self.table_of("rows", titles=titles, height=420, css_classes=["obslab-board-table"])
+        self.table = self.table_of(
+            "rows", selected="selected_row", titles=titles, height=420, css_classes=["obslab-board-table"]
+        )
         self.table.on_click(self._row_clicked)
 
     def _row_clicked(self, event: Any) -> None:

@@ -46,16 +46,25 @@ def key_value_table(pairs: Mapping[str, Any]) -> str:
     return html_table(("", ""), pairs.items())
 
 
-def data_table(frame: Any, *, titles: Mapping[str, str] | None = None, **options: Any) -> pn.widgets.Tabulator:
-    """A read-only Tabulator: one row selectable, no client-side paging (the server pages)."""
+def data_table(
+    frame: Any, *, empty: str, titles: Mapping[str, str] | None = None, **options: Any
+) -> pn.widgets.Tabulator:
+    """A read-only Tabulator saying ``empty`` when it has no rows; no client-side paging (the server pages).
+
+    Rows are not selectable by a click: a page whose table has a selection sets ``selection`` from its state
+    (``PageViewer.table_of(..., selected=...)``), so the highlighted row is always the one the page shows.
+    """
+    configuration = dict(options.pop("configuration", {}))
+    configuration.setdefault("placeholder", empty)
     defaults: dict[str, Any] = dict(
         disabled=True,
         show_index=False,
-        selectable=1,
+        selectable=False,
         pagination=None,
         layout="fit_data_table",
         sizing_mode="stretch_width",
         titles=dict(titles or {}),
+        configuration=configuration,
     )
     return pn.widgets.Tabulator(frame, **(defaults | options))
 

@@ -321,3 +321,11 @@ def test_clear_filters_restores_the_whole_catalog(context: DashboardContext, sta
     assert state.page == 1
     assert _shown(state) == [r["obsid"] for r in _expected_page(context, CatalogFilter(), size=state.page_size).rows]
     assert len(state.sky) == everything
+
+
+def test_the_table_leaves_ra_and_dec_to_the_column_chooser(state: CatalogState) -> None:
+    assert state.columns == [name for name in PAGE_COLUMNS if name not in ("ra_deg", "dec_deg")]
+    state.columns = [*state.columns, "ra_deg"]
+    assert "ra_deg" in state.columns and list(state.rows.columns) == list(PAGE_COLUMNS)  # the rows hold every column
+    with pytest.raises(ValueError):
+        state.columns = ["nonsense"]

@@ -25,12 +25,12 @@ class MyActions(PageViewer):
         super().__init__(context, **params)
         self.table = self.table_of(
             "rows",
-            selected="selected_row",
             titles=TITLES,
             height=360,
             css_classes=["obslab-actions-table"],
-            widths={"revision": 110, "what": 170, "at": 140, "undo": 300, "until": 330},
-            layout="fit_columns",
+            selected="selected_row",
+            widths={"revision": 110, "at": 150},
+            wrap={"what": 2, "undo": 3, "until": 4},
         )
         self.table.on_click(self._row_clicked)
         self.undo_button = pn.widgets.Button(

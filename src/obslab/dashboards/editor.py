@@ -84,7 +84,7 @@ class ChangeEditor(PageViewer):
         common = dict(
             label=field.label,
             disabled=not editable,
-            width=190,
+            width=215,  # wide enough for the longest hint ("a whole number, ≥ 100, ≤ 1024"): five to a row at 1400 px
             stylesheets=[FIELD_CSS],
             css_classes=["obslab-field", f"obslab-field-{field.name}-{field.rank}"],
         )

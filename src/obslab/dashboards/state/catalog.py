@@ -29,6 +29,8 @@ from obslab.errors import InvalidInputError
 ANY = ""
 APPROVED_CHOICES = {"any": None, "approved": True, "not approved": False}
 PAGE_SIZES = [25, 50, 100, 200]
+#: The table's columns at first; RA and Dec are on the sky plot and in the detail, and the column chooser adds them.
+DEFAULT_COLUMNS = [name for name in PAGE_COLUMNS if name not in ("ra_deg", "dec_deg")]
 #: The sky plot shows at most this many of the matching observations (the first by obsid).
 SKY_LIMIT = 20_000
 _FILTERS = (
@@ -72,6 +74,7 @@ class CatalogState(DashboardState):
     descending = param.Boolean(default=False)
     page = param.Integer(default=1, bounds=(1, None))
     page_size = param.Selector(default=50, objects=PAGE_SIZES)
+    columns = param.ListSelector(default=DEFAULT_COLUMNS, objects=list(PAGE_COLUMNS), doc="The columns the table shows")
 
     rows = param.DataFrame(default=None, allow_None=True, precedence=-1, doc="The current page")
     total = param.Integer(default=0, precedence=-1)

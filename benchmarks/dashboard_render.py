@@ -483,7 +483,13 @@ def in_process_breakdown(catalog_url: str, large_url: str, times: int) -> dict[s
             )
         part["sky_points"] = len(state.sky)
         part["table_model_s"] = round(
-            timed(lambda: pn.panel(data_table(state.rows, titles=TITLES, height=560)).get_root(Document()), times)[0], 4
+            timed(
+                lambda: pn.panel(
+                    data_table(state.rows, empty=state.empty_text("rows"), titles=TITLES, height=560)
+                ).get_root(Document()),
+                times,
+            )[0],
+            4,
         )
         part["sky_plot_model_s"] = round(
             timed(

@@ -281,3 +281,20 @@ def test_the_view_builds(desk: Desk) -> None:
     assert (
         state.message == f"withdrew {label} (submitted norm)" and view.table.value.empty and view.undo_button.disabled
     )
+
+
+def test_the_selection_follows_its_action_and_an_empty_list_says_so(desk: Desk) -> None:
+    w = desk.world
+    hrc = desk.submit("root", w.hrc, [("hrc_si_mode", 0, "HRCIZB")], -2)
+    root = desk.state("root")
+    root.select(hrc, "submitted norm")
+    assert root.selected_row == 0 and root.rows.iloc[0]["what"] == "submitted norm"
+    desk.sign("root", hrc, "hrc_si", -1)  # a newer action goes on top of the list
+    root.refresh()
+    assert root.selected is not None and root.selected.what == "submitted norm"
+    assert root.selected_row == 1 and root.rows.iloc[1]["what"] == "submitted norm"
+    assert root.undo(hrc, "undo_sign_off:hrc_si") and root.rows.iloc[root.selected_row]["what"] == "submitted norm"
+    nobody = desk.state("quinn")
+    assert nobody.rows.empty and nobody.empty_text("rows") == (
+        "Nothing of yours to undo: you have not acted in the last 48 hours."
+    )

@@ -10,7 +10,7 @@ from astropy.coordinates import Angle
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from obslab.catalog.browse import CatalogFilter, Cone, page_observations
+from obslab.catalog.browse import PAGE_COLUMNS, CatalogFilter, Cone, page_observations
 from obslab.catalog.models import Observation, Revision
 from obslab.dashboards.context import DashboardContext, ViewingUser
 from obslab.dashboards.state.catalog import CatalogState
@@ -181,39 +181,130 @@ def test_selecting_an_unknown_obsid_keeps_the_previous_detail(context: Dashboard
     assert state.error == ""
 
 
-def test_a_bad_cone_ra_is_reported_and_the_rows_stay(context: DashboardContext, state: CatalogState) -> None:
+def _shows_nothing(state: CatalogState) -> None:
+    """A refused filter: no rows, no positions and no selection, for what is typed matches nothing."""
+    assert state.rows is not None and state.rows.empty and list(state.rows.columns) == list(PAGE_COLUMNS)
+    assert (state.total, state.page, state.page_count) == (0, 1, 1)
+    assert state.sky is not None and state.sky.empty
+    assert (state.selected_obsid, state.detail, state.selected_row) == (None, None, None)
+
+
+def test_a_bad_cone_ra_is_reported_and_the_rows_no_longer_shown(context: DashboardContext, state: CatalogState) -> None:
     state.instrument = "HRC-S"
-    rows, total = state.rows.copy(), state.total
+    state.go_to(2)
+    state.select(int(state.rows["obsid"].iloc[0]))
     state.param.update(cone_ra="12:99:xx", cone_dec="10")
     assert state.error.startswith("cone_ra: '12:99:xx'")
-    assert state.rows.equals(rows)
-    assert state.total == total
+    _shows_nothing(state)
+    # Paging or sorting meanwhile shows nothing either: the rows of the last good filter are not these.
+    state.sort("target_name")
+    state.page_size = 25
+    assert state.error.startswith("cone_ra: '12:99:xx'")
+    _shows_nothing(state)
     # Fixing the input clears the message and applies the cone.
     state.cone_ra = "150.0"
     assert state.error == ""
     expected = _expected_page(
-        context, CatalogFilter(instrument="HRC-S", cone=Cone(150.0, 10.0, state.cone_radius_arcmin))
+        context,
+        CatalogFilter(instrument="HRC-S", cone=Cone(150.0, 10.0, state.cone_radius_arcmin)),
+        size=25,
+        sort_by="target_name",
     )
     assert state.total == expected.total
     assert _shown(state) == [row["obsid"] for row in expected.rows]
 
 
 def test_a_cone_without_a_dec_names_cone_dec(state: CatalogState) -> None:
-    rows = state.rows.copy()
     state.cone_ra = "83.63"
     assert state.error.startswith("cone_dec: ")
-    assert state.rows.equals(rows)
+    _shows_nothing(state)
 
 
 def test_a_bad_obsid_list_is_reported_and_cleared_by_the_next_good_one(state: CatalogState) -> None:
-    before = _shown(state)
     state.obsids = "20001-20010, 2OO11"
     assert state.error.startswith("obsids: '2OO11'")
-    assert _shown(state) == before
+    _shows_nothing(state)
     state.obsids = "20005-20010"
     assert state.error == ""
     assert _shown(state) == list(range(20005, 20011))
     assert state.total == 6
+    assert sorted(state.sky["obsid"]) == list(range(20005, 20011))
+
+
+def test_a_filter_matching_nothing_says_so(state: CatalogState) -> None:
+    state.target = "no such target anywhere"
+    assert state.error == ""
+    assert state.rows.empty and state.total == 0 and state.sky.empty
+    assert state.empty_text("rows") == "No observations match these filters."
+
+
+def _agree(state: CatalogState, obsid: int | None) -> None:
+    """Selection, detail, sky ring and highlighted row all name ``obsid`` (or nothing)."""
+    assert state.selected_obsid == obsid
+    if obsid is None:
+        assert (state.detail, state.selected_row) == (None, None)
+        return
+    assert state.detail is not None and state.detail.summary["obsid"] == obsid
+    shown = _shown(state)
+    if obsid in shown:
+        assert state.selected_row == shown.index(obsid)
+    else:
+        assert state.selected_row is None  # selected, but on another page: no row of this one is highlighted
+    assert obsid in set(state.sky["obsid"])  # the sky plot rings it
+
+
+def test_the_selection_stays_while_the_observation_matches_the_filter(
+    context: DashboardContext, state: CatalogState
+) -> None:
+    with context.sessions() as session:
+        acis_s = page_observations(session, CatalogFilter(instrument="ACIS-S"), limit=50).rows
+    chosen = acis_s[3]["obsid"]
+    state.select(chosen)
+    _agree(state, chosen)
+    state.instrument = "ACIS-S"  # still matches: still selected, now on the fourth row
+    assert _shown(state)[3] == chosen
+    _agree(state, chosen)
+    assert state.selected_row == 3
+    state.target = acis_s[3]["target_name"]
+    _agree(state, chosen)
+    state.param.update(target="", instrument="")
+    _agree(state, chosen)
+
+
+def test_a_filter_the_selected_observation_fails_drops_the_selection(state: CatalogState) -> None:
+    first = _shown(state)[0]
+    state.select(first)
+    _agree(state, first)
+    assert state.selected_row == 0
+    state.obsids = str(first + 1)  # the first row is now another observation, and it must not look selected
+    assert _shown(state) == [first + 1]
+    _agree(state, None)
+    # Going back to the whole catalog does not bring the old selection back.
+    state.clear_filters()
+    _agree(state, None)
+
+
+def test_paging_keeps_the_selection_and_highlights_it_only_on_its_page(state: CatalogState) -> None:
+    chosen = _shown(state)[7]
+    state.select(chosen)
+    state.go_to(2)
+    _agree(state, chosen)
+    assert state.selected_row is None
+    state.go_to(1)
+    _agree(state, chosen)
+    assert state.selected_row == 7
+    state.sort("obsid", descending=True)  # the same observation moves to another page
+    _agree(state, chosen)
+    state.select(None)
+    _agree(state, None)
+
+
+def test_a_point_picked_on_the_sky_off_the_page_is_selected_without_a_row(state: CatalogState) -> None:
+    elsewhere = int(state.sky["obsid"].iloc[-1])
+    assert elsewhere not in _shown(state)
+    state.select(elsewhere)
+    _agree(state, elsewhere)
+    assert state.selected_row is None
 
 
 def test_clear_filters_restores_the_whole_catalog(context: DashboardContext, state: CatalogState) -> None:
@@ -230,3 +321,11 @@ def test_clear_filters_restores_the_whole_catalog(context: DashboardContext, sta
     assert state.page == 1
     assert _shown(state) == [r["obsid"] for r in _expected_page(context, CatalogFilter(), size=state.page_size).rows]
     assert len(state.sky) == everything
+
+
+def test_the_table_leaves_ra_and_dec_to_the_column_chooser(state: CatalogState) -> None:
+    assert state.columns == [name for name in PAGE_COLUMNS if name not in ("ra_deg", "dec_deg")]
+    state.columns = [*state.columns, "ra_deg"]
+    assert "ra_deg" in state.columns and list(state.rows.columns) == list(PAGE_COLUMNS)  # the rows hold every column
+    with pytest.raises(ValueError):
+        state.columns = ["nonsense"]

@@ -213,3 +213,22 @@ def test_people_text_is_kept_as_is_and_the_view_escapes_it(
     assert state.rows.set_index("starts_on").loc["2026-11-23", "person"] == "pat" and state.error == ""
     state.select("2099-01-05")
     assert state.selected == "" and not view.unlock.visible
+
+
+def test_the_selection_follows_its_slot_and_the_next_success_clears_a_refusal(
+    migrated_url: str, sessions: sessionmaker[Session], world: World
+) -> None:
+    pat = state_for(migrated_url, sessions, "pat", weeks=3)
+    assert pat.empty_text("rows") == "The roster has no weeks in this range yet."
+
+    def highlighted() -> str | None:
+        return None if pat.selected_row is None else pat.rows.iloc[pat.selected_row]["starts_on"]
+
+    pat.select(WEEKS[2])
+    assert highlighted() == pat.selected == "2026-11-30" and pat.selected_row == 2
+    assert pat.split(WEEKS[1])  # a row more above it: the selection is still its slot, one row further down
+    assert highlighted() == pat.selected == "2026-11-30" and pat.selected_row == 3
+    pat.weeks = 2  # no longer shown: nothing selected, nothing highlighted
+    assert (pat.selected, pat.selected_row) == ("", None)
+    assert not pat.unlock(WEEKS[0]) and pat.error == "the duty slot of 2026-11-16 is already open"
+    assert pat.sign_up(WEEKS[0]) and pat.error == "" and pat.message.startswith("pat is on duty")

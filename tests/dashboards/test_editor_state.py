@@ -197,3 +197,17 @@ def test_the_view_builds_its_inputs_and_marks_a_wrong_one(
     editor.state.load()
     assert ("hrc_si_mode", 0) in editor._inputs and ("frame_time", 0) in editor._inputs
     assert editor._inputs["hrc_si_mode", 0].value == "HRCIS"
+
+
+def test_a_refused_load_clears_the_form_of_the_last_observation(
+    migrated_url: str, sessions: sessionmaker[Session], world: World
+) -> None:
+    state = editor_for(migrated_url, sessions, "pat", world.acis)
+    state.set_value("frame_time", 0, "fast")
+    assert state.problems and state.groups and state.edits
+    state.obsid = "99999"
+    assert not state.load() and "99999 is not in the catalog" in state.error
+    assert (state.loaded, state.groups, state.summary, state.edits, state.problems) == (0, [], {}, {}, [])
+    assert not state.review() and state.stage == "edit"
+    state.obsid = str(world.hrc)
+    assert state.load() and state.error == "" and state.loaded == world.hrc

@@ -59,3 +59,36 @@ def test_a_viewer_without_the_role_is_refused_and_nothing_changes(
     bad.obsids = "20001-abc"
     bad.check()
     assert "obsids" in bad.error
+
+
+def test_the_rows_are_always_those_of_the_list_as_typed(migrated_url: str, sessions: sessionmaker[Session]) -> None:
+    with sessions() as session, session.begin():
+        w: World = build_world(session)
+    state = state_for(migrated_url, sessions, "pat")
+    assert state.rows.empty and state.empty_text("rows").startswith("Paste obsids")
+    state.obsids = f"{w.acis}, {w.hrc}"
+    state.check()
+    assert list(state.rows["obsid"]) == [w.acis, w.hrc] and state.approvable == 2
+    # A refused list: its refusal, and no rows of the list before.
+    state.obsids = "20001-abc"
+    state.check()
+    assert "obsids" in state.error and state.rows.empty and state.approvable == 0
+    # Typing a new list puts the refusal away; its rows come with its check.
+    state.obsids = str(w.acis)
+    assert state.error == "" and state.rows.empty
+    state.check()
+    assert list(state.rows["obsid"]) == [w.acis] and state.error == ""
+    state.obsids += ", 99999"
+    assert state.rows.empty and state.approvable == 0 and not state.approve()
+
+
+def test_a_refused_approval_keeps_the_checked_rows(migrated_url: str, sessions: sessionmaker[Session]) -> None:
+    with sessions() as session, session.begin():
+        w: World = build_world(session)
+    state = state_for(migrated_url, sessions, "ops")
+    state.obsids = str(w.acis)
+    state.check()
+    assert not state.approve() and "ops may not submit change requests" in state.error
+    assert list(state.rows["status"]) == ["approvable"]  # still the statuses of the list shown
+    state.check()
+    assert state.error == ""

@@ -115,3 +115,54 @@ def test_the_alert_feed_and_the_view(migrated_url: str, sessions: sessionmaker[S
     assert len(view.left.value) == len(state.unscheduled)
     timeline(state.blocks, state.shading)
     altitude_plot(state.curves)
+
+
+def test_a_refused_night_clears_the_plan_and_the_next_good_night_clears_the_error(
+    migrated_url: str, sessions: sessionmaker[Session], world: dict[str, int]
+) -> None:
+    sam = state_for(migrated_url, sessions, "sam")
+    assert sam.what_if() and "nothing stored" in sam.message
+    sam.night = "2026-13-01"
+    assert "night: '2026-13-01' is not allowed" in sam.error and sam.message == ""
+    # No plan of another night under the refusal: no blocks, reasons, curves, bands or summary.
+    assert sam.blocks.empty and sam.unscheduled.empty and sam.curves.empty and sam.shading == []
+    assert (sam.version, sam.summary, sam.shown_version) == ("", "", 0)
+    assert list(sam.alerts.columns) == ["received", "stream", "ivorn", "status", "decision"]  # the feed stays
+    sam.night = NIGHT.isoformat()
+    assert sam.error == ""
+    assert sam.version == "no stored plan yet: what-if" and set(sam.blocks["name"]) >= {"M42", "TwinHigh"}
+    assert sam.summary.startswith(f"{NIGHT} at Kitt Peak:")
+
+
+def test_a_refused_what_if_goes_back_to_the_stored_plan_and_a_good_one_clears_the_error(
+    migrated_url: str, sessions: sessionmaker[Session], world: dict[str, int]
+) -> None:
+    nina = state_for(migrated_url, sessions, "nina")
+    assert nina.replan(), nina.error
+    stored = list(nina.blocks["name"])
+    nina.lost = "07:00-09:00"
+    assert nina.what_if() and nina.version == "what-if (not stored)"
+    nina.planned_from = "25:00"
+    assert not nina.what_if() and "from: '25:00' is not allowed" in nina.error and nina.message == ""
+    # The what-if of the inputs as they were is gone: the stored plan shows, as its label says.
+    assert nina.version == "version 1 (initial)" and list(nina.blocks["name"]) == stored
+    nina.planned_from = ""
+    assert nina.what_if() and nina.error == "" and nina.version == "what-if (not stored)"
+    # A refused re-plan keeps its refusal while the page shows what is stored.
+    sam = state_for(migrated_url, sessions, "sam")
+    assert not sam.replan() and "may not save night plans" in sam.error and sam.version == "version 1 (initial)"
+    assert sam.what_if() and sam.error == ""
+
+
+def test_every_table_says_so_when_it_is_empty(
+    migrated_url: str, sessions: sessionmaker[Session], world: dict[str, int]
+) -> None:
+    state = state_for(migrated_url, sessions, "sam")
+    assert state.alerts.empty and state.empty_text("alerts") == "No alerts yet."
+    state.night = "2026-13-01"
+    assert state.blocks.empty and state.empty_text("blocks") == "Nothing is scheduled this night."
+    assert state.unscheduled.empty and state.empty_text("unscheduled").startswith("No request is left out")
+    view = NightSchedule(state=state)
+    for table, text in ((view.blocks, "Nothing is scheduled"), (view.left, "No request"), (view.alerts, "No alerts")):
+        # What the browser's Tabulator is told to show in place of rows.
+        assert table.get_root().configuration["placeholder"].startswith(text) and table.value.empty

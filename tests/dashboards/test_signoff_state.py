@@ -121,3 +121,26 @@ def test_the_revision_detail_puts_original_requested_and_current_side_by_side(
     assert set(board.table.titles) >= set(root.columns())
     assert [board.table.titles[area.key] for area in root.rules.areas] == [area.label for area in root.rules.areas]
     assert board.table.value is root.rows  # the table follows the state's rows
+
+
+def test_the_selection_follows_its_revision_and_the_next_success_clears_a_refusal(
+    migrated_url: str, sessions: sessionmaker[Session], world: tuple[World, dict[str, str]]
+) -> None:
+    _w, labels = world
+    ops = board_for(migrated_url, sessions, "ops")
+    assert ops.empty_text("rows") == "No revisions match these filters."
+
+    def highlighted() -> str | None:
+        return None if ops.selected_row is None else ops.rows.iloc[ops.selected_row]["revision"]
+
+    ops.select(labels["hrc"])
+    assert highlighted() == ops.selected == labels["hrc"]
+    for order in ("obsid", "newest"):
+        ops.sort = order
+        assert highlighted() == ops.selected == labels["hrc"]  # its row, wherever the sort put it
+    ops.pending_area = "acis"  # the HRC revision waits for no ACIS sign-off: it leaves the board, and the selection
+    assert labels["hrc"] not in set(ops.rows["revision"]) and (ops.selected, ops.selected_row) == ("", None)
+    ops.pending_area = ""
+    assert not ops.act(labels["frame"], "sign:acis_si") and "not open to you" in ops.error
+    ops.text = "no such text"
+    assert ops.error == "" and ops.rows.empty

@@ -176,13 +176,16 @@ def test_catalog_offline_styled_and_working(catalog_page: Watched, demo_sessions
         f'.tabulator-row .tabulator-cell[tabulator-field="obsid"] >> text="{second.rows[0]["obsid"]}"'
     ).wait_for()
 
-    # A refused input shows the service's message, not a traceback, and keeps the rows.
+    # A refused input shows the service's message, not a traceback, and no rows: none match what is typed.
     type_into(page, "83.63 or 05:34:32", "abc")
     alert = page.locator(".obslab-error")
     alert.filter(has_text="cone_ra").wait_for(timeout=20_000)
     assert "Traceback" not in alert.inner_text()
-    assert first_column(page, "obsid")
+    wait_for_status(page, r"· 0 observations")
+    page.locator(".tabulator-placeholder").filter(has_text="No observations match these filters.").wait_for()
+    assert first_column(page, "obsid") == []
     type_into(page, "83.63 or 05:34:32", "")
+    wait_for_status(page, rf"· {everything.total:,} observations")
 
     # Open a detail view: the observation with the most revisions.
     show_only(page, busiest)

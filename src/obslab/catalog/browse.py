@@ -181,6 +181,12 @@ def sky_positions(session: Session, where: CatalogFilter, *, limit: int = 20_000
     return [row._asdict() for row in session.execute(query)]
 
 
+def matches(session: Session, where: CatalogFilter, obsid: int) -> bool:
+    """Whether observation ``obsid`` is among those ``where`` selects (a page keeps its selection while it is)."""
+    query = select(Observation.id).where(*where.conditions(), Observation.obsid == obsid).limit(1)
+    return session.scalar(query) is not None
+
+
 def filter_choices(session: Session) -> dict[str, list[str]]:
     """The instruments and observation types present, for filter menus."""
     instruments = session.scalars(select(Observation.instrument).distinct().order_by(Observation.instrument))

@@ -28,8 +28,9 @@ class MyActions(PageViewer):
             titles=TITLES,
             height=360,
             css_classes=["obslab-actions-table"],
-            widths={"revision": 110, "what": 170, "at": 140, "undo": 300, "until": 330},
-            layout="fit_columns",
+            selected="selected_row",
+            widths={"revision": 110, "at": 150},
+            wrap={"what": 2, "undo": 3, "until": 4},
         )
         self.table.on_click(self._row_clicked)
         self.undo_button = pn.widgets.Button(

@@ -22,13 +22,30 @@ class PageViewer(pn.viewable.Viewer):
             params["state"] = self.param["state"].class_(context)
         super().__init__(**params)
 
-    def table_of(self, name: str, **options: Any) -> pn.widgets.Tabulator:
+    def table_of(self, name: str, *, selected: str | None = None, **options: Any) -> pn.widgets.Tabulator:
         """A read-only table showing the state's DataFrame param ``name``, following it as it changes.
+
+        ``selected`` names the state's param holding the position of the selected row in that frame (None: no row
+        of it is selected); the table highlights that row and no other, whatever the rows were before.  When the
+        table is empty it says ``state.empty_text(name)``.
 
         One explicit watcher rather than ``Tabulator(value=state.param.rows)``: with the bound reference, a
         table inline in JupyterLab once kept its old rows after the state (and the status line) had changed,
         while the watcher has held over every earlier CI run.
         """
-        table = data_table(getattr(self.state, name), **options)
-        self.state.param.watch(lambda event: setattr(table, "value", event.new), name)
+        table = data_table(getattr(self.state, name), empty=self.state.empty_text(name), **options)
+
+        def highlight() -> list[int]:
+            row = getattr(self.state, selected) if selected else None
+            return [] if row is None else [row]
+
+        def follow(*events: param.parameterized.Event) -> None:
+            # Rows and selection in one update: a new frame with the old selection could point past its end.
+            update: dict[str, Any] = {"selection": highlight()}
+            if any(event.name == name for event in events):
+                update["value"] = getattr(self.state, name)
+            table.param.update(**update)
+
+        self.state.param.watch(follow, [name, selected] if selected else [name])
+        table.selection = highlight()
         return table

@@ -8,6 +8,7 @@ from typing import Any
 import holoviews as hv
 import panel as pn
 import param
+from bokeh.models.widgets.tables import DateFormatter, NumberFormatter
 
 from obslab.catalog.browse import ObservationDetail
 from obslab.catalog.parameter_schema import ParameterSchema
@@ -32,6 +33,27 @@ TITLES = {
     "approved_exposure_ks": "Exposure (ks)",
     "scheduled_at": "Scheduled (UTC)",
 }
+#: Widths (px) that fit each column's title and its longest value; Target and PI share the rest, wrapping.
+WIDTHS = {
+    "obsid": 75,
+    "instrument": 115,
+    "grating": 90,
+    "obs_type": 70,
+    "status": 110,
+    "approved": 100,
+    "ra_deg": 100,
+    "dec_deg": 105,
+    "approved_exposure_ks": 135,
+    "scheduled_at": 150,
+}
+FORMATTERS: dict[str, Any] = {
+    "obsid": {"type": "plaintext"},
+    "approved": {"type": "tickCross", "crossElement": False},
+    "ra_deg": NumberFormatter(format="0.0000", text_align="right"),
+    "dec_deg": NumberFormatter(format="+0.0000", text_align="right"),
+    "approved_exposure_ks": NumberFormatter(format="0.0", text_align="right"),
+    "scheduled_at": DateFormatter(format="%Y-%m-%d %H:%M", nan_format="—", null_format="—"),
+}
 
 
 class CatalogBrowser(PageViewer):
@@ -43,13 +65,27 @@ class CatalogBrowser(PageViewer):
         super().__init__(context, **params)
         self.table = self.table_of(
             "rows",
+            selected="selected_row",
             titles=TITLES,
             height=560,
             css_classes=["obslab-catalog-table"],
-            formatters={"obsid": {"type": "plaintext"}},
+            formatters=FORMATTERS,
+            widths=WIDTHS,
+            wrap={"target_name": 3, "pi_name": 2},
+            text_align={"approved": "center"},
+            # With every column chosen, the table scrolls sideways rather than squeeze names past reading.
+            configuration={
+                "columns": [{"field": "target_name", "minWidth": 150}, {"field": "pi_name", "minWidth": 100}]
+            },
+            hidden_columns=self._hidden(self.state.columns),
         )
         self.table.on_click(self._row_clicked)
         self.table.param.watch(self._header_sorted, "sorters")
+        self.state.param.watch(lambda event: setattr(self.table, "hidden_columns", self._hidden(event.new)), "columns")
+
+    @staticmethod
+    def _hidden(shown: list[str]) -> list[str]:
+        return [name for name in TITLES if name not in shown]
 
     # --- wiring (side effects only: data flows from the state) ---------------------------------
 
@@ -92,8 +128,24 @@ class CatalogBrowser(PageViewer):
         ]
         clear = pn.widgets.Button(label="Clear filters", color="light", sizing_mode="stretch_width")
         clear.on_click(lambda _event: self.state.clear_filters())
+        columns = pn.Card(
+            pn.widgets.CheckBoxGroup.from_param(
+                s.columns, options={TITLES[name]: name for name in TITLES}, inline=False, name=""
+            ),
+            title="Columns",
+            collapsed=True,
+            sizing_mode="stretch_width",
+            css_classes=["obslab-catalog-columns"],
+        )
         return pn.Column(
-            "### Filters", *widgets, "#### Cone search", *cone, clear, width=250, css_classes=["obslab-filters"]
+            "### Filters",
+            *widgets,
+            "#### Cone search",
+            *cone,
+            clear,
+            columns,
+            width=250,
+            css_classes=["obslab-filters"],
         )
 
     def _pager(self) -> pn.Row:

@@ -28,6 +28,8 @@ TITLES = {
     "actions": "Yours to do",
 }
 HIDDEN = ["version", "current"]
+#: Fits each title and value, in bold too (the week on duty now is bold); names, notes and actions wrap.
+WIDTHS = {"starts_on": 115, "ends_on": 115, "days": 80, "person": 120, "assigned_by": 130, "status": 130}
 CURRENT_STYLE = "background-color: #dff3e4; font-weight: 600"
 
 
@@ -44,7 +46,14 @@ class DutyRoster(PageViewer):
         super().__init__(context, **params)
         s = self.state
         self.table = self.table_of(
-            "rows", titles=TITLES, height=420, hidden_columns=HIDDEN, css_classes=["obslab-duty-table"]
+            "rows",
+            selected="selected_row",
+            titles=TITLES,
+            height=420,
+            hidden_columns=HIDDEN,
+            css_classes=["obslab-duty-table"],
+            widths=WIDTHS,
+            wrap={"name": 2, "note": 2, "actions": 2},
         )
         self.table.style.apply(_highlight_current, axis=1)  # the slot on duty now stands out
         self.table.on_click(self._row_clicked)

@@ -84,7 +84,7 @@ class ChangeEditor(PageViewer):
         common = dict(
             label=field.label,
             disabled=not editable,
-            width=190,
+            width=215,  # wide enough for the longest hint ("a whole number, ≥ 100, ≤ 1024"): five to a row at 1400 px
             stylesheets=[FIELD_CSS],
             css_classes=["obslab-field", f"obslab-field-{field.name}-{field.rank}"],
         )
@@ -194,7 +194,13 @@ class ChangeEditor(PageViewer):
         editing = pn.bind(lambda stage, loaded: stage == "edit" and bool(loaded), s.param.stage, s.param.loaded)
         form = pn.Column(
             self.form,
-            visible=pn.bind(lambda kind, edit: kind == NORMAL and edit, s.param.kind, editing),
+            # Before a load it says how to start; after one, it is the form of a parameter change being edited.
+            visible=pn.bind(
+                lambda kind, edit, loaded: not loaded or (kind == NORMAL and edit),
+                s.param.kind,
+                editing,
+                s.param.loaded,
+            ),
             sizing_mode="stretch_width",
         )
         checks = pn.pane.HTML(

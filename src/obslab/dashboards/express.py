@@ -28,8 +28,8 @@ class ExpressApproval(PageViewer):
             titles=TITLES,
             height=360,
             css_classes=["obslab-express-table"],
-            widths={"obsid": 100, "status": 260, "detail": 360},
-            layout="fit_columns",
+            widths={"obsid": 100, "status": 240},
+            wrap={"detail": 1},
         )
 
     def __panel__(self) -> pn.viewable.Viewable:

@@ -7,6 +7,7 @@ from typing import Any
 
 import panel as pn
 import param
+from bokeh.models.widgets.tables import DateFormatter
 
 from obslab.dashboards.base import PageViewer
 from obslab.dashboards.context import DashboardContext
@@ -14,6 +15,7 @@ from obslab.dashboards.shell import error_alert, message_line, shell
 from obslab.dashboards.state.schedule import ScheduleState
 from obslab.plots.schedule import altitude_plot, timeline
 
+MINUTE = DateFormatter(format="%Y-%m-%d %H:%M")
 BLOCK_TITLES = {
     "request": "Id",
     "name": "Request",
@@ -47,16 +49,33 @@ class NightSchedule(PageViewer):
 
     def __init__(self, context: DashboardContext | None = None, **params: Any) -> None:
         super().__init__(context, **params)
-        self.blocks = self.table_of("blocks", titles=BLOCK_TITLES, height=260, css_classes=["obslab-schedule-blocks"])
+        self.blocks = self.table_of(
+            "blocks",
+            titles=BLOCK_TITLES,
+            height=260,
+            css_classes=["obslab-schedule-blocks"],
+            widths={"request": 60, "name": 110, "start": 160, "end": 160, "priority": 95, "slew_s": 95},
+            wrap={"target": 1},
+            formatters={"start": MINUTE, "end": MINUTE},
+        )
+        # The reason is a code; the detail ("Why") says it in words, so it gets the width and wraps.
         self.left = self.table_of(
             "unscheduled",
             titles=LEFT_TITLES,
             height=300,
             css_classes=["obslab-schedule-left"],
-            widths={"detail": 520},
-            layout="fit_data_table",
+            widths={"request": 60, "name": 110, "priority": 95, "reason": 190},
+            wrap={"target": 1, "detail": 4},
         )
-        self.alerts = self.table_of("alerts", titles=ALERT_TITLES, height=220, css_classes=["obslab-schedule-alerts"])
+        self.alerts = self.table_of(
+            "alerts",
+            titles=ALERT_TITLES,
+            height=220,
+            css_classes=["obslab-schedule-alerts"],
+            widths={"received": 160, "status": 110},
+            wrap={"stream": 2, "ivorn": 3, "decision": 3},
+            formatters={"received": MINUTE},
+        )
 
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state

@@ -25,7 +25,17 @@ TITLES = {
     "badges": "Notes",
     "actions": "Yours to do",
 }
+WIDTHS = {"revision": 85, "instrument": 90, "kind": 60, "submitted_by": 95, "submitted_at": 130}
+AREA_WIDTH = 105
 ACTION_LABELS = {"verify": "Verify", "approve": "Verify and approve", "discard": "Discard"}
+
+
+def _area_style(cell: str) -> str:
+    if cell == "pending":
+        return "color: #9a6700; font-weight: 600"
+    if cell == "not required":
+        return "color: #8c959f"
+    return ""
 
 
 class SignoffBoard(PageViewer):
@@ -35,8 +45,20 @@ class SignoffBoard(PageViewer):
 
     def __init__(self, context: DashboardContext | None = None, **params: Any) -> None:
         super().__init__(context, **params)
-        titles = TITLES | {area.key: area.label for area in self.state.rules.areas}
-        self.table = self.table_of("rows", titles=titles, height=420, css_classes=["obslab-board-table"])
+        areas = [area.key for area in self.state.rules.areas]
+        self.table = self.table_of(
+            "rows",
+            selected="selected_row",
+            titles=TITLES | {area.key: area.label for area in self.state.rules.areas},
+            height=420,
+            css_classes=["obslab-board-table"],
+            # The Sort menu orders the board; a header sort beside it would show another order than it says.
+            sortable=False,
+            widths=WIDTHS | dict.fromkeys(areas, AREA_WIDTH),
+            # An area's "signed (tlindqvist)" wraps at the parenthesis rather than widening every area column.
+            wrap={"target": 4, "badges": 3, "actions": 3} | dict.fromkeys(areas, 1),
+        )
+        self.table.style.map(_area_style, subset=areas)  # what waits stands out; "not required" recedes
         self.table.on_click(self._row_clicked)
 
     def _row_clicked(self, event: Any) -> None:

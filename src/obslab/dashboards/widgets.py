@@ -46,18 +46,62 @@ def key_value_table(pairs: Mapping[str, Any]) -> str:
     return html_table(("", ""), pairs.items())
 
 
-def data_table(frame: Any, *, titles: Mapping[str, str] | None = None, **options: Any) -> pn.widgets.Tabulator:
-    """A read-only Tabulator: one row selectable, no client-side paging (the server pages)."""
+#: Cells of the columns a table wraps: long text (a reason, a window, an IVORN) breaks onto more lines, even
+#: inside a word, so it never runs past its column.
+TABLE_CSS = """
+.tabulator-row .tabulator-cell.obslab-wrap { white-space: normal; overflow-wrap: anywhere; }
+:host .tabulator .tabulator-tableholder .tabulator-placeholder .tabulator-placeholder-contents {
+    color: #57606a; font-size: 14px; font-weight: 400; font-style: italic; }
+"""
+
+
+def data_table(
+    frame: Any,
+    *,
+    empty: str,
+    titles: Mapping[str, str] | None = None,
+    wrap: Mapping[str, int] | None = None,
+    **options: Any,
+) -> pn.widgets.Tabulator:
+    """A read-only Tabulator as wide as the page: no client-side paging (the server pages), no row selection.
+
+    Parameters
+    ----------
+    empty
+        What the table says when it has no rows ("No observations match these filters.").
+    titles
+        Column titles by field.
+    wrap
+        The columns whose text wraps, each with its share of the width the others leave (give those ``widths``
+        their titles and values fit: the table fills the page and never scrolls sideways at 1400 px).
+    options
+        Any Tabulator parameter; ``widths`` sets a column's width in pixels, ``configuration["columns"]`` adds
+        Tabulator settings to a column by field.
+
+    Rows are not selectable by a click: a page whose table has a selection sets ``selection`` from its state
+    (``PageViewer.table_of(..., selected=...)``), so the highlighted row is always the one the page shows.
+    """
+    configuration = dict(options.pop("configuration", {}))
+    configuration.setdefault("placeholder", empty)
+    columns = {
+        field: {"field": field, "cssClass": "obslab-wrap", "widthGrow": share} for field, share in (wrap or {}).items()
+    }
+    for column in configuration.get("columns", []):  # the caller's own column settings (say, a minWidth) go on top
+        columns[column["field"]] = columns.get(column["field"], {}) | column
+    configuration["columns"] = list(columns.values())
     defaults: dict[str, Any] = dict(
         disabled=True,
         show_index=False,
-        selectable=1,
+        selectable=False,
         pagination=None,
-        layout="fit_data_table",
+        layout="fit_columns",
         sizing_mode="stretch_width",
         titles=dict(titles or {}),
+        configuration=configuration,
     )
-    return pn.widgets.Tabulator(frame, **(defaults | options))
+    merged = defaults | options
+    merged["stylesheets"] = [TABLE_CSS, *options.get("stylesheets", [])]
+    return pn.widgets.Tabulator(frame, **merged)
 
 
 def _text(value: Any) -> str:

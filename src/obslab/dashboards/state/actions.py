@@ -36,9 +36,14 @@ def undo_label(undo: str | None) -> str:
 class ActionsState(DashboardState):
     """The viewer's recent actions with the undo each still allows; undos run through the services as the viewer."""
 
+    EMPTY = {"rows": "Nothing of yours to undo: you have not acted in the last {hours:g} hours."}
+
     rows = param.DataFrame(default=None, precedence=-1)
     selected = param.ClassSelector(
         class_=RecentAction, default=None, allow_None=True, precedence=-1, doc="The selected action, as last read"
+    )
+    selected_row = param.Integer(
+        default=None, allow_None=True, precedence=-1, doc="Where the selected action is in rows"
     )
 
     def __init__(self, context: DashboardContext | None = None, *, now: Clock = utcnow, **params: Any) -> None:
@@ -57,13 +62,29 @@ class ActionsState(DashboardState):
             viewer = find_user(session, self.context.viewer.username)
             return recent_actions(session, viewer, rules=self.rules, now=lambda: at) if viewer is not None else []
 
-        self.run(read, write=False, then=lambda actions: self._show(actions, at))
+        self.run(
+            read,
+            write=False,
+            then=lambda actions: self._show(actions, at),
+            refused=lambda _refusal: self._show([], at),
+        )
+
+    def empty_text(self, name: str) -> str:
+        return super().empty_text(name).format(hours=self.rules.undo_within_hours)
 
     def _show(self, actions: list[RecentAction], at: datetime) -> None:
         self._actions = actions
-        self.rows = pd.DataFrame([self._table_row(action, at) for action in actions], columns=COLUMNS)
-        if self.selected is not None:
-            self.selected = self.action(self.selected.label, self.selected.what)
+        previous = self.selected
+        # The selection stays while the action is shown (re-read: its undo may have changed), highlighted where it is.
+        selected = self.action(previous.label, previous.what) if previous is not None else None
+        self.param.update(
+            rows=pd.DataFrame([self._table_row(action, at) for action in actions], columns=COLUMNS),
+            selected=selected,
+            selected_row=self._position(selected),
+        )
+
+    def _position(self, action: RecentAction | None) -> int | None:
+        return next((i for i, shown in enumerate(self._actions) if shown is action), None) if action else None
 
     def _table_row(self, action: RecentAction, at: datetime) -> dict[str, Any]:
         return {
@@ -95,7 +116,8 @@ class ActionsState(DashboardState):
         return next((a for a in self._actions if a.label == label and what_or_undo in (a.what, a.undo)), None)
 
     def select(self, label: str, what_or_undo: str) -> None:
-        self.selected = self.action(label, what_or_undo)
+        selected = self.action(label, what_or_undo)
+        self.param.update(selected=selected, selected_row=self._position(selected))
 
     def describe(self, action: RecentAction) -> str:
         """What undoing ``action`` does, in the words of its button: "Undo sign-off (acis) of 30001.001"."""
@@ -121,9 +143,13 @@ class ActionsState(DashboardState):
                 "",
             )
             return False
-        done = self.run(lambda session: self._undo(session, self.context.actor(session), action), self._done(action))
-        self.refresh()  # either way: show what is there now, e.g. whoever acted on the revision since
-        return done
+        # Either way, show what is there now, e.g. whoever acted on the revision since.
+        return self.run(
+            lambda session: self._undo(session, self.context.actor(session), action),
+            self._done(action),
+            then=lambda _done: self.refresh(),
+            refused=lambda _refusal: self.refresh(),
+        )
 
     def _undo(self, session: Session, viewer: User, action: RecentAction) -> None:
         undo = action.undo or ""

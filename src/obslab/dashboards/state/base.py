@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, TypeVar
 
+import pandas as pd
 import param
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,9 @@ T = TypeVar("T")
 class DashboardState(param.Parameterized):
     """A page's state: inputs are params with ``doc=``, outputs have ``precedence=-1``; refusals land in ``error``."""
 
+    #: What each table (a DataFrame output) says when it has no rows; a page shows no table without one.
+    EMPTY: ClassVar[Mapping[str, str]] = {}
+
     error = param.String(default="", precedence=-1, doc="The last refused input or action, as people read it")
     message = param.String(default="", precedence=-1, doc="What the last action did")
 
@@ -26,6 +30,10 @@ class DashboardState(param.Parameterized):
         self.now = now
         super().__init__(**params)
 
+    def empty_text(self, name: str) -> str:
+        """What the table of the DataFrame param ``name`` says when it has no rows (KeyError for an unknown table)."""
+        return self.EMPTY[name]
+
     def run(
         self,
         action: Callable[[Session], T],
@@ -33,6 +41,7 @@ class DashboardState(param.Parameterized):
         *,
         write: bool = True,
         then: Callable[[T], Any] | None = None,
+        refused: Callable[[ObslabError], Any] | None = None,
     ) -> bool:
         """Call ``action(session)`` in one transaction (``write=False``: a read-only session); say whether it was done.
 
@@ -41,28 +50,39 @@ class DashboardState(param.Parameterized):
         action
             Does the work; its result goes to ``then`` and ``success_message``.
         success_message
-            What the action did (text, or made from the result). When given, success clears ``error`` and sets
-            ``message``, and a refusal clears ``message`` too, so the page never shows an old confirmation
-            beside a new refusal.
+            What the action did (text, or made from the result), set as ``message``.
         write
             Whether the action writes: ``transaction(sessions)`` then, else a plain session that commits nothing.
         then
-            Called with the result once the transaction is over, before the message is set (to refresh the page).
+            Called with the result once the transaction is over, after ``error`` is cleared and before the
+            message is set (to show the result, or re-read the page).
+        refused
+            Called with the refusal before ``error`` is set: to clear what no longer matches the inputs, or to
+            re-read what is there now (say, the change that made this one stale).
 
-        An ``ObslabError`` (a refusal: bad input, no permission, a stale version) becomes ``error`` and nothing
-        is written; anything else is a bug and propagates.
+        Success clears ``error``: the page never keeps a refusal its user has since put right.  A refusal (an
+        ``ObslabError``: bad input, no permission, a stale version) becomes ``error``, clears ``message`` (no old
+        confirmation beside a new refusal) and writes nothing; anything else is a bug and propagates.
         """
         try:
             with transaction(self.context.sessions) if write else self.context.sessions() as session:
                 result = action(session)
         except ObslabError as exc:
-            self.error = str(exc)
-            if success_message is not None:
-                self.message = ""
+            if refused is not None:
+                refused(exc)
+            self.error, self.message = str(exc), ""
             return False
+        self.error = ""
         if then is not None:
             then(result)
         if success_message is not None:
-            text = success_message(result) if callable(success_message) else success_message
-            self.error, self.message = "", text
+            self.message = success_message(result) if callable(success_message) else success_message
         return True
+
+
+def row_position(frame: pd.DataFrame | None, column: str, value: Any) -> int | None:
+    """The position of the first row of ``frame`` whose ``column`` equals ``value`` (None: no such row, or no value)."""
+    if frame is None or value is None or value == "" or column not in frame:
+        return None
+    found = (frame[column] == value).to_numpy().nonzero()[0]
+    return int(found[0]) if len(found) else None

@@ -14,7 +14,7 @@ from obslab.access import User, find_user, full_names
 from obslab.catalog.changes import duty as service
 from obslab.catalog.changes.duty import ROSTER_ROLE, Slot, monday_of
 from obslab.dashboards.context import DashboardContext
-from obslab.dashboards.state.base import DashboardState
+from obslab.dashboards.state.base import DashboardState, row_position
 from obslab.db import Clock, utcnow
 from obslab.errors import InvalidInputError
 
@@ -43,10 +43,13 @@ class DutyState(DashboardState):
     service words them and write nothing; what an action did lands in ``message``.
     """
 
+    EMPTY = {"rows": "The roster has no weeks in this range yet."}
+
     weeks = param.Integer(default=12, bounds=(1, 104), doc="How many weeks to show, from the Monday of this week")
 
     rows = param.DataFrame(default=None, precedence=-1)
     selected = param.String(default="", precedence=-1, doc="First day (YYYY-MM-DD) of the selected slot")
+    selected_row = param.Integer(default=None, allow_None=True, precedence=-1, doc="Where the selected slot is in rows")
     on_duty = param.String(default="", precedence=-1, doc="User name of whoever is on duty now; empty when nobody is")
     may_change = param.Boolean(default=False, precedence=-1, doc="Whether the viewer holds the roster role")
 
@@ -78,8 +81,8 @@ class DutyState(DashboardState):
         self._load()
 
     def refresh(self) -> None:
-        """Re-read the roster, clearing the last error and confirmation."""
-        self.error, self.message = "", ""
+        """Re-read the roster, clearing the last confirmation (and, once read, the last error)."""
+        self.message = ""
         self._load()
 
     def _load(self) -> bool:
@@ -93,7 +96,12 @@ class DutyState(DashboardState):
             slots = service.roster(session, first - DAY, last + DAY)
             return viewer, slots, full_names(session, {slot.person for slot in slots if slot.person})
 
-        return self.run(read, write=False, then=lambda found: self._show(*found, first, last, today))
+        return self.run(
+            read,
+            write=False,
+            then=lambda found: self._show(*found, first, last, today),
+            refused=lambda _refusal: self._show(None, [], {}, first, last, today),
+        )
 
     def _show(
         self, viewer: User | None, slots: list[Slot], names: dict[str, str], first: date, last: date, today: date
@@ -105,13 +113,16 @@ class DutyState(DashboardState):
         self._slots = [slot for _index, slot in shown]
         self._actions_by_start = {record["starts_on"]: record["actions"] for record in records}
         current = next((slot for slot in self._slots if slot.starts_on <= today <= slot.ends_on), None)
+        frame = pd.DataFrame(records, columns=COLUMNS)
+        # The selection stays while its slot is shown, and its row is highlighted wherever it went.
+        selected = self.selected if self.slot(self.selected) is not None else ""
         self.param.update(
-            rows=pd.DataFrame(records, columns=COLUMNS),
+            rows=frame,
             may_change=may_change,
             on_duty=(current.person or "") if current is not None else "",
+            selected=selected,
+            selected_row=row_position(frame, "starts_on", selected),
         )
-        if self.selected and self.slot(self.selected) is None:
-            self.selected = ""
 
     @staticmethod
     def _actions(slots: list[Slot], index: int, may_change: bool) -> list[str]:
@@ -163,7 +174,8 @@ class DutyState(DashboardState):
 
     def select(self, starts_on: date | str) -> None:
         slot = self.slot(starts_on)
-        self.selected = slot.starts_on.isoformat() if slot is not None else ""
+        selected = slot.starts_on.isoformat() if slot is not None else ""
+        self.param.update(selected=selected, selected_row=row_position(self.rows, "starts_on", selected))
 
     # Acting
 
@@ -236,9 +248,8 @@ class DutyState(DashboardState):
         return self._reloading(write, done)
 
     def _reloading(self, write: Callable[[Session], Any], done: Callable[[Any], str]) -> bool:
-        ok = self.run(write, done)
-        self._load()  # either way: show what is there now, e.g. the change that made this one stale
-        return ok
+        # Either way, show what is there now, e.g. the change that made this one stale.
+        return self.run(write, done, then=lambda _done: self._load(), refused=lambda _refusal: self._load())
 
 
 def _as_day(value: date | str, *, field: str = "starts_on") -> date:

@@ -119,7 +119,16 @@ class EditorState(DashboardState):
                 raise InvalidInputError("obsid", text, "a whole number, e.g. 30001")
             return observation_values(session, int(text))
 
-        return self.run(read, write=False, then=self._loaded)
+        return self.run(read, write=False, then=self._loaded, refused=lambda _refusal: self._unloaded())
+
+    def _unloaded(self) -> None:
+        """No form: the obsid typed names no observation, so the last one's form (and edits) would not be its."""
+        self.groups, self.summary, self.edits, self.check, self.areas = [], {}, {}, None, []
+        self._version = 0
+        self.revision = ""
+        self.problems = []
+        self.stage = "edit"
+        self.loaded = 0
 
     def _loaded(self, observation: ObservationValues) -> None:
         self.summary = {
@@ -208,12 +217,15 @@ class EditorState(DashboardState):
             kind = RevisionKind(self.kind)
             return check, [area.label for area in areas_needed(observation, kind, check, self.policy)]
 
-        self.run(read, write=False, then=self._checked)
+        self.run(read, write=False, then=self._checked, refused=lambda _refusal: self._unchecked())
+
+    def _unchecked(self) -> None:
+        # The check could not run (say, the observation is gone): the last check's problems are not these edits'.
+        self.check, self.areas, self.problems = None, [], []
 
     def _checked(self, found: tuple[ChangeCheck, list[str]]) -> None:
         check, self.areas = found
         self.check = check
-        self.error = ""
         self.problems = [_problem("error", p) for p in check.errors] + [_problem("warning", p) for p in check.warnings]
 
     # --- confirming and submitting ----------------------------------------------------------
@@ -271,7 +283,7 @@ class EditorState(DashboardState):
 
     def _submitted(self, label_text: str) -> None:
         waiting = ", ".join(self.areas) or "verification"
-        self.revision, self.error = label_text, ""
+        self.revision = label_text
         self.message = f"submitted {label_text}; waiting for {waiting}"
         self.stage = "done"
 

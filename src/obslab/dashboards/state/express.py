@@ -16,7 +16,12 @@ COLUMNS = ["obsid", "status", "detail"]
 
 
 class ExpressState(DashboardState):
-    """Check a list (ranges, commas, semicolons, spaces), then approve what can be approved in one transaction."""
+    """Check a list (ranges, commas, semicolons, spaces), then approve what can be approved in one transaction.
+
+    The rows are always those of the list as typed: a changed or refused list clears them until it is checked.
+    """
+
+    EMPTY = {"rows": "Paste obsids above and press Check to see whether each can be approved."}
 
     obsids = param.String(default="", doc="Obsids or ranges, e.g. 20001-20050, 20077")
     rows = param.DataFrame(default=None, precedence=-1)
@@ -24,13 +29,18 @@ class ExpressState(DashboardState):
 
     def __init__(self, context: DashboardContext | None = None, *, now: Clock = utcnow, **params: Any) -> None:
         super().__init__(context, now=now, **params)
-        self.rows = pd.DataFrame(columns=COLUMNS)
-        self._checked = ""
+        self._unchecked()
 
     @param.depends("obsids", watch=True)
     def _list_changed(self) -> None:
-        # A changed list must be checked again before anything is approved.
-        self._checked, self.approvable, self.message = "", 0, ""
+        # A changed list must be checked again before anything is approved; the old rows, confirmation and
+        # refusal are not about it.
+        self._unchecked()
+        self.error = self.message = ""
+
+    def _unchecked(self) -> None:
+        self._checked = ""
+        self.param.update(rows=pd.DataFrame(columns=COLUMNS), approvable=0)
 
     def check(self) -> None:
         """Show each listed obsid's status; nothing is written."""
@@ -39,10 +49,11 @@ class ExpressState(DashboardState):
             lambda session: express_check(session, self.context.actor(session), obsids),
             write=False,
             then=lambda rows: self._checked_rows(rows, obsids),
+            refused=lambda _refusal: self._unchecked(),
         )
 
     def _checked_rows(self, rows: list[ExpressRow], obsids: str) -> None:
-        self.error, self.message = "", ""
+        self.message = ""
         self.rows = pd.DataFrame(
             [{"obsid": r.obsid, "status": r.status.value, "detail": r.detail} for r in rows], columns=COLUMNS
         )
@@ -52,7 +63,7 @@ class ExpressState(DashboardState):
     def approve(self) -> bool:
         """Approve the approvable obsids of the checked list; the statuses are read again inside the transaction."""
         if not self._checked or self._checked != self.obsids:
-            self.error = "check the list first: approval acts on the list as last checked"
+            self.error, self.message = "check the list first: approval acts on the list as last checked", ""
             return False
         return self.run(
             lambda session: express_approve(session, self.context.actor(session), self.obsids, now=self.now),

@@ -23,10 +23,21 @@ from obslab.scheduling.visibility import PlanRequest, altitude_curves
 BLOCK_COLUMNS = ["request", "name", "target", "start", "end", "priority", "slew_s"]
 LEFT_COLUMNS = ["request", "name", "target", "priority", "reason", "detail"]
 ALERT_COLUMNS = ["received", "stream", "ivorn", "status", "decision"]
+WHAT_IF = "what-if (not stored)"
 
 
 class ScheduleState(DashboardState):
-    """One night: the stored plan (or a what-if), why each request is left out, and the controls to plan again."""
+    """One night: the stored plan (or a what-if), why each request is left out, and the controls to plan again.
+
+    What is shown is always the plan of the night, From and Lost as typed, or the night's stored plan: a refused
+    night clears the plan, and a refused what-if or re-plan goes back to the stored one (the feed stays).
+    """
+
+    EMPTY = {
+        "blocks": "Nothing is scheduled this night.",
+        "unscheduled": "No request is left out: every pending request is scheduled.",
+        "alerts": "No alerts yet.",
+    }
 
     night = param.String(default="", doc="The local date the night begins, YYYY-MM-DD")
     planned_from = param.String(
@@ -68,6 +79,10 @@ class ScheduleState(DashboardState):
     # --- reading ----------------------------------------------------------------------------
 
     @param.depends("night", watch=True)
+    def _night_changed(self) -> None:
+        self.message = ""  # it was about another night
+        self.refresh()
+
     def refresh(self) -> None:
         """Show the night's stored plan; before the first one, what a plan would be (a what-if)."""
 
@@ -82,7 +97,19 @@ class ScheduleState(DashboardState):
                 self._show_stored(session, stored)
             self._feed(session)
 
-        self.run(read, write=False)
+        self.run(read, write=False, refused=lambda _refusal: self._no_plan())
+
+    def _no_plan(self) -> None:
+        """No night to show (the night typed is refused): no blocks, reasons, curves or bands; the feed stays."""
+        self.param.update(
+            blocks=pd.DataFrame(columns=BLOCK_COLUMNS),
+            unscheduled=pd.DataFrame(columns=LEFT_COLUMNS),
+            curves=pd.DataFrame(columns=["time", "name", "altitude_deg"]),
+            shading=[],
+            version="",
+            shown_version=0,
+            summary="",
+        )
 
     def _show_stored(self, session: Session, stored: Schedule) -> None:
         rows = stored_plan(session, stored)
@@ -170,7 +197,7 @@ class ScheduleState(DashboardState):
         def read(session: Session) -> Plan:
             start, lost = self.planning_inputs()
             result, _kept = plan(session, self.site, self.night_date(), planned_from=start, lost=lost, now=self.now)
-            self._show(result, "what-if (not stored)")
+            self._show(result, WHAT_IF)
             return result
 
         return self.run(
@@ -179,7 +206,13 @@ class ScheduleState(DashboardState):
                 f"what-if: {len(result.blocks)} scheduled, {len(result.unscheduled)} left out; nothing stored"
             ),
             write=False,
+            refused=lambda _refusal: self._drop_what_if(),
         )
+
+    def _drop_what_if(self) -> None:
+        # A what-if of From and Lost as they were is not the plan of the inputs now: show the stored plan again.
+        if self.version == WHAT_IF:
+            self.refresh()
 
     def replan(self) -> bool:
         """Plan with the From and Lost inputs and store it as the night's next version, as the viewer."""
@@ -198,7 +231,8 @@ class ScheduleState(DashboardState):
             )
             return saved.schedule.version_number, change_from_parent(session, saved.schedule)
 
-        return self.run(write, _stored, then=lambda _stored: self.refresh())
+        # Either way, show what is stored now (after a refusal, maybe a version someone else stored meanwhile).
+        return self.run(write, _stored, then=lambda _stored: self.refresh(), refused=lambda _refusal: self.refresh())
 
 
 def _stored(stored: tuple[int, dict[str, Any] | None]) -> str:

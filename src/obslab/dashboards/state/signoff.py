@@ -13,9 +13,9 @@ from obslab.catalog.changes.signoff import discard, sign_off, verify
 from obslab.catalog.changes.views.board import SORTS, BoardRow, board
 from obslab.catalog.changes.views.side_by_side import ValueRow, side_by_side
 from obslab.dashboards.context import DashboardContext, default_context
-from obslab.dashboards.state.base import DashboardState
+from obslab.dashboards.state.base import DashboardState, row_position
 from obslab.db import Clock, utcnow
-from obslab.errors import InvalidInputError
+from obslab.errors import InvalidInputError, ObslabError
 
 ANY = ""
 COLUMNS = ["revision", "target", "instrument", "kind", "submitted_by", "submitted_at", "badges", "actions"]
@@ -25,6 +25,8 @@ _FILTERS = ("sort", "pending_area", "submitter", "text")
 class SignoffState(DashboardState):
     """Filters in; board rows out; actions run through the services as the viewer, refusals shown as they are."""
 
+    EMPTY = {"rows": "No revisions match these filters."}
+
     sort = param.Selector(default="newest", objects=list(SORTS))
     pending_area = param.Selector(default=ANY, objects=[ANY], label="Waiting for")
     submitter = param.String(default="", doc="User name of the submitter")
@@ -32,6 +34,9 @@ class SignoffState(DashboardState):
 
     rows = param.DataFrame(default=None, precedence=-1)
     selected = param.String(default="", precedence=-1, doc="Label of the selected revision")
+    selected_row = param.Integer(
+        default=None, allow_None=True, precedence=-1, doc="Where the selected revision is in rows"
+    )
 
     def __init__(self, context: DashboardContext | None = None, *, now: Clock = utcnow, **params: Any) -> None:
         context = context or default_context()
@@ -46,10 +51,8 @@ class SignoffState(DashboardState):
         self.refresh()
 
     def refresh(self) -> None:
-        """Re-read the board for the current filters."""
-        if self.run(self._read, write=False, then=self._show):
-            if self.selected and self.row(self.selected) is None:
-                self.selected = ""
+        """Re-read the board for the current filters; a refused read leaves no rows that are not theirs."""
+        self.run(self._read, write=False, then=self._show, refused=lambda _refusal: self._show([]))
 
     def _read(self, session: Session) -> list[BoardRow]:
         return board(
@@ -65,7 +68,10 @@ class SignoffState(DashboardState):
 
     def _show(self, rows: list[BoardRow]) -> None:
         self._board = rows
-        self.rows = pd.DataFrame([self._table_row(row) for row in self._board], columns=self.columns())
+        frame = pd.DataFrame([self._table_row(row) for row in self._board], columns=self.columns())
+        # The selection stays while its revision is on the board, and its row is highlighted wherever it went.
+        selected = self.selected if self.row(self.selected) is not None else ""
+        self.param.update(rows=frame, selected=selected, selected_row=row_position(frame, "revision", selected))
 
     def columns(self) -> list[str]:
         return COLUMNS[:6] + [area.key for area in self.rules.areas] + COLUMNS[6:]
@@ -88,13 +94,18 @@ class SignoffState(DashboardState):
         return next((row for row in self._board if row.label == label), None)
 
     def select(self, label: str) -> None:
-        self.selected = label if self.row(label) is not None else ""
+        selected = label if self.row(label) is not None else ""
+        self.param.update(selected=selected, selected_row=row_position(self.rows, "revision", selected))
 
     def values(self, label: str) -> list[ValueRow]:
         """The revision's values side by side: original at submission, requested, and the catalog's current value."""
-        rows: list[ValueRow] = []
-        self.run(lambda session: side_by_side(session, label), write=False, then=rows.extend)
-        return rows
+        # Read to draw the selected revision, not an action: success must not clear the error of the last action.
+        try:
+            with self.context.sessions() as session:
+                return side_by_side(session, label)
+        except ObslabError as exc:
+            self.error = str(exc)
+            return []
 
     def act(self, label: str, action: str) -> bool:
         """Do ``action`` ("sign:<area>", "verify", "approve", "discard") on revision ``label`` as the viewer.
@@ -104,11 +115,12 @@ class SignoffState(DashboardState):
         """
         row = self.row(label)
         if row is None:
-            self.error = str(InvalidInputError("revision", label, "a revision shown on the board"))
+            self.error, self.message = str(InvalidInputError("revision", label, "a revision shown on the board")), ""
             return False
         if action not in row.actions:
             # The service would refuse too; this only says so in the board's words first.
-            self.error = f"{action!r} is not open to you on {label}; you may: {', '.join(row.actions) or 'nothing'}"
+            allowed = ", ".join(row.actions) or "nothing"
+            self.error, self.message = f"{action!r} is not open to you on {label}; you may: {allowed}", ""
             return False
 
         def write(session: Session) -> None:
@@ -122,6 +134,10 @@ class SignoffState(DashboardState):
             elif action == "discard":
                 discard(session, viewer, label, seen_version=row.version, now=self.now)
 
-        done = self.run(write, f"{label}: {action.replace(':', ' ')} done")
-        self.refresh()  # either way: show what is there now, e.g. the change that made this one stale
-        return done
+        # Either way, show what is there now, e.g. the change that made this one stale.
+        return self.run(
+            write,
+            f"{label}: {action.replace(':', ' ')} done",
+            then=lambda _done: self.refresh(),
+            refused=lambda _refusal: self.refresh(),
+        )

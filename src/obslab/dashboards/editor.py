@@ -8,13 +8,14 @@ from typing import Any
 import panel as pn
 import param
 
+from obslab.access import ADMIN_ROLE
 from obslab.catalog.types import RevisionKind
 from obslab.dashboards.base import PageViewer
 from obslab.dashboards.context import DashboardContext
 from obslab.dashboards.registry import link_to
 from obslab.dashboards.shell import error_alert, message_line, shell
 from obslab.dashboards.state.editor import EditorState, Field, FormGroup
-from obslab.dashboards.widgets import BADGE_CSS, badge, html_table
+from obslab.dashboards.widgets import BADGE_CSS, badge, guarded, html_table
 
 #: A field the current edits make wrong gets a red border (css_classes land on the widget's host element).
 FIELD_CSS = ":host(.obslab-field-error) .bk-input { border: 2px solid #cf222e; background: #fff5f5; }"
@@ -159,6 +160,7 @@ class ChangeEditor(PageViewer):
         back.on_click(lambda _event: s.back())
         submit = pn.widgets.Button(label="Submit", color="primary", css_classes=["obslab-editor-submit"])
         submit.on_click(lambda _event: s.submit())
+        submit = guarded(submit, s.refusal({*s.policy.rules.submitters, ADMIN_ROLE}, "submit change requests"))
         return pn.Column(
             pn.pane.HTML(
                 "".join(parts),

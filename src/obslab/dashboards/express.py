@@ -11,6 +11,7 @@ from obslab.dashboards.base import PageViewer
 from obslab.dashboards.context import DashboardContext
 from obslab.dashboards.shell import error_alert, message_line, shell
 from obslab.dashboards.state.express import ExpressState
+from obslab.dashboards.widgets import guarded
 
 TITLES = {"obsid": "Obsid", "status": "Status", "detail": "Detail"}
 
@@ -47,16 +48,19 @@ class ExpressApproval(PageViewer):
             label=f"Approve {s.approvable}", color="primary", css_classes=["obslab-express-approve"]
         )
         approve.on_click(lambda _event: s.approve())
-        # The button says how many it will approve, and is off until a check found some.
+        refusal = s.refusal(s.context.catalog_policy.rules.submitters, "approve observations")
+        # The button says how many it will approve, and is off until a check found some (or for good, with why).
         s.param.watch(
-            lambda event: approve.param.update(label=f"Approve {event.new}", disabled=event.new == 0), "approvable"
+            lambda event: approve.param.update(label=f"Approve {event.new}", disabled=event.new == 0 or bool(refusal)),
+            "approvable",
         )
         approve.disabled = True
+        approving = guarded(approve, refusal)
         message = message_line(s)
         body = pn.Column(
             "### Express approval",
             listing,
-            pn.Row(check, approve),
+            pn.Row(check, approving),
             error_alert(s),
             message,
             self.table,

@@ -13,7 +13,9 @@ from obslab.dashboards.base import PageViewer
 from obslab.dashboards.context import DashboardContext
 from obslab.dashboards.shell import error_alert, message_line, shell
 from obslab.dashboards.state.schedule import ScheduleState
+from obslab.dashboards.widgets import guarded
 from obslab.plots.schedule import altitude_plot, timeline
+from obslab.scheduling.service import SCHEDULER_ROLE
 
 MINUTE = DateFormatter(format="%Y-%m-%d %H:%M")
 BLOCK_TITLES = {
@@ -84,7 +86,10 @@ class NightSchedule(PageViewer):
             pn.widgets.TextInput.from_param(s.param.planned_from, placeholder="06:30", width=110),
             pn.widgets.TextInput.from_param(s.param.lost, placeholder="07:10-08:30", width=180),
             self._button("What if", "obslab-schedule-whatif", s.what_if),
-            self._button("Re-plan and store", "obslab-schedule-replan", s.replan, color="primary"),
+            guarded(
+                self._button("Re-plan and store", "obslab-schedule-replan", s.replan, color="primary"),
+                s.refusal(SCHEDULER_ROLE, "store night plans"),
+            ),
             self._button("Refresh", "obslab-schedule-refresh", s.refresh),
             css_classes=["obslab-schedule-controls"],
         )

@@ -112,3 +112,16 @@ def _text(value: Any) -> str:
     if isinstance(value, datetime):  # stored in UTC; columns say "(UTC)"
         return value.strftime("%Y-%m-%d %H:%M:%S")
     return str(value)
+
+
+def guarded(button: Any, refusal: str) -> Any:
+    """The button, or when the viewer may not act, the button disabled and plain with the reason beside it."""
+    if not refusal:
+        return button
+    button.param.update(disabled=True, color="light", description=refusal)
+    note = pn.pane.HTML(
+        f'<span class="obslab-why-not">{html.escape(refusal)}</span>',
+        stylesheets=[".obslab-why-not { color: #6c757d; font-size: 0.9em; }"],
+        sizing_mode="stretch_width",
+    )
+    return pn.Row(button, note, sizing_mode="stretch_width")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 import pandas as pd
@@ -29,6 +29,24 @@ class DashboardState(param.Parameterized):
         self.context = context or default_context()
         self.now = now
         super().__init__(**params)
+
+    def refusal(self, roles: str | Iterable[str], what: str) -> str:
+        """Why the viewer may not ``what`` (empty: they may), with the fix, for a page to show beside a disabled button.
+
+        The services check again when the action runs; this only says so before anyone clicks.
+        """
+        viewer = self.context.viewer
+        needed = {roles} if isinstance(roles, str) else set(roles)
+        if not viewer.known:
+            return (
+                f"{viewer.username} is not an obslab user, so this page is read-only: an admin adds you with "
+                f"'obslab users add {viewer.username} --role ROLE', or set OBSLAB_ACTING_USER to a user's name"
+            )
+        if needed & set(viewer.roles):
+            return ""
+        return (
+            f"to {what} you need the {' or '.join(sorted(needed))} role; you have {', '.join(viewer.roles) or 'none'}"
+        )
 
     def empty_text(self, name: str) -> str:
         """What the table of the DataFrame param ``name`` says when it has no rows (KeyError for an unknown table)."""

@@ -1,0 +1,31 @@
+"""A page says, before anyone clicks, why the viewer may not act, and how to fix it."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from obslab.dashboards.context import DashboardContext, ViewingUser
+from obslab.dashboards.state.base import DashboardState
+from obslab.settings import Settings
+
+
+def state_for(url: str, sessions: sessionmaker[Session], viewer: ViewingUser) -> DashboardState:
+    return DashboardState(DashboardContext(Settings(database_url=url), sessions, viewer))
+
+
+def test_the_refusal_names_the_role_or_the_fix(migrated_url: str, sessions: sessionmaker[Session]) -> None:
+    scheduler = state_for(migrated_url, sessions, ViewingUser("nina", "Nina", ("scheduler",), True))
+    staff = state_for(migrated_url, sessions, ViewingUser("sam", "Sam", ("staff", "pipeline"), True))
+    stranger = state_for(migrated_url, sessions, ViewingUser("jovyan", "", (), False))
+
+    assert scheduler.refusal("scheduler", "store night plans") == ""
+    assert scheduler.refusal({"usint", "admin"}, "submit change requests") == (
+        "to submit change requests you need the admin or usint role; you have scheduler"
+    )
+    assert staff.refusal("scheduler", "store night plans") == (
+        "to store night plans you need the scheduler role; you have staff, pipeline"
+    )
+    assert stranger.refusal("scheduler", "store night plans") == (
+        "jovyan is not an obslab user, so this page is read-only: an admin adds you with "
+        "'obslab users add jovyan --role ROLE', or set OBSLAB_ACTING_USER to a user's name"
+    )

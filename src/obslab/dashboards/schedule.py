@@ -1,4 +1,4 @@
-"""The scheduling dashboard: a thin view over ScheduleState (timeline, altitudes, reasons, re-plan, alerts)."""
+"""The scheduling dashboard: a thin view over ScheduleState (night chart, reasons, re-plan, alerts)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from obslab.dashboards.base import PageViewer
 from obslab.dashboards.context import DashboardContext
 from obslab.dashboards.shell import error_alert, message_line, shell
 from obslab.dashboards.state.schedule import ScheduleState
-from obslab.plots.schedule import altitude_plot, timeline
+from obslab.plots.schedule import night_chart
 
 BLOCK_TITLES = {
     "request": "Id",
@@ -41,7 +41,7 @@ ALERT_TITLES = {
 
 
 class NightSchedule(PageViewer):
-    """Night, From and Lost on top; timeline and altitudes; the unscheduled with reasons; the blocks; the alert feed."""
+    """Night, From and Lost on top; the night chart; the unscheduled with reasons; the blocks; the alert feed."""
 
     state = param.ClassSelector(class_=ScheduleState)
 
@@ -79,18 +79,11 @@ class NightSchedule(PageViewer):
             ),
             sizing_mode="stretch_width",
         )
-        plots = pn.Row(
-            pn.pane.HoloViews(
-                pn.bind(timeline, s.param.blocks, s.param.shading),
-                sizing_mode="stretch_width",
-                css_classes=["obslab-schedule-timeline"],
-            ),
-            pn.pane.HoloViews(
-                pn.bind(altitude_plot, s.param.curves),
-                sizing_mode="stretch_width",
-                css_classes=["obslab-schedule-altitudes"],
-            ),
+        # One pane for both figures: a HoloViews layout shares their time axis, so they pan and zoom together.
+        chart = pn.pane.HoloViews(
+            pn.bind(night_chart, s.param.chart),
             sizing_mode="stretch_width",
+            css_classes=["obslab-schedule-chart"],
         )
         body = pn.Column(
             "### Night schedule",
@@ -98,7 +91,7 @@ class NightSchedule(PageViewer):
             error_alert(s),
             message_line(s),
             head,
-            plots,
+            chart,
             "#### Left out, and why",
             self.left,
             "#### Blocks",

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+import holoviews as hv
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,9 +15,11 @@ from obslab.access import find_user
 from obslab.dashboards.context import DashboardContext, ViewingUser
 from obslab.dashboards.schedule import NightSchedule
 from obslab.dashboards.state.schedule import ScheduleState
-from obslab.plots.schedule import altitude_plot, timeline
+from obslab.dashboards.state.schedule_chart import chart_range
+from obslab.plots.schedule import ALTITUDES, TIMELINE, night_chart
 from obslab.scheduling.alerts import ingest
 from obslab.scheduling.models import Schedule
+from obslab.scheduling.night import night_geometry
 from obslab.settings import Settings
 from obslab.users import add_user
 from tests.helpers.schedule_world import NIGHT, add_requests
@@ -47,8 +52,14 @@ def test_before_any_plan_the_page_shows_a_what_if_with_reasons_curves_and_twilig
     reasons = dict(zip(state.unscheduled["name"], state.unscheduled["reason"], strict=True))
     assert reasons == {"SouthPole": "never_visible", "TwinLow": "outranked"}
     assert all(len(detail) > 20 for detail in state.unscheduled["detail"])
-    assert set(state.curves["name"]) == set(state.blocks["name"]) and state.curves["altitude_deg"].max() <= 90
-    assert [level for _s, _e, level in state.shading] == ["sunset", "civil", "nautical", "astronomical"]
+    chart = state.chart
+    assert set(chart.curves["target"]) == set(state.blocks["target"]) and chart.curves["altitude_deg"].max() <= 90
+    assert [level for _s, _e, level in chart.twilight] == ["sunset", "civil", "nautical", "astronomical"]
+    assert (chart.start, chart.end) == chart_range(night_geometry(KITT_PEAK, NIGHT)) and chart.zone == "America/Phoenix"
+    assert list(chart.blocks["target"]) == list(state.blocks["target"]) and chart.lost == ()
+    constraints = dict(zip(chart.blocks["target"], chart.blocks["constraints"], strict=True))
+    assert constraints["M42"] == "astronomical darkness"
+    assert constraints["TwinHigh"].startswith("astronomical darkness; window 11-22 06:")
     assert state.summary.startswith(f"{NIGHT} at Kitt Peak:") and "left out" in state.summary
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Schedule)) == 0
@@ -72,6 +83,33 @@ def test_replan_stores_versions_as_the_viewer_and_what_if_stores_nothing(
         assert table_counts(session) == before
     assert nina.replan() and nina.message.startswith("stored as version 2; against version 1:")
     assert nina.version == "version 2 (weather)"
+
+
+def test_after_what_if_and_re_plan_the_chart_keeps_the_night_and_shades_the_lost_time(
+    migrated_url: str, sessions: sessionmaker[Session], world: dict[str, int]
+) -> None:
+    nina = state_for(migrated_url, sessions, "nina")
+    night = (nina.chart.start, nina.chart.end)
+    lost = (datetime(2026, 11, 22, 7, 0, tzinfo=UTC), datetime(2026, 11, 22, 9, 0, tzinfo=UTC))
+    nina.planned_from, nina.lost = "06:00", "07:00-09:00"
+    assert nina.what_if(), nina.error
+    assert (nina.chart.start, nina.chart.end) == night and nina.chart.lost == (lost,)
+    assert list(nina.chart.blocks["start"]) == list(nina.blocks["start"])
+    timeline, altitudes = chart_figures(nina)
+    assert timeline.x_range is altitudes.x_range
+    assert [pd.Timestamp(t).tz_localize(UTC) for t in (timeline.x_range.start, timeline.x_range.end)] == list(night)
+    # Stored, the plan keeps its lost time; shown again, the chart too.
+    assert nina.replan(), nina.error
+    assert (
+        nina.version == "version 1 (weather)"
+        and nina.chart.lost == (lost,)
+        and (nina.chart.start, nina.chart.end) == night
+    )
+
+
+def chart_figures(state: ScheduleState) -> tuple[Any, Any]:
+    root = hv.renderer("bokeh").get_plot(night_chart(state.chart)).state
+    return root.select_one({"name": TIMELINE}), root.select_one({"name": ALTITUDES})
 
 
 def test_refusals_name_the_field_or_the_role_and_change_nothing(
@@ -113,8 +151,7 @@ def test_the_alert_feed_and_the_view(migrated_url: str, sessions: sessionmaker[S
     view = NightSchedule(state=state)
     view.__panel__()
     assert len(view.left.value) == len(state.unscheduled)
-    timeline(state.blocks, state.shading)
-    altitude_plot(state.curves)
+    night_chart(state.chart)
 
 
 def test_a_refused_night_clears_the_plan_and_the_next_good_night_clears_the_error(
@@ -125,7 +162,7 @@ def test_a_refused_night_clears_the_plan_and_the_next_good_night_clears_the_erro
     sam.night = "2026-13-01"
     assert "night: '2026-13-01' is not allowed" in sam.error and sam.message == ""
     # No plan of another night under the refusal: no blocks, reasons, curves, bands or summary.
-    assert sam.blocks.empty and sam.unscheduled.empty and sam.curves.empty and sam.shading == []
+    assert sam.blocks.empty and sam.unscheduled.empty and sam.chart is None
     assert (sam.version, sam.summary, sam.shown_version) == ("", "", 0)
     assert list(sam.alerts.columns) == ["received", "stream", "ivorn", "status", "decision"]  # the feed stays
     sam.night = NIGHT.isoformat()

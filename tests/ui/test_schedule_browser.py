@@ -1,4 +1,4 @@
-"""The schedule page in a browser: timeline and altitudes, every leftover with its reason, what-if, re-plan."""
+"""The schedule page in a browser: the night chart, every leftover with its reason, what-if, re-plan, alerts."""
 
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ import pytest
 from sqlalchemy import select
 
 from obslab.access import find_user
+from obslab.dashboards.state.schedule_chart import chart_range
 from obslab.db import make_engine, make_session_factory
+from obslab.plots.schedule import ALTITUDES, LOCAL_AXIS, LOST, TIMELINE
 from obslab.scheduling.alerts import ingest
 from obslab.scheduling.models import Schedule
+from obslab.scheduling.night import night_geometry
 from tests.helpers.browsing import Watched
 from tests.helpers.served import served
 from tests.helpers.support import KITT_PEAK
@@ -26,6 +29,24 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshot
 NIGHT = "2026-11-21"  # the demo's night (its clock is fixed); typed in, so the test does not depend on today's date
 SCHEDULER = "ayamamoto"
 HOSTILE_IVORN = "ivo://nasa.gsfc.gcn/SWIFT#BAT_GRB_Pos_<img src=x onerror=window.__pwned=1>"
+#: What the page's BokehJS says of the night chart on show: both figures' time range (shared or not), the
+#: timeline's legend, and the local-time axis's labels of the given UTC ticks (milliseconds). Views, not the
+#: document's models: a redrawn chart's old models may linger in the document for a while.
+CHART_FACTS = f"""(ticks) => {{
+  if (!window.Bokeh || !Bokeh.index) {{ return null; }}
+  const shown = (name) => [...Bokeh.index.query((view) => view.model.name === name && view.el.isConnected)];
+  const [timelines, altitudes] = [shown("{TIMELINE}"), shown("{ALTITUDES}")];
+  if (timelines.length !== 1 || altitudes.length !== 1) {{ return null; }}
+  const [timeline, altitude] = [timelines[0].model, altitudes[0].model];
+  const local = timeline.above.find((axis) => axis.name === "{LOCAL_AXIS}");
+  const legends = [...timeline.above, ...timeline.below, ...timeline.center].filter((m) => m.items);
+  return {{
+    shared: timeline.x_range === altitude.x_range,
+    range: [timeline.x_range.start, timeline.x_range.end, altitude.x_range.start, altitude.x_range.end],
+    legend: legends.flatMap((legend) => legend.items.map((item) => item.label.value ?? item.label)),
+    local: local ? local.formatter.doFormat(ticks, {{}}) : null,
+  }};
+}}"""
 
 
 @pytest.fixture
@@ -48,7 +69,7 @@ def page(
     engine.dispose()
     with served(writable_demo_database, tmp_path, panel=True, viewer=SCHEDULER) as base:
         watched = Watched(browser)
-        watched.page.goto(base + "schedule")
+        watched.page.goto(base + "schedule", timeout=120_000)  # as test_browser.py: the page is built before "load"
         passed = False
         try:
             yield watched
@@ -76,6 +97,27 @@ def cells(page: Any, table: str, field: str) -> list[str]:
     return page.locator(f'.{table} .tabulator-row .tabulator-cell[tabulator-field="{field}"]').all_inner_texts()
 
 
+def chart_facts(page: Any, *, lost: bool) -> dict[str, Any]:
+    """The chart's facts once it shows (with ``lost``: the what-if's lost time in its legend)."""
+    shows = f"facts && facts.legend.includes('{LOST}') === {str(lost).lower()}"
+    page.wait_for_function(
+        f"(ticks) => {{ const facts = ({CHART_FACTS})(ticks); return {shows}; }}", arg=TICKS, timeout=30_000
+    )
+    return page.evaluate(CHART_FACTS, TICKS)
+
+
+def night_range_ms() -> list[float]:
+    start, end = chart_range(night_geometry(KITT_PEAK, date.fromisoformat(NIGHT)))
+    return [start.timestamp() * 1000, end.timestamp() * 1000] * 2
+
+
+#: 03:00 and 09:30 UTC on the demo night: 20:00 and 02:30 at Kitt Peak (MST, UTC-7, no summer time).
+TICKS = [
+    datetime(2026, 11, 22, 3, 0, tzinfo=UTC).timestamp() * 1000,
+    datetime(2026, 11, 22, 9, 30, tzinfo=UTC).timestamp() * 1000,
+]
+
+
 def test_night_plan_reasons_what_if_replan_and_alerts(page: Watched, writable_demo_database: str) -> None:
     p = page.page
     before = stored_versions(writable_demo_database)
@@ -86,9 +128,12 @@ def test_night_plan_reasons_what_if_replan_and_alerts(page: Watched, writable_de
     box.fill(NIGHT)
     box.press("Enter")
     p.locator(".obslab-schedule-summary").filter(has_text=f"{NIGHT} at Kitt Peak").wait_for(timeout=30_000)
-    # Both plots are drawn (Bokeh canvases), and the table of leftovers has a reason and a detail on every row.
-    p.locator(".obslab-schedule-timeline canvas").first.wait_for(timeout=30_000)
-    p.locator(".obslab-schedule-altitudes canvas").first.wait_for(timeout=30_000)
+    # The chart is drawn: both figures on the night's time axis, shared, with the local time on top; and the
+    # table of leftovers has a reason and a detail on every row.
+    p.locator(".obslab-schedule-chart canvas").first.wait_for(timeout=30_000)
+    facts = chart_facts(p, lost=False)
+    assert facts["shared"] and facts["range"] == pytest.approx(night_range_ms(), abs=1), facts
+    assert facts["local"] == ["20:00", "02:30"] and "night" in facts["legend"], facts
     p.locator(".obslab-schedule-left .tabulator-row").first.wait_for(timeout=30_000)
     reasons = cells(p, "obslab-schedule-left", "reason")
     assert reasons and all(re.fullmatch(r"[a-z_]+", reason) for reason in reasons), reasons
@@ -102,6 +147,10 @@ def test_night_plan_reasons_what_if_replan_and_alerts(page: Watched, writable_de
     p.locator(".obslab-message").filter(has_text="nothing stored").wait_for(timeout=30_000)
     p.locator(".obslab-schedule-summary").filter(has_text="what-if (not stored)").wait_for(timeout=30_000)
     assert stored_versions(writable_demo_database) == before
+    # The what-if's chart shades the lost time, on the same time axis as before.
+    facts = chart_facts(p, lost=True)
+    assert facts["shared"] and facts["range"] == pytest.approx(night_range_ms(), abs=1), facts
+    p.locator(".obslab-schedule-chart").screenshot(path=ARTIFACTS / "schedule-chart-what-if.png")
 
     # Re-plan and store, as the scheduler.
     p.locator(".obslab-schedule-replan button").click()

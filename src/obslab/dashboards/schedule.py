@@ -1,4 +1,4 @@
-"""The scheduling dashboard: a thin view over ScheduleState (timeline, altitudes, reasons, re-plan, alerts)."""
+"""The scheduling dashboard: a thin view over ScheduleState (night chart, reasons, re-plan, alerts)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from obslab.dashboards.context import DashboardContext
 from obslab.dashboards.shell import error_alert, message_line, shell
 from obslab.dashboards.state.schedule import ScheduleState
 from obslab.dashboards.widgets import guarded
-from obslab.plots.schedule import altitude_plot, timeline
+from obslab.plots.schedule import night_chart
 from obslab.scheduling.service import SCHEDULER_ROLE
 
 MINUTE = DateFormatter(format="%Y-%m-%d %H:%M")
@@ -45,7 +45,7 @@ ALERT_TITLES = {
 
 
 class NightSchedule(PageViewer):
-    """Night, From and Lost on top; timeline and altitudes; the unscheduled with reasons; the blocks; the alert feed."""
+    """Night, From and Lost on top; the night chart; the unscheduled with reasons; the blocks; the alert feed."""
 
     state = param.ClassSelector(class_=ScheduleState)
 
@@ -103,18 +103,11 @@ class NightSchedule(PageViewer):
             ),
             sizing_mode="stretch_width",
         )
-        plots = pn.Row(
-            pn.pane.HoloViews(
-                pn.bind(timeline, s.param.blocks, s.param.shading),
-                sizing_mode="stretch_width",
-                css_classes=["obslab-schedule-timeline"],
-            ),
-            pn.pane.HoloViews(
-                pn.bind(altitude_plot, s.param.curves),
-                sizing_mode="stretch_width",
-                css_classes=["obslab-schedule-altitudes"],
-            ),
+        # One pane for both figures: a HoloViews layout shares their time axis, so they pan and zoom together.
+        chart = pn.pane.HoloViews(
+            pn.bind(night_chart, s.param.chart),
             sizing_mode="stretch_width",
+            css_classes=["obslab-schedule-chart"],
         )
         body = pn.Column(
             "### Night schedule",
@@ -122,7 +115,7 @@ class NightSchedule(PageViewer):
             error_alert(s),
             message_line(s),
             head,
-            plots,
+            chart,
             "#### Left out, and why",
             self.left,
             "#### Blocks",

@@ -11,14 +11,15 @@ from sqlalchemy.orm import Session
 
 from obslab.dashboards.context import DashboardContext, default_context
 from obslab.dashboards.state.base import DashboardState
+from obslab.dashboards.state.schedule_chart import night_chart_data
 from obslab.db import Clock, utcnow
+from obslab.plots.night_data import NightChart
 from obslab.scheduling.models import Schedule
-from obslab.scheduling.night import SUN_ALTITUDE_DEG, NightGeometry, night_geometry, night_of
+from obslab.scheduling.night import night_geometry, night_of
 from obslab.scheduling.planner import Plan
 from obslab.scheduling.service import active_schedule, lost_ranges, moment_in_night, parse_night, plan, plan_and_save
 from obslab.scheduling.types import TwilightLevel
 from obslab.scheduling.views import FEED, change_from_parent, recent_alerts, stored_plan
-from obslab.scheduling.visibility import PlanRequest, altitude_curves
 
 BLOCK_COLUMNS = ["request", "name", "target", "start", "end", "priority", "slew_s"]
 LEFT_COLUMNS = ["request", "name", "target", "priority", "reason", "detail"]
@@ -48,8 +49,9 @@ class ScheduleState(DashboardState):
     blocks = param.DataFrame(default=None, precedence=-1)
     unscheduled = param.DataFrame(default=None, precedence=-1)
     alerts = param.DataFrame(default=None, precedence=-1)
-    curves = param.DataFrame(default=None, precedence=-1, doc="time, name, altitude_deg of the scheduled targets")
-    shading = param.List(default=[], precedence=-1, doc="(start, end, level) of each twilight band")
+    chart = param.ClassSelector(
+        class_=NightChart, default=None, precedence=-1, doc="The night chart's data: blocks, shades, curves, limits"
+    )
     version = param.String(default="", precedence=-1, doc="Which plan is shown: 'version 3 (replan)' or 'what-if'")
     shown_version = param.Integer(
         default=0, precedence=-1, doc="The stored plan version shown (0: none); a re-plan states it"
@@ -104,8 +106,7 @@ class ScheduleState(DashboardState):
         self.param.update(
             blocks=pd.DataFrame(columns=BLOCK_COLUMNS),
             unscheduled=pd.DataFrame(columns=LEFT_COLUMNS),
-            curves=pd.DataFrame(columns=["time", "name", "altitude_deg"]),
-            shading=[],
+            chart=None,
             version="",
             shown_version=0,
             summary="",
@@ -117,12 +118,14 @@ class ScheduleState(DashboardState):
         self.unscheduled = pd.DataFrame([row.as_dict() for row in rows.unscheduled], columns=LEFT_COLUMNS)
         self.version = f"version {stored.version_number} ({stored.reason})"
         chosen = list(rows.chosen)
-        self._geometry(night_geometry(self.site, stored.night), chosen, stored.night_start, stored.night_end)
+        lost = [tuple(datetime.fromisoformat(moment) for moment in pair) for pair in stored.parameters.get("lost", [])]
+        # The whole night whatever is planned, so a what-if or re-plan keeps the chart's time axis.
+        self.chart = night_chart_data(night_geometry(self.site, stored.night), self.blocks, chosen, lost)
         self.summary = self._summary(
             len(stored.blocks), len(stored.rejections), stored.night_start, stored.night_end, stored.twilight.value
         )
 
-    def _show(self, result: Plan, label: str) -> None:
+    def _show(self, result: Plan, label: str, lost: list[tuple[datetime, datetime]] | None = None) -> None:
         self.blocks = pd.DataFrame(
             [
                 {
@@ -153,7 +156,7 @@ class ScheduleState(DashboardState):
             columns=LEFT_COLUMNS,
         )
         self.version = label
-        self._geometry(result.night, [b.request for b in result.blocks], result.night_start, result.night_end)
+        self.chart = night_chart_data(result.night, self.blocks, [b.request for b in result.blocks], lost or [])
         self.summary = self._summary(
             len(result.blocks), len(result.unscheduled), result.night_start, result.night_end, result.twilight.value
         ) + "".join(f"; note: {note}" for note in result.notes)
@@ -166,26 +169,6 @@ class ScheduleState(DashboardState):
         )
         return f"{self.night} at {self.site.name}: {dark}; {placed} scheduled, {left} left out"
 
-    def _geometry(
-        self, geometry: NightGeometry, chosen: list[PlanRequest], start: datetime | None, end: datetime | None
-    ) -> None:
-        self.shading = [
-            (interval[0], interval[1], level.value)
-            for level in SUN_ALTITUDE_DEG
-            if (interval := geometry.dark(level)) is not None
-        ]
-        if not chosen or start is None or end is None:
-            self.curves = pd.DataFrame(columns=["time", "name", "altitude_deg"])
-            return
-        times, altitude = altitude_curves(geometry, chosen, start, end)
-        self.curves = pd.concat(
-            [
-                pd.DataFrame({"time": times, "name": request.label, "altitude_deg": row})
-                for request, row in zip(chosen, altitude, strict=True)
-            ],
-            ignore_index=True,
-        )
-
     def _feed(self, session: Session) -> None:
         self.alerts = pd.DataFrame([row.as_dict() for row in recent_alerts(session, FEED)], columns=ALERT_COLUMNS)
 
@@ -197,7 +180,7 @@ class ScheduleState(DashboardState):
         def read(session: Session) -> Plan:
             start, lost = self.planning_inputs()
             result, _kept = plan(session, self.site, self.night_date(), planned_from=start, lost=lost, now=self.now)
-            self._show(result, WHAT_IF)
+            self._show(result, WHAT_IF, lost)
             return result
 
         return self.run(

@@ -24,3 +24,18 @@ def test_key_value_table_shows_missing_values_and_utc_times_plainly() -> None:
     table = key_value_table({"Scheduled (UTC)": datetime(2026, 11, 21, 18, 30, tzinfo=UTC), "SI mode": None})
     assert "2026-11-21 18:30:00" in table and "+00:00" not in table
     assert "—" in table
+
+
+def test_float_columns_show_no_stray_zeros_unless_the_caller_formats_them() -> None:
+    import pandas as pd
+    from bokeh.models.widgets.tables import NumberFormatter, StringFormatter
+
+    from obslab.dashboards.widgets import WHOLE_OR_DECIMAL, data_table
+
+    frame = pd.DataFrame({"request": [4], "priority": [4.0], "slew_s": [60.0], "name": ["REQ-0004"]})
+    own = StringFormatter()
+    table = data_table(frame, empty="none", formatters={"slew_s": own})
+    assert isinstance(table.formatters["priority"], NumberFormatter)
+    assert table.formatters["priority"].format == WHOLE_OR_DECIMAL and table.formatters["slew_s"] is own
+    assert set(table.formatters) == {"priority", "slew_s"}  # integers and text are left alone
+    assert data_table(frame, empty="none").formatters["priority"] is not table.formatters["priority"]

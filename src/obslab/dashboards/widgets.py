@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import panel as pn
+from bokeh.models.widgets.tables import NumberFormatter
 
 from obslab.plots.colours import BADGE_COLOURS
 
@@ -55,6 +56,10 @@ TABLE_CSS = """
 """
 
 
+#: Numbers as people write them: no ".0" on whole ones, up to six decimals on the rest (numbro's format).
+WHOLE_OR_DECIMAL = "0.[000000]"
+
+
 def data_table(
     frame: Any,
     *,
@@ -100,6 +105,13 @@ def data_table(
         configuration=configuration,
     )
     merged = defaults | options
+    # Floats without stray zeros ("4", "2.8", "350.85"), unless the caller formats the column its own way.
+    floats = {  # a new formatter per table: a Bokeh model belongs to one document only
+        name: NumberFormatter(format=WHOLE_OR_DECIMAL, text_align="right")
+        for name in getattr(frame, "columns", [])
+        if frame[name].dtype.kind == "f"
+    }
+    merged["formatters"] = floats | dict(options.get("formatters", {}))
     merged["stylesheets"] = [TABLE_CSS, *options.get("stylesheets", [])]
     return pn.widgets.Tabulator(frame, **merged)
 

@@ -29,3 +29,18 @@ def test_the_refusal_names_the_role_or_the_fix(migrated_url: str, sessions: sess
         "jovyan is not an obslab user, so this page is read-only: an admin adds you with "
         "'obslab users add jovyan --role ROLE', or set OBSLAB_ACTING_USER to a user's name"
     )
+
+
+def test_the_header_tells_a_stranger_the_page_is_read_only_and_how_to_fix_it(
+    migrated_url: str, sessions: sessionmaker[Session]
+) -> None:
+    from obslab.dashboards.shell import header_html
+
+    stranger = DashboardContext(Settings(database_url=migrated_url), sessions, ViewingUser("j<o>vyan", "", (), False))
+    known = DashboardContext(
+        Settings(database_url=migrated_url), sessions, ViewingUser("nina", "Nina", ("usint",), True)
+    )
+    text = header_html(stranger, "catalog")
+    assert "read-only: not an obslab user. Set OBSLAB_ACTING_USER" in text
+    assert "obslab users add j&lt;o&gt;vyan --role ROLE" in text and "j<o>vyan" not in text
+    assert "read-only" not in header_html(known, "catalog")

@@ -85,7 +85,7 @@ class ChangeEditor(PageViewer):
         common = dict(
             label=field.label,
             disabled=not editable,
-            width=215,  # wide enough for the longest hint ("a whole number, ≥ 100, ≤ 1024"): five to a row at 1400 px
+            width=225,  # wide enough for the longest hint ("UTC, YYYY-MM-DDTHH:MM:SS"): five to a row at 1400 px
             stylesheets=[FIELD_CSS],
             css_classes=["obslab-field", f"obslab-field-{field.name}-{field.rank}"],
         )

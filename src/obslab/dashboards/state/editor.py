@@ -298,6 +298,8 @@ def _problem(severity: str, problem: Problem) -> dict[str, Any]:
 
 
 def _help(spec: Any) -> str:
+    if not spec.editable:  # nothing to type: the format would only crowd the field
+        return "display only (UTC)" if spec.type == "datetime" else "display only"
     parts = []
     if spec.choices:
         parts.append("one of " + ", ".join(spec.choices))
@@ -309,6 +311,4 @@ def _help(spec: Any) -> str:
             f"≤ {spec.maximum:g}" if spec.maximum is not None else "",
         ]
         parts.append(("a whole number" if spec.type == "int" else "a number") + "".join(f", {b}" for b in bounds if b))
-    if not spec.editable:
-        parts.append("display only")
     return "; ".join(parts)

@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from voila.app import Voila
+from voila.tornado.handler import TornadoVoilaHandler
 
 from obslab.dashboards.serving.resources import BOKEH_PREFIX, offline_routes
+from obslab.dashboards.serving.voila_kernels import RenderHandler
 
 TEMPLATE_DIR = Path(__file__).parent / "voila_template"
 #: The BokehJS bundles the dashboards use (MathJax is left out: no dashboard typesets formulas).
@@ -55,5 +57,10 @@ class ObslabVoila(Voila):
         self.template_paths.insert(0, str(TEMPLATE_DIR))
 
     def init_handlers(self) -> list[Any]:
-        # First, so they win over Voila's catch-all render route.
-        return [*offline_routes(self.server_url), *super().init_handlers()]
+        # Offline routes first, so they win over Voila's catch-all render route.
+        handlers = [*offline_routes(self.server_url)]
+        for rule in super().init_handlers():
+            if rule[1] is TornadoVoilaHandler:
+                rule = (rule[0], RenderHandler, *rule[2:])
+            handlers.append(rule)
+        return handlers

@@ -1,4 +1,4 @@
-"""Voila, made offline: Panel's files served from the same server and a template without CDN links."""
+"""Voila, made offline and frugal: Panel's files from the same server, no CDN links, kernels freed on unload."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from voila.app import Voila
 from voila.tornado.handler import TornadoVoilaHandler
 
 from obslab.dashboards.serving.resources import BOKEH_PREFIX, offline_routes
-from obslab.dashboards.serving.voila_kernels import RenderHandler
+from obslab.dashboards.serving.voila_kernels import ObslabKernelManager, RenderHandler
 
 TEMPLATE_DIR = Path(__file__).parent / "voila_template"
 #: The BokehJS bundles the dashboards use (MathJax is left out: no dashboard typesets formulas).
@@ -38,12 +38,13 @@ def preload_scripts() -> list[str]:
 
 
 class ObslabVoila(Voila):
-    """Voila with obslab's page template and routes to Panel's and Bokeh's installed files."""
+    """Voila with obslab's page template, routes to Panel's and Bokeh's files, and kernels that end with their page."""
 
     name = "obslab-voila"
 
     def initialize(self, argv: Any = None) -> None:
         super().initialize(argv)
+        self.voila_configuration.multi_kernel_manager_class = ObslabKernelManager
         self.voila_configuration.extension_denylist = [
             *self.voila_configuration.extension_denylist,
             *EXTENSION_DENYLIST,

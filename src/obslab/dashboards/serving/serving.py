@@ -110,7 +110,7 @@ def serve_voila(
     idle_timeout: int,
     cull_interval: int,
 ) -> None:
-    """Write the notebooks and serve them with Voila until interrupted; the index is Voila's page list."""
+    """Write the notebooks and serve them with Voila until interrupted; ``/`` is obslab's index."""
     from obslab.dashboards.serving.voila_app import ObslabVoila
 
     write_notebooks(directory)
@@ -123,9 +123,10 @@ def serve_voila(
 
 
 def serve_panel(*, host: str, port: int, announce: Callable[[str], None]) -> None:
-    """Serve every dashboard with Panel's server until interrupted; ``/`` lists them."""
+    """Serve every dashboard with Panel's server until interrupted; ``/`` is obslab's index."""
     import panel as pn
 
+    from obslab.dashboards.serving.index import PanelIndexHandler
     from obslab.dashboards.serving.resources import server_extension
 
     os.environ[SERVER_KIND_VARIABLE] = "panel"
@@ -134,6 +135,7 @@ def serve_panel(*, host: str, port: int, announce: Callable[[str], None]) -> Non
     announce(f"http://{host}:{port}/")
     pn.serve(
         apps,
+        extra_patterns=[(r"/?", PanelIndexHandler)],  # ahead of Panel's own index, which needs the internet
         address=host,
         port=port,
         show=False,

@@ -5,9 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import tornado.web
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.utils import url_path_join
 from voila.app import Voila
 from voila.tornado.handler import TornadoVoilaHandler
+from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
+from obslab.dashboards.registry import DASHBOARDS
+from obslab.dashboards.serving.index import current_index
 from obslab.dashboards.serving.resources import BOKEH_PREFIX, offline_routes
 from obslab.dashboards.serving.voila_kernels import ObslabKernelManager, RenderHandler
 
@@ -37,6 +43,22 @@ def preload_scripts() -> list[str]:
     return bokeh + panel
 
 
+class IndexHandler(JupyterHandler):
+    """``/`` and ``/voila/tree``: obslab's index instead of Voila's page list.
+
+    Voila's list loads Font Awesome from a CDN, asks for ``/api/kernels`` (which Voila does not serve)
+    and logs errors of JupyterLab plugins it cannot run; it also lists files rather than dashboards.
+    """
+
+    @tornado.web.authenticated
+    def get(self, path: str = "") -> None:
+        if path.strip("/"):
+            raise tornado.web.HTTPError(404)
+        hrefs = [url_path_join(self.base_url, "voila/render", f"{entry.slug}.ipynb") for entry in DASHBOARDS]
+        self.xsrf_token  # noqa: B018  (sets the cookie, like every page of this server)
+        self.finish(current_index(hrefs, home=self.base_url, served_by="Voila"))
+
+
 class ObslabVoila(Voila):
     """Voila with obslab's page template, routes to Panel's and Bokeh's files, and kernels that end with their page."""
 
@@ -63,5 +85,7 @@ class ObslabVoila(Voila):
         for rule in super().init_handlers():
             if rule[1] is TornadoVoilaHandler:
                 rule = (rule[0], RenderHandler, *rule[2:])
+            elif rule[1] is TornadoVoilaTreeHandler:
+                rule = (rule[0], IndexHandler)
             handlers.append(rule)
         return handlers

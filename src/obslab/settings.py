@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     acting_user: str = Field(
         default="", description="User name to act as, overriding the login name (ignored inside JupyterHub)."
     )
+    dashboard_kernel_idle_timeout: int = Field(
+        default=900,
+        ge=0,
+        description="Seconds a Voila kernel no browser is connected to may stay idle before it is shut down; 0: never.",
+    )
+    dashboard_kernel_cull_interval: int = Field(
+        default=60, ge=1, description="Seconds between Voila's looks for such idle kernels."
+    )
     # A deployment's own rules live outside the installed package, so an upgrade keeps them.
     parameter_schema_file: Path | None = Field(default=None, description="Parameter schema TOML; None: packaged.")
     change_rules_file: Path | None = Field(default=None, description="Change rules TOML; None: the packaged rules.")

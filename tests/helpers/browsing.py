@@ -25,10 +25,16 @@ def is_local(url: str) -> bool:
 
 
 class Watched:
-    """A fresh page that blocks and records non-loopback requests, and records console errors."""
+    """A fresh page that blocks and records non-loopback requests, and records console errors.
 
-    def __init__(self, browser: Any) -> None:
-        self.page = browser.new_page(viewport=VIEWPORT)
+    Opened from a browser, the page has a context of its own, which closing the page closes too (and
+    with it any request still under way).  Opened from a context (made with ``viewport=VIEWPORT``), it
+    leaves the context open when it closes, as closing a tab leaves the browser running.
+    """
+
+    def __init__(self, browser_or_context: Any) -> None:
+        opener = browser_or_context
+        self.page = opener.new_page(viewport=VIEWPORT) if hasattr(opener, "new_context") else opener.new_page()
         self.outside: list[str] = []
         self.errors: list[str] = []
         self.page.on("request", lambda request: None if is_local(request.url) else self.outside.append(request.url))

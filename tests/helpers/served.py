@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -142,6 +143,25 @@ def obslab_serve_command(port: int, *, panel: bool, preheat: bool = True) -> lis
 
 
 @contextmanager
+def served_process(
+    database_url: str,
+    data_dir: Path,
+    *,
+    panel: bool,
+    preheat: bool = True,
+    viewer: str = "sobrien",
+    timeout: float = 90.0,
+    settings: dict[str, str] | None = None,
+) -> Iterator[Server]:
+    """`obslab serve` over ``database_url`` as ``viewer`` (plus OBSLAB_* ``settings``), once it answers."""
+    port = free_port()
+    command = obslab_serve_command(port, panel=panel, preheat=preheat)
+    env = obslab_env(database_url, data_dir, viewer) | (settings or {})
+    with server("obslab-serve", command, env, port=port, directory=data_dir, timeout=timeout) as running:
+        yield running
+
+
+@contextmanager
 def served(
     database_url: str,
     data_dir: Path,
@@ -152,11 +172,43 @@ def served(
     timeout: float = 90.0,
 ) -> Iterator[str]:
     """Serve every dashboard over ``database_url`` as ``viewer``; yield the base URL once it answers."""
-    port = free_port()
-    command = obslab_serve_command(port, panel=panel, preheat=preheat)
-    env = obslab_env(database_url, data_dir, viewer)
-    with server("obslab-serve", command, env, port=port, directory=data_dir, timeout=timeout) as running:
-        yield running.base
+    with served_process(database_url, data_dir, panel=panel, preheat=preheat, viewer=viewer, timeout=timeout) as run:
+        yield run.base
+
+
+def kernel_processes(server_pid: int) -> dict[str, int]:
+    """Kernel id -> pid of every live kernel below ``server_pid`` (each kernel's connection file is named by its id)."""
+    kernels = {}
+    for pid in descendants(server_pid):
+        try:
+            arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"ipykernel_launcher" not in arguments or not alive(pid):
+            continue
+        for argument in arguments:
+            match = re.search(rb"kernel-([0-9a-f-]{36})\.json$", argument)
+            if match:
+                kernels[match.group(1).decode()] = pid
+    return kernels
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time used by a process and by the children it has reaped (Voila reaps its ended kernels)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = text[text.rindex(")") + 2 :].split()
+    return sum(int(tick) for tick in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def resident_bytes(pid: int) -> int:
+    """The resident set size of one process (0 once it has gone)."""
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError):
+        return 0
 
 
 def obslab_env(database_url: str, data_dir: Path, viewer: str) -> dict[str, str]:

@@ -88,7 +88,15 @@ def serve_dashboards(app: App, *, use_panel: bool, port: int, preheat: bool) -> 
         serving.serve_panel(host=serving.DEFAULT_HOST, port=port, announce=announce)
     else:
         directory = app.settings.data_dir / "dashboards"
-        serving.serve_voila(directory, host=serving.DEFAULT_HOST, port=port, preheat=preheat, announce=announce)
+        serving.serve_voila(
+            directory,
+            host=serving.DEFAULT_HOST,
+            port=port,
+            preheat=preheat,
+            announce=announce,
+            idle_timeout=app.settings.dashboard_kernel_idle_timeout,
+            cull_interval=app.settings.dashboard_kernel_cull_interval,
+        )
 
 
 @click.command()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from sqlalchemy.orm import Session
+
 from obslab.access import find_user
 from obslab.context import ObslabContext, identity
 from obslab.db import make_engine, make_session_factory
@@ -25,6 +27,19 @@ class ViewingUser:
     def display_name(self) -> str:
         return self.full_name or self.username
 
+    @property
+    def label(self) -> str:
+        """How pages name the viewer: "Full Name (username)", or the username alone."""
+        return f"{self.full_name} ({self.username})" if self.full_name else self.username
+
+
+def viewing_user(session: Session, name: str) -> ViewingUser:
+    """The viewer called ``name`` as obslab knows them now; unknown or deactivated people have no roles."""
+    user = find_user(session, name)
+    if user is None or not user.is_active:
+        return ViewingUser(name, "", (), False)
+    return ViewingUser(user.username, user.full_name, tuple(user.role_names), True)
+
 
 @dataclass(frozen=True)
 class DashboardContext(ObslabContext):
@@ -39,12 +54,7 @@ class DashboardContext(ObslabContext):
         sessions = make_session_factory(make_engine(settings.resolved_database_url))
         name = username or identity(settings)
         with sessions() as session:
-            user = find_user(session, name)
-            viewer = (
-                ViewingUser(user.username, user.full_name, tuple(user.role_names), True)
-                if user is not None and user.is_active
-                else ViewingUser(name, "", (), False)
-            )
+            viewer = viewing_user(session, name)
         return cls(settings, sessions, viewer)
 
     @property

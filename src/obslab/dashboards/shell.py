@@ -35,7 +35,7 @@ def header_html(context: DashboardContext, current: str) -> str:
     brand = f'<a href="{html.escape(index)}">obslab</a>' if index else "obslab"
     viewer = context.viewer
     roles = " ".join(badge("role", role) for role in viewer.roles) or badge("none", "no roles")
-    who = html.escape(viewer.display_name) + (f" ({html.escape(viewer.username)})" if viewer.full_name else "")
+    who = html.escape(viewer.label)
     if not viewer.known:  # say why every action is off, and the two ways to fix it
         fix = (
             f"read-only: not an obslab user. Set OBSLAB_ACTING_USER to a user's name, or ask an admin to run "

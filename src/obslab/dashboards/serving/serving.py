@@ -12,6 +12,8 @@ from obslab.dashboards.registry import DASHBOARDS, SERVER_KIND_VARIABLE, Dashboa
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8866
+#: Seconds Voila waits for a cell's output once the kernel has replied (nbclient's default is 4).
+IOPUB_TIMEOUT = 30
 
 
 def notebook_document(cells: list[str], *, name: str, title: str) -> dict[str, Any]:
@@ -56,8 +58,30 @@ def write_notebooks(directory: Path) -> list[Path]:
     return paths
 
 
-def voila_arguments(directory: Path, *, host: str, port: int, preheat: bool) -> list[str]:
-    """Command-line arguments for ObslabVoila serving ``directory``."""
+def culling_arguments(idle_timeout: int, cull_interval: int) -> list[str]:
+    """Voila arguments shutting down kernels no browser has been connected to for ``idle_timeout`` s (0: never).
+
+    ``cull_connected`` stays False: a page still open keeps its kernel however quiet it is, since
+    culling it would leave a dead dashboard on someone's screen.  Voila never culls its pool of
+    preheated kernels (``VoilaKernelManager.cull_kernel_if_idle`` skips them).
+    """
+    return [
+        f"--MappingKernelManager.cull_idle_timeout={idle_timeout}",
+        f"--MappingKernelManager.cull_interval={cull_interval}",
+        "--MappingKernelManager.cull_connected=False",
+    ]
+
+
+def voila_arguments(
+    directory: Path,
+    *,
+    host: str,
+    port: int,
+    preheat: bool,
+    idle_timeout: int,
+    cull_interval: int,
+) -> list[str]:
+    """Command-line arguments for ObslabVoila serving ``directory``, culling kernels idle ``idle_timeout`` s."""
     arguments = [
         str(directory),
         "--no-browser",
@@ -66,26 +90,43 @@ def voila_arguments(directory: Path, *, host: str, port: int, preheat: bool) -> 
         "--Voila.port_retries=0",
         "--show_tracebacks=False",
         "--theme=light",
+        # nbclient waits 4 s by default for a cell's output after its reply, then renders the cell
+        # without it: on a loaded machine a dashboard (a large Bokeh document) then came out blank.
+        f"--VoilaExecutor.iopub_timeout={IOPUB_TIMEOUT}",
+        *culling_arguments(idle_timeout, cull_interval),
     ]
     if preheat:
         arguments += ["--preheat_kernel=True", "--pool_size=1"]
     return arguments
 
 
-def serve_voila(directory: Path, *, host: str, port: int, preheat: bool, announce: Callable[[str], None]) -> None:
-    """Write the notebooks and serve them with Voila until interrupted; the index is Voila's page list."""
+def serve_voila(
+    directory: Path,
+    *,
+    host: str,
+    port: int,
+    preheat: bool,
+    announce: Callable[[str], None],
+    idle_timeout: int,
+    cull_interval: int,
+) -> None:
+    """Write the notebooks and serve them with Voila until interrupted; ``/`` is obslab's index."""
     from obslab.dashboards.serving.voila_app import ObslabVoila
 
     write_notebooks(directory)
     os.environ[SERVER_KIND_VARIABLE] = "voila"  # kernels inherit it, so pages link the Voila way
     announce(f"http://{host}:{port}/")
-    ObslabVoila.launch_instance(argv=voila_arguments(directory, host=host, port=port, preheat=preheat))
+    arguments = voila_arguments(
+        directory, host=host, port=port, preheat=preheat, idle_timeout=idle_timeout, cull_interval=cull_interval
+    )
+    ObslabVoila.launch_instance(argv=arguments)
 
 
 def serve_panel(*, host: str, port: int, announce: Callable[[str], None]) -> None:
-    """Serve every dashboard with Panel's server until interrupted; ``/`` lists them."""
+    """Serve every dashboard with Panel's server until interrupted; ``/`` is obslab's index."""
     import panel as pn
 
+    from obslab.dashboards.serving.index import PanelIndexHandler
     from obslab.dashboards.serving.resources import server_extension
 
     os.environ[SERVER_KIND_VARIABLE] = "panel"
@@ -94,6 +135,7 @@ def serve_panel(*, host: str, port: int, announce: Callable[[str], None]) -> Non
     announce(f"http://{host}:{port}/")
     pn.serve(
         apps,
+        extra_patterns=[(r"/?", PanelIndexHandler)],  # ahead of Panel's own index, which needs the internet
         address=host,
         port=port,
         show=False,

@@ -12,6 +12,7 @@ from click.testing import CliRunner, Result
 
 from obslab.cli import main
 from obslab.cli._app import ObslabGroup
+from tests.helpers.served import free_port
 from tests.helpers.support import FIXED_NOW
 from tests.helpers.voevents import swift_bat_grb
 
@@ -62,12 +63,6 @@ def every_command(group: click.Group = main, path: tuple[str, ...] = ()) -> Iter
             yield from every_command(command, (*path, name))
         else:
             yield (*path, name)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def run(url: str, command: tuple[str, ...], tmp_path: Path) -> Result:

@@ -161,6 +161,7 @@ def test_submit_sign_verify_approve_through_the_dashboards(
     # Whatever the demo observation holds, ask for the other telemetry format: the confirmation shows both.
     pack = page.locator(".obslab-field-bep_pack-0 select")
     before_pack = pack.input_value()
+    assert before_pack, "the demo observation holds a telemetry format, which the confirmation must show"
     after_pack = "VF" if before_pack == "F" else "F"
     pack.select_option(after_pack)
     page.locator(".obslab-field-frame_time-0 input").fill("fast")

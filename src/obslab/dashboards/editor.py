@@ -8,7 +8,6 @@ from typing import Any
 import panel as pn
 import param
 
-from obslab.access import ADMIN_ROLE
 from obslab.catalog.types import RevisionKind
 from obslab.dashboards.base import PageViewer
 from obslab.dashboards.context import DashboardContext
@@ -160,7 +159,7 @@ class ChangeEditor(PageViewer):
         back.on_click(lambda _event: s.back())
         submit = pn.widgets.Button(label="Submit", color="primary", css_classes=["obslab-editor-submit"])
         submit.on_click(lambda _event: s.submit())
-        submit = guarded(submit, s.refusal({*s.policy.rules.submitters, ADMIN_ROLE}, "submit change requests"))
+        submit = guarded(submit, s.submit_refusal)
         return pn.Column(
             pn.pane.HTML(
                 "".join(parts),

@@ -104,9 +104,13 @@ class EditorState(DashboardState):
 
     @property
     def may_submit(self) -> bool:
-        """Whether the viewer holds a submitter role (the service decides; this only lets the page say so first)."""
-        roles = set(self.context.viewer.roles)
-        return bool(roles & (set(self.policy.rules.submitters) | {ADMIN_ROLE}))
+        """Whether the viewer may submit (the service decides; this only lets the page say so first)."""
+        return not self.submit_refusal
+
+    @property
+    def submit_refusal(self) -> str:
+        """Why the viewer may not submit, with the fix; empty when they may."""
+        return self.refusal({*self.policy.rules.submitters, ADMIN_ROLE}, "submit change requests")
 
     # --- loading ----------------------------------------------------------------------------
 

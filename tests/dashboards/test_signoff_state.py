@@ -16,7 +16,7 @@ from obslab.dashboards.context import DashboardContext, ViewingUser
 from obslab.dashboards.signoff import SignoffBoard
 from obslab.dashboards.state.signoff import SignoffState
 from obslab.settings import Settings
-from tests.helpers.catalog_world import World, build_world
+from tests.helpers.catalog_world import PEOPLE, World, build_world
 from tests.helpers.support import fixed_clock, table_counts
 
 
@@ -39,7 +39,7 @@ def world(migrated_url: str, sessions: sessionmaker[Session]) -> Iterator[tuple[
 
 
 def board_for(migrated_url: str, sessions: sessionmaker[Session], who: str) -> SignoffState:
-    viewer = ViewingUser(who, who.title(), (), True)
+    viewer = ViewingUser(who, who.title(), tuple(PEOPLE[who]), True)
     return SignoffState(DashboardContext(Settings(database_url=migrated_url), sessions, viewer), now=fixed_clock)
 
 
@@ -51,8 +51,8 @@ def test_rows_and_actions_follow_the_viewer(
     assert sorted(ops.rows["revision"]) == sorted(labels.values())
     by_label = ops.rows.set_index("revision")
     assert (
-        by_label.loc[labels["frame"], "actions"] == "sign:acis"
-        and by_label.loc[labels["hrc"], "actions"] == "sign:general"
+        by_label.loc[labels["frame"], "actions"] == "Sign ACIS"
+        and by_label.loc[labels["hrc"], "actions"] == "Sign General"
     )
     assert (
         by_label.loc[labels["frame"], "acis"] == "pending"
@@ -63,13 +63,40 @@ def test_rows_and_actions_follow_the_viewer(
     assert list(ops.rows["revision"]) == [labels["hrc"]]
 
 
+def test_steps_that_are_not_the_viewers_are_named_with_why_not(
+    migrated_url: str, sessions: sessionmaker[Session], world: tuple[World, dict[str, str]]
+) -> None:
+    _w, labels = world
+    sam = board_for(migrated_url, sessions, "quinn")  # a support scientist: verifies, signs no area
+    frame = sam.row(labels["frame"])
+    assert frame is not None and frame.actions == ("discard",)
+    blocked = dict(sam.blocked_actions(frame))
+    assert set(blocked) == {"Sign ACIS", "Sign ACIS SI mode", "Verify and approve"}
+    assert "arcops" in blocked["Sign ACIS"] and "you have usint" in blocked["Sign ACIS"]
+    assert "the acis role" in blocked["Sign ACIS SI mode"]
+    assert "still waiting for ACIS, ACIS SI mode" in blocked["Verify and approve"]
+    # Once both areas have signed, the verifier's own step opens and nothing is left blocked for them.
+    for who, area in (("ops", "acis"), ("acisa", "acis_si")):
+        signer = board_for(migrated_url, sessions, who)
+        assert signer.act(labels["frame"], f"sign:{area}"), signer.error
+    sam.refresh()
+    assert sam.blocked_actions(sam.row(labels["frame"])) == []
+    assert sam.row(labels["frame"]).actions == ("verify", "approve")
+    # Someone obslab does not know is told how to become someone it does.
+    stranger = SignoffState(
+        DashboardContext(Settings(database_url=migrated_url), sessions, ViewingUser("zed", "zed", (), False)),
+        now=fixed_clock,
+    )
+    assert all("not an obslab user" in why for _name, why in stranger.blocked_actions(stranger.row(labels["hrc"])))
+
+
 def test_an_action_runs_through_the_service_and_a_refusal_changes_nothing(
     migrated_url: str, sessions: sessionmaker[Session], world: tuple[World, dict[str, str]]
 ) -> None:
     w, labels = world
     ops = board_for(migrated_url, sessions, "ops")
     assert ops.act(labels["frame"], "sign:acis") and ops.error == ""
-    assert "sign acis done" in ops.message
+    assert "sign acis done" in ops.message and "sign:" not in ops.message
     assert ops.rows.set_index("revision").loc[labels["frame"], "acis"] == "signed (ops)"
 
     # Not offered to this viewer: refused in the board's words, nothing written.

@@ -130,14 +130,14 @@ def wait_for_cell(page: Any, label: str, field: str, pattern: str) -> None:
     )
 
 
-def sign(person: Person, label: str, area: str) -> None:
+def sign(person: Person, label: str, area: str, title: str) -> None:
     page = person.page
     page.locator(".tabulator-row").filter(
         has=page.locator(f'.tabulator-cell[tabulator-field="revision"] >> text="{label}"')
     ).click()
     page.locator(".obslab-board-selected").filter(has_text=label).wait_for(timeout=20_000)
     page.locator(f".obslab-action-sign-{area} button").click()
-    person.message(f"{label}: sign {area} done")
+    person.message(f"{label}: sign {title.lower()} done")
     wait_for_cell(page, label, area, rf"signed \({person.username}\)")
 
 
@@ -195,17 +195,32 @@ def test_submit_sign_verify_approve_through_the_dashboards(
     page = submitter.open("signoff")
     row = board_row(page, label)
     assert (row["general"], row["acis"], row["acis_si"], row["verification"]) == ("pending",) * 4
-    assert row["actions"] == "discard" and row["target"] == old_name  # verifiers may discard; no area is theirs
+    assert row["actions"] == "Discard" and row["target"] == old_name  # verifiers may discard; no area is theirs
+    # The steps that are not theirs are there, disabled, each with why.
+    page.locator(".tabulator-row").filter(
+        has=page.locator(f'.tabulator-cell[tabulator-field="revision"] >> text="{label}"')
+    ).click()
+    page.locator(".obslab-board-selected").filter(has_text=label).wait_for(timeout=20_000)
+    blocked = page.locator(".obslab-action-blocked button")
+    assert blocked.count() == 4 and all(blocked.nth(i).is_disabled() for i in range(4))
+    why = text(page, ".obslab-why-not")
+    assert "you need the arcops role; you have usint" in why
+    # The night's Re-plan is a scheduler's: disabled for a support scientist, with the reason beside it.
+    page = submitter.open("schedule")
+    replan = page.locator(".obslab-schedule-replan button")
+    replan.wait_for(timeout=60_000)
+    assert replan.is_disabled()
+    assert "to store night plans you need the scheduler role" in text(page, ".obslab-schedule-controls")
     submitter.assert_escaped()
 
     # 3. Operations signs its two areas; the ACIS team signs the SI mode, seeing the values side by side.
     operations.open("signoff")
-    assert board_row(operations.page, label)["actions"] == "sign:general, sign:acis"
-    sign(operations, label, "general")
-    sign(operations, label, "acis")
+    assert board_row(operations.page, label)["actions"] == "Sign General, Sign ACIS"
+    sign(operations, label, "general", "General")
+    sign(operations, label, "acis", "ACIS")
     operations.assert_escaped()
     acis_team.open("signoff")
-    sign(acis_team, label, "acis_si")
+    sign(acis_team, label, "acis_si", "ACIS SI mode")
     values = text(acis_team.page, ".obslab-board-values")
     assert "Frame time" in values and "2.8" in values and HOSTILE_NAME in values
     assert HOSTILE_COMMENT in text(acis_team.page, ".obslab-board-selected")
@@ -215,12 +230,12 @@ def test_submit_sign_verify_approve_through_the_dashboards(
     page = submitter.page
     page.locator(".obslab-board-refresh button").click()
     wait_for_cell(page, label, "acis_si", rf"signed \({ACIS_TEAM}\)")
-    assert board_row(page, label)["actions"] == "verify, approve"
+    assert board_row(page, label)["actions"] == "Verify, Verify and approve"
     page.locator(".tabulator-row").filter(
         has=page.locator(f'.tabulator-cell[tabulator-field="revision"] >> text="{label}"')
     ).click()
     page.locator(".obslab-action-approve button").click()
-    submitter.message(f"{label}: approve done")
+    submitter.message(f"{label}: verify and approve done")
     wait_for_cell(page, label, "verification", rf"signed \({SUBMITTER}\)")
     assert "applied" in text(page, ".obslab-board-values")
     submitter.assert_escaped()

@@ -12,7 +12,7 @@ from obslab.dashboards.base import PageViewer
 from obslab.dashboards.context import DashboardContext
 from obslab.dashboards.shell import error_alert, message_line, shell
 from obslab.dashboards.state.signoff import SignoffState
-from obslab.dashboards.widgets import BADGE_CSS, badge, html_table
+from obslab.dashboards.widgets import BADGE_CSS, badge, guarded, html_table
 
 #: Column titles; each sign-off area's column is titled with its label from the change rules.
 TITLES = {
@@ -27,7 +27,6 @@ TITLES = {
 }
 WIDTHS = {"revision": 85, "instrument": 90, "kind": 60, "submitted_by": 95, "submitted_at": 130}
 AREA_WIDTH = 105
-ACTION_LABELS = {"verify": "Verify", "approve": "Verify and approve", "discard": "Discard"}
 
 
 def _area_style(cell: str) -> str:
@@ -92,21 +91,26 @@ class SignoffBoard(PageViewer):
             f"at {row.submitted_at:%Y-%m-%d %H:%M} UTC</p>"
             f"<p>{areas}</p><p><b>Comment:</b> {html.escape(row.comment) or '—'}</p>"
         )
-        buttons = []
+        buttons: list[Any] = []
         for action in row.actions:
-            name = ACTION_LABELS.get(action) or f"Sign {action.partition(':')[2]}"
             button = pn.widgets.Button(
-                label=name,
+                label=self.state.action_label(action),
                 color="primary" if action != "discard" else "danger",
                 css_classes=[f"obslab-action-{action.replace(':', '-')}"],
             )
             button.on_click(lambda _event, action=action: self.state.act(row.label, action))
             buttons.append(button)
+        # The steps still open that are not the viewer's: shown disabled with why, so nobody wonders where they are.
+        blocked = [
+            guarded(pn.widgets.Button(label=name, css_classes=["obslab-action-blocked"]), why)
+            for name, why in self.state.blocked_actions(row)
+        ]
         return pn.Column(
             pn.pane.HTML(
                 head, css_classes=["obslab-board-selected"], sizing_mode="stretch_width", stylesheets=[BADGE_CSS]
             ),
             pn.Row(*buttons) if buttons else pn.pane.Markdown("*Nothing here is yours to do.*"),
+            *blocked,
             *self._values(label),
             sizing_mode="stretch_width",
         )

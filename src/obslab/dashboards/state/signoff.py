@@ -9,15 +9,19 @@ import param
 from sqlalchemy.orm import Session
 
 from obslab.access import find_user
+from obslab.catalog.changes.change_rules import VERIFICATION
 from obslab.catalog.changes.signoff import discard, sign_off, verify
 from obslab.catalog.changes.views.board import SORTS, BoardRow, board
 from obslab.catalog.changes.views.side_by_side import ValueRow, side_by_side
+from obslab.catalog.types import SignOffState
 from obslab.dashboards.context import DashboardContext, default_context
 from obslab.dashboards.state.base import DashboardState, row_position
 from obslab.db import Clock, utcnow
 from obslab.errors import InvalidInputError, ObslabError
 
 ANY = ""
+#: How people read the actions that are not a sign-off.
+ACTION_LABELS = {"verify": "Verify", "approve": "Verify and approve", "discard": "Discard"}
 COLUMNS = ["revision", "target", "instrument", "kind", "submitted_by", "submitted_at", "badges", "actions"]
 _FILTERS = ("sort", "pending_area", "submitter", "text")
 
@@ -87,8 +91,37 @@ class SignoffState(DashboardState):
             "submitted_at": f"{row.submitted_at:%Y-%m-%d %H:%M}",
             **cells,
             "badges": ", ".join(row.badges),
-            "actions": ", ".join(row.actions),
+            "actions": ", ".join(self.action_label(action) for action in row.actions),
         }
+
+    def action_label(self, action: str) -> str:
+        """How people read an action code: "sign:acis_si" reads "Sign ACIS SI mode" (the title in the rules)."""
+        if action.startswith("sign:"):
+            return f"Sign {self.rules.area(action.partition(':')[2]).label}"
+        return ACTION_LABELS.get(action, action)
+
+    def blocked_actions(self, row: BoardRow) -> list[tuple[str, str]]:
+        """(label, why not) of the steps still open on ``row`` that the viewer may not take, for disabled buttons.
+
+        A sign-off waiting for an area the viewer has no role in, and verification while it is not theirs or
+        while sign-offs are still pending; the services refuse all of these anyway.
+        """
+        if not row.open:
+            return []
+        pending = [c for c in row.cells if c.state == SignOffState.PENDING.value]
+        blocked = [
+            (self.action_label(f"sign:{c.area}"), self.refusal(self.rules.area(c.area).role, f"sign {label}"))
+            for c in pending
+            if c.area != VERIFICATION and f"sign:{c.area}" not in row.actions
+            for label in [self.rules.area(c.area).label]
+        ]
+        if "approve" not in row.actions:
+            waiting = [self.rules.area(c.area).label for c in pending if c.area != VERIFICATION]
+            why = self.refusal(self.rules.verification.role, "verify and approve") or (
+                f"verification comes after the other sign-offs; still waiting for {', '.join(waiting)}"
+            )
+            blocked.append((ACTION_LABELS["approve"], why))
+        return [(label, why) for label, why in blocked if why]
 
     def row(self, label: str) -> BoardRow | None:
         return next((row for row in self._board if row.label == label), None)
@@ -119,7 +152,7 @@ class SignoffState(DashboardState):
             return False
         if action not in row.actions:
             # The service would refuse too; this only says so in the board's words first.
-            allowed = ", ".join(row.actions) or "nothing"
+            allowed = ", ".join(self.action_label(a) for a in row.actions) or "nothing"
             self.error, self.message = f"{action!r} is not open to you on {label}; you may: {allowed}", ""
             return False
 
@@ -137,7 +170,7 @@ class SignoffState(DashboardState):
         # Either way, show what is there now, e.g. the change that made this one stale.
         return self.run(
             write,
-            f"{label}: {action.replace(':', ' ')} done",
+            f"{label}: {self.action_label(action).lower()} done",
             then=lambda _done: self.refresh(),
             refused=lambda _refusal: self.refresh(),
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import holoviews as hv
@@ -61,6 +61,11 @@ def test_before_any_plan_the_page_shows_a_what_if_with_reasons_curves_and_twilig
     assert constraints["M42"] == "astronomical darkness"
     assert constraints["TwinHigh"].startswith("astronomical darkness; window 11-22 06:")
     assert state.summary.startswith(f"{NIGHT} at Kitt Peak:") and "left out" in state.summary
+    # Kitt Peak keeps MST all year (UTC-7): every block's span on the site's clock, and the dark hours too.
+    for start, end, local in zip(state.blocks["start"], state.blocks["end"], state.blocks["local"], strict=True):
+        shifted = [(moment - timedelta(hours=7)).strftime("%H:%M") for moment in (start, end)]
+        assert local == f"{shifted[0]} MST–{shifted[1]} MST"
+    assert " MST-" in state.summary.split("(")[0]
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Schedule)) == 0
 

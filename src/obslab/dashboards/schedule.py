@@ -24,6 +24,7 @@ BLOCK_TITLES = {
     "target": "Target",
     "start": "Start (UTC)",
     "end": "End (UTC)",
+    "local": "Site clock",
     "priority": "Priority",
     "slew_s": "Slew (s)",
 }
@@ -56,7 +57,7 @@ class NightSchedule(PageViewer):
             titles=BLOCK_TITLES,
             height=260,
             css_classes=["obslab-schedule-blocks"],
-            widths={"request": 60, "name": 110, "start": 160, "end": 160, "priority": 95, "slew_s": 95},
+            widths={"request": 60, "name": 110, "start": 150, "end": 150, "local": 140, "priority": 80, "slew_s": 80},
             wrap={"target": 1},
             formatters={"start": MINUTE, "end": MINUTE},
         )

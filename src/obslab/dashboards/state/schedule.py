@@ -13,6 +13,7 @@ from obslab.dashboards.context import DashboardContext, default_context
 from obslab.dashboards.state.base import DashboardState
 from obslab.dashboards.state.schedule_chart import night_chart_data
 from obslab.db import Clock, utcnow
+from obslab.formatting import clock
 from obslab.plots.night_data import NightChart
 from obslab.scheduling.models import Schedule
 from obslab.scheduling.night import night_geometry, night_of
@@ -21,7 +22,7 @@ from obslab.scheduling.service import active_schedule, lost_ranges, moment_in_ni
 from obslab.scheduling.types import TwilightLevel
 from obslab.scheduling.views import FEED, change_from_parent, recent_alerts, stored_plan
 
-BLOCK_COLUMNS = ["request", "name", "target", "start", "end", "priority", "slew_s"]
+BLOCK_COLUMNS = ["request", "name", "target", "start", "end", "local", "priority", "slew_s"]
 LEFT_COLUMNS = ["request", "name", "target", "priority", "reason", "detail"]
 ALERT_COLUMNS = ["received", "stream", "ivorn", "status", "decision"]
 WHAT_IF = "what-if (not stored)"
@@ -114,7 +115,7 @@ class ScheduleState(DashboardState):
 
     def _show_stored(self, session: Session, stored: Schedule) -> None:
         rows = stored_plan(session, stored)
-        self.blocks = pd.DataFrame([row.as_dict() for row in rows.blocks], columns=BLOCK_COLUMNS)
+        self.blocks = self._blocks_frame([row.as_dict() for row in rows.blocks])
         self.unscheduled = pd.DataFrame([row.as_dict() for row in rows.unscheduled], columns=LEFT_COLUMNS)
         self.version = f"version {stored.version_number} ({stored.reason})"
         chosen = list(rows.chosen)
@@ -126,7 +127,7 @@ class ScheduleState(DashboardState):
         )
 
     def _show(self, result: Plan, label: str, lost: list[tuple[datetime, datetime]] | None = None) -> None:
-        self.blocks = pd.DataFrame(
+        self.blocks = self._blocks_frame(
             [
                 {
                     "request": b.request.id,
@@ -138,8 +139,7 @@ class ScheduleState(DashboardState):
                     "slew_s": b.slew_s,
                 }
                 for b in result.blocks
-            ],
-            columns=BLOCK_COLUMNS,
+            ]
         )
         self.unscheduled = pd.DataFrame(
             [
@@ -161,9 +161,18 @@ class ScheduleState(DashboardState):
             len(result.blocks), len(result.unscheduled), result.night_start, result.night_end, result.twilight.value
         ) + "".join(f"; note: {note}" for note in result.notes)
 
+    def _blocks_frame(self, blocks: list[dict[str, Any]]) -> pd.DataFrame:
+        """The blocks table, with each block's span on the site's clock beside the UTC columns (nights are planned
+        in local time)."""
+        zone = self.site.zone
+        for block in blocks:
+            block["local"] = f"{clock(block['start'], zone)}–{clock(block['end'], zone)}"
+        return pd.DataFrame(blocks, columns=BLOCK_COLUMNS)
+
     def _summary(self, placed: int, left: int, start: datetime | None, end: datetime | None, level: str) -> str:
         dark = (
-            f"dark {start:%H:%M}-{end:%H:%M} UTC ({TwilightLevel(level).dark_time})"
+            f"dark {start:%H:%M}-{end:%H:%M} UTC, {clock(start, self.site.zone)}-{clock(end, self.site.zone)} "
+            f"({TwilightLevel(level).dark_time})"
             if start and end
             else "no dark time this night"
         )

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from obslab.configs.fplane import PLACEHOLDER, nominal_position
 from obslab.configs.models import ConfigurationItem, InstrumentConfiguration
 from obslab.demo.context import DemoContext
 from obslab.demo.people import TELESCOPE
@@ -17,6 +18,16 @@ VIRUS = "VIRUS"
 ROBO_CAM = "ROBO-CAM"
 #: Robo-AO filters; the camera's wheel holds them in this order from version 2 on.
 FILTERS = ("Sg", "Sr", "Si", "Sz", "lp600", "c")
+#: The non-VIRUS entries every VIRUS version carries, by IFUSLOT: the placeholder at 0,0 and the fibre feeds of the
+#: other instruments around the centre seat (which holds the WFS). Their slots use column 00, never a VIRUS seat, so
+#: they never meet an IFU; SPECID and SPECSLOT 900 mark them as not VIRUS, and the IFUID (900 up) tells which is which.
+NON_VIRUS = {
+    "000": ("placeholder", 0.0, 0.0),
+    "001": ("LRS2-B", -50.0, -50.0),
+    "002": ("LRS2-R", 50.0, -50.0),
+    "003": ("HRS", -50.0, 50.0),
+    "004": ("HPF", 50.0, 50.0),
+}
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,23 @@ def _ifu_seats(rng: Random) -> tuple[list[tuple[int, int]], list[int], list[str]
     return seats, rng.sample(range(1, 500), len(seats)), [f"{n:03d}" for n in rng.sample(range(1, 900), 120)]
 
 
+def _with_non_virus(items: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The VIRUS items plus the non-VIRUS entries (see ``NON_VIRUS``)."""
+    others = {
+        slot: {
+            "x_fp": x,
+            "y_fp": y,
+            "specid": PLACEHOLDER,
+            "specslot": PLACEHOLDER,
+            "ifuid": f"{PLACEHOLDER + n:03d}",
+            "ifurot": 0.0,
+            "platesc": 1.0,
+        }
+        for n, (slot, (_name, x, y)) in enumerate(NON_VIRUS.items())
+    }
+    return others | items
+
+
 def virus_versions(ctx: DemoContext) -> list[PlannedConfiguration]:
     """Six records: IFUs installed and replaced over two years; record 4 was later corrected by record 5."""
     rng = ctx.rng("virus")
@@ -50,9 +78,11 @@ def virus_versions(ctx: DemoContext) -> list[PlannedConfiguration]:
         for _ in range(count):
             index = len(items)
             x, y = seats[index]
-            items[f"{x:02d}{y}"] = {
-                "x_fp": round((x - 5) * 100.0 + rng.gauss(0, 0.15), 3),
-                "y_fp": round((y - 5) * 100.0 + rng.gauss(0, 0.15), 3),
+            seat = f"{x:02d}{y}"
+            nominal_x, nominal_y = nominal_position(seat)
+            items[seat] = {
+                "x_fp": round(nominal_x + rng.gauss(0, 0.15), 3),
+                "y_fp": round(nominal_y + rng.gauss(0, 0.15), 3),
                 "specid": spec_ids[index],
                 "specslot": index + 1,
                 "ifuid": ifu_ids[index],
@@ -76,6 +106,8 @@ def virus_versions(ctx: DemoContext) -> list[PlannedConfiguration]:
     starts = [ctx.days(offset) + timedelta(hours=18) for offset in (-730, -540, -365, -180, -60)]
     recorded = [start + timedelta(hours=2) for start in starts]
     correction_at = ctx.days(-150)
+    # Added last, after every draw, so the IFUs drawn for a seed stay what they were before these entries existed.
+    v1, v2, v3, v4, corrected, v6 = (_with_non_virus(version) for version in (v1, v2, v3, v4, corrected, v6))
     return [
         PlannedConfiguration(VIRUS, 1, starts[0], recorded[0], v1, "Initial focal plane: 40 IFUs.", valid_to=starts[1]),
         PlannedConfiguration(VIRUS, 2, starts[1], recorded[1], v2, "12 IFUs installed.", valid_to=starts[2]),

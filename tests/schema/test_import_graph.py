@@ -31,6 +31,8 @@ PURE = [
     "obslab.scheduling.planner",
     "obslab.scheduling.voevent",
     "obslab.scheduling.alert_policies",
+    "obslab.configs.fplane",
+    "obslab.configs.hardware",
     "obslab.observing.types",
     "obslab.reports.types",
 ]

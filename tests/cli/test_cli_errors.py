@@ -22,6 +22,7 @@ UNREACHABLE = "postgresql+psycopg://obslab:secret@127.0.0.1:1/obslab"
 ARGUMENTS: dict[tuple[str, ...], list[str]] = {
     ("alerts", "ingest"): ["{packet}"],
     ("alerts", "watch"): ["{inbox}", "--once"],
+    ("api",): ["--port", "{port}"],
     ("changes", "discard"): ["20001.001"],
     ("changes", "show"): ["20001"],
     ("changes", "sign"): ["20001.001", "acis"],

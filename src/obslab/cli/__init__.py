@@ -7,6 +7,7 @@ import click
 from obslab import __version__
 from obslab.cli._app import App, ObslabGroup
 from obslab.cli.alerts import alerts
+from obslab.cli.api import api
 from obslab.cli.changes import changes, express
 from obslab.cli.db import db
 from obslab.cli.duty import duty
@@ -40,3 +41,4 @@ main.add_command(notify)
 main.add_command(duty)
 main.add_command(plan)
 main.add_command(alerts)
+main.add_command(api)

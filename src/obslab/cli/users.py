@@ -1,4 +1,4 @@
-"""``obslab users``: add users with their roles, list them, and issue API keys."""
+"""``obslab users``: add users with their roles, list them, and issue and revoke API keys."""
 
 from __future__ import annotations
 
@@ -58,12 +58,23 @@ def users_list(app: App, as_json: bool) -> None:
 @users.command("apikey")
 @click.argument("name")
 @click.option("--label", default="", help="What the key is for (shown in listings, never the key).")
+@click.option(
+    "--revoke",
+    metavar="KEY",
+    default=None,
+    help="Revoke NAME's key instead of issuing one: its first 8 characters (as printed at issue) or the whole key.",
+)
 @click.pass_obj
 @reports_errors
-def users_apikey(app: App, name: str, label: str) -> None:
-    """Create a new API key for user NAME and print it once; only its hash is stored."""
-    from obslab.users import issue_api_key
+def users_apikey(app: App, name: str, label: str, revoke: str | None) -> None:
+    """Create a new API key for user NAME and print it once (only its hash is stored), or revoke one with --revoke."""
+    from obslab.users import issue_api_key, revoke_api_key
 
+    if revoke is not None:
+        with app.transaction() as session:
+            revoked = revoke_api_key(session, name, revoke, actor=app.acting_user(session))
+            click.echo(f"revoked {name}'s API key {revoked.prefix}{f' ({revoked.label})' if revoked.label else ''}")
+        return
     with app.transaction() as session:
         key = issue_api_key(session, name, label=label, actor=app.acting_user(session))
     click.echo(key)

@@ -1,0 +1,1 @@
+"""obslab's REST API (a face): FastAPI routes over the composition root, served by ``obslab api``."""

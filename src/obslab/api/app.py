@@ -1,0 +1,34 @@
+"""The API's application factory: one FastAPI app over an ObslabContext, its errors, request log, docs and routes."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from obslab import __version__
+from obslab.api import docs
+from obslab.api.errors import install_error_handlers
+from obslab.api.requests_log import RequestLog
+from obslab.api.routes import health
+from obslab.context import ObslabContext
+
+DESCRIPTION = """obslab's REST API: focal-plane configurations by date, as the HETDEX fplane clients ask for them,
+and every instrument's configuration history. Reading is open; changing needs an API key
+(`obslab users apikey NAME`) sent as `Authorization: Bearer <key>` or `Authorization: FPS_API APIKEY=<key>`.
+Every refusal is JSON: `{"message": ..., "code": ...}`."""
+
+
+def create_app(context: ObslabContext) -> FastAPI:
+    """The API over ``context`` (settings, sessions, clock): routes read it from ``request.app.state.context``."""
+    # docs_url/redoc_url None: FastAPI's own pages load Swagger UI and ReDoc from CDNs; docs.py serves /docs offline.
+    app = FastAPI(title="obslab", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None)
+    app.state.context = context
+    install_error_handlers(app)
+    app.add_middleware(RequestLog)
+    for module in (docs, health):
+        app.include_router(module.router)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The API over the settings of the environment: what each uvicorn worker builds (``--workers`` > 1)."""
+    return create_app(ObslabContext.from_settings())

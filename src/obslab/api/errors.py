@@ -1,0 +1,115 @@
+"""The API's one error shape, ``{"message", "code"}``, and the one table from obslab's error codes to HTTP statuses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException
+
+from obslab.errors import ObslabError
+
+log = logging.getLogger("obslab.api")
+
+#: Every ObslabError code and its status; a subclass whose code is missing takes its parent's (a test lists them all).
+STATUS: dict[str, int] = {
+    "obslab_error": 400,
+    "invalid_input": 400,
+    "unauthenticated": 401,
+    "permission_denied": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "stale": 409,
+    "no_change": 409,
+    "change_refused": 422,
+    # The deployment's fault, not the caller's: say so, and what the operator must do.
+    "schema_mismatch": 503,
+    "invalid_settings": 500,
+    "invalid_change_rules": 500,
+    "invalid_parameter_schema": 500,
+    "invalid_alert_policies": 500,
+    "naive_datetime": 500,
+    "audit_immutable": 500,
+}
+HTTP_CODES = {401: "unauthenticated", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed"}
+
+
+class ErrorBody(BaseModel):
+    """What every refusal answers: a sentence for people and a stable code for programs."""
+
+    message: str
+    code: str
+    field: str | None = None
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` entry documenting the error body for each of ``statuses``."""
+    return {status: {"model": ErrorBody, "description": "refused; see message"} for status in statuses}
+
+
+def status_for(error: ObslabError) -> int:
+    """The status of ``error``: its own code's, else the nearest parent's (so a new subclass is never a 500)."""
+    for cls in type(error).__mro__:
+        code = getattr(cls, "code", None)
+        if code in STATUS:
+            return STATUS[code]
+    return 400
+
+
+def refusal(status: int, message: str, code: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    return JSONResponse({"message": message, "code": code, **extra}, status_code=status, headers=headers)
+
+
+async def obslab_refused(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ObslabError)
+    field = error.details.get("field")
+    headers = getattr(error, "headers", None)
+    return refusal(status_for(error), error.message, error.code, headers, **({"field": field} if field else {}))
+
+
+async def request_invalid(request: Request, error: Exception) -> JSONResponse:
+    """FastAPI's own validation, reshaped: the first problem named by its field, every problem listed."""
+    assert isinstance(error, RequestValidationError)
+    problems = [
+        {"field": ".".join(str(part) for part in item["loc"][1:]) or str(item["loc"][0]), "message": item["msg"]}
+        for item in error.errors()
+    ]
+    first = error.errors()[0]
+    where = {"body": "the request body", "query": "the query", "path": "the path", "header": "a header"}
+    place = where.get(str(first["loc"][0]), str(first["loc"][0]))
+    message = f"{problems[0]['field']}: {problems[0]['message']} (in {place})"
+    return refusal(422, message, "invalid_request", field=problems[0]["field"], problems=problems)
+
+
+async def http_refused(request: Request, error: Exception) -> JSONResponse:
+    """Starlette's own refusals (an unknown path, a method not allowed) in the same shape."""
+    assert isinstance(error, HTTPException)
+    code = HTTP_CODES.get(error.status_code, "http_error")
+    return refusal(error.status_code, str(error.detail), code, dict(error.headers or {}))
+
+
+async def database_failed(request: Request, error: Exception) -> JSONResponse:
+    # The driver's text can carry SQL and addresses: it goes to the log, the caller gets what to do.
+    log.error("database error on %s %s: %s", request.method, request.url.path, error)
+    message = "the database did not answer or is not set up for this obslab; try again later or ask the operator"
+    return refusal(503, message, "database_unavailable")
+
+
+async def bug(request: Request, error: Exception) -> JSONResponse:
+    # Starlette re-raises it after this answer, so the server logs the traceback once, with its own.
+    log.error("internal error on %s %s: %r", request.method, request.url.path, error)
+    return refusal(500, "internal error, please report it (the traceback is in the server log)", "internal_error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every failure through the handlers above: nothing reaches a client as a traceback."""
+    app.add_exception_handler(ObslabError, obslab_refused)
+    app.add_exception_handler(RequestValidationError, request_invalid)
+    app.add_exception_handler(HTTPException, http_refused)
+    app.add_exception_handler(DBAPIError, database_failed)
+    app.add_exception_handler(Exception, bug)

@@ -23,18 +23,27 @@ class RequestLog:
             return
         started = time.perf_counter()
         status = 500  # what the server answers when the app raises before starting a response
+        logged = False
+
+        def write() -> None:
+            nonlocal logged
+            logged = True
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            log.info("%s", line(scope, status, elapsed_ms), extra=fields(scope, status, elapsed_ms))
 
         async def sending(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                write()  # before the last byte leaves, so the line exists once the client has its answer
             await send(message)
 
         try:
             await self.app(scope, receive, sending)
         finally:
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            log.info("%s", line(scope, status, elapsed_ms), extra=fields(scope, status, elapsed_ms))
+            if not logged:
+                write()
 
 
 def client(scope: Scope) -> str:

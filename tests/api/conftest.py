@@ -1,0 +1,47 @@
+"""The API tier: the app served by uvicorn on loopback over a per-test database, with people and keys to call it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from obslab.context import ObslabContext
+from obslab.settings import load_settings
+from obslab.users import add_user, issue_api_key
+from tests.api.http import running_api
+from tests.helpers.support import fixed_clock
+
+
+def context_on(url: str) -> ObslabContext:
+    """The API's context over ``url`` with the tests' fixed clock (the demo and the timestamps sent agree with it)."""
+    return ObslabContext.from_settings(load_settings(database_url=url), now=fixed_clock)
+
+
+@pytest.fixture
+def api_context(migrated_url: str) -> Iterator[ObslabContext]:
+    context = context_on(migrated_url)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def api(api_context: ObslabContext) -> Iterator[str]:
+    """The base URL of the API over a fresh migrated database."""
+    with running_api(api_context) as base:
+        yield base
+
+
+@pytest.fixture
+def keys(api_context: ObslabContext) -> dict[str, str]:
+    """An API key for each of: tcs (telescope), ada (admin), usint (no right to change configurations)."""
+    return make_keys(api_context.sessions)
+
+
+def make_keys(sessions: sessionmaker[Session]) -> dict[str, str]:
+    roles = {"tcs": ["telescope"], "ada": ["admin"], "una": ["usint"]}
+    with sessions() as session, session.begin():
+        for name, held in roles.items():
+            add_user(session, name, held, now=fixed_clock)
+        return {name: issue_api_key(session, name, label="tests", now=fixed_clock) for name in roles}

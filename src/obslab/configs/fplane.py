@@ -152,19 +152,19 @@ def nominal_position(ifuslot: str) -> tuple[float, float]:
     return (column - CENTRE[0]) * GRID_ARCSEC, (row - CENTRE[1]) * GRID_ARCSEC
 
 
-def find_duplicates(rows: Sequence[FplaneRow]) -> list[tuple[str, str, tuple[int, ...]]]:
+def find_duplicates(rows: Sequence[FplaneRow]) -> list[tuple[str, Any, tuple[int, ...]]]:
     """(column, value, indexes of the rows holding it) for every IFUSLOT, and every VIRUS IFUID or SPECID, held twice.
 
     IFUSLOT counts over all rows, since it keys the configuration; IFUID and SPECID over the VIRUS rows only,
     since every placeholder carries 900.
     """
-    found: list[tuple[str, str, tuple[int, ...]]] = []
+    found: list[tuple[str, Any, tuple[int, ...]]] = []
     for column, value_of, virus_only in (
         ("IFUSLOT", lambda row: row.ifuslot, False),
         ("IFUID", lambda row: row.ifuid, True),
-        ("SPECID", lambda row: f"{row.specid:03d}", True),
+        ("SPECID", lambda row: row.specid, True),
     ):
-        holders: dict[str, list[int]] = {}
+        holders: dict[Any, list[int]] = {}
         for index, row in enumerate(rows):
             if not (virus_only and is_placeholder(row)):
                 holders.setdefault(value_of(row), []).append(index)

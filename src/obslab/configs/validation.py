@@ -119,7 +119,7 @@ def check_items(items: Any) -> dict[str, dict[str, Any]]:
                 raise InvalidInputError(
                     f"items[{key!r}].{attribute}",
                     checked[key][attribute],
-                    f"a {what} no other item holds, but item {holder[ident]!r} holds it too "
+                    f"each {what} in one item only, but item {holder[ident]!r} holds it too "
                     f"(only placeholders, {PLACEHOLDER} and up, may repeat)",
                 )
             holder[ident] = key

@@ -31,8 +31,10 @@ PURE = [
     "obslab.scheduling.planner",
     "obslab.scheduling.voevent",
     "obslab.scheduling.alert_policies",
+    "obslab.configs.types",
     "obslab.configs.fplane",
     "obslab.configs.hardware",
+    "obslab.configs.datestr",
     "obslab.observing.types",
     "obslab.reports.types",
 ]

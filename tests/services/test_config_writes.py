@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +16,7 @@ from obslab.audit import AuditEvent
 from obslab.configs.service import history, latest_version_number, record_configuration
 from obslab.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError, StaleError
 from obslab.notify import Notification
+from tests.conftest import BACKEND
 from tests.helpers.config_world import STARTS, VIRUS, Desk, build_desk, focal_plane
 from tests.helpers.support import FIXED_NOW, table_counts
 
@@ -126,6 +129,43 @@ def test_two_writers_who_saw_the_same_version_the_second_is_stale(sessions: sess
     desk.session.commit()
     assert [(v.version_number, len(v.items)) for v in history(desk.session, VIRUS)] == [(1, 4), (2, 6)]
     assert [(v.version_number, len(v.items)) for v in history(desk.session, "ROBO-CAM")] == [(1, 6)]
+
+
+def test_a_writer_waiting_on_the_lock_is_refused_naming_the_winner_on_postgresql(
+    sessions: sessionmaker[Session], desk: Desk
+) -> None:
+    """The second writer reads while the first holds the row: it must end stale, never with a raw error."""
+    desk.record(focal_plane(4), STARTS[0])
+    desk.session.commit()
+    first, second = sessions(), sessions()
+    started, outcome = threading.Event(), {}
+
+    def other() -> None:
+        try:
+            with second.begin():
+                seen = latest_version_number(second, VIRUS)
+                started.set()
+                record_configuration(
+                    second, desk.users["root"], VIRUS, focal_plane(7), valid_from=STARTS[2], seen_version=seen
+                )
+        except Exception as error:  # noqa: BLE001 - the test asserts which
+            outcome["error"] = error
+
+    try:
+        with first.begin():
+            record_configuration(first, desk.users["tcs"], VIRUS, focal_plane(6), valid_from=STARTS[1], seen_version=1)
+            thread = threading.Thread(target=other)
+            thread.start()
+            assert started.wait(30)
+            time.sleep(0.5)  # let the other reach the lock (PostgreSQL) or its write (SQLite) and wait
+        thread.join(60)
+    finally:
+        first.close()
+        second.close()
+    assert isinstance(outcome.get("error"), StaleError), outcome
+    if BACKEND == "postgresql":  # it waited on the row lock, then saw the winner's version
+        assert "recorded as version 2 by tcs" in str(outcome["error"])
+    assert [v.version_number for v in history(desk.session, VIRUS)] == [1, 2]
 
 
 BAD_ITEMS = [

@@ -8,7 +8,7 @@ from obslab import __version__
 from obslab.api import docs
 from obslab.api.errors import install_error_handlers
 from obslab.api.requests_log import RequestLog
-from obslab.api.routes import health, me
+from obslab.api.routes import configs, fplane, health, me
 from obslab.context import ObslabContext
 
 DESCRIPTION = """obslab's REST API: focal-plane configurations by date, as the HETDEX fplane clients ask for them,
@@ -24,7 +24,7 @@ def create_app(context: ObslabContext) -> FastAPI:
     app.state.context = context
     install_error_handlers(app)
     app.add_middleware(RequestLog)
-    for module in (docs, health, me):
+    for module in (docs, health, me, fplane, configs):
         app.include_router(module.router)
     return app
 

@@ -20,6 +20,7 @@ log = logging.getLogger("obslab.api")
 STATUS: dict[str, int] = {
     "obslab_error": 400,
     "invalid_input": 400,
+    "invalid_fplane": 400,
     "unauthenticated": 401,
     "permission_denied": 403,
     "not_found": 404,

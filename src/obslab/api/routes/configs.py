@@ -1,0 +1,64 @@
+"""``GET /api/v1/configs``: the instruments, one's configuration at a time (as known now or then), its history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy.orm import Session
+
+from obslab.api.deps import context_of
+from obslab.api.errors import error_responses
+from obslab.api.schemas import Version
+from obslab.configs import service as configs
+from obslab.configs.datestr import ALLOWED, parse_datestr
+from obslab.configs.types import ConfigVersion
+from obslab.errors import NotFoundError
+
+router = APIRouter(prefix="/api/v1/configs", tags=["configs"])
+ValidAt = Annotated[str, Query(description=f"Telescope time, default now: {ALLOWED}.")]
+KnownAt = Annotated[str | None, Query(description="Record time: the answer as obslab knew it then (same forms).")]
+
+
+@router.get("", response_model=list[str])
+def list_instruments(request: Request) -> list[str]:
+    """The instruments with any recorded configuration."""
+    with context_of(request).sessions() as session:
+        return configs.instruments(session)
+
+
+@router.get("/{instrument}", response_model=Version, responses=error_responses(400, 404))
+def get_configuration(request: Request, instrument: str, valid_at: ValidAt = "", known_at: KnownAt = None) -> Version:
+    """The configuration of `instrument` in force at `valid_at`, as recorded at `known_at` when that is given."""
+    context = context_of(request)
+    moment = parse_datestr(valid_at, now=context.now(), zone=context.site.zone).at
+    then = parse_datestr(known_at, now=context.now(), zone=context.site.zone).at if known_at is not None else None
+    with context.sessions() as session:
+        if then is None:
+            found = configs.valid_at(session, instrument, moment)
+        else:
+            found = configs.as_recorded_at(session, instrument, moment, then)
+        return Version.of(found or refusal(session, instrument, moment))
+
+
+@router.get("/{instrument}/history", response_model=list[Version], responses=error_responses(404))
+def get_history(request: Request, instrument: str) -> list[Version]:
+    """Every record of `instrument` in version order, corrected (superseded) ones included."""
+    with context_of(request).sessions() as session:
+        versions = configs.history(session, instrument)
+        if not versions:
+            raise unknown(session, instrument)
+        return [Version.of(version) for version in versions]
+
+
+def refusal(session: Session, instrument: str, moment: datetime) -> ConfigVersion:
+    """Say which was missing: the instrument, or its configuration at that time."""
+    if instrument not in configs.instruments(session):
+        raise unknown(session, instrument)
+    raise NotFoundError(f"{instrument} has no configuration recorded for {moment.isoformat()}", instrument=instrument)
+
+
+def unknown(session: Session, instrument: str) -> NotFoundError:
+    names = ", ".join(configs.instruments(session)) or "none yet"
+    return NotFoundError(f"no instrument {instrument!r} has a recorded configuration (known: {names})")

@@ -85,6 +85,12 @@ def test_anything_else_is_refused_naming_the_value_and_the_forms(text: str) -> N
     assert refused.value.code == "invalid_input"
     assert repr(text) in str(refused.value) and ALLOWED in str(refused.value)
     assert "YYYYMMDD" in ALLOWED and "DATE-OBS" in ALLOWED
+    assert refused.value.details["field"] == "datestr"
+
+
+def test_the_refusal_names_the_parameter_it_came_in() -> None:
+    with pytest.raises(InvalidInputError, match="^valid_at: 'soon' is not allowed"):
+        parse_datestr("soon", now=NOW, zone=PHOENIX, field="valid_at")
 
 
 def test_the_module_is_pure() -> None:

@@ -37,7 +37,7 @@ def night_containing(moment: datetime, zone: tzinfo) -> date:
     return (moment.astimezone(zone) - timedelta(hours=12)).date()
 
 
-def parse_datestr(text: str, *, now: datetime, zone: tzinfo) -> Moment:
+def parse_datestr(text: str, *, now: datetime, zone: tzinfo, field: str = "datestr") -> Moment:
     """The moment a client's date string names, or InvalidInputError naming the value and the forms allowed.
 
     Parameters
@@ -51,6 +51,8 @@ def parse_datestr(text: str, *, now: datetime, zone: tzinfo) -> Moment:
         The aware current time (the caller's clock).
     zone
         The site's time zone.
+    field
+        What the refusal calls the value (the parameter it came in).
     """
     cleaned = text.strip()
     if cleaned.lower() in NOW_WORDS:
@@ -76,4 +78,4 @@ def parse_datestr(text: str, *, now: datetime, zone: tzinfo) -> Moment:
             return Moment(at, night_containing(at, zone))
     except (ValueError, OverflowError):  # a day that does not exist (20180230), or past year 9999
         pass
-    raise InvalidInputError("datestr", text, ALLOWED)
+    raise InvalidInputError(field, text, ALLOWED)

@@ -32,8 +32,9 @@ def list_instruments(request: Request) -> list[str]:
 def get_configuration(request: Request, instrument: str, valid_at: ValidAt = "", known_at: KnownAt = None) -> Version:
     """The configuration of `instrument` in force at `valid_at`, as recorded at `known_at` when that is given."""
     context = context_of(request)
-    moment = parse_datestr(valid_at, now=context.now(), zone=context.site.zone).at
-    then = parse_datestr(known_at, now=context.now(), zone=context.site.zone).at if known_at is not None else None
+    zone = context.site.zone
+    moment = parse_datestr(valid_at, now=context.now(), zone=zone, field="valid_at").at
+    then = parse_datestr(known_at, now=context.now(), zone=zone, field="known_at").at if known_at is not None else None
     with context.sessions() as session:
         if then is None:
             found = configs.valid_at(session, instrument, moment)

@@ -95,6 +95,15 @@ DASHBOARDS: tuple[DashboardEntry, ...] = (
         description=("Who is on duty week by week: sign up, split, merge or hand back slots, never leaving a gap."),
         viewer="obslab.dashboards.duty:DutyRoster",
     ),
+    DashboardEntry(
+        slug="configs",
+        title="Configurations",
+        description=(
+            "Instrument configurations on both time axes: what was valid then as known then, corrections, "
+            "diffs, the focal plane."
+        ),
+        viewer="obslab.dashboards.configs:ConfigsView",
+    ),
 )
 
 

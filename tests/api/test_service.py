@@ -102,3 +102,17 @@ def test_the_app_is_built_from_the_context(api_context: ObslabContext) -> None:
     from obslab.api.app import create_app
 
     assert create_app(api_context).state.context is api_context
+
+
+def test_a_method_not_allowed_names_every_method_the_path_has(api: str) -> None:
+    reply = call(api, "DELETE", "/fplane")
+    assert reply.status == 405 and reply.headers["allow"] == "GET, POST"
+
+
+def test_the_document_says_every_refusal_is_the_json_error_body(api: str) -> None:
+    document = call(api, "GET", "/openapi.json").json()
+    fplane = document["paths"]["/fplane/{datestr}"]["get"]["responses"]
+    assert list(fplane["200"]["content"]) == ["text/plain"]
+    assert fplane["400"]["content"] == {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    assert document["components"]["schemas"]["ErrorBody"]["required"] == ["message", "code"]

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from obslab import __version__
 from obslab.api import docs
 from obslab.api.errors import install_error_handlers
+from obslab.api.openapi import install_openapi
 from obslab.api.requests_log import RequestLog
 from obslab.api.routes import configs, fplane, health, me
 from obslab.context import ObslabContext
@@ -26,6 +27,7 @@ def create_app(context: ObslabContext) -> FastAPI:
     app.add_middleware(RequestLog)
     for module in (docs, health, me, fplane, configs):
         app.include_router(module.router)
+    install_openapi(app)
     return app
 
 

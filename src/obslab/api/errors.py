@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from obslab.errors import ObslabError
 
@@ -40,12 +41,18 @@ STATUS: dict[str, int] = {
 HTTP_CODES = {401: "unauthenticated", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed"}
 
 
+class Problem(BaseModel):
+    field: str
+    message: str
+
+
 class ErrorBody(BaseModel):
-    """What every refusal answers: a sentence for people and a stable code for programs."""
+    """What every refusal answers: a sentence for people and a stable code for programs (plus the field, if one)."""
 
     message: str
     code: str
     field: str | None = None
+    problems: list[Problem] | None = None
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -91,7 +98,21 @@ async def http_refused(request: Request, error: Exception) -> JSONResponse:
     """Starlette's own refusals (an unknown path, a method not allowed) in the same shape."""
     assert isinstance(error, HTTPException)
     code = HTTP_CODES.get(error.status_code, "http_error")
-    return refusal(error.status_code, str(error.detail), code, dict(error.headers or {}))
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        # Starlette names only the first route matching the path; /fplane has GET and POST in two routes.
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return refusal(error.status_code, str(error.detail), code, headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    # Asked method by method: included routers answer a full match for the methods their routes take.
+    routes = request.app.router.routes
+    return [
+        method
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
 
 
 async def database_failed(request: Request, error: Exception) -> JSONResponse:

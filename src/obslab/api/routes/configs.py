@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from obslab.api.deps import context_of
@@ -19,6 +19,9 @@ from obslab.errors import NotFoundError
 router = APIRouter(prefix="/api/v1/configs", tags=["configs"])
 ValidAt = Annotated[str, Query(description=f"Telescope time, default now: {ALLOWED}.")]
 KnownAt = Annotated[str | None, Query(description="Record time: the answer as obslab knew it then (same forms).")]
+Instrument = Annotated[
+    str, Path(description="An instrument's name, as `GET /api/v1/configs` lists them.", examples=["VIRUS"])
+]
 
 
 @router.get("", response_model=list[str])
@@ -29,7 +32,9 @@ def list_instruments(request: Request) -> list[str]:
 
 
 @router.get("/{instrument}", response_model=Version, responses=error_responses(400, 404))
-def get_configuration(request: Request, instrument: str, valid_at: ValidAt = "", known_at: KnownAt = None) -> Version:
+def get_configuration(
+    request: Request, instrument: Instrument, valid_at: ValidAt = "", known_at: KnownAt = None
+) -> Version:
     """The configuration of `instrument` in force at `valid_at`, as recorded at `known_at` when that is given."""
     context = context_of(request)
     zone = context.site.zone
@@ -44,7 +49,7 @@ def get_configuration(request: Request, instrument: str, valid_at: ValidAt = "",
 
 
 @router.get("/{instrument}/history", response_model=list[Version], responses=error_responses(404))
-def get_history(request: Request, instrument: str) -> list[Version]:
+def get_history(request: Request, instrument: Instrument) -> list[Version]:
     """Every record of `instrument` in version order, corrected (superseded) ones included."""
     with context_of(request).sessions() as session:
         versions = configs.history(session, instrument)

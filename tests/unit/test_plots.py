@@ -10,6 +10,9 @@ import pandas as pd
 import pytest
 from bokeh.models import GlyphRenderer, HoverTool, Span
 
+from obslab.configs.fplane import FplaneRow
+from obslab.configs.types import ConfigVersion
+from obslab.plots.configs import AS_OF, CONFIG_TIMELINE, CURRENT, FOCAL_PLANE, SUPERSEDED, config_timeline, focal_plane
 from obslab.plots.night_data import NightChart
 from obslab.plots.schedule import (
     ALTITUDES,
@@ -263,3 +266,99 @@ def test_the_night_chart_renders_with_nothing_to_show() -> None:
     timeline, altitudes = figures(NightChart(start=chart.start, end=chart.end))
     assert glyphs(timeline) == ["Quad", "Text"] and "Segment" in glyphs(altitudes)
     assert glyphs(hv.renderer("bokeh").get_plot(night_chart(None)).state.children[0][0]) == ["Line"]
+
+
+def records() -> list[ConfigVersion]:
+    """Three records of one instrument; the second was corrected by the third over the same valid period."""
+    at = DUSK - timedelta(days=300)
+    day = timedelta(days=1)
+
+    def record(
+        number: int, valid: tuple[int, int | None], known: tuple[int, int | None], **fields: Any
+    ) -> ConfigVersion:
+        return ConfigVersion(
+            instrument="VIRUS",
+            version_number=number,
+            valid_from=at + valid[0] * day,
+            valid_to=at + valid[1] * day if valid[1] is not None else None,
+            recorded_at=at + known[0] * day,
+            superseded_at=at + known[1] * day if known[1] is not None else None,
+            recorded_by=fields.get("recorded_by", "tcs"),
+            source=fields.get("source", "tcs"),
+            comment=fields.get("comment", ""),
+        )
+
+    return [
+        record(1, (0, 100), (0, None), comment="Initial <b>focal</b> plane."),
+        record(2, (100, None), (101, 150)),
+        record(3, (100, None), (150, None), recorded_by=None, source="manual", comment="Correction of version 2."),
+    ]
+
+
+def test_a_correction_draws_a_second_box_over_the_same_valid_period_with_the_hover_saying_who_and_why() -> None:
+    now = DUSK
+    figure = bokeh_figure(config_timeline(records(), now, at=(DUSK - timedelta(days=180), DUSK - timedelta(days=170))))
+    assert figure.name == CONFIG_TIMELINE
+    current, superseded = (data for data in sources(figure, "Quad"))
+    assert list(current["version"]) == [1, 3] and list(superseded["version"]) == [2]
+    # One valid period, two boxes: the superseded one stops at the correction, where the correction starts.
+    assert (utc(superseded["left"][0]), utc(superseded["right"][0])) == (utc(current["left"][1]), now)
+    assert utc(superseded["top"][0]) == utc(current["bottom"][1]) == DUSK - timedelta(days=150)
+    assert utc(current["top"][1]) == now and utc(current["right"][0]) == DUSK - timedelta(days=200)  # open: to now
+    recorded, corrected = DUSK - timedelta(days=199), DUSK - timedelta(days=150)
+    assert list(superseded["known"]) == [
+        f"{recorded:%Y-%m-%d %H:%M} UTC to {corrected:%Y-%m-%d %H:%M} UTC (superseded)"
+    ]
+    assert list(current["period"])[1].endswith("to now (in force)")
+    assert list(current["recorded_by"]) == ["tcs", "(nobody named)"] and list(current["source"]) == ["tcs", "manual"]
+    assert list(current["comment"]) == ["Initial <b>focal</b> plane.", "Correction of version 2."]
+    hovers = [tool for tool in figure.tools if isinstance(tool, HoverTool)]
+    assert hovers and all(
+        [name for name, _field in hover.tooltips]
+        == ["version", "valid", "recorded", "recorded by", "source", "comment"]
+        for hover in hovers
+    )
+    assert not any("{safe}" in field for hover in hovers for _name, field in hover.tooltips)
+    (labels,) = sources(figure, "Text")
+    assert list(labels["text"]) == ["v1", "v2", "v3"]
+    # The as-of point: a line at each of its times.
+    spans = sorted(
+        (span.dimension, datetime.fromtimestamp(span.location / 1000, UTC))
+        for span in figure.renderers
+        if isinstance(span, Span)
+    )
+    assert spans == [("height", DUSK - timedelta(days=180)), ("width", DUSK - timedelta(days=170))]
+    legend = [item.label.value for item in figure.legend[0].items]
+    assert legend == [CURRENT, SUPERSEDED, AS_OF]
+
+
+def test_the_timeline_without_corrections_or_records_still_draws() -> None:
+    figure = bokeh_figure(config_timeline(records()[:1], DUSK))
+    assert [item.label.value for item in figure.legend[0].items] == [CURRENT]  # no superseded records, no entry
+    assert not [span for span in figure.renderers if isinstance(span, Span)]
+    assert glyphs(bokeh_figure(config_timeline([], DUSK))) == ["Quad", "Text"]
+
+
+def test_the_focal_plane_draws_ifus_by_spectrograph_and_leaves_out_placeholders() -> None:
+    rows = [
+        FplaneRow("013", -400.031, -200.0, 8, 1, "021", 0.0, 1.0),
+        FplaneRow("106", 100.0, 100.2, 302, 2, "N01", 180.0, 1.0),
+        FplaneRow("000", 0.0, 0.0, 900, 900, "900", 0.0, 1.0),
+        FplaneRow("001", -50.0, -50.0, 900, 900, "901", 0.0, 1.0),
+    ]
+    figure = bokeh_figure(focal_plane(rows, title="VIRUS version 6"))
+    assert figure.name == FOCAL_PLANE and figure.title.text == "VIRUS version 6"
+    seats, ifus = sources(figure, "Quad")
+    assert len(seats["left"]) == 90 and "slot" not in seats  # every seat of the plate, outlined, no hover
+    assert list(ifus["slot"]) == ["013", "106"] and list(ifus["ifu"]) == ["021", "N01"]  # no 900 entries
+    assert list(ifus["spectrograph"]) == ["008 (slot 001)", "302 (slot 002)"] and list(ifus["specid"]) == [8, 302]
+    assert list(ifus["left"]) == [-400.031 - 25, 100.0 - 25] and list(ifus["top"]) == [-200.0 + 25, 100.2 + 25]
+    (renderer,) = [r for r in figure.renderers if isinstance(r, GlyphRenderer) and "slot" in r.data_source.data]
+    colour = renderer.glyph.fill_color  # HoloViews maps a copy of the SPECID column through the palette
+    assert list(ifus[colour["field"]]) == [8, 302] and (colour["transform"].low, colour["transform"].high) == (8, 302)
+    (hover,) = [tool for tool in figure.tools if isinstance(tool, HoverTool)]
+    assert [name for name, _field in hover.tooltips] == ["slot", "IFU", "spectrograph", "position (arcsec)"]
+    (labels,) = sources(figure, "Text")
+    # Each seat named in ink that reads on its colour: white on the palette's dark end, black on its light end.
+    assert list(labels["text"]) == ["013", "106"] and list(labels["text_color"]) == ["#ffffff", "#000000"]
+    assert figure.frame_width == figure.frame_height and figure.x_range.start == figure.y_range.start

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     site_height_m: float = Field(default=2096.0, ge=-500.0, le=6000.0)
     site_timezone: str = Field(default="America/Phoenix")
     dask_scheduler: str = Field(default="", description="dask scheduler address; empty means a local cluster.")
+    api_url: str = Field(
+        default="http://127.0.0.1:8867",
+        description="Base URL of the deployment's obslab API ('obslab api'), where 'obslab config get' fetches from.",
+    )
     smtp_host: str = Field(default="", description="SMTP server; empty means notifications stay in the outbox.")
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_username: str = ""

@@ -18,7 +18,12 @@ from tests.helpers.voevents import swift_bat_grb
 
 #: Nothing listens on port 1 of the loopback: the connection is refused at once.
 UNREACHABLE = "postgresql+psycopg://obslab:secret@127.0.0.1:1/obslab"
-#: What each command needs to get as far as the database; {packet} and {inbox} are filled in per test.
+#: One IFU in seat 013, as JSON items on the command line.
+VIRUS_ITEM = (
+    '{"013": {"x_fp": -400.0, "y_fp": -200.0, "specid": 8, "specslot": 1, "ifuid": "021", "ifurot": 0.0, '
+    '"platesc": 1.0}}'
+)
+#: What each command needs to get as far as the database; {packet}, {inbox}, {port}, {item} are filled in per test.
 ARGUMENTS: dict[tuple[str, ...], list[str]] = {
     ("alerts", "ingest"): ["{packet}"],
     ("alerts", "watch"): ["{inbox}", "--once"],
@@ -29,6 +34,11 @@ ARGUMENTS: dict[tuple[str, ...], list[str]] = {
     ("changes", "submit"): ["20001", "--set", "frame_time=2.8"],
     ("changes", "verify"): ["20001.001"],
     ("changes", "withdraw"): ["20001.001"],
+    ("config", "diff"): ["VIRUS", "1", "2"],
+    ("config", "get"): ["20261120", "--url", "http://127.0.0.1:1"],
+    ("config", "history"): ["VIRUS"],
+    ("config", "put"): ["{item}", "--from", "2026-11-21T18:00"],
+    ("config", "show"): ["VIRUS"],
     ("db", "check"): [],
     ("db", "current"): [],
     ("db", "downgrade"): ["base"],
@@ -54,6 +64,8 @@ ARGUMENTS: dict[tuple[str, ...], list[str]] = {
 }
 #: Commands whose job is to work on a database that was never upgraded.
 WORK_ON_AN_EMPTY_DATABASE = {("db", "current"), ("db", "downgrade"), ("db", "upgrade"), ("demo",)}
+#: Commands that use no database but a server (the table points them at port 1): they name it instead.
+USE_A_SERVER = {("config", "get")}
 
 
 def every_command(group: click.Group = main, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
@@ -72,7 +84,7 @@ def run(url: str, command: tuple[str, ...], tmp_path: Path) -> Result:
     inbox = tmp_path / "inbox"
     inbox.mkdir(exist_ok=True)
     (inbox / "bat.xml").write_text(packet.read_text())
-    fill = {"packet": str(packet), "inbox": str(inbox), "port": str(free_port())}
+    fill = {"packet": str(packet), "inbox": str(inbox), "port": str(free_port()), "item": VIRUS_ITEM}
     args = [*command, *(argument.format(**fill) for argument in ARGUMENTS[command])]
     env = {"OBSLAB_DATABASE_URL": url, "OBSLAB_ACTING_USER": "root", "OBSLAB_DATA_DIR": str(tmp_path / "data")}
     return CliRunner().invoke(main, args, env=env)
@@ -99,6 +111,8 @@ def test_every_command_on_a_database_never_upgraded(
     result = run(database_url, command, tmp_path)
     if command in WORK_ON_AN_EMPTY_DATABASE:
         assert result.exit_code == 0, result.output
+    elif command in USE_A_SERVER:
+        assert_one_line_refusal(result, "http://127.0.0.1:1/", "Connection refused", "OBSLAB_API_URL")
     else:
         assert_one_line_refusal(result, "obslab db upgrade")
 

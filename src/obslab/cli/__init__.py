@@ -9,6 +9,7 @@ from obslab.cli._app import App, ObslabGroup
 from obslab.cli.alerts import alerts
 from obslab.cli.api import api
 from obslab.cli.changes import changes, express
+from obslab.cli.config import config
 from obslab.cli.db import db
 from obslab.cli.duty import duty
 from obslab.cli.notify import notify
@@ -42,3 +43,4 @@ main.add_command(duty)
 main.add_command(plan)
 main.add_command(alerts)
 main.add_command(api)
+main.add_command(config)

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select, text
 
+from obslab.access import get_user
 from obslab.configs import tcs
 from obslab.configs.fplane import items_from_fplane, parse_fplane
+from obslab.configs.models import InstrumentConfiguration
+from obslab.configs.service import record_configuration
 from obslab.context import ObslabContext
 from tests.api.http import bearer, call, fps_api
+from tests.conftest import BACKEND
 from tests.helpers.support import FIXED_NOW, table_counts
 
 EARLIER = FIXED_NOW - timedelta(hours=3)
@@ -188,3 +195,39 @@ def test_the_accepted_body_is_documented_with_examples(api: str) -> None:
     assert examples["commit"]["value"]["config"]["ifus"]["013"]["ifuid"] == "021"
     assert "FPS_API APIKEY" in call(api, "GET", "/openapi.json").text
     assert set(operation["responses"]) >= {"200", "400", "401", "403", "409", "422"}
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="needs row locks, which SQLite does not have")
+def test_two_writers_racing_the_later_one_is_refused_as_stale(
+    api: str, api_context: ObslabContext, keys: dict[str, str]
+) -> None:
+    call(api, "POST", "/fplane", headers=bearer(keys["tcs"]), body=report())
+    answers: list[Any] = []
+    with api_context.sessions() as session, session.begin():
+        # Hold the rows the service locks, let the request read version 1 and wait, then record version 2 first.
+        session.scalars(select(InstrumentConfiguration).with_for_update()).all()
+        body = report(LATER, s013={"specid": 77})
+        racer = threading.Thread(
+            target=lambda: answers.append(call(api, "POST", "/fplane", headers=bearer(keys["tcs"]), body=body))
+        )
+        racer.start()
+        deadline = time.monotonic() + 30
+        while not waiting_for_a_lock(api_context) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        items = report(LATER - timedelta(minutes=30), s024={"ifuid": "098"})["config"]["ifus"]
+        tcs_user = get_user(session, "tcs")
+        record_configuration(
+            session, tcs_user, "VIRUS", items, valid_from=LATER - timedelta(minutes=30), seen_version=1
+        )
+    racer.join(timeout=30)
+    assert answers[0].status == 409 and answers[0].json()["code"] == "stale", answers[0].text
+    assert "recorded as version 2 by tcs" in answers[0].json()["message"]
+    assert call(api, "GET", "/fplane/latest").headers["x-config-version"] == "2"
+
+
+def waiting_for_a_lock(context: ObslabContext) -> bool:
+    with context.engine.connect() as connection:
+        query = text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        return bool(connection.scalar(query))

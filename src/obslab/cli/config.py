@@ -68,12 +68,8 @@ def config_get(
             f"{utc(copy.at, seconds=True)} (night of {copy.night}), in {copy.path.parent}",
             err=True,
         )
-    if target == "-":
-        stream = click.get_binary_stream("stdout")
-        stream.write(got.body)
-        stream.flush()
-    else:
-        Path(target).write_bytes(got.body)
+    with click.open_file(target, "wb") as out:  # '-' is standard output
+        out.write(got.body)
     if got.stand_in is None:
         what = f"{FPLANE_INSTRUMENT} version {got.version}" if got.version else "the fplane"
         click.echo(f"{target}: {what} at {utc(got.moment.at, seconds=True)} from {base}", err=target == "-")
@@ -115,7 +111,7 @@ def config_put(
     from obslab.configs.text_input import iso_moment
     from obslab.configs.types import diff_items
 
-    items, valid_from = read_source(source, instrument), iso_moment(from_text, "--from")
+    valid_from, items = iso_moment(from_text, "--from"), read_source(source, instrument)
     with unit_of_work(app, commit=not dry_run) as session:
         who = actor(app, session)
         username = who.username  # read now: a dry run's rollback expires the user
@@ -176,7 +172,8 @@ def read_source(source: str, instrument: str) -> dict[str, dict[str, Any]]:
     from obslab.configs.text_input import items_from_text, looks_like_json
 
     if source == "-":
-        text = click.get_text_stream("stdin").read()
+        with click.open_file("-", encoding="utf-8") as stdin:
+            text = stdin.read()
     elif looks_like_json(source):
         text = source
     else:

@@ -27,6 +27,13 @@ def clock(moment: datetime, zone: tzinfo | None = None) -> str:
     return f"{local:%H:%M} {local.tzname()}"
 
 
+def clock_span(start: datetime, end: datetime, zone: tzinfo | None = None) -> str:
+    """A span of the day, ``20:12–21:05 MST`` (the zone once, after both ends), in UTC or in ``zone``."""
+    if zone is None:
+        return f"{clock(start)}–{clock(end)} UTC"
+    return f"{start.astimezone(zone):%H:%M}–{clock(end, zone)}"
+
+
 def number(value: float | int) -> str:
     """``4`` not ``4.0``, ``2.8`` not ``2.8000000000000003``; ten significant digits at most."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -35,6 +35,7 @@ PURE = [
     "obslab.configs.fplane",
     "obslab.configs.hardware",
     "obslab.configs.datestr",
+    "obslab.configs.validation",
     "obslab.observing.types",
     "obslab.reports.types",
 ]

@@ -205,12 +205,6 @@ def test_submit_sign_verify_approve_through_the_dashboards(
     assert blocked.count() == 4 and all(blocked.nth(i).is_disabled() for i in range(4))
     why = text(page, ".obslab-why-not")
     assert "you need the arcops role; you have usint" in why
-    # The night's Re-plan is a scheduler's: disabled for a support scientist, with the reason beside it.
-    page = submitter.open("schedule")
-    replan = page.locator(".obslab-schedule-replan button")
-    replan.wait_for(timeout=60_000)
-    assert replan.is_disabled()
-    assert "to store night plans you need the scheduler role" in text(page, ".obslab-schedule-controls")
     submitter.assert_escaped()
 
     # 3. Operations signs its two areas; the ACIS team signs the SI mode, seeing the values side by side.
@@ -271,6 +265,13 @@ def test_submit_sign_verify_approve_through_the_dashboards(
     submitter.assert_escaped()
     page = submitter.open("duty")
     page.locator(".obslab-duty-table .tabulator-row").first.wait_for(timeout=20_000)
+    submitter.assert_escaped()
+    # The night's Re-plan is a scheduler's: disabled for a support scientist, with the reason beside it.
+    page = submitter.open("schedule")
+    replan = page.locator(".obslab-schedule-replan button")
+    replan.wait_for(timeout=60_000)
+    assert replan.is_disabled()
+    assert "to store night plans you need the scheduler role" in text(page, ".obslab-schedule-controls")
     submitter.assert_escaped()
 
     # The database agrees with what the pages showed, and the audit log holds each step once, by its person.

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from obslab.formatting import EMPTY, clock, number, shown, utc
+from obslab.formatting import EMPTY, clock, clock_span, number, shown, utc
 
 MOMENT = datetime(2026, 11, 23, 11, 43, 54, 123456, tzinfo=UTC)
 
@@ -24,6 +24,14 @@ def test_times_are_utc_to_the_minute_or_second() -> None:
 def test_clock_times_in_utc_or_local_with_the_zone() -> None:
     assert clock(MOMENT) == "11:43"
     assert clock(MOMENT, ZoneInfo("America/Phoenix")) == "04:43 MST"
+
+
+def test_clock_spans_name_the_zone_once() -> None:
+    later = MOMENT + timedelta(minutes=50)
+    assert clock_span(MOMENT, later) == "11:43–12:33 UTC"
+    assert clock_span(MOMENT, later, ZoneInfo("America/Phoenix")) == "04:43–05:33 MST"
+    # A zone with no abbreviation for the time reads as its offset.
+    assert clock_span(MOMENT, later, ZoneInfo("America/Santiago")).endswith(" -03")
 
 
 @pytest.mark.parametrize(

@@ -57,7 +57,7 @@ class NightSchedule(PageViewer):
             titles=BLOCK_TITLES,
             height=260,
             css_classes=["obslab-schedule-blocks"],
-            widths={"request": 60, "name": 110, "start": 150, "end": 150, "local": 140, "priority": 80, "slew_s": 80},
+            widths={"request": 60, "name": 110, "start": 150, "end": 150, "local": 130, "priority": 95, "slew_s": 95},
             wrap={"target": 1},
             formatters={"start": MINUTE, "end": MINUTE},
         )

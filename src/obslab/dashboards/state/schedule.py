@@ -13,7 +13,7 @@ from obslab.dashboards.context import DashboardContext, default_context
 from obslab.dashboards.state.base import DashboardState
 from obslab.dashboards.state.schedule_chart import night_chart_data
 from obslab.db import Clock, utcnow
-from obslab.formatting import clock
+from obslab.formatting import clock_span
 from obslab.plots.night_data import NightChart
 from obslab.scheduling.models import Schedule
 from obslab.scheduling.night import night_geometry, night_of
@@ -166,12 +166,12 @@ class ScheduleState(DashboardState):
         in local time)."""
         zone = self.site.zone
         for block in blocks:
-            block["local"] = f"{clock(block['start'], zone)}–{clock(block['end'], zone)}"
+            block["local"] = clock_span(block["start"], block["end"], zone)
         return pd.DataFrame(blocks, columns=BLOCK_COLUMNS)
 
     def _summary(self, placed: int, left: int, start: datetime | None, end: datetime | None, level: str) -> str:
         dark = (
-            f"dark {start:%H:%M}-{end:%H:%M} UTC, {clock(start, self.site.zone)}-{clock(end, self.site.zone)} "
+            f"dark {clock_span(start, end)}, {clock_span(start, end, self.site.zone)} "
             f"({TwilightLevel(level).dark_time})"
             if start and end
             else "no dark time this night"

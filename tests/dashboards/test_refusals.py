@@ -17,8 +17,11 @@ def test_the_refusal_names_the_role_or_the_fix(migrated_url: str, sessions: sess
     scheduler = state_for(migrated_url, sessions, ViewingUser("nina", "Nina", ("scheduler",), True))
     staff = state_for(migrated_url, sessions, ViewingUser("sam", "Sam", ("staff", "pipeline"), True))
     stranger = state_for(migrated_url, sessions, ViewingUser("jovyan", "", (), False))
+    admin = state_for(migrated_url, sessions, ViewingUser("ada", "Ada", ("admin",), True))
 
     assert scheduler.refusal("scheduler", "store night plans") == ""
+    # Admin holds every role, as the services' require_role says: no button is disabled for her.
+    assert admin.refusal("scheduler", "store night plans") == admin.refusal({"acis", "hrc"}, "sign") == ""
     assert scheduler.refusal({"usint", "admin"}, "submit change requests") == (
         "to submit change requests you need the admin or usint role; you have scheduler"
     )

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.catalog.models import Revision, SignOff
 from obslab.catalog.types import SignOffState
+from obslab.configs.fplane import items_from_fplane, parse_fplane
+from obslab.configs.service import history
 from obslab.scheduling.models import ObservingRequest, Schedule
 from tests.helpers.catalog_world import World, build_world
 from tests.helpers.voevents import swift_bat_grb
@@ -120,3 +122,28 @@ def test_a_change_request_and_its_sign_off_through_the_installed_command(
         revision_id = session.scalar(select(Revision.id).where(Revision.obsid == world.acis))
         state = session.scalar(select(SignOff.state).where(SignOff.revision_id == revision_id, SignOff.area == "acis"))
     assert state is SignOffState.SIGNED
+
+
+FPLANE = (
+    "# IFUSLOT X_FP Y_FP SPECID SPECSLOT IFUID IFUROT PLATESC\n"
+    "000\t0.000\t0.000\t900\t900\t900\t0.000\t1.000\n"
+    "013\t-400.031\t-200.000\t008\t001\t021\t0.000\t1.000\n"
+    "014\t-400.000\t-100.000\t009\t002\t022\t0.500\t1.000\n"
+)
+
+
+def test_a_configuration_put_from_an_fplane_file_through_the_installed_command(
+    migrated_url: str, world: World, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    assert obslab(migrated_url, "root", "users", "add", "tcs", "--role", "telescope").returncode == 0
+    fplane = tmp_path / "fplane20261101.txt"
+    fplane.write_text(FPLANE)
+
+    done = obslab(migrated_url, "tcs", "config", "put", str(fplane), "--from", "2026-11-01T18:00", "--json")
+
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert json.loads(done.stdout)["version_number"] == 1
+    with sessions() as session:
+        (version,) = history(session, "VIRUS")
+    assert version.items == items_from_fplane(parse_fplane(FPLANE)) and version.recorded_by == "tcs"

@@ -185,6 +185,14 @@ def schedule(page: Any) -> None:
     page.locator(".obslab-schedule-alerts .tabulator-row").first.wait_for(timeout=30_000)
 
 
+def configs(page: Any) -> None:
+    # The demo's VIRUS history as it is now, with its focal plane, items and the diff from the version before.
+    page.locator(".obslab-configs-summary").filter(has_text="VIRUS version").wait_for(timeout=60_000)
+    page.locator(".obslab-configs-plane canvas").first.wait_for(timeout=30_000)
+    page.locator(".obslab-configs-items .tabulator-row").first.wait_for(timeout=30_000)
+    page.locator(".obslab-configs-diff .tabulator-row").first.wait_for(timeout=30_000)
+
+
 PAGES: dict[str, Callable[[Any], None]] = {
     "catalog": catalog,
     "change": change,
@@ -193,6 +201,7 @@ PAGES: dict[str, Callable[[Any], None]] = {
     "mine": mine,
     "duty": duty,
     "schedule": schedule,
+    "configs": configs,
 }
 
 

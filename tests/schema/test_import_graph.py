@@ -36,6 +36,8 @@ PURE = [
     "obslab.configs.hardware",
     "obslab.configs.datestr",
     "obslab.configs.validation",
+    "obslab.configs.text_input",
+    "obslab.configs.fplane_client",
     "obslab.observing.types",
     "obslab.reports.types",
 ]

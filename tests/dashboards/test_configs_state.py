@@ -46,7 +46,7 @@ def test_the_page_opens_on_the_longest_history_as_it_is_now(state: ConfigsState)
     assert state.instrument == "VIRUS" and [v.version_number for v in state.versions] == [1, 2, 3, 4, 5, 6]
     assert state.shown.version_number == 6 and state.marker == (FIXED_NOW, FIXED_NOW)
     assert state.summary == (
-        "VIRUS version 6: from 2026-09-22 18:00 UTC still in force "
+        "VIRUS version 6: from 2026-09-22 18:00 UTC, still in force "
         "(valid at 2026-11-21 18:30 UTC, as known at 2026-11-21 18:30 UTC)"
     )
     assert state.record == "Recorded 2026-09-22 20:00 UTC by tcs, source tcs: 6 IFUs installed."

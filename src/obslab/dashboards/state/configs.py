@@ -88,7 +88,8 @@ class ConfigsState(DashboardState):
             newest = {name: latest_version_number(session, name) for name in names}
         self.param.instrument.objects = names or [""]
         if self.instrument not in names:
-            self.instrument = max(names, key=lambda name: (newest[name], name)) if names else ""
+            with param.parameterized.discard_events(self):  # read once, below, not also on this change
+                self.instrument = max(names, key=lambda name: (newest[name], name)) if names else ""
         self._clear_answer()
         self.refresh()
 

@@ -142,8 +142,8 @@ def as_of_summary(instrument: str, version: ConfigVersion | None, valid: datetim
     if version is None:
         return f"{instrument} had no recorded configuration {asked}."
     # The end as believed then: "still in force" may have been closed since, which the timeline shows.
-    period = f"to {utc(version.valid_to)}" if version.valid_to else "still in force"
-    return f"{instrument} version {version.version_number}: from {utc(version.valid_from)} {period} ({asked})"
+    period = f" to {utc(version.valid_to)}" if version.valid_to else ", still in force"
+    return f"{instrument} version {version.version_number}: from {utc(version.valid_from)}{period} ({asked})"
 
 
 def record_summary(version: ConfigVersion | None) -> str:

@@ -138,7 +138,11 @@ def test_refusals_name_the_field_and_value_clear_what_was_shown_and_write_nothin
     with demo_sessions() as session:
         before = table_counts(session)
     for field, value, expected in [
-        ("valid_at", "2026-13-01", "valid at: '2026-13-01' is not allowed; expected empty or 'now'"),
+        (
+            "valid_at",
+            "2026-13-01",
+            "valid at: '2026-13-01' is not allowed; expected empty, 'latest' or 'current' (now)",
+        ),
         ("known_at", "yesterday", "known at: 'yesterday' is not allowed"),
         ("valid_at", "2026-06-01 25:00", "valid at: '2026-06-01 25:00' is not allowed"),
     ]:

@@ -9,6 +9,7 @@ import pandas as pd
 import param
 from sqlalchemy.orm import Session
 
+from obslab.configs.text_input import moment_from_text
 from obslab.configs.types import ConfigVersion, diff_items
 from obslab.configs.views import as_recorded_at, get_version, history, instruments, latest_version_number
 from obslab.dashboards.context import DashboardContext
@@ -23,7 +24,6 @@ from obslab.dashboards.state.configs_tables import (
     has_plane,
     items_frame,
     label_of,
-    parse_moment,
     parse_side,
     plane_rows,
     record_summary,
@@ -119,8 +119,8 @@ class ConfigsState(DashboardState):
         versions = history(session, self.instrument)
         zone = self.site.zone
         try:
-            valid = parse_moment(self.valid_at, "valid at", now=at, zone=zone)
-            known = parse_moment(self.known_at, "known at", now=at, zone=zone)
+            valid = moment_from_text(self.valid_at, "valid at", now=at, zone=zone)
+            known = moment_from_text(self.known_at, "known at", now=at, zone=zone)
         except InvalidInputError:
             # The history does not depend on the times: it follows the instrument even when a time is refused.
             self.param.update(versions=versions, read_at=at)

@@ -10,39 +10,18 @@ from typing import Any
 
 import pandas as pd
 
-from obslab.configs.datestr import parse_datestr
 from obslab.configs.fplane import ATTRIBUTES, Fplane, FplaneRow, fplane_from_items, is_placeholder
+from obslab.configs.text_input import moment_from_text
 from obslab.configs.types import ConfigDiff, ConfigVersion, Items
 from obslab.errors import InvalidInputError
 from obslab.formatting import shown, utc
 
-#: What a time input takes, as a refusal says it.
-MOMENT_ALLOWED = (
-    "empty or 'now', a UTC time YYYY-MM-DD HH:MM[:SS], a date YYYY-MM-DD (00:00 UTC), or YYYYMMDD "
-    "(local midnight of the night starting that day, as fplane clients ask)"
-)
-SIDE_ALLOWED = f"a version number (5 or v5), or a time: {MOMENT_ALLOWED}"
-# A person types a space and minutes; the fplane date strings want a T and seconds.
-_TYPED = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})(:\d{2}(?:\.\d{1,6})?)?Z?$", re.ASCII)
+#: What a comparison side takes besides a time, as a refusal says it.
+SIDE_ALLOWED = "a version number (5 or v5), or a time: now, YYYYMMDD (a night), or ISO 8601 (UTC)"
 # Six digits at most, so a YYYYMMDD date is never read as a version number.
 _VERSION = re.compile(r"^[vV]?([0-9]{1,6})$")
 DIFF_COLUMNS = ["change", "item", "attribute", "before", "after"]
 ITEM_KEY = "item"
-
-
-def parse_moment(text: str, field: str, *, now: datetime, zone: tzinfo) -> datetime:
-    """A typed time as a UTC moment (empty or 'now': ``now``), or InvalidInputError naming ``field`` and the text.
-
-    The forms are those of the fplane clients' date strings (``configs/datestr.py``), so the page and the
-    fplane API read a date alike, plus a space for the T and times without seconds, as people type them.
-    """
-    cleaned = text.strip()
-    if match := _TYPED.match(cleaned):
-        cleaned = f"{match[1]}T{match[2]}{match[3] or ':00'}"
-    try:
-        return parse_datestr(cleaned, now=now, zone=zone).at
-    except InvalidInputError:
-        raise InvalidInputError(field, text, MOMENT_ALLOWED) from None
 
 
 @dataclass(frozen=True)
@@ -56,14 +35,18 @@ class Side:
 
 
 def parse_side(text: str, field: str, *, now: datetime, zone: tzinfo) -> Side | None:
-    """None for empty (the page's own default for that side), else a version number or a moment."""
+    """None for empty (the page's own default for that side), else a version number or a moment.
+
+    Times are read as ``obslab config`` and the fplane clients read them (``configs/text_input.py``), so the page,
+    the command line and the fplane API agree on what a typed time means.
+    """
     cleaned = text.strip()
     if not cleaned:
         return None
     if match := _VERSION.match(cleaned):
         return Side(field, text, version=int(match[1]))
     try:
-        return Side(field, text, moment=parse_moment(cleaned, field, now=now, zone=zone))
+        return Side(field, text, moment=moment_from_text(cleaned, field, now=now, zone=zone))
     except InvalidInputError:
         raise InvalidInputError(field, text, SIDE_ALLOWED) from None
 

@@ -17,17 +17,16 @@ whole records), so the rule and the stored ends agree whenever the closing was k
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Connection, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from obslab.access import User
-from obslab.configs.models import InstrumentConfiguration
-from obslab.configs.types import ConfigDiff, ConfigVersion, diff_items
+from obslab.configs.models import ConfigurationItem, InstrumentConfiguration
+from obslab.configs.types import ConfigDiff, ConfigVersion, Items, diff_items
 from obslab.configs.validation import check_moment
 from obslab.errors import InvalidInputError, NotFoundError
 
@@ -60,19 +59,116 @@ def _records(select_from: Select[Any]) -> Select[Any]:
     return _with_items(select_from.add_columns(User.username))
 
 
-def _current(instrument: str, moment: datetime) -> ColumnElement[bool]:
+def _current(instrument: str | BindParameter[str], moment: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
     # The newest start at or before the moment wins; the index (instrument, valid_from) serves it read backwards.
     return and_(Config.instrument == instrument, Config.superseded_at.is_(None), Config.valid_from <= moment)
 
 
-def valid_at(session: Session, instrument: str, moment: datetime) -> ConfigVersion | None:
-    """The configuration in force at ``moment`` as known now (None before the instrument's first record)."""
+def _known(
+    record: Any, instrument: str | BindParameter[str], known_at: datetime | BindParameter[datetime]
+) -> ColumnElement[bool]:
+    return and_(
+        record.instrument == instrument,
+        record.recorded_at <= known_at,
+        or_(record.superseded_at.is_(None), record.superseded_at > known_at),
+    )
+
+
+class RecordKey(NamedTuple):
+    """What names one stored record and keys what is derived from its items, which are never rewritten.
+
+    A change or a correction is a new record, so a cache of items (or of a file rendered from them) by this key
+    never goes stale.
+    """
+
+    id: int
+    version_number: int
+    recorded_at: datetime
+
+
+#: How a read gets a record's items: by default it reads them; the API passes its cache (see ``RecordKey``).
+ItemsOf = Callable[[Connection | Session, RecordKey], Items]
+
+# The as-of reads in plain columns, each built once with bound parameters: they serve the API on every request,
+# where building a select costs more than running it, and ORM objects for ~70 items cost more still.
+_INSTRUMENT, _MOMENT, _KNOWN_AT = bindparam("instrument"), bindparam("moment"), bindparam("known_at")
+_HEADING = select(
+    Config.id,
+    Config.instrument,
+    Config.version_number,
+    Config.valid_from,
+    Config.valid_to,
+    Config.recorded_at,
+    Config.superseded_at,
+    Config.source,
+    Config.comment,
+    Config.version,
+    User.username,
+).outerjoin(User, User.id == Config.recorded_by_id)
+_VALID_AT = _HEADING.where(_current(_INSTRUMENT, _MOMENT)).order_by(Config.valid_from.desc()).limit(1)
+_LATER = aliased(Config, name="later")
+_AS_RECORDED_AT = (
+    _HEADING.add_columns(
+        select(func.min(_LATER.valid_from))
+        .where(_known(_LATER, _INSTRUMENT, _KNOWN_AT), _LATER.valid_from > Config.valid_from)
+        .correlate(Config)
+        .scalar_subquery()
+        .label("believed_end")
+    )
+    .where(_known(Config, _INSTRUMENT, _KNOWN_AT), Config.valid_from <= _MOMENT)
+    .order_by(Config.valid_from.desc(), Config.version_number.desc())
+    .limit(1)
+)
+_ITEMS = (
+    select(ConfigurationItem.key, ConfigurationItem.attributes)
+    .where(ConfigurationItem.configuration_id == bindparam("configuration_id"))
+    .order_by(ConfigurationItem.key)
+)
+
+
+def record_items(connection: Connection | Session, record: RecordKey) -> dict[str, dict[str, Any]]:
+    """A record's items by key, read as plain columns."""
+    return {key: attributes for key, attributes in connection.execute(_ITEMS, {"configuration_id": record.id})}
+
+
+def _key(row: Any) -> RecordKey:
+    return RecordKey(row.id, row.version_number, row.recorded_at)
+
+
+def _version(connection: Connection | Session, row: Any, valid_to: datetime | None, items_of: ItemsOf) -> ConfigVersion:
+    return ConfigVersion(
+        instrument=row.instrument,
+        version_number=row.version_number,
+        valid_from=row.valid_from,
+        valid_to=valid_to,
+        recorded_at=row.recorded_at,
+        superseded_at=row.superseded_at,
+        recorded_by=row.username,
+        source=row.source,
+        comment=row.comment,
+        items=items_of(connection, _key(row)),
+        version=row.version,
+    )
+
+
+def _in_force(connection: Connection | Session, instrument: str, moment: datetime) -> Any:
     check_moment("moment", moment)
-    query = _records(select(Config).where(_current(instrument, moment))).order_by(Config.valid_from.desc()).limit(1)
-    found = session.execute(query).first()
-    if found is None or (found[0].valid_to is not None and moment >= found[0].valid_to):
-        return None
-    return config_version(found[0], found[1])
+    found = connection.execute(_VALID_AT, {"instrument": instrument, "moment": moment}).first()
+    return None if found is None or (found.valid_to is not None and moment >= found.valid_to) else found
+
+
+def valid_at(
+    session: Session | Connection, instrument: str, moment: datetime, *, items_of: ItemsOf = record_items
+) -> ConfigVersion | None:
+    """The configuration in force at ``moment`` as known now (None before the instrument's first record)."""
+    found = _in_force(session, instrument, moment)
+    return _version(session, found, found.valid_to, items_of) if found is not None else None
+
+
+def record_in_force(connection: Connection | Session, instrument: str, moment: datetime) -> RecordKey | None:
+    """Which record :func:`valid_at` answers with, in one indexed query and without its items."""
+    found = _in_force(connection, instrument, moment)
+    return _key(found) if found is not None else None
 
 
 def configuration_id_at(session: Session, instrument: str, moment: datetime) -> int | None:
@@ -89,15 +185,14 @@ def configuration_id_at(session: Session, instrument: str, moment: datetime) -> 
     return found.id if found is not None and (found.valid_to is None or moment < found.valid_to) else None
 
 
-def _known(record: Any, instrument: str, known_at: datetime) -> ColumnElement[bool]:
-    return and_(
-        record.instrument == instrument,
-        record.recorded_at <= known_at,
-        or_(record.superseded_at.is_(None), record.superseded_at > known_at),
-    )
-
-
-def as_recorded_at(session: Session, instrument: str, moment: datetime, known_at: datetime) -> ConfigVersion | None:
+def as_recorded_at(
+    session: Session | Connection,
+    instrument: str,
+    moment: datetime,
+    known_at: datetime,
+    *,
+    items_of: ItemsOf = record_items,
+) -> ConfigVersion | None:
     """What obslab believed at ``known_at`` about the configuration at ``moment`` (see the module's as-of rule).
 
     Parameters
@@ -106,24 +201,13 @@ def as_recorded_at(session: Session, instrument: str, moment: datetime, known_at
         Telescope time: when the configuration was in force.
     known_at
         Record time: the answer ignores records made after it and keeps records superseded after it.
+    items_of
+        How to get the answer's items (default: read them).
     """
     check_moment("moment", moment)
     check_moment("known_at", known_at)
-    later = aliased(Config)
-    believed_end = (
-        select(func.min(later.valid_from))
-        .where(_known(later, instrument, known_at), later.valid_from > Config.valid_from)
-        .correlate(Config)
-        .scalar_subquery()
-    )
-    query = (
-        _records(select(Config).where(_known(Config, instrument, known_at), Config.valid_from <= moment))
-        .add_columns(believed_end)
-        .order_by(Config.valid_from.desc(), Config.version_number.desc())
-        .limit(1)
-    )
-    found = session.execute(query).first()
-    return replace(config_version(found[0], found[1]), valid_to=found[2]) if found is not None else None
+    found = session.execute(_AS_RECORDED_AT, {"instrument": instrument, "moment": moment, "known_at": known_at}).first()
+    return _version(session, found, found.believed_end, items_of) if found is not None else None
 
 
 def history(session: Session, instrument: str) -> list[ConfigVersion]:

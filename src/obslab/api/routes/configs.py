@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from obslab.api.deps import context_of
@@ -13,7 +14,8 @@ from obslab.api.errors import error_responses
 from obslab.api.schemas import Version
 from obslab.configs import service as configs
 from obslab.configs.datestr import ALLOWED, parse_datestr
-from obslab.configs.types import ConfigVersion
+from obslab.configs.types import ConfigVersion, Items
+from obslab.configs.views import ItemsOf, RecordKey, record_items
 from obslab.errors import NotFoundError
 
 router = APIRouter(prefix="/api/v1/configs", tags=["configs"])
@@ -40,12 +42,38 @@ def get_configuration(
     zone = context.site.zone
     moment = parse_datestr(valid_at, now=context.now(), zone=zone, field="valid_at").at
     then = parse_datestr(known_at, now=context.now(), zone=zone, field="known_at").at if known_at is not None else None
-    with context.sessions() as session:
+    items_of = known_items(request)
+    # Plain-column reads on a pooled connection (no session, no ORM objects); the items from this app's cache.
+    with context.engine.connect() as connection:
         if then is None:
-            found = configs.valid_at(session, instrument, moment)
+            found = configs.valid_at(connection, instrument, moment, items_of=items_of)
         else:
-            found = configs.as_recorded_at(session, instrument, moment, then)
-        return Version.of(found or refusal(session, instrument, moment))
+            found = configs.as_recorded_at(connection, instrument, moment, then, items_of=items_of)
+        if found is None:
+            with context.sessions() as session:
+                refusal(session, instrument, moment)
+    return Version.of(found)
+
+
+MAX_CACHED = 256
+
+
+def known_items(request: Request) -> ItemsOf:
+    """Records' items read once by this app: they are never rewritten (see ``RecordKey``), so they never go stale."""
+    cache: dict[RecordKey, Items] | None = getattr(request.app.state, "configuration_items", None)
+    if cache is None:
+        cache = request.app.state.configuration_items = {}
+
+    def items_of(connection: Connection | Session, record: RecordKey) -> Items:
+        items = cache.get(record)
+        if items is None:
+            items = record_items(connection, record)
+            if len(cache) >= MAX_CACHED:
+                cache.clear()
+            cache[record] = items
+        return items
+
+    return items_of
 
 
 @router.get("/{instrument}/history", response_model=list[Version], responses=error_responses(404))

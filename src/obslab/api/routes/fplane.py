@@ -15,8 +15,8 @@ from obslab.api.schemas import FPLANE_UPDATE_EXAMPLES, FplaneUpdate, FplaneUpdat
 from obslab.configs.datestr import ALLOWED, parse_datestr
 from obslab.configs.fplane import fplane_from_items, render_fplane
 from obslab.configs.hardware import read_update_request
-from obslab.configs.service import valid_at
 from obslab.configs.tcs import record_hardware_status
+from obslab.configs.views import RecordKey, record_in_force, record_items
 from obslab.context import ObslabContext
 from obslab.errors import NotFoundError
 
@@ -39,7 +39,7 @@ router = APIRouter(tags=["fplane"])
 @router.get("/fplane/", response_class=PlainTextResponse, include_in_schema=False)
 def get_fplane_now(request: Request, actual_pos: ActualPos = "0", full_fplane: FullFplane = "1") -> PlainTextResponse:
     """The focal plane in force now (as `GET /fplane/latest`)."""
-    return fplane_file(context_of(request), "", actual_pos, full_fplane)
+    return fplane_file(context_of(request), rendered_files(request), "", actual_pos, full_fplane)
 
 
 @router.get("/fplane/{datestr}", response_class=PlainTextResponse, responses=ANSWERS)
@@ -47,19 +47,40 @@ def get_fplane(
     request: Request, datestr: DateStr, actual_pos: ActualPos = "0", full_fplane: FullFplane = "1"
 ) -> PlainTextResponse:
     """The focal plane in force at `datestr`, as the fplane clients ask: by night or by a frame's DATE-OBS."""
-    return fplane_file(context_of(request), datestr, actual_pos, full_fplane)
+    return fplane_file(context_of(request), rendered_files(request), datestr, actual_pos, full_fplane)
 
 
-def fplane_file(context: ObslabContext, datestr: str, actual_pos: str, full_fplane: str) -> PlainTextResponse:
+#: Files rendered by this app, by (record, full, actual). A record's items are never rewritten (a change or a
+#: correction is a new record), so its file is rendered once; which record is in force is asked on every request.
+RenderedFiles = dict[tuple[RecordKey, bool, bool], str]
+MAX_RENDERED = 256
+
+
+def rendered_files(request: Request) -> RenderedFiles:
+    files: RenderedFiles | None = getattr(request.app.state, "fplane_files", None)
+    if files is None:
+        files = request.app.state.fplane_files = {}
+    return files
+
+
+def fplane_file(
+    context: ObslabContext, files: RenderedFiles, datestr: str, actual_pos: str, full_fplane: str
+) -> PlainTextResponse:
     moment = parse_datestr(datestr, now=context.now(), zone=context.site.zone)
     actual, full = flag(actual_pos, "actual_pos"), flag(full_fplane, "full_fplane")
-    with context.sessions() as session:
-        version = valid_at(session, FPLANE_INSTRUMENT, moment.at)
-    if version is None:
-        raise NotFoundError(f"no {FPLANE_INSTRUMENT} focal plane is recorded for {moment.at.isoformat()}")
-    text = render_fplane(fplane_from_items(version.items, full=full, actual=actual))
+    # One indexed query of plain columns on a pooled connection: no session, no ORM objects on the read path.
+    with context.engine.connect() as connection:
+        record = record_in_force(connection, FPLANE_INSTRUMENT, moment.at)
+        if record is None:
+            raise NotFoundError(f"no {FPLANE_INSTRUMENT} focal plane is recorded for {moment.at.isoformat()}")
+        text = files.get((record, full, actual))
+        if text is None:
+            text = render_fplane(fplane_from_items(record_items(connection, record), full=full, actual=actual))
+            if len(files) >= MAX_RENDERED:
+                files.clear()
+            files[(record, full, actual)] = text
     headers = {"Content-Disposition": f'attachment; filename="{moment.file_name}"'}
-    return PlainTextResponse(text, headers=headers | {"X-Config-Version": str(version.version_number)})
+    return PlainTextResponse(text, headers=headers | {"X-Config-Version": str(record.version_number)})
 
 
 @router.post("/fplane", response_model=FplaneUpdateResult, responses=error_responses(400, 401, 403, 409, 422))

@@ -14,7 +14,7 @@ from obslab.access import User
 from obslab.errors import InvalidInputError, StaleError
 
 # Re-exported: the error belongs with the others in errors.py, the helpers that raise it live here.
-__all__ = ["StaleError", "flush", "lost_race", "require_version", "touch", "who_and_when"]
+__all__ = ["StaleError", "flush", "lost_race", "require_newest", "require_version", "touch", "who_and_when"]
 
 #: Driver messages of a unique-key collision: SQLite's, and PostgreSQL's SQLSTATE 23505 through psycopg.
 _UNIQUE_MARKERS = ("UNIQUE constraint failed", "duplicate key value violates unique constraint")
@@ -68,3 +68,36 @@ def flush(session: Session, what: str) -> None:
         if not lost_race(error):
             raise
         raise StaleError(f"{what} was changed by someone else at the same moment; reload and try again") from None
+
+
+def require_newest(
+    session: Session,
+    seen: int,
+    newest: tuple[int, int | None, datetime | None] | None,
+    *,
+    what: str,
+    done: str,
+    allowed_when_empty: str,
+    allowed_up_to: str,
+) -> None:
+    """Refuse unless the newest numbered version of ``what`` is the one the actor saw (``seen``).
+
+    For things kept as numbered versions (a night's plans, an instrument's configurations) rather than one
+    row with a counter. ``newest`` is (number, by whom, when) of the newest version, or None when there is
+    none yet. A number above the newest is bad input; a lower one is stale, naming who made the newer one.
+    """
+    current = newest[0] if newest is not None else 0
+    if seen == current:
+        return
+    if seen > current:
+        raise InvalidInputError(
+            "seen_version", seen, allowed_up_to.format(current=current) if current else allowed_when_empty
+        )
+    name, when = who_and_when(session, newest[1], newest[2])
+    raise StaleError(
+        f"{what} was {done} as version {current} by {name} at {when} after you loaded it "
+        f"(you saw version {seen}); reload and try again",
+        seen_version=seen,
+        current_version=current,
+        changed_by=name,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import socket
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from obslab.errors import ObslabError
+from obslab.errors import ConflictError, ObslabError
 
 if TYPE_CHECKING:
     from obslab.access import User
@@ -190,3 +191,17 @@ def json_option(help_text: str = "Print JSON instead of text.") -> Callable[[F],
 
 def emit_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, sort_keys=True, default=str))
+
+
+def require_free_port(host: str, port: int) -> None:
+    """Refuse up front, naming the address, rather than fail inside the server (or after the demo has loaded)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: TIME_WAIT is no conflict
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise ConflictError(
+                f"port {port} on {host} is in use or not ours to take ({error.strerror}): pass --port with a free "
+                "port, or stop the server using it",
+                port=port,
+            ) from None

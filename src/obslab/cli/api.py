@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-
 import click
 
-from obslab.cli._app import App, reports_errors
-from obslab.errors import ConflictError
+from obslab.cli._app import App, reports_errors, require_free_port
 
 #: Beside the dashboards' 8866, so both can run on one machine.
 DEFAULT_PORT = 8867
-
-
-def require_free_port(host: str, port: int) -> None:
-    """Refuse up front, naming the address, rather than after uvicorn has started its workers."""
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no conflict
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            raise ConflictError(
-                f"port {port} on {host} is in use or not ours to take ({error.strerror}): pass --port with a free "
-                "port, or stop the server using it",
-                port=port,
-            ) from None
 
 
 @click.command("api")

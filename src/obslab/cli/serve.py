@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Callable
 from typing import Any
 
 import click
 from sqlalchemy import func, select
 
-from obslab.cli._app import App, reports_errors
-from obslab.errors import ConflictError
+from obslab.cli._app import App, reports_errors, require_free_port
 
 #: The port both commands serve on unless told otherwise. A copy of obslab.dashboards.serving.DEFAULT_PORT
 #: (a test keeps them equal): reading it from there would import the dashboards package, and set Panel's
@@ -57,22 +55,6 @@ def serve_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def require_free_port(port: int) -> None:
-    """Refuse up front, naming the port, rather than fail inside the server (or after the demo has loaded)."""
-    from obslab.dashboards.serving.serving import DEFAULT_HOST as host
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Tornado binds: TIME_WAIT is no obstacle
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            raise ConflictError(
-                f"port {port} on {host} is in use ({error.strerror}): pass --port with a free port, "
-                "or stop the server using it",
-                port=port,
-            ) from None
-
-
 def serve_dashboards(app: App, *, use_panel: bool, port: int, preheat: bool) -> None:
     """Serve every dashboard on loopback until interrupted."""
     from obslab.dashboards.serving import serving
@@ -81,7 +63,7 @@ def serve_dashboards(app: App, *, use_panel: bool, port: int, preheat: bool) -> 
         how = "panel serve" if use_panel else "Voila"
         click.echo(f"serving the dashboards with {how}; open {url}  (Ctrl-C stops)")
 
-    require_free_port(port)
+    require_free_port(_host(), port)
     # Kernels and sessions read settings themselves: hand them the database this command resolved.
     os.environ["OBSLAB_DATABASE_URL"] = app.database_url
     if use_panel:
@@ -127,7 +109,7 @@ def demo(app: App, no_serve: bool, seed: int, use_panel: bool, port: int, prehea
     from obslab.models import Base
 
     if not no_serve:
-        require_free_port(port)
+        require_free_port(_host(), port)
     schema.upgrade(app.database_url)
     with app.transaction() as session:
         if holds_other_data(session):
@@ -145,3 +127,9 @@ def demo(app: App, no_serve: bool, seed: int, use_panel: bool, port: int, prehea
     if not no_serve:
         os.environ.setdefault("OBSLAB_ACTING_USER", app.settings.acting_user or DEMO_VIEWER)
         serve_dashboards(app, use_panel=use_panel, port=port, preheat=preheat)
+
+
+def _host() -> str:
+    from obslab.dashboards.serving.serving import DEFAULT_HOST  # only when serving: --help stays light
+
+    return DEFAULT_HOST

@@ -25,8 +25,8 @@ from obslab.configs.views import (
     valid_at,
 )
 from obslab.db import Clock, utcnow
-from obslab.errors import ConflictError, InvalidInputError, NotFoundError, StaleError
-from obslab.locking import flush, touch, who_and_when
+from obslab.errors import ConflictError, InvalidInputError, NotFoundError
+from obslab.locking import flush, require_newest, touch
 
 # The reads live in views.py; they are named here too so a face can take every use case from one module.
 __all__ = [
@@ -81,19 +81,14 @@ def _require_seen(session: Session, instrument: str, seen: Any) -> None:
         .order_by(Config.version_number.desc())
         .limit(1)
     ).first()
-    current = newest.version_number if newest is not None else 0
-    if seen == current:
-        return
-    if seen > current:
-        allowed = f"{current}, the highest version of {instrument}" if current else f"0: {instrument} has no versions"
-        raise InvalidInputError("seen_version", seen, allowed)
-    name, when = who_and_when(session, newest.recorded_by_id, newest.recorded_at)
-    raise StaleError(
-        f"the configuration of {instrument} was recorded as version {current} by {name} at {when} after you "
-        f"loaded it (you saw version {seen}); reload and try again",
-        seen_version=seen,
-        current_version=current,
-        changed_by=name,
+    require_newest(
+        session,
+        seen,
+        newest,
+        what=f"the configuration of {instrument}",
+        done="recorded",
+        allowed_when_empty=f"0: {instrument} has no versions",
+        allowed_up_to=f"{{current}}, the highest version of {instrument}",
     )
 
 

@@ -16,7 +16,7 @@ from obslab.access import User, require_role
 from obslab.audit import record_event
 from obslab.db import Clock, utcnow
 from obslab.errors import InvalidInputError, NotFoundError, StaleError
-from obslab.locking import flush, who_and_when
+from obslab.locking import flush, require_newest
 from obslab.scheduling.models import ObservingRequest, RequestRejection, Schedule, ScheduledBlock
 from obslab.scheduling.night import night_geometry, night_window
 from obslab.scheduling.planner import Block, Plan, SlewModel, plan_night
@@ -130,20 +130,20 @@ def _require_seen_plan(session: Session, night: date, seen: int) -> None:
     """Refuse unless the night's newest plan is the version the operator saw, naming who stored the newer one."""
     if not isinstance(seen, int) or isinstance(seen, bool) or seen < 0:
         raise InvalidInputError("seen_version", seen, "the plan version shown (0 when the night has no plan yet)")
-    newest = session.scalar(select(Schedule).where(Schedule.night == night).order_by(Schedule.version_number.desc()))
-    current = newest.version_number if newest is not None else 0
-    if current == seen:
-        return
-    if seen > current:
-        allowed = f"0 to {current}, the versions stored for {night}" if current else f"0: {night} has no plan yet"
-        raise InvalidInputError("seen_version", seen, allowed)
-    name, when = who_and_when(session, newest.created_by_id, newest.created_at)
-    raise StaleError(
-        f"the plan of {night} was stored as version {current} by {name} at {when} after you loaded it "
-        f"(you saw version {seen}); reload and try again",
-        seen_version=seen,
-        current_version=current,
-        changed_by=name,
+    newest = session.execute(
+        select(Schedule.version_number, Schedule.created_by_id, Schedule.created_at)
+        .where(Schedule.night == night)
+        .order_by(Schedule.version_number.desc())
+        .limit(1)
+    ).first()
+    require_newest(
+        session,
+        seen,
+        newest,
+        what=f"the plan of {night}",
+        done="stored",
+        allowed_when_empty=f"0: {night} has no plan yet",
+        allowed_up_to=f"0 to {{current}}, the versions stored for {night}",
     )
 
 

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from obslab.configs.service import history
+from obslab.configs.types import ConfigVersion
 from obslab.context import ObslabContext
 from obslab.settings import load_settings
 from obslab.users import add_user, issue_api_key
@@ -17,6 +19,31 @@ from tests.helpers.support import fixed_clock
 def context_on(url: str) -> ObslabContext:
     """The API's context over ``url`` with the tests' fixed clock (the demo and the timestamps sent agree with it)."""
     return ObslabContext.from_settings(load_settings(database_url=url), now=fixed_clock)
+
+
+def demo_versions(url: str, instrument: str = "VIRUS") -> dict[int, ConfigVersion]:
+    """An instrument's records by version number (the demo's VIRUS: 4 was corrected by 5; 6 is in force now)."""
+    context = context_on(url)
+    with context.sessions() as session:
+        versions = {version.version_number: version for version in history(session, instrument)}
+    context.close()
+    return versions
+
+
+@pytest.fixture(scope="module")
+def demo_api(demo_database: str) -> Iterator[str]:
+    """The base URL of the API over the shared (read-only) demo database."""
+    context = context_on(demo_database)
+    with running_api(context) as base:
+        yield base
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def virus(demo_database: str) -> dict[int, ConfigVersion]:
+    versions = demo_versions(demo_database)
+    assert versions[6].valid_to is None and versions[4].superseded_at is not None
+    return versions
 
 
 @pytest.fixture

@@ -2,32 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 
-from obslab.configs.service import history
 from obslab.configs.types import ConfigVersion
-from tests.api.conftest import context_on
-from tests.api.http import call, running_api
-
-
-@pytest.fixture(scope="module")
-def demo_api(demo_database: str) -> Iterator[str]:
-    context = context_on(demo_database)
-    with running_api(context) as base:
-        yield base
-    context.close()
-
-
-@pytest.fixture(scope="module")
-def virus(demo_database: str) -> dict[int, ConfigVersion]:
-    context = context_on(demo_database)
-    with context.sessions() as session:
-        versions = {version.version_number: version for version in history(session, "VIRUS")}
-    context.close()
-    return versions
+from tests.api.http import call
 
 
 def stamp(moment) -> str:  # noqa: ANN001 - a datetime

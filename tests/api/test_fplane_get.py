@@ -5,37 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from obslab.configs.fplane import GRID_ARCSEC, SEATS, is_placeholder, items_from_fplane, parse_fplane
-from obslab.configs.service import history
 from obslab.configs.types import ConfigVersion
-from tests.api.conftest import context_on
-from tests.api.http import call, running_api
+from tests.api.http import call
 from tests.helpers.support import FIXED_NOW
-
-
-@pytest.fixture(scope="module")
-def demo_api(demo_database: str) -> Iterator[str]:
-    context = context_on(demo_database)
-    with running_api(context) as base:
-        yield base
-    context.close()
-
-
-@pytest.fixture(scope="module")
-def virus(demo_database: str) -> dict[int, ConfigVersion]:
-    """The demo's VIRUS records by version number (4 was corrected by 5; 6 is in force now)."""
-    context = context_on(demo_database)
-    with context.sessions() as session:
-        versions = {version.version_number: version for version in history(session, "VIRUS")}
-    context.close()
-    assert versions[6].valid_to is None and versions[4].superseded_at is not None
-    return versions
 
 
 def version_of(base: str, path: str) -> tuple[int, str]:

@@ -21,7 +21,7 @@ from obslab.configs.service import diff_versions, history
 from obslab.configs.types import ConfigVersion
 from obslab.settings import Settings
 from obslab.users import add_user
-from tests.api.conftest import context_on
+from tests.api.conftest import context_on, demo_versions
 from tests.api.http import call, running_api
 from tests.api.test_fplane_get import CLIENT
 from tests.helpers.support import fixed_clock, table_counts
@@ -35,11 +35,7 @@ def run(url: str, who: str, *args: str, data: Path | None = None, stdin: str | N
 @pytest.fixture(scope="module")
 def virus(demo_database: str) -> dict[int, ConfigVersion]:
     """The demo's VIRUS records by version number (4 was corrected by 5; 6 is in force now)."""
-    context = context_on(demo_database)
-    with context.sessions() as session:
-        versions = {version.version_number: version for version in history(session, "VIRUS")}
-    context.close()
-    return versions
+    return demo_versions(demo_database)
 
 
 def test_the_api_url_defaults_to_the_api_commands_port() -> None:

@@ -31,6 +31,10 @@ STATUS: dict[str, int] = {
     "change_refused": 422,
     # The deployment's fault, not the caller's: say so, and what the operator must do.
     "schema_mismatch": 503,
+    # The fplane client's own refusals (another obslab API it fetched from); a gateway's statuses, should a
+    # route ever pass one on.
+    "server_unreachable": 502,
+    "server_refused": 502,
     "invalid_settings": 500,
     "invalid_change_rules": 500,
     "invalid_parameter_schema": 500,

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
 from fastapi import FastAPI
+from sqlalchemy.pool import QueuePool
 
 from obslab import __version__
 from obslab.api import docs
@@ -21,7 +26,14 @@ Every refusal is JSON: `{"message": ..., "code": ...}`."""
 def create_app(context: ObslabContext) -> FastAPI:
     """The API over ``context`` (settings, sessions, clock): routes read it from ``request.app.state.context``."""
     # docs_url/redoc_url None: FastAPI's own pages load Swagger UI and ReDoc from CDNs; docs.py serves /docs offline.
-    app = FastAPI(title="obslab", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="obslab",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=threads_as_connections,
+    )
     app.state.context = context
     install_error_handlers(app)
     app.add_middleware(RequestLog)
@@ -29,6 +41,20 @@ def create_app(context: ObslabContext) -> FastAPI:
         app.include_router(module.router)
     install_openapi(app)
     return app
+
+
+@asynccontextmanager
+async def threads_as_connections(app: FastAPI) -> AsyncIterator[None]:
+    """Run the (sync) routes in as many threads as the engine pools connections, not anyio's 40.
+
+    With 40 threads under load the pool kept opening and closing overflow connections (on PostgreSQL a new backend
+    every ~10 requests), and threads contending for the GIL answered some requests 5-10 times slower than the
+    median; queued in anyio's limiter instead, requests are served in order (benchmarks/config_api.py).
+    """
+    pool = app.state.context.engine.pool
+    if isinstance(pool, QueuePool):
+        anyio.to_thread.current_default_thread_limiter().total_tokens = max(1, pool.size())
+    yield
 
 
 def app_from_environment() -> FastAPI:

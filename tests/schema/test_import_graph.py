@@ -26,6 +26,7 @@ PURE = [
     "obslab.catalog.changes.eligibility",
     "obslab.catalog.changes.policy",
     "obslab.scheduling.types",
+    "obslab.scheduling.ephemeris",
     "obslab.scheduling.night",
     "obslab.scheduling.visibility",
     "obslab.scheduling.planner",

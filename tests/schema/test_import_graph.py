@@ -30,6 +30,7 @@ PURE = [
     "obslab.scheduling.night",
     "obslab.scheduling.visibility",
     "obslab.scheduling.planner",
+    "obslab.scheduling.search",
     "obslab.scheduling.voevent",
     "obslab.scheduling.alert_policies",
     "obslab.configs.types",

@@ -21,6 +21,13 @@ from obslab.formatting import clock, number, utc
     help="The plan version you looked at (0: none); refused if someone stored a newer one. Default: the newest now.",
 )
 @click.option("--dry-run", is_flag=True, help="What-if: plan and show, but store nothing.")
+@click.option(
+    "--search-seconds",
+    type=click.FloatRange(min=0, max=60),
+    default=None,
+    help="Search about this long for a better plan (default: milliseconds). The plan depends on the number "
+    "given, not on how fast the machine is.",
+)
 @json_option("Print the plan as one JSON object.")
 @click.pass_context
 @reports_errors
@@ -31,6 +38,7 @@ def plan(
     lost_texts: tuple[str, ...],
     seen_version: int | None,
     dry_run: bool,
+    search_seconds: float | None,
     as_json: bool,
 ) -> None:
     """Plan the night's pending requests (a new version; the last one is kept), or see `obslab plan explain`."""
@@ -55,13 +63,28 @@ def plan(
     lost = lost_ranges(site, night, lost_texts)
     if dry_run:
         with app.sessions() as session:
-            result, _kept = make_plan(session, site, night, planned_from=planned_from, lost=lost, now=app.context.now)
+            result, _kept = make_plan(
+                session,
+                site,
+                night,
+                planned_from=planned_from,
+                lost=lost,
+                search_seconds=search_seconds,
+                now=app.context.now,
+            )
         version = None
     else:
         with app.transaction() as session:
             seen = plan_version(session, night) if seen_version is None else seen_version
             saved = plan_and_save(
-                session, actor(app, session), site, night, seen_version=seen, planned_from=planned_from, lost=lost
+                session,
+                actor(app, session),
+                site,
+                night,
+                seen_version=seen,
+                planned_from=planned_from,
+                lost=lost,
+                search_seconds=search_seconds,
             )
             result, version = saved.plan, saved.schedule.version_number
     if as_json:
@@ -75,9 +98,16 @@ def plan(
         else "no dark time"
     )
     stored = f"stored as version {version}" if version else "what-if: nothing stored"
+    change = result.change
+    against = (
+        f"; against version {change['from']}: {len(change['added'])} added, {len(change['removed'])} removed, "
+        f"{len(change['moved'])} moved"
+        if change
+        else ""
+    )
     click.echo(
         f"night {night} at {site.name}: {where}; "
-        f"{len(result.blocks)} blocks, {len(result.unscheduled)} unscheduled; {stored}"
+        f"{len(result.blocks)} blocks, {len(result.unscheduled)} unscheduled; {stored}{against}"
     )
     for block in result.blocks:
         request = block.request

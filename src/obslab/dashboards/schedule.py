@@ -86,6 +86,7 @@ class NightSchedule(PageViewer):
             pn.widgets.TextInput.from_param(s.param.night, width=130),
             pn.widgets.TextInput.from_param(s.param.planned_from, placeholder="06:30", width=110),
             pn.widgets.TextInput.from_param(s.param.lost, placeholder="07:10-08:30", width=180),
+            pn.widgets.FloatInput.from_param(s.param.search_seconds, placeholder="default", width=90),
             self._button("What if", "obslab-schedule-whatif", s.what_if),
             guarded(
                 self._button("Re-plan and store", "obslab-schedule-replan", s.replan, color="primary"),

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import bisect
-import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 
 from obslab.astro import unit_vectors
 from obslab.scheduling.night import STEP, NightGeometry
+from obslab.scheduling.search import Budget, Problem, fill, improve, timing
 from obslab.scheduling.types import RejectionReason, TwilightLevel
 from obslab.scheduling.visibility import PlanRequest, Visibility, compute_visibility
 
@@ -62,6 +63,7 @@ class Plan:
     blocks: tuple[Block, ...]
     unscheduled: tuple[Unscheduled, ...]
     notes: tuple[str, ...] = ()
+    change: dict[str, Any] | None = None  # against the plan it replaces (``plan_changes``), when there is one
 
     @property
     def scheduled_minutes(self) -> float:
@@ -73,53 +75,25 @@ class Plan:
         return sum(block.request.priority * (block.end - block.start) / STEP for block in self.blocks)
 
 
-@dataclass
-class _Placed:
-    minute: int
-    length: int
-    index: int  # request index
+def plan_changes(
+    before: Iterable[tuple[int | str, datetime]], after: Iterable[tuple[int | str, datetime]]
+) -> dict[str, Any]:
+    """What changed between two plans given as (request id, block start): requests added, removed, moved, unchanged.
 
+    ``moved`` lists each request whose block starts at another time, with both starts.
+    """
+    a, b = dict(before), dict(after)
 
-@dataclass
-class _Timeline:
-    """Blocks on the minute grid, in time order, with the slews between neighbours."""
+    def order(i: int | str) -> tuple[int, int, str]:  # numbers in number order, names after them
+        return (0, i, "") if isinstance(i, int) else (1, 0, str(i))
 
-    vectors: np.ndarray  # (requests, 3) unit vectors
-    slew: SlewModel
-    size: int
-    placed: list[_Placed] = field(default_factory=list)
-    _counts: np.ndarray | None = None  # prefix sums of occupied minutes, rebuilt after a change
-
-    def free_counts(self) -> np.ndarray:
-        """Prefix sums of occupied minutes (a block of ``n`` minutes at ``m`` is free when counts[m+n] == counts[m])."""
-        if self._counts is None:
-            used = np.zeros(self.size, dtype=np.int32)
-            for p in self.placed:
-                used[p.minute : p.minute + p.length] = 1
-            self._counts = np.concatenate([[0], np.cumsum(used)])
-        return self._counts
-
-    def slew_minutes(self, a: int | None, b: int | None) -> int:
-        if a is None or b is None:
-            return 0
-        cosine = float(np.clip(self.vectors[a] @ self.vectors[b], -1.0, 1.0))
-        return math.ceil(self.slew.seconds(math.degrees(math.acos(cosine))) / STEP.total_seconds() - 1e-9)
-
-    def fits(self, index: int, minute: int, length: int) -> bool:
-        """Whether a block fits at ``minute`` with room for the slews from and to its neighbours."""
-        position = bisect.bisect_left([p.minute for p in self.placed], minute)
-        before = self.placed[position - 1] if position else None
-        after = self.placed[position] if position < len(self.placed) else None
-        if before is not None and before.minute + before.length + self.slew_minutes(before.index, index) > minute:
-            return False
-        return after is None or minute + length + self.slew_minutes(index, after.index) <= after.minute
-
-    def add(self, index: int, minute: int, length: int) -> None:
-        bisect.insort(self.placed, _Placed(minute, length, index), key=lambda p: p.minute)
-        self._counts = None
-
-    def moved(self) -> None:
-        self._counts = None
+    moved = sorted((i for i in a.keys() & b.keys() if a[i] != b[i]), key=order)
+    return {
+        "added": sorted(b.keys() - a.keys(), key=order),
+        "removed": sorted(a.keys() - b.keys(), key=order),
+        "moved": [{"request": i, "from": a[i].isoformat(), "to": b[i].isoformat()} for i in moved],
+        "unchanged": len(a.keys() & b.keys()) - len(moved),
+    }
 
 
 def plan_night(
@@ -129,16 +103,31 @@ def plan_night(
     planned_from: datetime | None = None,
     lost: Sequence[tuple[datetime, datetime]] = (),
     keep: Sequence[Block] = (),
+    previous: Sequence[Block] = (),
     slew: SlewModel | None = None,
     visibility: Visibility | None = None,
+    budget: Budget | None = None,
 ) -> Plan:
-    """Plan ``requests`` over ``night``: deterministic for the same inputs.
+    """Plan ``requests`` over ``night`` for the most priority-weighted minutes; the same inputs give the same plan.
 
-    ``planned_from`` leaves earlier time alone (re-planning mid-night); ``lost`` ranges (weather) are
-    unusable; ``keep`` blocks (the one in progress) stay where they are.  Requests are placed in order of
-    priority (then fewest chances, then id) at the feasible start nearest their preferred time, or their
-    highest altitude; a second pass pulls blocks earlier to merge gaps and fills the room with requests
-    that did not fit.  Every request not placed gets a reason code and a detail naming what stopped it.
+    Parameters
+    ----------
+    planned_from
+        Leave earlier time alone (re-planning mid-night).
+    lost
+        Ranges (weather) no block may use.
+    keep
+        Blocks that stay exactly where they are (the one in progress).
+    previous
+        The plan being replaced: its blocks (those after ``planned_from`` whose requests are still asked for)
+        start the search where they were, and move only when moving gains value.
+    budget
+        How much the local search may try (``search.Budget``; the default keeps a plan to milliseconds).
+
+    Requests go in by value per added minute (priority times length over length plus added slew), each where it
+    adds fewest minutes, its neighbours shifted within their slack to make room; a local search then replaces
+    runs of blocks by requests left out and refills; blocks are timed nearest their preferred time (or highest
+    altitude, or where the previous plan had them).  Every request not placed gets a reason and a detail.
     """
     slew = slew or SlewModel()
     requests = list(requests)
@@ -148,43 +137,32 @@ def plan_night(
     lengths = np.array([r.minutes for r in requests], dtype=int)
     available = _available(vis, planned_from, lost, keep)
     allowed = vis.feasible & available[None, :]
+    _hour_angle_margin(vis, requests, night, allowed)
     vectors = unit_vectors(
         np.radians([r.ra_deg for r in requests]), np.radians([r.dec_deg for r in requests])
     ).T.reshape(-1, 3)
-    timeline = _Timeline(vectors, slew, size)
-    kept_ids = {block.request.id for block in keep}
     position = {request.id: index for index, request in enumerate(requests)}
-    for block in keep:
-        if block.request.id in position:
-            timeline.add(
-                position[block.request.id], vis.index(block.start), max(1, round((block.end - block.start) / STEP))
-            )
-    # Fewest observable minutes first among equals: the less flexible request gets its chance first.
-    chances = allowed.sum(axis=1)
-    order = sorted(
-        (i for i in range(len(requests)) if chances[i] > lengths[i] and requests[i].id not in kept_ids),
-        key=lambda i: (-requests[i].priority, int(chances[i]), str(requests[i].id)),
-    )
-    unplaced = [
-        i
-        for i in order
-        if not _place(timeline, allowed, i, int(lengths[i]), _target_minute(vis, requests[i], i, lengths[i]))
-    ]
-    if unplaced:  # gap filling: pull every block as early as it may go, then try the rest again
-        _compact(timeline, allowed)
-        unplaced = [i for i in unplaced if not _place(timeline, allowed, i, int(lengths[i]), None)]
-    placed_ids = {requests[p.index].id for p in timeline.placed}
+    kept = {position[b.request.id]: b for b in keep if b.request.id in position}
+    earlier = {
+        position[b.request.id]: b
+        for b in previous
+        if b.request.id in position
+        and position[b.request.id] not in kept
+        and (planned_from is None or b.start >= planned_from)
+    }
+    chosen = _search(vis, requests, lengths, allowed, vectors, slew, kept, earlier, budget or Budget())
     blocks = []
-    previous = None
-    for p in timeline.placed:
-        start = grid[p.minute] if p.minute < size else grid[-1]
-        blocks.append(
-            Block(requests[p.index], start, start + p.length * STEP, timeline.slew_minutes(previous, p.index) * 60.0)
-        )
-        previous = p.index
+    for index, minute, slew_minutes in chosen:
+        if index in kept:  # exactly as it was, wherever the grid falls
+            block = kept[index]
+            blocks.append(Block(block.request, block.start, block.end, slew_minutes * 60.0))
+        else:
+            start = grid[minute]
+            blocks.append(Block(requests[index], start, start + int(lengths[index]) * STEP, slew_minutes * 60.0))
+    placed_ids = {block.request.id for block in blocks}
     owners = np.full(size, -1)
-    for p in timeline.placed:
-        owners[p.minute : p.minute + p.length] = p.index
+    for index, minute, _slew in chosen:
+        owners[minute : minute + lengths[index]] = index
     unscheduled = [
         _why(vis, requests, i, lengths[i], available, owners, night)
         for i in range(len(requests))
@@ -194,6 +172,165 @@ def plan_night(
     return Plan(
         night, vis.twilight, night_start, night_end, planned_from, tuple(blocks), tuple(unscheduled), tuple(night.notes)
     )
+
+
+#: The search looks at this many requests, best ranked first; the rest only fill what room is left at the end
+#: (at thousands of requests a night of 40 blocks is long decided by then), so memory stays bounded.
+POOL = 2500
+
+
+def _search(
+    vis: Visibility,
+    requests: list[PlanRequest],
+    lengths: np.ndarray,
+    allowed: np.ndarray,
+    vectors: np.ndarray,
+    slew: SlewModel,
+    kept: dict[int, Block],
+    earlier: dict[int, Block],
+    budget: Budget,
+) -> list[tuple[int, int, int]]:
+    """The blocks to place as (request index, start minute, slew minutes from the block before), in time order."""
+    size = len(vis.grid)
+    if size == 0:
+        return []
+    # Kept blocks sit in the sequence like any other, with the one start they have, and are never removed.
+    pinned = {i: vis.index(b.start) for i, b in kept.items()}
+    pinned = {i: m for i, m in pinned.items() if m < size}
+    chances = allowed.sum(axis=1)
+    ranked = sorted(
+        (i for i in range(len(requests)) if i not in kept and chances[i] > lengths[i]),
+        key=lambda i: (-requests[i].priority, int(chances[i]), str(requests[i].id)),
+    )
+    # The pool: the previous plan's requests whatever their rank, then the best ranked, kept in rank order.
+    pool = {i for i in ranked if i in earlier}
+    pool.update([i for i in ranked if i not in earlier][: max(0, POOL - len(pool))])
+    first = [i for i in ranked if i in pool]
+    members = np.array(sorted(pinned) + first, dtype=np.int64)
+    problem = _problem(members, pinned, lengths, allowed, vectors, slew, requests)
+    local = {int(g): k for k, g in enumerate(members)}
+    order = np.array([local[i] for i in first], dtype=np.int64)
+    target = np.array([_target(vis, requests[g], int(g), int(lengths[g]), earlier, pinned) for g in members])
+    # The plan being replaced, in time order, as far as it still fits (a block whose time is lost may still
+    # fit elsewhere in the order; one that no longer fits at all is left to the fill like any other).
+    seq: list[int] = []
+    for index in sorted({*pinned, *(i for i in earlier if i in local)}, key=lambda i: (target[local[i]], i)):
+        trial = [*seq, local[index]]
+        if problem.bounds(trial) is not None:
+            seq = trial
+    seq = fill(problem, seq, order)
+    seed = zlib.crc32(repr([requests[int(g)].id for g in members]).encode())
+    seq = improve(problem, seq, order, budget, seed).seq
+    seq = fill(problem, seq, order)  # whatever still fits after the search goes in
+    chosen = [(int(members[c]), start) for c, start in zip(seq, timing(problem, seq, target), strict=True)]
+    rest = [i for i in ranked if i not in pool]
+    for lo in range(0, len(rest), POOL):  # the requests beyond the pool: only where room is left
+        chosen = _fill_rest(chosen, rest[lo : lo + POOL], lengths, allowed, vectors, slew, requests)
+    return [
+        (index, start, _slew_minutes(slew, vectors, chosen[k - 1][0] if k else None, index))
+        for k, (index, start) in enumerate(chosen)
+    ]
+
+
+def _fill_rest(
+    chosen: list[tuple[int, int]],
+    rest: list[int],
+    lengths: np.ndarray,
+    allowed: np.ndarray,
+    vectors: np.ndarray,
+    slew: SlewModel,
+    requests: list[PlanRequest],
+) -> list[tuple[int, int]]:
+    """Place requests of ``rest`` in the room ``chosen`` leaves, each block of ``chosen`` kept at its minute."""
+    placed = dict(chosen)
+    members = np.array([index for index, _minute in chosen] + rest, dtype=np.int64)
+    problem = _problem(members, placed, lengths, allowed, vectors, slew, requests)
+    count = len(chosen)
+    seq = fill(problem, list(range(count)), np.arange(count, len(members), dtype=np.int64))
+    target = np.array([placed.get(int(g), -1.0) for g in members], dtype=float)
+    return [(int(members[c]), start) for c, start in zip(seq, timing(problem, seq, target), strict=True)]
+
+
+def _problem(
+    members: np.ndarray,
+    pinned: dict[int, int],
+    lengths: np.ndarray,
+    allowed: np.ndarray,
+    vectors: np.ndarray,
+    slew: SlewModel,
+    requests: list[PlanRequest],
+) -> Problem:
+    """The search's view of ``members`` (request indices); pinned ones may start only at their minute."""
+    size = allowed.shape[1]
+    length = lengths[members]
+    rows = allowed[members]
+    counts = np.zeros((len(members), size + 1), dtype=np.int32)
+    np.cumsum(rows, axis=1, dtype=np.int32, out=counts[:, 1:])
+    # A block needs every sample from its start to its end allowed (both ends included: length + 1 samples).
+    ends = np.arange(size)[None, :] + length[:, None] + 1
+    inside = np.take_along_axis(counts, np.minimum(ends, size), axis=1) - counts[:, :size]
+    valid = (ends <= size) & (inside == length[:, None] + 1)
+    fixed = np.zeros(len(members), dtype=bool)
+    for k, g in enumerate(members.tolist()):
+        if g in pinned:
+            valid[k] = False
+            valid[k, pinned[g]] = True
+            fixed[k] = True
+    weight = np.array([requests[g].priority for g in members.tolist()], dtype=float)
+
+    def minutes(separation_deg: np.ndarray) -> np.ndarray:
+        return np.ceil(slew.seconds(separation_deg) / STEP.total_seconds() - 1e-9)
+
+    return Problem(valid, length, weight, vectors[members], minutes, fixed)
+
+
+def _slew_minutes(slew: SlewModel, vectors: np.ndarray, a: int | None, b: int) -> int:
+    """Whole minutes of slew from request ``a`` to ``b`` (0 from nothing), as the search counts them."""
+    if a is None:
+        return 0
+    cosine = np.clip(vectors[[b]] @ vectors[a], -1.0, 1.0)
+    return int(np.ceil(slew.seconds(np.degrees(np.arccos(cosine))) / STEP.total_seconds() - 1e-9)[0])
+
+
+def _target(
+    vis: Visibility, request: PlanRequest, index: int, length: int, earlier: dict[int, Block], pinned: dict[int, int]
+) -> float:
+    """The start minute a block would like best: its own when kept, where the plan being replaced had it, else its
+    preferred time or centred on its highest altitude."""
+    if index in pinned:
+        return float(pinned[index])
+    if index in earlier:
+        return (earlier[index].start - vis.grid[0]) / STEP
+    return _target_minute(vis, request, index, length)
+
+
+#: J2000.0, the epoch of catalogue (ICRS) places.
+J2000 = datetime(2000, 1, 1, 12, tzinfo=UTC)
+
+
+def _hour_angle_margin(vis: Visibility, requests: list[PlanRequest], night: NightGeometry, allowed: np.ndarray) -> None:
+    """Keep blocks clear of hour-angle limits by the precession since J2000, in place.
+
+    Hour angles here come from the apparent place of date (as they should); astroplan and other tools take the
+    catalogue RA, minutes of time different by now (more near the pole).  A plan that packs blocks against a
+    limit must pass both, so each request's runs that end at an hour-angle limit lose that many minutes.
+    """
+    limited = [i for i, r in enumerate(requests) if r.hour_angle_min_h is not None or r.hour_angle_max_h is not None]
+    if not limited or not vis.grid:
+        return
+    years = abs((night.midnight - J2000) / timedelta(days=365.25))
+    ra = np.radians([requests[i].ra_deg for i in limited])
+    dec = np.radians(np.clip([requests[i].dec_deg for i in limited], -89.0, 89.0))
+    # Precession in right ascension, 3.075 s + 1.336 s sin(ra) tan(dec) a year; a minute more for the rest.
+    drift_s = np.abs(3.075 + 1.336 * np.sin(ra) * np.tan(dec)) * years
+    margin = np.ceil(drift_s / 60.0).astype(int) + 1
+    outside = vis.altitude[limited] & ~vis.hour_angle[limited]  # high enough, but outside the hour angles
+    near = outside.copy()
+    for k in range(1, int(margin.max()) + 1):
+        reach = (margin >= k)[:, None]
+        near[:, k:] |= outside[:, :-k] & reach
+        near[:, :-k] |= outside[:, k:] & reach
+    allowed[limited] &= ~near
 
 
 def _available(
@@ -211,52 +348,11 @@ def _available(
     return available
 
 
-def _starts(allowed: np.ndarray, length: int) -> np.ndarray:
-    """Minutes a block of ``length`` may start at: every sample from its start to its end (inclusive) allowed."""
-    span = length + 1  # samples covered, both ends included
-    if allowed.size < span:
-        return np.zeros(0, dtype=int)
-    counts = np.concatenate([[0], np.cumsum(allowed, dtype=np.int32)])
-    return np.flatnonzero(counts[span:] - counts[:-span] == span)
-
-
 def _target_minute(vis: Visibility, request: PlanRequest, index: int, length: int) -> float:
     """The start minute this request would like best: its preferred time, else centred on its highest altitude."""
     if request.preferred_time is not None:
         return (request.preferred_time - vis.grid[0]) / STEP if vis.grid else 0.0
     return float(vis.best_minute[index]) - length / 2.0
-
-
-def _place(timeline: _Timeline, allowed: np.ndarray, index: int, length: int, target: float | None) -> bool:
-    """Put the request at the allowed free start nearest ``target`` (the earliest when None); False if none fits."""
-    candidates = _starts(allowed[index], length)
-    if candidates.size == 0:
-        return False
-    counts = timeline.free_counts()
-    free = counts[candidates + length] - counts[candidates] == 0
-    candidates = candidates[free]
-    if target is not None and candidates.size:
-        candidates = candidates[np.argsort(np.abs(candidates - target), kind="stable")]
-    for minute in candidates:
-        if timeline.fits(index, int(minute), length):
-            timeline.add(index, int(minute), length)
-            return True
-    return False
-
-
-def _compact(timeline: _Timeline, allowed: np.ndarray) -> None:
-    """Move each block, in time order, to its earliest allowed start after its predecessor and slew."""
-    placed = timeline.placed
-    for position, block in enumerate(placed):
-        previous = placed[position - 1] if position else None
-        earliest = (
-            previous.minute + previous.length + timeline.slew_minutes(previous.index, block.index) if previous else 0
-        )
-        starts = _starts(allowed[block.index], block.length)
-        starts = starts[(starts >= earliest) & (starts <= block.minute)]
-        if starts.size:
-            block.minute = int(starts[0])
-    timeline.moved()
 
 
 def _why(

@@ -19,7 +19,8 @@ from obslab.errors import InvalidInputError, NotFoundError, StaleError
 from obslab.locking import flush, require_newest
 from obslab.scheduling.models import ObservingRequest, RequestRejection, Schedule, ScheduledBlock
 from obslab.scheduling.night import night_geometry, night_window
-from obslab.scheduling.planner import Block, Plan, SlewModel, plan_night
+from obslab.scheduling.planner import Block, Plan, SlewModel, plan_changes, plan_night
+from obslab.scheduling.search import Budget
 from obslab.scheduling.types import RequestStatus, ScheduleStatus
 from obslab.scheduling.visibility import PlanRequest
 from obslab.settings import Site
@@ -31,6 +32,8 @@ REASONS = ("initial", "replan", "weather", "too", "what-if")
 Range = tuple[datetime, datetime]
 #: A night further than this from today is planned with a warning (a typed year is the usual cause).
 FAR_NIGHT_DAYS = 60
+#: The longest search a person may ask for (the command line, the Schedule page).
+MAX_SEARCH_SECONDS = 60.0
 CLOCK = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")
 
 
@@ -164,11 +167,27 @@ def plan(
     planned_from: datetime | None = None,
     lost: Sequence[Range] = (),
     slew: SlewModel | None = None,
+    search_seconds: float | None = None,
     now: Clock = utcnow,
 ) -> tuple[Plan, tuple[int, ...]]:
-    """Plan the night's pending requests, keeping the active version's block in progress at ``planned_from``."""
+    """Plan the night's pending requests, keeping the active version's block in progress at ``planned_from``.
+
+    The active version's other blocks start the search where they are and move only when that gains value; the
+    plan's ``change`` says what moved against it. ``search_seconds`` searches longer than the default (the plan
+    still depends only on the inputs and the number, not on the machine's speed: see ``search.Budget``).
+    """
     current = active_schedule(session, night)
-    return _plan(session, site, night, current, planned_from=planned_from, lost=lost, slew=slew, now=now)
+    return _plan(
+        session,
+        site,
+        night,
+        current,
+        planned_from=planned_from,
+        lost=lost,
+        slew=slew,
+        search_seconds=search_seconds,
+        now=now,
+    )
 
 
 def _plan(
@@ -180,8 +199,11 @@ def _plan(
     planned_from: datetime | None,
     lost: Sequence[Range],
     slew: SlewModel | None,
+    search_seconds: float | None,
     now: Clock,
 ) -> tuple[Plan, tuple[int, ...]]:
+    if search_seconds is not None and not 0 <= search_seconds <= MAX_SEARCH_SECONDS:
+        raise InvalidInputError("search_seconds", search_seconds, f"0 to {MAX_SEARCH_SECONDS:g} seconds")
     if planned_from is not None and planned_from.tzinfo is None:
         raise InvalidInputError("planned_from", planned_from.isoformat(), "a time with a zone (times are UTC)")
     for start, end in lost:
@@ -190,17 +212,35 @@ def _plan(
     rows = pending_requests(session)
     requests = [plan_request(row) for row in rows]
     keep: list[Block] = []
-    if current is not None and planned_from is not None:
+    previous: list[Block] = []
+    if current is not None:
         by_id = {request.id: request for request in requests}
-        keep = [
-            Block(by_id[b.request_id], b.start, b.end, b.slew_s)
-            for b in current.blocks
-            if b.start <= planned_from < b.end and b.request_id in by_id
-        ]
+        blocks = [(b, by_id[b.request_id]) for b in current.blocks if b.request_id in by_id]
+        if planned_from is not None:
+            keep = [Block(r, b.start, b.end, b.slew_s) for b, r in blocks if b.start <= planned_from < b.end]
+        previous = [Block(r, b.start, b.end, b.slew_s) for b, r in blocks]
     geometry = night_geometry(site, night)
-    result = plan_night(geometry, requests, planned_from=planned_from, lost=lost, keep=keep, slew=slew)
+    budget = Budget.of_seconds(search_seconds) if search_seconds is not None else None
+    result = plan_night(
+        geometry,
+        requests,
+        planned_from=planned_from,
+        lost=lost,
+        keep=keep,
+        previous=previous,
+        slew=slew,
+        budget=budget,
+    )
     warnings = far_night_notes(night, night_window(site, night), now().astimezone(site.zone).date(), requests)
-    result = replace(result, notes=(*warnings, *result.notes))
+    change = (
+        {"from": current.version_number}
+        | plan_changes(
+            ((b.request_id, b.start) for b in current.blocks), ((b.request.id, b.start) for b in result.blocks)
+        )
+        if current is not None
+        else None
+    )
+    result = replace(result, notes=(*warnings, *result.notes), change=change)
     return result, tuple(int(block.request.id) for block in keep)
 
 
@@ -235,6 +275,7 @@ def plan_and_save(
     lost: Sequence[Range] = (),
     reason: str | None = None,
     slew: SlewModel | None = None,
+    search_seconds: float | None = None,
     now: Clock = utcnow,
 ) -> Planned:
     """Plan and store the result as the night's next version; the previous one is kept, superseded.
@@ -252,7 +293,15 @@ def plan_and_save(
     previous = active_schedule(session, night, lock=True)
     _require_seen_plan(session, night, seen_version)
     result, kept = _plan(
-        session, site, night, previous, planned_from=planned_from, lost=lost, slew=slew, now=lambda: at
+        session,
+        site,
+        night,
+        previous,
+        planned_from=planned_from,
+        lost=lost,
+        slew=slew,
+        search_seconds=search_seconds,
+        now=lambda: at,
     )
     number = seen_version + 1
     if previous is not None:
@@ -381,17 +430,9 @@ def explain(session: Session, reference: int | str, night: date | None = None) -
 
 def compare(first: Schedule, second: Schedule) -> dict[str, Any]:
     """What changed from ``first`` to ``second``: requests added, removed, moved (with both starts), unchanged."""
-    a = {block.request_id: block for block in first.blocks}
-    b = {block.request_id: block for block in second.blocks}
-    moved = sorted(i for i in a.keys() & b.keys() if a[i].start != b[i].start)
-    return {
-        "from": first.version_number,
-        "to": second.version_number,
-        "added": sorted(b.keys() - a.keys()),
-        "removed": sorted(a.keys() - b.keys()),
-        "moved": [{"request": i, "from": a[i].start.isoformat(), "to": b[i].start.isoformat()} for i in moved],
-        "unchanged": len(a.keys() & b.keys()) - len(moved),
-    }
+    return {"from": first.version_number, "to": second.version_number} | plan_changes(
+        ((b.request_id, b.start) for b in first.blocks), ((b.request_id, b.start) for b in second.blocks)
+    )
 
 
 def plan_json(result: Plan, site: Site) -> dict[str, Any]:
@@ -422,4 +463,5 @@ def plan_json(result: Plan, site: Site) -> dict[str, Any]:
             for u in result.unscheduled
         ],
         "notes": list(result.notes),
+        "change": result.change,
     }

@@ -46,6 +46,13 @@ class ScheduleState(DashboardState):
         default="", label="From (UTC)", doc="Re-plan from this UTC time, HH:MM; empty: the whole night"
     )
     lost = param.String(default="", label="Lost (UTC)", doc="Time lost to weather, e.g. 07:10-08:30, 10:00-10:40")
+    search_seconds = param.Number(
+        default=None,
+        allow_None=True,
+        bounds=(0, 60),
+        label="Search (s)",
+        doc="Search about this long for a better plan; empty: the default (milliseconds)",
+    )
 
     blocks = param.DataFrame(default=None, precedence=-1)
     unscheduled = param.DataFrame(default=None, precedence=-1)
@@ -188,7 +195,15 @@ class ScheduleState(DashboardState):
 
         def read(session: Session) -> Plan:
             start, lost = self.planning_inputs()
-            result, _kept = plan(session, self.site, self.night_date(), planned_from=start, lost=lost, now=self.now)
+            result, _kept = plan(
+                session,
+                self.site,
+                self.night_date(),
+                planned_from=start,
+                lost=lost,
+                search_seconds=self.search_seconds,
+                now=self.now,
+            )
             self._show(result, WHAT_IF, lost)
             return result
 
@@ -196,6 +211,7 @@ class ScheduleState(DashboardState):
             read,
             lambda result: (
                 f"what-if: {len(result.blocks)} scheduled, {len(result.unscheduled)} left out; nothing stored"
+                + _against(result.change)
             ),
             write=False,
             refused=lambda _refusal: self._drop_what_if(),
@@ -219,6 +235,7 @@ class ScheduleState(DashboardState):
                 seen_version=self.shown_version,
                 planned_from=start,
                 lost=lost,
+                search_seconds=self.search_seconds,
                 now=self.now,
             )
             return saved.schedule.version_number, change_from_parent(session, saved.schedule)
@@ -229,12 +246,14 @@ class ScheduleState(DashboardState):
 
 def _stored(stored: tuple[int, dict[str, Any] | None]) -> str:
     number, difference = stored
-    change = (
-        (
-            f"; against version {difference['from']}: {len(difference['added'])} added, "
-            f"{len(difference['removed'])} removed, {len(difference['moved'])} moved"
-        )
-        if difference
-        else ""
+    return f"stored as version {number}{_against(difference)}"
+
+
+def _against(difference: dict[str, Any] | None) -> str:
+    """What changed against the version replaced (or that a what-if would replace); empty when there is none."""
+    if not difference:
+        return ""
+    return (
+        f"; against version {difference['from']}: {len(difference['added'])} added, "
+        f"{len(difference['removed'])} removed, {len(difference['moved'])} moved"
     )
-    return f"stored as version {number}{change}"

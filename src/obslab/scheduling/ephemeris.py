@@ -142,8 +142,8 @@ def _illumination(sun: np.ndarray, moon: np.ndarray) -> np.ndarray:
     return (1 + np.cos(phase_angle)) / 2
 
 
-def local_sidereal_time(site: Observer, unix_s: np.ndarray, ut1_utc_s: np.ndarray) -> np.ndarray:
-    """Local apparent sidereal time (radians) at UTC moments spanning a day at most.
+def local_sidereal_time(longitude: float, unix_s: np.ndarray, ut1_utc_s: np.ndarray) -> np.ndarray:
+    """Local apparent sidereal time (radians) at east ``longitude`` (radians), at UTC moments a day apart at most.
 
     GAST = ERA - EO (erfa.era00 from UT1; erfa.eo06a, the equation of the origins, IAU 2006/2000A): the
     same as erfa.gst06a, which astropy's sidereal_time calls, but EO (precession and nutation in right
@@ -154,7 +154,7 @@ def local_sidereal_time(site: Observer, unix_s: np.ndarray, ut1_utc_s: np.ndarra
     eo = erfa.eo06a(tt[0][ends], tt[1][ends])
     span = unix_s[-1] - unix_s[0]
     fraction = (unix_s - unix_s[0]) / span if span else np.zeros(len(unix_s))
-    return erfa.anp(erfa.era00(*ut1) - (eo[0] + fraction * (eo[1] - eo[0])) + site.longitude)
+    return erfa.anp(erfa.era00(*ut1) - (eo[0] + fraction * (eo[1] - eo[0])) + longitude)
 
 
 def apparent_places(ra_rad: np.ndarray, dec_rad: np.ndarray, unix_s: float) -> tuple[np.ndarray, np.ndarray]:

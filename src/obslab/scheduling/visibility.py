@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from obslab.astro import unit_vectors
-from obslab.scheduling.night import STEP, NightGeometry, astropy_times
+from obslab.scheduling.ephemeris import apparent_places, local_sidereal_time
+from obslab.scheduling.night import STEP, NightGeometry
 from obslab.scheduling.types import TwilightLevel
 
 #: Targets per vectorised chunk: bounds memory at about ten arrays of chunk x minutes.
@@ -108,76 +109,83 @@ def compute_visibility(night: NightGeometry, requests: Sequence[PlanRequest]) ->
             grid, empty, empty, empty, empty, np.full(n, -1), np.full(n, np.inf), np.zeros(t), np.zeros(t, bool), level
         )
     site = night.site
-    last, ra_app, dec_app = _apparent(night, requests, grid)
+    stamps = np.array([moment.timestamp() for moment in grid])
+    last, ra_app, dec_app = _apparent(night, requests, stamps)
     ra = np.array([r.ra_deg for r in requests])
     dec = np.array([r.dec_deg for r in requests])
     ephemeris = night.ephemeris
-    moon_up = ephemeris.at(grid, ephemeris.moon_altitude_deg) > MOON_UP_DEG
+    moon_up = ephemeris.at(stamps, ephemeris.moon_altitude_deg) > MOON_UP_DEG
     # The Moon as seen from the site (topocentric GCRS), never via ICRS: that is barycentric, and for a body
     # this close the direction would be off by degrees.  Against it, a target's ICRS direction differs only
     # by aberration (20 arcsec), well inside MARGIN_DEG.
-    moon_vec = ephemeris.at(grid, ephemeris.moon_unit)
+    moon_vec = ephemeris.at(stamps, ephemeris.moon_unit)
     moon_vec /= np.linalg.norm(moon_vec, axis=0)  # (3, minutes)
-    illumination = ephemeris.at(grid, ephemeris.moon_illumination)
+    illumination = ephemeris.at(stamps, ephemeris.moon_illumination)
 
-    dark = {level: _dark_mask(night, level, grid) for level in TwilightLevel}
-    stamps = np.array([moment.timestamp() for moment in grid])
+    dark = {level: _dark_mask(night, level, stamps) for level in TwilightLevel}
     window = np.array([_window_mask(r.windows, stamps) for r in requests]) if any(r.windows for r in requests) else None
     lat = math.radians(site.latitude_deg)
-    min_alt = np.radians(np.array([r.lowest_altitude_deg for r in requests]) + MARGIN_DEG)
+    sin_min_alt = np.sin(np.radians(np.array([r.lowest_altitude_deg for r in requests]) + MARGIN_DEG))
     ha_min = np.array([r.hour_angle_min_h if r.hour_angle_min_h is not None else -12.0 for r in requests])
     ha_max = np.array([r.hour_angle_max_h if r.hour_angle_max_h is not None else 12.0 for r in requests])
-    sep_min = np.radians(
-        np.array(
-            [
-                r.min_moon_separation_deg + MARGIN_DEG if r.min_moon_separation_deg is not None else -1.0
-                for r in requests
-            ]
-        )
+    ha_limited = np.array([r.hour_angle_min_h is not None or r.hour_angle_max_h is not None for r in requests])
+    # Separations are compared as cosines (the cosine falls as the angle grows), so the arc cosine is taken
+    # once per request, for the closest approach, not once per request and minute.  No limit: always passes.
+    cos_sep_max = np.array(
+        [
+            math.cos(math.radians(r.min_moon_separation_deg + MARGIN_DEG))
+            if r.min_moon_separation_deg is not None
+            else 2.0
+            for r in requests
+        ]
     )
     illum_max = np.array([r.max_moon_illumination if r.max_moon_illumination is not None else np.inf for r in requests])
     target_vec = unit_vectors(np.radians(ra), np.radians(dec))  # (3, requests)
+    # sin(altitude) = sin(dec) sin(lat) + cos(dec) cos(lat) cos(LAST - ra), as one product of the apparent
+    # directions with the zenith's (lat, LAST) direction: no trigonometry per request and minute.
+    apparent_vec = unit_vectors(ra_app, dec_app).T  # (requests, 3)
+    zenith = unit_vectors(last, np.full(t, lat))  # (3, minutes)
 
     dark_window, high, in_ha, feasible = (np.zeros((n, t), dtype=bool) for _ in range(4))
     best = np.full(n, -1)
     closest = np.full(n, np.inf)
-    levels = np.array([list(TwilightLevel).index(r.twilight) for r in requests])
+    order = list(TwilightLevel)
+    levels = np.array([order.index(r.twilight) for r in requests])
     dark_rows = np.array([dark[level] for level in TwilightLevel])
     for lo in range(0, n, CHUNK):
         hi = min(n, lo + CHUNK)
         rows = slice(lo, hi)
         stage = dark_rows[levels[rows]]
         if window is not None:
-            stage = stage & window[rows]
+            stage &= window[rows]
         dark_window[rows] = stage
-        hour_angle = last[None, :] - ra_app[rows, None]
-        sin_alt = np.sin(dec_app[rows, None]) * math.sin(lat) + np.cos(dec_app[rows, None]) * math.cos(lat) * np.cos(
-            hour_angle
-        )
-        stage = stage & (sin_alt >= np.sin(min_alt[rows, None]))
+        sin_alt = apparent_vec[rows] @ zenith
+        stage &= sin_alt >= sin_min_alt[rows, None]
         high[rows] = stage
-        ha_hours = (np.degrees(hour_angle) / 15.0 + 12.0) % 24.0 - 12.0
-        stage = stage & (ha_hours >= ha_min[rows, None]) & (ha_hours <= ha_max[rows, None])
+        limited = np.flatnonzero(ha_limited[rows])  # hour angles only for the requests that limit them
+        if len(limited):
+            hour_angle = last[None, :] - ra_app[lo + limited, None]
+            ha_hours = (np.degrees(hour_angle) / 15.0 + 12.0) % 24.0 - 12.0
+            stage[limited] &= (ha_hours >= ha_min[lo + limited, None]) & (ha_hours <= ha_max[lo + limited, None])
         in_ha[rows] = stage
         cos_sep = np.clip(target_vec[:, rows].T @ moon_vec, -1.0, 1.0)
-        separation = np.arccos(cos_sep)
-        moon_ok = (separation >= sep_min[rows, None]) & (
+        nearest = np.where(stage, cos_sep, -np.inf).max(axis=1)
+        closest[rows] = np.where(np.isfinite(nearest), np.degrees(np.arccos(np.maximum(nearest, -1.0))), np.inf)
+        stage &= (cos_sep <= cos_sep_max[rows, None]) & (
             (illumination[None, :] <= illum_max[rows, None]) | ~moon_up[None, :]
         )
-        closest[rows] = np.where(stage, np.degrees(separation), np.inf).min(axis=1)
-        stage = stage & moon_ok
         feasible[rows] = stage
         scored = np.where(stage, sin_alt, -2.0)
         best[rows] = np.where(stage.any(axis=1), scored.argmax(axis=1), -1)
     return Visibility(grid, dark_window, high, in_ha, feasible, best, closest, illumination, moon_up, level)
 
 
-def _dark_mask(night: NightGeometry, level: TwilightLevel, grid: list[datetime]) -> np.ndarray:
+def _dark_mask(night: NightGeometry, level: TwilightLevel, stamps: np.ndarray) -> np.ndarray:
     interval = night.dark(level)
     if interval is None:
-        return np.zeros(len(grid), dtype=bool)
+        return np.zeros(len(stamps), dtype=bool)
     start, end = interval
-    return np.array([start <= moment <= end for moment in grid])
+    return (stamps >= start.timestamp()) & (stamps <= end.timestamp())
 
 
 def _window_mask(windows: tuple[tuple[datetime, datetime], ...], stamps: np.ndarray) -> np.ndarray:
@@ -189,20 +197,20 @@ def _window_mask(windows: tuple[tuple[datetime, datetime], ...], stamps: np.ndar
     return mask
 
 
-def _apparent(night: NightGeometry, requests: Sequence[PlanRequest], grid: list[datetime]) -> tuple[np.ndarray, ...]:
-    """Apparent sidereal time at each grid moment, and each target's apparent (true equator and equinox of date) place.
+def _apparent(night: NightGeometry, requests: Sequence[PlanRequest], stamps: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Apparent sidereal time at each moment (UNIX seconds), and each target's apparent place at the middle one.
 
-    Hour angles from these give altitudes as astropy's AltAz gives them (no refraction), to well under MARGIN_DEG.
+    The apparent place is on the true equator and equinox of date.  Hour angles from these give altitudes as
+    astropy's AltAz gives them (no refraction), to well under MARGIN_DEG; computed with ERFA directly
+    (obslab.scheduling.ephemeris), as astropy's sidereal_time and TETE compute them.
     """
-    import astropy.units as u
-    from astropy.coordinates import TETE, SkyCoord
-
-    times = astropy_times(grid)
-    last = times.sidereal_time("apparent", longitude=night.site.longitude_deg * u.deg).rad
-    ra = np.array([r.ra_deg for r in requests])
-    dec = np.array([r.dec_deg for r in requests])
-    apparent = SkyCoord(ra=ra * u.deg, dec=dec * u.deg, frame="icrs").transform_to(TETE(obstime=times[len(grid) // 2]))
-    return last, apparent.ra.rad, apparent.dec.rad
+    ephemeris = night.ephemeris
+    ut1_utc = ephemeris.at(stamps, ephemeris.ut1_utc_s)
+    last = local_sidereal_time(math.radians(night.site.longitude_deg), stamps, ut1_utc)
+    ra = np.radians([r.ra_deg for r in requests])
+    dec = np.radians([r.dec_deg for r in requests])
+    ra_app, dec_app = apparent_places(ra, dec, float(stamps[len(stamps) // 2]))
+    return last, ra_app, dec_app
 
 
 def altitude_curves(
@@ -219,7 +227,7 @@ def altitude_curves(
     grid = [start + k * step for k in range(int((end - start) / step) + 1)]
     if not requests or not grid:
         return grid, np.zeros((len(requests), len(grid)))
-    last, ra_app, dec_app = _apparent(night, requests, grid)
+    last, ra_app, dec_app = _apparent(night, requests, np.array([moment.timestamp() for moment in grid]))
     lat = math.radians(night.site.latitude_deg)
     sin_alt = np.sin(dec_app[:, None]) * math.sin(lat) + np.cos(dec_app[:, None]) * math.cos(lat) * np.cos(
         last[None, :] - ra_app[:, None]

@@ -14,7 +14,7 @@ C_AU_PER_DAY = erfa.CMPS * erfa.DAYSEC / erfa.DAU
 EARTH_ROTATION_RAD_S = 7.292115e-5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Observer:
     """Where the observer stands: geodetic longitude and latitude (radians), and the position on the Earth (au)."""
 
@@ -40,7 +40,7 @@ class Observer:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SunAndMoon:
     """Per moment: altitudes (degrees, no refraction), the Moon's direction from the site, its lit fraction."""
 
@@ -51,7 +51,7 @@ class SunAndMoon:
 
 
 def julian_dates(unix_s: np.ndarray, ut1_utc_s: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
-    """Two-part TT and UT1 Julian dates of UTC moments given as UNIX seconds, and UT1-UTC (seconds) at each."""
+    """Two-part TT and UT1 Julian dates of UTC moments (UNIX seconds), given UT1-UTC (seconds) at each."""
     days = np.floor(unix_s / erfa.DAYSEC)
     utc = (UNIX_EPOCH_JD + days, (unix_s - days * erfa.DAYSEC) / erfa.DAYSEC)
     # erfa.utctai applies the leap seconds (erfa.dat); TT is TAI + 32.184 s; UT1 comes from the IERS offset.
@@ -61,7 +61,7 @@ def julian_dates(unix_s: np.ndarray, ut1_utc_s: np.ndarray) -> tuple[tuple[np.nd
 
 
 def sun_and_moon(site: Observer, unix_s: np.ndarray, ut1_utc_s: np.ndarray) -> SunAndMoon:
-    """The Sun and Moon from ``site`` at UTC moments spanning a day or two at most, vectorised."""
+    """The Sun and Moon from ``site`` at UTC moments (UNIX seconds) spanning one night, vectorised."""
     tt, ut1 = julian_dates(unix_s, ut1_utc_s)
     earth_helio, earth_bary_v = _earth(tt)
     # One celestial-to-intermediate matrix (erfa.c2i06a: frame bias, precession, nutation) for the whole span:
@@ -79,8 +79,9 @@ def sun_and_moon(site: Observer, unix_s: np.ndarray, ut1_utc_s: np.ndarray) -> S
     sun = -earth_helio - site_p
     sun_apparent = _aberrated(sun, observer_v)
 
-    # The Moon (erfa.moon98: geocentric, GCRS axes, a few arcsec), from the site, back-dated by the light time
-    # (1.3 s) in the barycentric frame as astropy's get_body does, then aberration with the site's velocity.
+    # The Moon (erfa.moon98: geocentric, GCRS axes, 3 arcsec RMS against ELP/MPP02; astropy's get_body uses the
+    # same), from the site, back-dated by the light time (1.3 s) in the barycentric frame as get_body does,
+    # then aberration with the site's velocity.
     moon_pv = erfa.moon98(*tt)
     moon_geo, moon_v = moon_pv["p"], moon_pv["v"]
     moon = moon_geo - site_p

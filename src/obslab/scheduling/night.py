@@ -117,7 +117,7 @@ def astropy_times(moments: list[datetime]):  # noqa: ANN201 - astropy is importe
 def night_geometry(site: Site, night: date) -> NightGeometry:
     """The night of local date ``night`` at ``site``.
 
-    One vectorised transform each for Sun and Moon, cached per night.
+    Sun and Moon from ERFA (obslab.scheduling.ephemeris) every ``SAMPLE``, in one vectorised call; cached per night.
     """
     start, end = night_window(site, night)
     samples = [start + k * SAMPLE for k in range(int((end - start) / SAMPLE) + 2)]  # one past the end
@@ -177,8 +177,8 @@ def _observer(site: Site) -> Observer:
 def ut1_minus_utc(seconds: np.ndarray) -> np.ndarray:
     """UT1-UTC (seconds) at UNIX moments, from the IERS table astropy ships (never downloaded), as astropy's Time.
 
-    Past the table's end the last prediction holds (astropy's own behaviour): at most a second, 15 arcsec of
-    rotation.
+    Past the table's end its last prediction holds, as in astropy (UT1-UTC stays under 0.9 s: 14 arcsec of
+    rotation at most).
     """
     from astropy.utils import iers
 

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from obslab.cli._app import App, actor, emit_json, json_option, reports_errors
-from obslab.configs.text_input import FPLANE_INSTRUMENT, ISO_ALLOWED
+from obslab.configs.fplane import FPLANE_INSTRUMENT
+from obslab.configs.text_input import ISO_ALLOWED
 from obslab.errors import InvalidInputError, NotFoundError
 from obslab.formatting import shown, utc
 

@@ -53,6 +53,8 @@ COLUMNS = ("IFUSLOT", "X_FP", "Y_FP", "SPECID", "SPECSLOT", "IFUID", "IFUROT", "
 #: Configuration item attributes, in column order after IFUSLOT (the item key).
 ATTRIBUTES = ("x_fp", "y_fp", "specid", "specslot", "ifuid", "ifurot", "platesc")
 #: SPECID or IFUID from this value up marks a non-VIRUS row.
+#: The instrument whose configuration the fplane format describes (HETDEX's VIRUS IFUs).
+FPLANE_INSTRUMENT = "VIRUS"
 PLACEHOLDER = 900
 #: Every seat of the IFU head mounting plate, in file order: two-digit column 01-10, then one-digit row 1-9.
 SEATS = tuple(f"{column:02d}{row}" for column in range(1, 11) for row in range(1, 10))

@@ -10,11 +10,10 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from obslab.configs.datestr import ALLOWED, parse_datestr
-from obslab.configs.fplane import items_from_fplane, parse_fplane, rows_from_items
+from obslab.configs.fplane import FPLANE_INSTRUMENT, items_from_fplane, parse_fplane, rows_from_items
 from obslab.errors import InvalidInputError
 
 #: The instrument whose configuration is the focal plane (what GET /fplane serves, what fplane files describe).
-FPLANE_INSTRUMENT = "VIRUS"
 ISO_ALLOWED = "a UTC time in ISO 8601, such as 2026-11-21T18:00 or 2026-11-21T18:00:00Z (no zone: UTC)"
 ITEMS_ALLOWED = 'a JSON object of items: {"key": {"attribute": value, ...}, ...}'
 

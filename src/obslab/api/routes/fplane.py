@@ -13,7 +13,7 @@ from obslab.api.deps import context_of, flag, unit_of_work
 from obslab.api.errors import error_responses
 from obslab.api.schemas import FPLANE_UPDATE_EXAMPLES, FplaneUpdate, FplaneUpdateResult
 from obslab.configs.datestr import ALLOWED, parse_datestr
-from obslab.configs.fplane import fplane_from_items, render_fplane
+from obslab.configs.fplane import FPLANE_INSTRUMENT, fplane_from_items, render_fplane
 from obslab.configs.hardware import read_update_request
 from obslab.configs.tcs import record_hardware_status
 from obslab.configs.views import RecordKey, record_in_force, record_items
@@ -21,7 +21,6 @@ from obslab.context import ObslabContext
 from obslab.errors import NotFoundError
 
 #: The instrument whose configuration is the focal plane.
-FPLANE_INSTRUMENT = "VIRUS"
 TEXT = {"content": {"text/plain": {}}, "description": "the fplane file, saved as fplaneYYYYMMDD.txt"}
 ANSWERS: dict[int | str, dict[str, Any]] = {200: TEXT, **error_responses(400, 404)}
 DateStr = Annotated[str, Path(description=f"When: {ALLOWED}.", examples=["20180714", "2018-07-15T04:12:33.5"])]

@@ -1,13 +1,13 @@
-"""Benchmark: obslab's and astroplan's night plans as a share of the exact optimum (a time-indexed MILP, HiGHS).
+"""Benchmark: obslab's and astroplan's night plans as a share of the exact optimum (a time-indexed MILP, HiGHS)."""
 
-Seeded instances from ``scheduling_instances.requests`` (the ones scheduler_vs_astroplan.py uses) at each size
-and seed; obslab (``plan_night``), astroplan's PriorityScheduler and the MILP each plan them, and every schedule
-is checked by astroplan's own constraint evaluation and for room to slew between consecutive blocks.
-
-    .venv/bin/python benchmarks/scheduler_quality.py [--quick] [--sizes 20 40 80] [--seeds 5] [--time-limit 60]
-
-The last line printed is ``RESULT {json}``.
-"""
+# Run from the repository root (benchmarks/README.md says what it measures and has the last figures):
+#
+#     .venv/bin/python benchmarks/scheduler_quality.py [--quick] [--sizes 20 40 80] [--seeds 5] [--time-limit 60]
+#
+# Seeded instances from scheduling_instances.requests (those of scheduler_vs_astroplan.py) at each size and seed;
+# obslab (plan_night), astroplan's PriorityScheduler and the MILP each plan them, and every schedule is checked
+# by astroplan's own constraint evaluation and for room to slew between consecutive blocks.  The last line
+# printed is ``RESULT {json}``.
 
 from __future__ import annotations
 
@@ -338,6 +338,11 @@ def summary(rows: list[dict[str, Any]], who: str) -> dict[str, Any]:
         "mean_pct_of_bound": round(float(np.mean(bound)), 2),
         "worst_pct_of_bound": round(float(np.min(bound)), 2),
         "mean_seconds": round(float(np.mean([f["seconds"] for f in found])), 3),
+        **(
+            {"mean_planning_seconds": round(float(np.mean([f["planning_seconds"] for f in found])), 4)}
+            if all("planning_seconds" in f for f in found)
+            else {}
+        ),
         "infeasible_blocks": int(sum(f["infeasible_blocks"] for f in found)),
     }
 
@@ -352,6 +357,13 @@ def pooled_line(label: str, rows: list[dict[str, Any]]) -> str:
         f"(of the bound {ours['mean_pct_of_bound']:.2f}% / {ours['worst_pct_of_bound']:.2f}%)"
         + (f"; astroplan mean {theirs['mean_pct']:.2f}% worst {theirs['worst_pct']:.2f}%" if theirs else "")
         + f"; MILP proven {proven}/{len(rows)}, worst gap {worst_gap:.2f}%"
+        + f"; mean times: obslab {ours['mean_seconds']:.2f} s end to end, "
+        + f"{ours['mean_planning_seconds'] * 1000:.0f} ms planning"
+        + (
+            f", astroplan {theirs['mean_seconds']:.1f} s (x{theirs['mean_seconds'] / ours['mean_seconds']:.0f})"
+            if theirs
+            else ""
+        )
     )
 
 
@@ -461,6 +473,7 @@ def main() -> None:
                 "milp_proven": sum(r["milp"]["proven_optimal"] for r in rows if r["n"] == size),
                 "milp_worst_gap_pct": max(r["milp"]["gap_pct"] for r in rows if r["n"] == size),
                 "milp_mean_seconds": round(float(np.mean([r["milp"]["seconds"] for r in rows if r["n"] == size])), 2),
+                "milp_max_seconds": max(r["milp"]["seconds"] for r in rows if r["n"] == size),
             }
             for size in sizes
         }

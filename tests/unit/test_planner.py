@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from obslab.scheduling.night import night_geometry
-from obslab.scheduling.planner import SlewModel, plan_night
+from obslab.scheduling.planner import SlewModel, plan_changes, plan_night
 from obslab.scheduling.types import RejectionReason, TwilightLevel
 from obslab.scheduling.visibility import PlanRequest
 from tests.helpers.astroplan_oracle import violations
@@ -154,3 +154,58 @@ def test_small_inputs_and_no_requests(count: int) -> None:
     plan = plan_night(night, random_requests(count, seed=1))
     assert len(plan.blocks) + len(plan.unscheduled) == count
     assert plan_night(night, []).blocks == ()
+
+
+def test_more_value_can_outrank_a_higher_priority_and_the_reason_names_who_holds_its_time() -> None:
+    """In 92 minutes, two 45-minute blocks of priority 6 hold more value than one 50-minute block of priority 9."""
+    night = night_geometry(KITT_PEAK, NIGHT)
+    middle = night.midnight
+    window = ((middle - timedelta(minutes=46), middle + timedelta(minutes=46)),)
+
+    def request(name: str, minutes: int, priority: int, ra: float) -> PlanRequest:
+        return PlanRequest(
+            id=name, name=name, ra_deg=ra, dec_deg=30.0, duration_s=minutes * 60, priority=priority, windows=window
+        )
+
+    high, first, second = request("HIGH", 50, 9, 60.0), request("ONE", 45, 6, 60.2), request("TWO", 45, 6, 60.4)
+    plan = plan_night(night, [high, first, second], slew=SlewModel(settle_s=0.0))
+    assert sorted(b.request.id for b in plan.blocks) == ["ONE", "TWO"] and plan.weighted_minutes == 540
+    (left,) = plan.unscheduled
+    assert left.reason is RejectionReason.OUTRANKED and set(left.outranked_by) == {"ONE", "TWO"}
+    assert left.detail == "its observable time is taken by ONE (priority 6), TWO (priority 6)"
+
+
+def test_replanning_with_nothing_changed_moves_nothing() -> None:
+    night = night_geometry(KITT_PEAK, NIGHT)
+    requests = random_requests(80, seed=4)
+    first = plan_night(night, requests)
+    again = plan_night(night, requests, previous=first.blocks)
+    assert [(b.request.id, b.start, b.end) for b in again.blocks] == [
+        (b.request.id, b.start, b.end) for b in first.blocks
+    ]
+    changes = plan_changes(
+        [(b.request.id, b.start) for b in first.blocks], [(b.request.id, b.start) for b in again.blocks]
+    )
+    assert changes == {"added": [], "removed": [], "moved": [], "unchanged": len(first.blocks)}
+
+
+def test_a_replan_after_half_an_hour_lost_keeps_the_blocks_it_does_not_touch() -> None:
+    """Blocks clear of the lost half hour stay where they were unless moving them gains value."""
+    night = night_geometry(KITT_PEAK, NIGHT)
+    requests = random_requests(80, seed=5)
+    first = plan_night(night, requests)
+    running = first.blocks[3]
+    now = running.start + (running.end - running.start) / 2
+    lost = (now + timedelta(minutes=60), now + timedelta(minutes=90))
+    again = plan_night(night, requests, planned_from=now, lost=[lost], keep=[running], previous=first.blocks)
+    assert violations(again.blocks, KITT_PEAK) == []
+    assert all(b.end <= lost[0] or b.start >= lost[1] for b in again.blocks)
+    later = [b for b in first.blocks if b.start >= now]
+    untouched = [b for b in later if b.end <= lost[0] or b.start >= lost[1]]
+    placed = {b.request.id: b.start for b in again.blocks}
+    stayed = [b for b in untouched if placed.get(b.request.id) == b.start]
+    # Without the search nothing would move but what the loss forces; what the search moves, it moves for value.
+    assert len(stayed) >= len(untouched) - 2, (len(stayed), len(untouched))
+    assert again.weighted_minutes >= sum(
+        b.request.priority * (b.end - b.start) / timedelta(minutes=1) for b in untouched
+    )

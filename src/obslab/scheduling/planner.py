@@ -12,12 +12,10 @@ import numpy as np
 
 from obslab.astro import unit_vectors
 from obslab.scheduling.night import STEP, NightGeometry
-from obslab.scheduling.search import Budget, Problem, fill, improve, timing
-from obslab.scheduling.types import RejectionReason, TwilightLevel
+from obslab.scheduling.reasons import Unscheduled, left_out
+from obslab.scheduling.search import Budget, Problem, fill, improve, runs, timing
+from obslab.scheduling.types import TwilightLevel
 from obslab.scheduling.visibility import PlanRequest, Visibility, compute_visibility
-
-#: How many higher-priority requests an "outranked" detail names (all are kept in ``outranked_by``).
-NAMED = 3
 
 
 @dataclass(frozen=True)
@@ -39,16 +37,6 @@ class Block:
     start: datetime
     end: datetime
     slew_s: float = 0.0
-
-
-@dataclass(frozen=True)
-class Unscheduled:
-    """A request left out, with a machine-readable reason and a sentence saying exactly why."""
-
-    request: PlanRequest
-    reason: RejectionReason
-    detail: str
-    outranked_by: tuple[int | str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,15 +147,16 @@ def plan_night(
         else:
             start = grid[minute]
             blocks.append(Block(requests[index], start, start + int(lengths[index]) * STEP, slew_minutes * 60.0))
-    placed_ids = {block.request.id for block in blocks}
-    owners = np.full(size, -1)
-    for index, minute, _slew in chosen:
-        owners[minute : minute + lengths[index]] = index
-    unscheduled = [
-        _why(vis, requests, i, lengths[i], available, owners, night)
-        for i in range(len(requests))
-        if requests[i].id not in placed_ids
-    ]
+    placed = {index for index, _minute, _slew in chosen}
+    unscheduled = left_out(
+        vis,
+        requests,
+        lengths,
+        [i for i in range(len(requests)) if i not in placed],
+        available,
+        [(index, minute) for index, minute, _slew in chosen],
+        night,
+    )
     night_start, night_end = (grid[0], grid[-1]) if size else (None, None)
     return Plan(
         night, vis.twilight, night_start, night_end, planned_from, tuple(blocks), tuple(unscheduled), tuple(night.notes)
@@ -197,10 +186,11 @@ def _search(
     # Kept blocks sit in the sequence like any other, with the one start they have, and are never removed.
     pinned = {i: vis.index(b.start) for i, b in kept.items()}
     pinned = {i: m for i, m in pinned.items() if m < size}
-    chances = allowed.sum(axis=1)
+    chances = allowed.sum(axis=1).tolist()
+    minutes = lengths.tolist()
     ranked = sorted(
-        (i for i in range(len(requests)) if i not in kept and chances[i] > lengths[i]),
-        key=lambda i: (-requests[i].priority, int(chances[i]), str(requests[i].id)),
+        (i for i in range(len(requests)) if i not in kept and chances[i] > minutes[i]),
+        key=lambda i: (-requests[i].priority, chances[i], str(requests[i].id)),
     )
     # The pool: the previous plan's requests whatever their rank, then the best ranked, kept in rank order.
     pool = {i for i in ranked if i in earlier}
@@ -211,16 +201,19 @@ def _search(
     local = {int(g): k for k, g in enumerate(members)}
     order = np.array([local[i] for i in first], dtype=np.int64)
     target = np.array([_target(vis, requests[g], int(g), int(lengths[g]), earlier, pinned) for g in members])
-    # The plan being replaced, in time order, as far as it still fits (a block whose time is lost may still
-    # fit elsewhere in the order; one that no longer fits at all is left to the fill like any other).
+    # The plan being replaced, each block where it was if it may still start there after the one before (a block
+    # whose time is lost goes back to the fill like any other: moving it would shift everything after it).
     seq: list[int] = []
+    end = None
     for index in sorted({*pinned, *(i for i in earlier if i in local)}, key=lambda i: (target[local[i]], i)):
-        trial = [*seq, local[index]]
-        if problem.bounds(trial) is not None:
-            seq = trial
+        c, minute = local[index], round(target[local[index]])
+        ready = 0 if end is None else end[1] + problem.slew(end[0], c)
+        if minute >= ready and problem.later(c, minute) == minute:
+            seq.append(c)
+            end = (c, minute + int(lengths[index]))
     seq = fill(problem, seq, order)
     seed = zlib.crc32(repr([requests[int(g)].id for g in members]).encode())
-    seq = improve(problem, seq, order, budget, seed).seq
+    seq = improve(problem, seq, order, budget, seed, sideways=not earlier).seq
     seq = fill(problem, seq, order)  # whatever still fits after the search goes in
     chosen = [(int(members[c]), start) for c, start in zip(seq, timing(problem, seq, target), strict=True)]
     rest = [i for i in ranked if i not in pool]
@@ -263,25 +256,27 @@ def _problem(
     """The search's view of ``members`` (request indices); pinned ones may start only at their minute."""
     size = allowed.shape[1]
     length = lengths[members]
-    rows = allowed[members]
-    counts = np.zeros((len(members), size + 1), dtype=np.int32)
-    np.cumsum(rows, axis=1, dtype=np.int32, out=counts[:, 1:])
-    # A block needs every sample from its start to its end allowed (both ends included: length + 1 samples).
-    ends = np.arange(size)[None, :] + length[:, None] + 1
-    inside = np.take_along_axis(counts, np.minimum(ends, size), axis=1) - counts[:, :size]
-    valid = (ends <= size) & (inside == length[:, None] + 1)
+    row, first, end = runs(allowed[members])
+    # A block needs every sample from its start to its end allowed (both ends included: length + 1 samples), so
+    # a run of allowed minutes [first, end) holds starts from first to end - 1 - length.
+    last = end - 1 - length[row]
+    keep = last >= first
+    row, first, last = row[keep], first[keep], last[keep]
     fixed = np.zeros(len(members), dtype=bool)
-    for k, g in enumerate(members.tolist()):
-        if g in pinned:
-            valid[k] = False
-            valid[k, pinned[g]] = True
-            fixed[k] = True
+    pins = [(k, pinned[g]) for k, g in enumerate(members.tolist()) if g in pinned]
+    if pins:  # a pinned block may start only at its minute
+        at = np.array(pins, dtype=np.int64)
+        fixed[at[:, 0]] = True
+        keep = ~fixed[row]
+        row = np.concatenate([row[keep], at[:, 0]])
+        first = np.concatenate([first[keep], at[:, 1]])
+        last = np.concatenate([last[keep], at[:, 1]])
     weight = np.array([requests[g].priority for g in members.tolist()], dtype=float)
 
     def minutes(separation_deg: np.ndarray) -> np.ndarray:
         return np.ceil(slew.seconds(separation_deg) / STEP.total_seconds() - 1e-9)
 
-    return Problem(valid, length, weight, vectors[members], minutes, fixed)
+    return Problem((row, first, last), size, length, weight, vectors[members], minutes, fixed)
 
 
 def _slew_minutes(slew: SlewModel, vectors: np.ndarray, a: int | None, b: int) -> int:
@@ -353,100 +348,3 @@ def _target_minute(vis: Visibility, request: PlanRequest, index: int, length: in
     if request.preferred_time is not None:
         return (request.preferred_time - vis.grid[0]) / STEP if vis.grid else 0.0
     return float(vis.best_minute[index]) - length / 2.0
-
-
-def _why(
-    vis: Visibility,
-    requests: list[PlanRequest],
-    index: int,
-    length: int,
-    available: np.ndarray,
-    owners: np.ndarray,
-    night: NightGeometry,
-) -> Unscheduled:
-    """The first stage that rules the request out, in the order a person would check them."""
-    request = requests[index]
-    need = f"{length} min"
-    if len(vis.grid) == 0 or request.minutes > len(vis.grid):
-        dark = night.dark(request.twilight)
-        if dark is None:
-            return Unscheduled(
-                request, RejectionReason.NEVER_VISIBLE, f"this night has no dark time ({request.twilight.dark_time})"
-            )
-        return Unscheduled(
-            request,
-            RejectionReason.NOT_SCHEDULABLE,
-            f"it needs {need}, longer than the night's dark time ({request.twilight.dark_time})",
-        )
-    if not vis.dark_and_window[index].any():
-        if request.windows and night.dark(request.twilight) is not None:
-            first = request.windows[0]
-            return Unscheduled(
-                request,
-                RejectionReason.WINDOWS_OUTSIDE_NIGHT,
-                f"none of its {len(request.windows)} time window(s) (first {first[0]:%Y-%m-%d %H:%M} to "
-                f"{first[1]:%Y-%m-%d %H:%M} UTC) falls in this night's dark time ({request.twilight.dark_time})",
-            )
-        return Unscheduled(
-            request, RejectionReason.NEVER_VISIBLE, f"this night has no dark time ({request.twilight.dark_time})"
-        )
-    if not vis.altitude[index].any():
-        return Unscheduled(
-            request,
-            RejectionReason.NEVER_VISIBLE,
-            f"never above {request.lowest_altitude_deg:.1f} deg altitude while the sky is dark enough",
-        )
-    if not vis.hour_angle[index].any():
-        low = request.hour_angle_min_h if request.hour_angle_min_h is not None else -12
-        high = request.hour_angle_max_h if request.hour_angle_max_h is not None else 12
-        return Unscheduled(
-            request, RejectionReason.HOUR_ANGLE, f"never between hour angles {low:g} h and {high:g} h while high enough"
-        )
-    if not vis.feasible[index].any():
-        closest = vis.closest_moon_deg[index]
-        if request.min_moon_separation_deg is not None and closest < request.min_moon_separation_deg + 0.1:
-            return Unscheduled(
-                request,
-                RejectionReason.MOON,
-                f"the Moon is never more than {closest:.1f} deg away while it is "
-                f"observable; it needs {request.min_moon_separation_deg:g} deg",
-            )
-        return Unscheduled(
-            request,
-            RejectionReason.MOON,
-            f"the Moon is up and {vis.moon_illumination.max():.0%} lit whenever the target is observable; "
-            f"this request allows at most {request.max_moon_illumination:.0%}",
-        )
-    longest = _longest_run(vis.feasible[index])
-    if longest < length + 1:
-        return Unscheduled(
-            request,
-            RejectionReason.VISIBLE_TOO_SHORT,
-            f"observable for at most {max(0, longest - 1)} min in one stretch; it needs {need}",
-        )
-    if _longest_run(vis.feasible[index] & available) < length + 1:
-        return Unscheduled(
-            request,
-            RejectionReason.TIME_LOST,
-            "its observable time falls in lost time, under a kept block or before planning started",
-        )
-    takers = sorted(
-        (int(i) for i in np.unique(owners[vis.feasible[index] & available]) if i >= 0),
-        key=lambda i: (-requests[i].priority, str(requests[i].id)),
-    )
-    named = ", ".join(f"{requests[i].label} (priority {requests[i].priority:g})" for i in takers[:NAMED])
-    more = f" and {len(takers) - NAMED} more" if len(takers) > NAMED else ""
-    detail = (
-        f"its observable time is taken by {named}{more}"
-        if takers
-        else "its observable time is broken up by slews between other blocks"
-    )
-    return Unscheduled(request, RejectionReason.OUTRANKED, detail, tuple(requests[i].id for i in takers))
-
-
-def _longest_run(mask: np.ndarray) -> int:
-    if not mask.any():
-        return 0
-    padded = np.concatenate([[0], mask.astype(np.int8), [0]])
-    edges = np.flatnonzero(np.diff(padded))
-    return int((edges[1::2] - edges[::2]).max())

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,24 +32,38 @@ class Budget:
         return cls(moves=max(0, round(seconds * MOVES_PER_SECOND)), seconds=max(0.05, 3.0 * seconds))
 
 
+def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every stretch of True in each row of ``mask``: (row, first column, column after the last), row by row."""
+    rows, size = mask.shape
+    padded = np.zeros((rows, size + 2), dtype=np.int8)
+    padded[:, 1:-1] = mask
+    edges = np.diff(padded, axis=1)
+    begin = np.flatnonzero(edges == 1)
+    end = np.flatnonzero(edges == -1)  # same rows, same order: each run opens before it closes
+    width = size + 1
+    return begin // width, begin % width, end % width
+
+
 class Problem:
     """The requests a search may place: valid starts, lengths, values and slews, by local index.
 
-    A block of request ``c`` may start at ``s`` when ``valid[c, s]``; it then runs ``length[c]`` minutes, and the next
-    block may start after a further slew.  ``next``/``prev`` give the nearest valid start at or after / at or before
-    any minute, so whether a request fits between two neighbours (each free to move within its slack) is one lookup.
+    A block of request ``c`` may start at any minute of its runs of valid starts; it then runs ``length[c]``
+    minutes, and the next block may start after a further slew.  ``later``/``earlier`` give the nearest valid start
+    at or after / at or before a minute, so whether a request fits between two neighbours (each free to move within
+    its slack) is one lookup.
     """
 
     def __init__(
         self,
-        valid: np.ndarray,
+        starts: tuple[np.ndarray, np.ndarray, np.ndarray],
+        size: int,
         length: np.ndarray,
         weight: np.ndarray,
         vectors: np.ndarray,
         slew_minutes: Callable[[np.ndarray], np.ndarray],
         fixed: np.ndarray,
     ) -> None:
-        count, size = valid.shape
+        count = len(length)
         self.size = size
         self.count = count
         self.length = np.asarray(length, dtype=np.int64)
@@ -59,16 +74,46 @@ class Problem:
         self._matrix = np.zeros((count, count), dtype=np.int16)
         self._filled = np.zeros(count, dtype=bool)
         self._lists: dict[int, list[int]] = {}
-        self._later: dict[int, list[int]] = {}
-        self._earlier: dict[int, list[int]] = {}
+        self._runs: dict[int, tuple[list[int], list[int]]] = {}
         self._lengths: list[int] = self.length.tolist()
-        minutes = np.arange(size)
-        later = np.minimum.accumulate(np.where(valid, minutes, NEVER)[:, ::-1], axis=1)[:, ::-1]
-        earlier = np.maximum.accumulate(np.where(valid, minutes, -1), axis=1)
-        # Column ``size`` answers lookups from past the end: no later start, the last earlier one.
-        self.next = np.concatenate([later, np.full((count, 1), NEVER)], axis=1).astype(np.int64)
-        last = earlier[:, -1:] if size else np.full((count, 1), -1)
-        self.prev = np.concatenate([earlier, last], axis=1).astype(np.int64)
+        # Runs of valid starts (first and last start, inclusive) in (request, first) order; keys place a minute of a
+        # request among them, so lookups for many pairs at once are one binary search.
+        row, first, last = (np.asarray(part, dtype=np.int64) for part in starts)
+        order = np.lexsort((first, row))
+        self._row, self._first, self._last = row[order], first[order], last[order]
+        self._width = size + 2
+        self._first_keys = self._row * self._width + self._first
+        self._last_keys = self._row * self._width + self._last
+        bounds = np.searchsorted(self._row, np.arange(count + 1))
+        self.has_starts = bounds[1:] > bounds[:-1]
+
+    def next_starts(self, cand: np.ndarray, minute: np.ndarray) -> np.ndarray:
+        """The first valid start of each ``cand`` at or after ``minute`` (``NEVER`` when none)."""
+        if self._row.size == 0:
+            return np.full(np.shape(cand), NEVER, dtype=np.int64)
+        minute = np.clip(minute, 0, self.size)
+        k = np.minimum(np.searchsorted(self._last_keys, cand * self._width + minute), self._row.size - 1)
+        found = (self._row[k] == cand) & (self._last[k] >= minute)
+        return np.where(found, np.maximum(self._first[k], minute), NEVER)
+
+    def later(self, c: int, minute: int) -> int:
+        """The first valid start of ``c`` at or after ``minute`` (``NEVER`` when none)."""
+        firsts, lasts = self._runs_of(c)
+        k = bisect.bisect_left(lasts, minute)
+        return max(firsts[k], minute) if k < len(lasts) else NEVER
+
+    def earlier(self, c: int, minute: int) -> int:
+        """The last valid start of ``c`` at or before ``minute`` (-1 when none)."""
+        firsts, lasts = self._runs_of(c)
+        k = bisect.bisect_right(firsts, minute) - 1
+        return min(lasts[k], minute) if k >= 0 else -1
+
+    def _runs_of(self, c: int) -> tuple[list[int], list[int]]:
+        found = self._runs.get(c)
+        if found is None:  # plain lists: walks along a sequence ask one request at a time, where numpy is slow
+            lo, hi = np.searchsorted(self._row, [c, c + 1])
+            found = self._runs[c] = (self._first[lo:hi].tolist(), self._last[lo:hi].tolist())
+        return found
 
     def slews(self, a: int) -> np.ndarray:
         """Whole minutes of slew from request ``a`` to every request."""
@@ -90,19 +135,9 @@ class Problem:
             row = self._lists[a] = self.slews(a).tolist()
         return row[b]
 
-    def later(self, c: int, minute: int) -> int:
-        """The first valid start of ``c`` at or after ``minute`` (``NEVER`` when none)."""
-        row = self._later.get(c)
-        if row is None:
-            row = self._later[c] = self.next[c].tolist()
-        return row[min(minute, self.size)]
-
-    def earlier(self, c: int, minute: int) -> int:
-        """The last valid start of ``c`` at or before ``minute`` (-1 when none; ``minute`` >= 0)."""
-        row = self._earlier.get(c)
-        if row is None:
-            row = self._earlier[c] = self.prev[c].tolist()
-        return row[min(minute, self.size)]
+    def slewing(self, seq: Sequence[int]) -> int:
+        """Minutes spent slewing between the blocks of ``seq``."""
+        return sum(self.slew(a, b) for a, b in zip(seq, seq[1:], strict=False))
 
     def total(self, seq: Sequence[int]) -> float:
         return float(self.value[list(seq)].sum()) if seq else 0.0
@@ -148,7 +183,7 @@ class Problem:
         count = len(seq)
         length = self.length[cand]
         if count == 0:
-            return self.next[cand, 0] < NEVER, length.copy()
+            return self.has_starts[cand], length.copy()
         order = np.asarray(seq)
         earliest, latest = bounds
         ends = earliest + self.length[order]
@@ -161,7 +196,7 @@ class Problem:
         slew_out = np.where(has_right, table[order[right], cand], 0)
         lo = np.where(has_left, ends[left] + slew_in, 0)
         hi = np.where(has_right, latest[right] - length - slew_out, self.size)
-        fits = self.next[cand, np.minimum(lo, self.size)] <= hi
+        fits = self.next_starts(cand, lo) <= hi
         through = np.where(has_left & has_right, table[order[left], order[right]], 0)
         return fits, length + slew_in + slew_out - through
 
@@ -214,35 +249,69 @@ def fill(problem: Problem, seq: list[int], pool: np.ndarray, lefts: Sequence[int
 
 def replacements(
     problem: Problem, seq: list[int], bounds: tuple[np.ndarray, np.ndarray], out: np.ndarray
-) -> list[tuple[float, int, int, int]]:
+) -> list[tuple[int, int, int]]:
     """Requests of ``out`` that fit in place of a run of up to ``RUN`` neighbouring blocks (none of them fixed).
 
-    Returns (value gained, request, first block, blocks removed), best first then in rank order: only the
-    neighbours of a run bound what replaces it, the blocks before it as early and those after it as late as they go.
+    Returns (request, first block, blocks removed), most value gained first, then in rank order.  Only the
+    neighbours of a run bound what replaces it: the blocks before it as early and those after it as late as they
+    go.  A replacement that loses value is kept only if the room around it could take back more than it loses
+    (the densest request left out over the minutes free there, and the removed blocks placed elsewhere).
     """
     count = len(seq)
     if count == 0 or out.size == 0:
         return []
-    fixed = problem.fixed[np.asarray(seq)]
-    values = problem.value[np.asarray(seq)]
+    order = np.asarray(seq)
+    fixed = problem.fixed[order]
+    values = problem.value[order]
+    earliest, latest = bounds
+    ends = np.concatenate([[0], earliest + problem.length[order]])  # ends[i]: earliest end of block i - 1
+    starts = np.concatenate([latest, [problem.size]])  # starts[i]: latest start of block i
+    densest = float((problem.value[out] / problem.length[out]).max())
+    shortest = int(problem.length[out].min())
     found = []
+    movable = values * _elsewhere(problem, seq, bounds)
     for width in range(1, min(RUN, count) + 1):
-        firsts = np.array(
-            [i for i in range(count - width + 1) if not fixed[i : i + width].any()],
-            dtype=np.int64,
-        )
+        moving = np.convolve(movable, np.ones(width), mode="valid")
+        windows = np.lib.stride_tricks.sliding_window_view(fixed, width).any(axis=1)
+        firsts = np.flatnonzero(~windows)
         if firsts.size == 0:
             continue
         cand = np.repeat(out, firsts.size)
+        rank = np.repeat(np.arange(out.size), firsts.size)
         first = np.tile(firsts, out.size)
         fits, _added = problem._fits(seq, bounds, cand, first, first + width)
-        removed = np.convolve(values, np.ones(width), mode="valid")[first[fits]]
-        gain = problem.value[cand[fits]] - removed
-        found.extend(
-            zip(gain.tolist(), cand[fits].tolist(), first[fits].tolist(), [width] * int(fits.sum()), strict=True)
+        cand, rank, first = cand[fits], rank[fits], first[fits]
+        gain = problem.value[cand] - np.convolve(values, np.ones(width), mode="valid")[first]
+        # Minutes the run's neighbourhood leaves free once ``cand`` is in, from the end of the block two before
+        # to the latest start of the block two after (an upper bound on what a refill there can use).
+        lo = ends[np.maximum(first - 1, 0)]
+        hi = starts[np.minimum(first + width + 1, count)]
+        between = (
+            np.where(first >= 1, problem.length[order[np.maximum(first - 1, 0)]], 0)
+            + np.where(first + width < count, problem.length[order[np.minimum(first + width, count - 1)]], 0)
+            + problem.length[cand]
         )
-    rank = {int(c): r for r, c in enumerate(out)}
-    found.sort(key=lambda f: (-f[0], rank[f[1]], f[2], f[3]))
+        room = hi - lo - between
+        refill = np.where(room > shortest, densest * room, 0.0) + moving[first]
+        keep = gain + refill > 1e-9
+        found.append((-gain[keep], rank[keep], first[keep], np.full(int(keep.sum()), width), cand[keep]))
+    if not found:
+        return []
+    loss, rank, first, width, cand = (np.concatenate(part) for part in zip(*found, strict=True))
+    best = np.lexsort((width, first, rank, loss))
+    return list(zip(cand[best].tolist(), first[best].tolist(), width[best].tolist(), strict=True))
+
+
+def _elsewhere(problem: Problem, seq: list[int], bounds: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Whether each block would also fit in another gap of the plan as it is (so a refill may move it there)."""
+    count = len(seq)
+    block = np.repeat(np.arange(count), count + 1)
+    gap = np.tile(np.arange(count + 1), count)
+    other = (gap != block) & (gap != block + 1)
+    block, gap = block[other], gap[other]
+    fits, _added = problem.insertions(seq, bounds, np.asarray(seq)[block], gap)
+    found = np.zeros(count, dtype=bool)
+    found[block[fits]] = True
     return found
 
 
@@ -261,20 +330,28 @@ def improve(
     order: np.ndarray,
     budget: Budget,
     seed: int,
+    *,
+    sideways: bool = True,
 ) -> Outcome:
     """Local search from ``seq`` for more value, within ``budget``; never returns less than it was given.
 
-    Moves, each counted against the budget: replace a run of up to three blocks by a request left out (then fill
-    what room is left, the removed blocks included); and, when no replacement gains, remove a few neighbouring
-    blocks at random (seeded: the same inputs search the same way), refill, search again, and keep the result
-    only if it is better.  Blocks are never pinned to a minute, so every move may shift the others in their slack.
-    ``order`` is every request the search may place, in rank order.
+    Moves, each counted against the budget: replace a run of up to three blocks by a request left out, or move
+    one block to where it adds fewest minutes, then fill what room that leaves (the removed blocks last); at a
+    local optimum, remove a few neighbouring blocks at random (seeded: the same inputs search the same way),
+    refill, and search on from there, keeping the best plan seen.  A move is taken when it gains value or, with
+    ``sideways``, the same value with less time slewing (room for later moves); a re-plan passes
+    ``sideways=False`` so that blocks move only for value.  Blocks are never pinned to a minute, so every move may
+    shift the others within their slack.  ``order`` is every request the search may place, in rank order.
     """
     deadline = time.perf_counter() + budget.seconds
     rng = random.Random(seed)
     moves = improved = 0
-    best, best_value = list(seq), problem.total(seq)
-    current, current_value = list(best), best_value
+
+    def score(s: list[int]) -> tuple[float, int]:
+        return round(problem.total(s), 6), -problem.slewing(s) if sideways else 0
+
+    best, best_score = list(seq), score(seq)
+    current, current_score = list(best), best_score
 
     def out_of(s: list[int]) -> np.ndarray:
         placed = np.zeros(problem.count, dtype=bool)
@@ -285,48 +362,66 @@ def improve(
         return moves >= budget.moves or time.perf_counter() > deadline
 
     while not spent():
-        bounds = problem.bounds(current)
-        assert bounds is not None
-        out = out_of(current)
         gained = False
-        for _gain, chosen, first, width in replacements(problem, current, bounds, out):
-            if spent():
-                break
+        for trial in _neighbours(problem, current, out_of(current)):
             moves += 1
-            removed = current[first : first + width]
-            trial = [*current[:first], chosen, *current[first + width :]]
-            # Refill the room left near the run with others first, then the removed blocks anywhere.
-            near = [-1, *trial][max(0, first - 1) : first + 3]
-            trial = fill(problem, trial, out[out != chosen], near)
-            trial = fill(problem, trial, np.asarray(removed, dtype=np.int64))
-            value = problem.total(trial)
-            if value > current_value + 1e-9:
-                current, current_value, gained = trial, value, True
+            trial_score = score(trial)
+            if trial_score > current_score:
+                current, current_score, gained = trial, trial_score, True
                 improved += 1
                 break
+            if spent():
+                break
         if gained:
-            if current_value > best_value + 1e-9:
-                best, best_value = list(current), current_value
+            if current_score > best_score:
+                best, best_score = list(current), current_score
             continue
-        if spent() or len(current) < 2:
+        movable = [i for i, c in enumerate(current) if not problem.fixed[c]]
+        if spent() or not movable:
             break
         # A local optimum: kick it (remove a few neighbours), refill others first, and search on from there.
         moves += 1
-        movable = [i for i, c in enumerate(current) if not problem.fixed[c]]
-        if not movable:
-            break
         first = rng.choice(movable)
         width = rng.randint(1, RUN + 1)
         removed = [c for c in current[first : first + width] if not problem.fixed[c]]
         kicked = [c for c in current if c not in removed]
-        kicked = fill(problem, kicked, out_of(kicked)[~np.isin(out_of(kicked), removed)])
+        rest = out_of(kicked)
+        kicked = fill(problem, kicked, rest[~np.isin(rest, removed)])
         kicked = fill(problem, kicked, out_of(kicked))
-        current, current_value = kicked, problem.total(kicked)
-        if current_value > best_value + 1e-9:
-            best, best_value = list(current), current_value
-        elif current_value < best_value - 1e-9 and rng.random() < 0.5:
-            current, current_value = list(best), best_value  # back to the best half the time: search near it
+        current, current_score = kicked, score(kicked)
+        if current_score > best_score:
+            best, best_score = list(current), current_score
+        elif current_score < best_score and rng.random() < 0.5:
+            current, current_score = list(best), best_score  # back to the best half the time: search near it
     return Outcome(best, moves, improved)
+
+
+def _neighbours(problem: Problem, seq: list[int], out: np.ndarray) -> Iterator[list[int]]:
+    """Plans one move from ``seq``, most promising first: replacements, then single blocks moved elsewhere."""
+    bounds = problem.bounds(seq)
+    assert bounds is not None
+    for chosen, first, width in replacements(problem, seq, bounds, out):
+        removed = seq[first : first + width]
+        trial = [*seq[:first], chosen, *seq[first + width :]]
+        # Refill the room left near the run with others first, then the removed blocks anywhere.
+        near = [-1, *trial][max(0, first - 1) : first + 3]
+        trial = fill(problem, trial, out[out != chosen], near)
+        yield fill(problem, trial, np.asarray(removed, dtype=np.int64))
+    for i, c in enumerate(seq):
+        if problem.fixed[c]:
+            continue
+        rest = [*seq[:i], *seq[i + 1 :]]
+        rest_bounds = problem.bounds(rest)
+        if rest_bounds is None:
+            continue
+        gaps = np.array([g for g in range(len(rest) + 1) if g != i], dtype=np.int64)
+        fits, added = problem.insertions(rest, rest_bounds, np.full(gaps.size, c), gaps)
+        if not fits.any():
+            continue
+        at = int(gaps[fits][np.argmin(added[fits])])
+        trial = [*rest[:at], c, *rest[at:]]
+        near = sorted({-1, *rest[max(0, i - 2) : i + 1], *trial[max(0, at - 1) : at + 2]} - {c}, key=[-1, *trial].index)
+        yield fill(problem, trial, out, near)
 
 
 def timing(problem: Problem, seq: Sequence[int], target: np.ndarray) -> list[int]:

@@ -14,6 +14,8 @@ import numpy as np
 NEVER = 1 << 30
 #: Replacements try runs of up to this many neighbouring blocks (one request for up to three).
 RUN = 3
+#: A kick at a local optimum removes one block or two neighbours.
+KICK = 2
 #: Moves a second of search is worth, for budgets given in seconds: the budget stays a count of moves, so the
 #: same inputs and the same seconds give the same plan however loaded the machine is.
 MOVES_PER_SECOND = 2000
@@ -146,23 +148,28 @@ class Problem:
         """Each block's earliest and latest start with every other block free to move; None when none exists."""
         count = len(seq)
         length = self._lengths
+        runs = [self._runs_of(c) for c in seq]
+        slews = [self.slew(a, b) for a, b in zip(seq, seq[1:], strict=False)]
         earliest = [0] * count
         latest = [0] * count
-        end = 0
-        for k, c in enumerate(seq):
-            start = self.later(c, end + self.slew(seq[k - 1], c) if k else 0)
-            if start >= NEVER:
+        ready = 0
+        for k in range(count):  # as early as each may go after the one before
+            firsts, lasts = runs[k]
+            j = bisect.bisect_left(lasts, ready)
+            if j == len(lasts):
                 return None
-            earliest[k] = start
-            end = start + length[c]
-        limit = self.size
-        for k in range(count - 1, -1, -1):
-            c = seq[k]
+            earliest[k] = start = max(firsts[j], ready)
             if k + 1 < count:
-                limit = latest[k + 1] - length[c] - self.slew(c, seq[k + 1])
-            if limit < 0:
+                ready = start + length[seq[k]] + slews[k]
+        limit = self.size
+        for k in range(count - 1, -1, -1):  # as late as each may go before the one after
+            if k + 1 < count:
+                limit = latest[k + 1] - length[seq[k]] - slews[k]
+            firsts, lasts = runs[k]
+            j = bisect.bisect_right(firsts, limit) - 1
+            if j < 0:
                 return None
-            latest[k] = self.earlier(c, limit)
+            latest[k] = min(lasts[j], limit)
         return np.array(earliest, dtype=np.int64), np.array(latest, dtype=np.int64)
 
     def insertions(
@@ -336,12 +343,13 @@ def improve(
     """Local search from ``seq`` for more value, within ``budget``; never returns less than it was given.
 
     Moves, each counted against the budget: replace a run of up to three blocks by a request left out, or move
-    one block to where it adds fewest minutes, then fill what room that leaves (the removed blocks last); at a
-    local optimum, remove a few neighbouring blocks at random (seeded: the same inputs search the same way),
-    refill, and search on from there, keeping the best plan seen.  A move is taken when it gains value or, with
-    ``sideways``, the same value with less time slewing (room for later moves); a re-plan passes
-    ``sideways=False`` so that blocks move only for value.  Blocks are never pinned to a minute, so every move may
-    shift the others within their slack.  ``order`` is every request the search may place, in rank order.
+    one block to where it adds fewest minutes, then fill what room that leaves (the removed blocks last).  At a
+    local optimum, remove a block or two at random (seeded: the same inputs search the same way), refill and
+    search on from there, a random walk between local optima that keeps the best plan seen.  A move is taken
+    when it gains value or, with ``sideways``, the same value with less time slewing (room for later moves); a
+    re-plan passes ``sideways=False`` so that blocks move only for value.  Blocks are never pinned to a minute,
+    so every move may shift the others within their slack.  ``order`` is every request the search may place, in
+    rank order.
     """
     deadline = time.perf_counter() + budget.seconds
     rng = random.Random(seed)
@@ -382,17 +390,16 @@ def improve(
         # A local optimum: kick it (remove a few neighbours), refill others first, and search on from there.
         moves += 1
         first = rng.choice(movable)
-        width = rng.randint(1, RUN + 1)
+        width = rng.randint(1, KICK)
         removed = [c for c in current[first : first + width] if not problem.fixed[c]]
         kicked = [c for c in current if c not in removed]
         rest = out_of(kicked)
         kicked = fill(problem, kicked, rest[~np.isin(rest, removed)])
         kicked = fill(problem, kicked, out_of(kicked))
+        # Search on from the kicked plan even when it is worse (going back to the best only finds it again).
         current, current_score = kicked, score(kicked)
         if current_score > best_score:
             best, best_score = list(current), current_score
-        elif current_score < best_score and rng.random() < 0.5:
-            current, current_score = list(best), best_score  # back to the best half the time: search near it
     return Outcome(best, moves, improved)
 
 

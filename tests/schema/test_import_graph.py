@@ -31,6 +31,7 @@ PURE = [
     "obslab.scheduling.visibility",
     "obslab.scheduling.planner",
     "obslab.scheduling.search",
+    "obslab.scheduling.sequence",
     "obslab.scheduling.reasons",
     "obslab.scheduling.voevent",
     "obslab.scheduling.alert_policies",

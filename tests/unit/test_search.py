@@ -9,7 +9,8 @@ from itertools import combinations
 import numpy as np
 import pytest
 
-from obslab.scheduling.search import NEVER, Budget, Problem, fill, improve, runs, timing
+from obslab.scheduling.search import Budget, improve, timing
+from obslab.scheduling.sequence import NEVER, Problem, fill, runs
 
 SIZE = 150  # minutes in the made-up night
 RATE_DEG_PER_MIN = 45.0  # slews of 1 to 4 minutes across the sky
@@ -99,7 +100,7 @@ def optimum(problem: Problem, allowed: np.ndarray) -> float:
 def search(problem: Problem, moves: int = 400) -> list[int]:
     order = np.argsort(-problem.value, kind="stable")
     seq = fill(problem, [], order)
-    return improve(problem, seq, order, Budget(moves=moves, seconds=30.0), seed=1).seq
+    return improve(problem, seq, order, Budget(moves=moves, patience=moves, seconds=30.0), seed=1).seq
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -114,7 +115,9 @@ def test_the_search_never_ends_below_where_it_started() -> None:
         worst_first = np.argsort(problem.value, kind="stable")  # a poor start: least valuable first
         start = fill(problem, [], worst_first)
         for moves in (0, 1, 5, 50):
-            found = improve(problem, start, worst_first, Budget(moves=moves, seconds=30.0), seed=seed).seq
+            found = improve(
+                problem, start, worst_first, Budget(moves=moves, patience=moves, seconds=30.0), seed=seed
+            ).seq
             assert problem.total(found) >= problem.total(start)
             assert problem.bounds(found) is not None
 

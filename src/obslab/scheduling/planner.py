@@ -13,7 +13,8 @@ import numpy as np
 from obslab.astro import unit_vectors
 from obslab.scheduling.night import STEP, NightGeometry
 from obslab.scheduling.reasons import Unscheduled, left_out
-from obslab.scheduling.search import Budget, Problem, fill, improve, runs, timing
+from obslab.scheduling.search import Budget, beam, improve, timing
+from obslab.scheduling.sequence import Problem, fill, runs
 from obslab.scheduling.types import TwilightLevel
 from obslab.scheduling.visibility import PlanRequest, Visibility, compute_visibility
 
@@ -110,7 +111,8 @@ def plan_night(
         The plan being replaced: its blocks (those after ``planned_from`` whose requests are still asked for)
         start the search where they were, and move only when moving gains value.
     budget
-        How much the local search may try (``search.Budget``; the default keeps a plan to milliseconds).
+        How much the local search may try (``search.Budget``; the defaults keep a plan, or a re-plan from a
+        ``previous`` one, to milliseconds).
 
     Requests go in by value per added minute (priority times length over length plus added slew), each where it
     adds fewest minutes, its neighbours shifted within their slack to make room; a local search then replaces
@@ -138,7 +140,8 @@ def plan_night(
         and position[b.request.id] not in kept
         and (planned_from is None or b.start >= planned_from)
     }
-    chosen = _search(vis, requests, lengths, allowed, vectors, slew, kept, earlier, budget or Budget())
+    budget = budget or (Budget.replan() if earlier else Budget())
+    chosen = _search(vis, requests, lengths, allowed, vectors, slew, kept, earlier, budget)
     blocks = []
     for index, minute, slew_minutes in chosen:
         if index in kept:  # exactly as it was, wherever the grid falls
@@ -166,6 +169,12 @@ def plan_night(
 #: The search looks at this many requests, best ranked first; the rest only fill what room is left at the end
 #: (at thousands of requests a night of 40 blocks is long decided by then), so memory stays bounded.
 POOL = 2500
+#: Plans the time-ordered beam keeps at each step, and the requests it weighs (the best ranked).
+BEAM = 100
+BEAM_POOL = 400
+#: Prices of a minute of the night the beam is built with, as shares of what the densest requests are worth:
+#: each gives another plan, and the best is searched on from.
+PRICES = (0.15, 0.3, 0.45)
 
 
 def _search(
@@ -211,7 +220,12 @@ def _search(
         if minute >= ready and problem.later(c, minute) == minute:
             seq.append(c)
             end = (c, minute + int(lengths[index]))
-    seq = fill(problem, seq, order)
+    if not earlier:  # a fresh plan: the better of the time-ordered beam and the insertion fill
+        tries = [fill(problem, seq, order)]
+        tries += [fill(problem, beam(problem, seq, order[:BEAM_POOL], BEAM, price), order) for price in PRICES]
+        seq = max(tries, key=problem.total)
+    else:
+        seq = fill(problem, seq, order)
     seed = zlib.crc32(repr([requests[int(g)].id for g in members]).encode())
     seq = improve(problem, seq, order, budget, seed, sideways=not earlier).seq
     seq = fill(problem, seq, order)  # whatever still fits after the search goes in

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from obslab.scheduling.night import NightGeometry
-from obslab.scheduling.search import runs
+from obslab.scheduling.sequence import runs
 from obslab.scheduling.types import RejectionReason
 from obslab.scheduling.visibility import PlanRequest, Visibility
 
@@ -64,6 +64,8 @@ def left_out(
     # Which blocks cover some usable minute of each request: the requests holding its time.
     counts = np.zeros((rows.size, size + 1), dtype=np.int32)
     np.cumsum(usable, axis=1, dtype=np.int32, out=counts[:, 1:])
+    # The blocks highest priority first, so each request's takers come out in the order they are named.
+    placed = sorted(placed, key=lambda block: (-requests[block[0]].priority, str(requests[block[0]].id)))
     holders = [index for index, _minute in placed]
     if placed:
         starts = np.array([minute for _index, minute in placed])
@@ -73,12 +75,16 @@ def left_out(
         holds = np.zeros((rows.size, 0), dtype=bool)
     taking: list[list[int]] = [[] for _ in range(rows.size)]
     for k, j in zip(*(part.tolist() for part in np.nonzero(holds)), strict=True):
-        taking[k].append(holders[j])
+        taking[k].append(j)
+    names = [f"{requests[i].label} (priority {requests[i].priority:g})" for i in holders]
+    ids = [requests[i].id for i in holders]
+    dark_window, high, in_hour_angle, clear = (flags.tolist() for flags in (dark_window, high, in_hour_angle, clear))
+    longest, longest_usable, minutes = longest.tolist(), longest_usable.tolist(), np.asarray(lengths).tolist()
     answers = []
     for k, index in enumerate(rows.tolist()):
         request = requests[index]
-        length = int(lengths[index])
-        if size == 0 or request.minutes > size:
+        length = minutes[index]
+        if size == 0 or length > size:
             answers.append(_no_room(request, night))
         elif not dark_window[k]:
             answers.append(_outside(request, night))
@@ -119,7 +125,7 @@ def left_out(
                 )
             )
         else:
-            answers.append(_outranked(requests, request, taking[k]))
+            answers.append(_outranked(request, [names[j] for j in taking[k]], tuple(ids[j] for j in taking[k])))
     return answers
 
 
@@ -167,17 +173,15 @@ def _moon(vis: Visibility, request: PlanRequest, index: int) -> Unscheduled:
     )
 
 
-def _outranked(requests: Sequence[PlanRequest], request: PlanRequest, takers: list[int]) -> Unscheduled:
-    """Outranked: name the requests holding its observable time, highest priority first."""
-    takers = sorted(set(takers), key=lambda i: (-requests[i].priority, str(requests[i].id)))
-    named = ", ".join(f"{requests[i].label} (priority {requests[i].priority:g})" for i in takers[:NAMED])
-    more = f" and {len(takers) - NAMED} more" if len(takers) > NAMED else ""
+def _outranked(request: PlanRequest, names: list[str], ids: tuple[int | str, ...]) -> Unscheduled:
+    """Outranked: name the requests holding its observable time (``names``, highest priority first)."""
+    more = f" and {len(names) - NAMED} more" if len(names) > NAMED else ""
     detail = (
-        f"its observable time is taken by {named}{more}"
-        if takers
+        f"its observable time is taken by {', '.join(names[:NAMED])}{more}"
+        if names
         else "its observable time is broken up by slews between other blocks"
     )
-    return Unscheduled(request, RejectionReason.OUTRANKED, detail, tuple(requests[i].id for i in takers))
+    return Unscheduled(request, RejectionReason.OUTRANKED, detail, ids)
 
 
 def _longest_runs(mask: np.ndarray) -> np.ndarray:

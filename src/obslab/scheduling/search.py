@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import bisect
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-#: "No valid start": later than any minute of any night.
-NEVER = 1 << 30
+from obslab.scheduling.sequence import Problem, fill
+
 #: Replacements try runs of up to this many neighbouring blocks (one request for up to three).
 RUN = 3
 #: A kick at a local optimum removes one block or two neighbours.
 KICK = 2
+#: Plans a step of the beam keeps grown from any one plan, so that it holds different plans.
+CHILDREN = 8
 #: Moves a second of search is worth, for budgets given in seconds: the budget stays a count of moves, so the
 #: same inputs and the same seconds give the same plan however loaded the machine is.
 MOVES_PER_SECOND = 2000
@@ -23,235 +24,23 @@ MOVES_PER_SECOND = 2000
 
 @dataclass(frozen=True)
 class Budget:
-    """How much the local search may try: ``moves`` decides the result, ``seconds`` is only a safety net."""
+    """How much the local search may try: ``moves`` in all, and at most ``patience`` since the best plan last
+    improved; these decide the result, ``seconds`` is only a safety net."""
 
-    moves: int = 250
+    moves: int = 1000
+    patience: int = 300
     seconds: float = 2.0
+
+    @classmethod
+    def replan(cls) -> Budget:
+        """The default for a re-plan: it starts from the plan it replaces, so it repairs more than it searches."""
+        return cls(moves=100, patience=25)
 
     @classmethod
     def of_seconds(cls, seconds: float) -> Budget:
         """A budget of about ``seconds`` of search on a typical machine, still counted in moves (deterministic)."""
-        return cls(moves=max(0, round(seconds * MOVES_PER_SECOND)), seconds=max(0.05, 3.0 * seconds))
-
-
-def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every stretch of True in each row of ``mask``: (row, first column, column after the last), row by row."""
-    rows, size = mask.shape
-    padded = np.zeros((rows, size + 2), dtype=np.int8)
-    padded[:, 1:-1] = mask
-    edges = np.diff(padded, axis=1)
-    begin = np.flatnonzero(edges == 1)
-    end = np.flatnonzero(edges == -1)  # same rows, same order: each run opens before it closes
-    width = size + 1
-    return begin // width, begin % width, end % width
-
-
-class Problem:
-    """The requests a search may place: valid starts, lengths, values and slews, by local index.
-
-    A block of request ``c`` may start at any minute of its runs of valid starts; it then runs ``length[c]``
-    minutes, and the next block may start after a further slew.  ``later``/``earlier`` give the nearest valid start
-    at or after / at or before a minute, so whether a request fits between two neighbours (each free to move within
-    its slack) is one lookup.
-    """
-
-    def __init__(
-        self,
-        starts: tuple[np.ndarray, np.ndarray, np.ndarray],
-        size: int,
-        length: np.ndarray,
-        weight: np.ndarray,
-        vectors: np.ndarray,
-        slew_minutes: Callable[[np.ndarray], np.ndarray],
-        fixed: np.ndarray,
-    ) -> None:
-        count = len(length)
-        self.size = size
-        self.count = count
-        self.length = np.asarray(length, dtype=np.int64)
-        self.value = np.asarray(weight, dtype=float) * self.length
-        self.fixed = np.asarray(fixed, dtype=bool)
-        self.vectors = vectors
-        self._slew_minutes = slew_minutes
-        self._matrix = np.zeros((count, count), dtype=np.int16)
-        self._filled = np.zeros(count, dtype=bool)
-        self._lists: dict[int, list[int]] = {}
-        self._runs: dict[int, tuple[list[int], list[int]]] = {}
-        self._lengths: list[int] = self.length.tolist()
-        # Runs of valid starts (first and last start, inclusive) in (request, first) order; keys place a minute of a
-        # request among them, so lookups for many pairs at once are one binary search.
-        row, first, last = (np.asarray(part, dtype=np.int64) for part in starts)
-        order = np.lexsort((first, row))
-        self._row, self._first, self._last = row[order], first[order], last[order]
-        self._width = size + 2
-        self._first_keys = self._row * self._width + self._first
-        self._last_keys = self._row * self._width + self._last
-        bounds = np.searchsorted(self._row, np.arange(count + 1))
-        self.has_starts = bounds[1:] > bounds[:-1]
-
-    def next_starts(self, cand: np.ndarray, minute: np.ndarray) -> np.ndarray:
-        """The first valid start of each ``cand`` at or after ``minute`` (``NEVER`` when none)."""
-        if self._row.size == 0:
-            return np.full(np.shape(cand), NEVER, dtype=np.int64)
-        minute = np.clip(minute, 0, self.size)
-        k = np.minimum(np.searchsorted(self._last_keys, cand * self._width + minute), self._row.size - 1)
-        found = (self._row[k] == cand) & (self._last[k] >= minute)
-        return np.where(found, np.maximum(self._first[k], minute), NEVER)
-
-    def later(self, c: int, minute: int) -> int:
-        """The first valid start of ``c`` at or after ``minute`` (``NEVER`` when none)."""
-        firsts, lasts = self._runs_of(c)
-        k = bisect.bisect_left(lasts, minute)
-        return max(firsts[k], minute) if k < len(lasts) else NEVER
-
-    def earlier(self, c: int, minute: int) -> int:
-        """The last valid start of ``c`` at or before ``minute`` (-1 when none)."""
-        firsts, lasts = self._runs_of(c)
-        k = bisect.bisect_right(firsts, minute) - 1
-        return min(lasts[k], minute) if k >= 0 else -1
-
-    def _runs_of(self, c: int) -> tuple[list[int], list[int]]:
-        found = self._runs.get(c)
-        if found is None:  # plain lists: walks along a sequence ask one request at a time, where numpy is slow
-            lo, hi = np.searchsorted(self._row, [c, c + 1])
-            found = self._runs[c] = (self._first[lo:hi].tolist(), self._last[lo:hi].tolist())
-        return found
-
-    def slews(self, a: int) -> np.ndarray:
-        """Whole minutes of slew from request ``a`` to every request."""
-        self._fill_rows(np.array([a]))
-        return self._matrix[a]
-
-    def _fill_rows(self, rows: np.ndarray) -> None:
-        """Compute the slew rows not yet known (the matrix fills by rows, as blocks are placed)."""
-        missing = rows[~self._filled[rows]]
-        if missing.size:
-            missing = np.unique(missing)
-            cosine = np.clip(self.vectors[missing] @ self.vectors.T, -1.0, 1.0)
-            self._matrix[missing] = self._slew_minutes(np.degrees(np.arccos(cosine)))
-            self._filled[missing] = True
-
-    def slew(self, a: int, b: int) -> int:
-        row = self._lists.get(a)
-        if row is None:  # plain lists: the walks along a sequence read single values, far faster than numpy's
-            row = self._lists[a] = self.slews(a).tolist()
-        return row[b]
-
-    def slewing(self, seq: Sequence[int]) -> int:
-        """Minutes spent slewing between the blocks of ``seq``."""
-        return sum(self.slew(a, b) for a, b in zip(seq, seq[1:], strict=False))
-
-    def total(self, seq: Sequence[int]) -> float:
-        return float(self.value[list(seq)].sum()) if seq else 0.0
-
-    def bounds(self, seq: Sequence[int]) -> tuple[np.ndarray, np.ndarray] | None:
-        """Each block's earliest and latest start with every other block free to move; None when none exists."""
-        count = len(seq)
-        length = self._lengths
-        runs = [self._runs_of(c) for c in seq]
-        slews = [self.slew(a, b) for a, b in zip(seq, seq[1:], strict=False)]
-        earliest = [0] * count
-        latest = [0] * count
-        ready = 0
-        for k in range(count):  # as early as each may go after the one before
-            firsts, lasts = runs[k]
-            j = bisect.bisect_left(lasts, ready)
-            if j == len(lasts):
-                return None
-            earliest[k] = start = max(firsts[j], ready)
-            if k + 1 < count:
-                ready = start + length[seq[k]] + slews[k]
-        limit = self.size
-        for k in range(count - 1, -1, -1):  # as late as each may go before the one after
-            if k + 1 < count:
-                limit = latest[k + 1] - length[seq[k]] - slews[k]
-            firsts, lasts = runs[k]
-            j = bisect.bisect_right(firsts, limit) - 1
-            if j < 0:
-                return None
-            latest[k] = min(lasts[j], limit)
-        return np.array(earliest, dtype=np.int64), np.array(latest, dtype=np.int64)
-
-    def insertions(
-        self, seq: Sequence[int], bounds: tuple[np.ndarray, np.ndarray], cand: np.ndarray, gap: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Whether each ``cand[j]`` fits before ``seq[gap[j]]``, and the minutes it adds (length and slew)."""
-        return self._fits(seq, bounds, cand, gap, gap)
-
-    def _fits(
-        self,
-        seq: Sequence[int],
-        bounds: tuple[np.ndarray, np.ndarray],
-        cand: np.ndarray,
-        gap: np.ndarray,
-        after: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Whether ``cand`` fits after ``seq[gap - 1]`` and before ``seq[after]`` (the blocks between removed)."""
-        count = len(seq)
-        length = self.length[cand]
-        if count == 0:
-            return self.has_starts[cand], length.copy()
-        order = np.asarray(seq)
-        earliest, latest = bounds
-        ends = earliest + self.length[order]
-        self._fill_rows(order)
-        table = self._matrix
-        has_left, has_right = gap > 0, after < count
-        left = np.maximum(gap - 1, 0)
-        right = np.minimum(after, count - 1)
-        slew_in = np.where(has_left, table[order[left], cand], 0)
-        slew_out = np.where(has_right, table[order[right], cand], 0)
-        lo = np.where(has_left, ends[left] + slew_in, 0)
-        hi = np.where(has_right, latest[right] - length - slew_out, self.size)
-        fits = self.next_starts(cand, lo) <= hi
-        through = np.where(has_left & has_right, table[order[left], order[right]], 0)
-        return fits, length + slew_in + slew_out - through
-
-
-def fill(problem: Problem, seq: list[int], pool: np.ndarray, lefts: Sequence[int] | None = None) -> list[int]:
-    """Insert requests of ``pool`` while any fits: each time the one of most value per added minute, where it adds
-    fewest minutes.
-
-    A block goes between two neighbours when, with the blocks before it as early as they may go and the blocks
-    after it as late, there is a valid start between: so placing it may shift its neighbours within their slack.
-    ``lefts`` limits the gaps tried to those after these blocks (-1: before the first); ``pool`` is in rank order,
-    which breaks ties.
-    """
-    seq = list(seq)
-    bounds = problem.bounds(seq)
-    pool = np.asarray(pool, dtype=np.int64)
-    pool = pool[~np.isin(pool, seq)]  # a request is placed once
-    if bounds is None or pool.size == 0:
-        return seq
-    keys = np.array([-1, *seq] if lefts is None else list(lefts), dtype=np.int64)
-    # Every (request, gap) pair that may still fit, the gap named by the block on its left.  Adding a block
-    # only takes slack away, so a pair that does not fit never will: the list only shrinks, but for the two
-    # gaps either side of each new block (which only requests that fitted the old gap can fit).
-    cand = np.repeat(pool, keys.size)
-    key = np.tile(keys, pool.size)
-    where = np.zeros(problem.count + 1, dtype=np.int64)
-    while cand.size:
-        where[np.asarray(seq, dtype=np.int64) + 1] = np.arange(1, len(seq) + 1)
-        where[0] = 0
-        gap = where[key + 1]
-        fits, added = problem.insertions(seq, bounds, cand, gap)
-        if not fits.any():
-            break
-        cand, key, gap, added = cand[fits], key[fits], gap[fits], added[fits]
-        best = int(np.argmax(problem.value[cand] / added))
-        chosen, left, at = int(cand[best]), int(key[best]), int(gap[best])
-        candidate = [*seq[:at], chosen, *seq[at:]]
-        new_bounds = problem.bounds(candidate)
-        if new_bounds is None:  # cannot happen when the check above holds; refuse the pair rather than trust it
-            keep = ~((cand == chosen) & (key == left))
-            cand, key = cand[keep], key[keep]
-            continue
-        seq, bounds = candidate, new_bounds
-        split = (key == left) & (cand != chosen)
-        rest = cand != chosen
-        cand = np.concatenate([cand[rest], cand[split]])
-        key = np.concatenate([key[rest], np.full(int(split.sum()), chosen)])
-    return seq
+        moves = max(0, round(seconds * MOVES_PER_SECOND))
+        return cls(moves=moves, patience=moves, seconds=max(0.05, 3.0 * seconds))
 
 
 def replacements(
@@ -353,7 +142,7 @@ def improve(
     """
     deadline = time.perf_counter() + budget.seconds
     rng = random.Random(seed)
-    moves = improved = 0
+    moves = improved = found = 0  # found: the moves made when the best plan last improved
 
     def score(s: list[int]) -> tuple[float, int]:
         return round(problem.total(s), 6), -problem.slewing(s) if sideways else 0
@@ -367,7 +156,7 @@ def improve(
         return order[~placed[order]]
 
     def spent() -> bool:
-        return moves >= budget.moves or time.perf_counter() > deadline
+        return moves >= budget.moves or moves - found >= budget.patience or time.perf_counter() > deadline
 
     while not spent():
         gained = False
@@ -382,7 +171,7 @@ def improve(
                 break
         if gained:
             if current_score > best_score:
-                best, best_score = list(current), current_score
+                best, best_score, found = list(current), current_score, moves
             continue
         movable = [i for i, c in enumerate(current) if not problem.fixed[c]]
         if spent() or not movable:
@@ -399,7 +188,7 @@ def improve(
         # Search on from the kicked plan even when it is worse (going back to the best only finds it again).
         current, current_score = kicked, score(kicked)
         if current_score > best_score:
-            best, best_score = list(current), current_score
+            best, best_score, found = list(current), current_score, moves
     return Outcome(best, moves, improved)
 
 
@@ -414,21 +203,30 @@ def _neighbours(problem: Problem, seq: list[int], out: np.ndarray) -> Iterator[l
         near = [-1, *trial][max(0, first - 1) : first + 3]
         trial = fill(problem, trial, out[out != chosen], near)
         yield fill(problem, trial, np.asarray(removed, dtype=np.int64))
-    for i, c in enumerate(seq):
-        if problem.fixed[c]:
+    # Blocks that also fit another gap, roomiest gaps first: moving one there frees its place for a request
+    # left out (a hole in the plan usually means what could fill it is placed elsewhere).
+    count = len(seq)
+    if count < 2:
+        return
+    earliest, latest = bounds
+    order = np.asarray(seq, dtype=np.int64)
+    room = np.concatenate([latest, [problem.size]]) - np.concatenate([[0], earliest + problem.length[order]])
+    block = np.repeat(np.arange(count), count + 1)
+    gap = np.tile(np.arange(count + 1), count)
+    other = (gap != block) & (gap != block + 1) & ~problem.fixed[order[block]]
+    block, gap = block[other], gap[other]
+    fits, _added = problem.insertions(seq, bounds, order[block], gap)
+    block, gap = block[fits], gap[fits]
+    for k in np.lexsort((block, -room[gap])).tolist():
+        i, g = int(block[k]), int(gap[k])
+        c = seq[i]
+        trial = [*seq[:g], c, *seq[g:]]
+        del trial[i if i < g else i + 1]
+        if problem.bounds(trial) is None:
             continue
-        rest = [*seq[:i], *seq[i + 1 :]]
-        rest_bounds = problem.bounds(rest)
-        if rest_bounds is None:
-            continue
-        gaps = np.array([g for g in range(len(rest) + 1) if g != i], dtype=np.int64)
-        fits, added = problem.insertions(rest, rest_bounds, np.full(gaps.size, c), gaps)
-        if not fits.any():
-            continue
-        at = int(gaps[fits][np.argmin(added[fits])])
-        trial = [*rest[:at], c, *rest[at:]]
-        near = sorted({-1, *rest[max(0, i - 2) : i + 1], *trial[max(0, at - 1) : at + 2]} - {c}, key=[-1, *trial].index)
-        yield fill(problem, trial, out, near)
+        at = trial.index(c)
+        near = {-1, *trial[max(0, i - 2) : i + 2], *trial[max(0, at - 1) : at + 1]} - {c}
+        yield fill(problem, trial, out, sorted(near, key=[-1, *trial].index))
 
 
 def timing(problem: Problem, seq: Sequence[int], target: np.ndarray) -> list[int]:
@@ -453,3 +251,55 @@ def timing(problem: Problem, seq: Sequence[int], target: np.ndarray) -> list[int
         starts.append(start)
         end = start + int(problem.length[c])
     return starts
+
+
+def beam(problem: Problem, start: list[int], order: np.ndarray, width: int, price: float) -> list[int]:
+    """Plans built in time order, ``width`` kept at each step: the most value less the time they have used.
+
+    Every partial plan (blocks appended, each as early as it may start after the one before) is a whole plan,
+    and the best of all seen is returned.  Time order sees what the insertion fill does not: the twilight
+    minutes at either end only some requests may use, and the idle time a choice leaves.
+    """
+    if not order.size:
+        return list(start)
+    bounds = problem.bounds(start)
+    if bounds is None:
+        return list(start)
+    earliest, _latest = bounds
+    end = int(earliest[-1] + problem.length[start[-1]]) if start else 0
+    used = np.zeros((1, problem.count), dtype=bool)
+    used[0, np.asarray(start, dtype=np.int64)] = True
+    plans = [list(start)]
+    last = np.array([start[-1] if start else -1])
+    ends = np.array([end])
+    values = np.array([problem.total(start)])
+    best, best_value = list(start), values[0]
+    # The value a minute of the night is worth: that of the densest requests, pooled over the night's minutes.
+    density = problem.value[order] / problem.length[order]
+    rate = float(np.sort(density)[::-1][: max(1, len(order) // 4)].mean()) * price
+    problem.fill_slews(order)
+    cand = order
+    while plans:
+        rows = np.repeat(np.arange(len(plans)), cand.size)
+        cols = np.tile(cand, len(plans))
+        slews = np.where(last[rows] >= 0, problem._matrix[np.maximum(last[rows], 0), cols], 0)
+        begin = problem.next_starts(cols, ends[rows] + slews)
+        ok = (begin < problem.size) & ~used[rows, cols]
+        if not ok.any():
+            break
+        rows, cols, begin = rows[ok], cols[ok], begin[ok]
+        finish = begin + problem.length[cols]
+        worth = values[rows] + problem.value[cols]
+        score = worth - rate * finish
+        keep = np.lexsort((cols, -score, rows))  # by plan, best child first
+        rank = np.arange(keep.size) - np.searchsorted(rows[keep], rows[keep])
+        keep = keep[rank < CHILDREN]  # a few children each, so the beam holds different plans
+        keep = keep[np.lexsort((cols[keep], rows[keep], -score[keep]))][:width]
+        plans = [[*plans[r], int(c)] for r, c in zip(rows[keep].tolist(), cols[keep].tolist(), strict=True)]
+        used = used[rows[keep]]
+        used[np.arange(keep.size), cols[keep]] = True
+        last, ends, values = cols[keep], finish[keep], worth[keep]
+        top = int(np.argmax(values))
+        if values[top] > best_value + 1e-9:
+            best, best_value = plans[top], values[top]
+    return best

@@ -20,7 +20,7 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -445,6 +445,97 @@ def pooled_line(label: str, rows: list[dict[str, Any]]) -> str:
     )
 
 
+#: The re-plan check: planned from a third of the way through the plan, after half an hour of weather there.
+REPLAN_LOST = timedelta(minutes=30)
+
+
+def replan_stability(items: list[PlanRequest], vis: Visibility, rate: float) -> dict[str, Any]:
+    """Re-plan mid-night after half an hour of weather, and after a ToO, from the plan in force.
+
+    For each, the blocks of the plan in force (from the re-planning time on, clear of the lost time) that the
+    re-plan removes or moves, and what it is worth: given the plan in force (as ``obslab plan`` and the Schedule
+    page re-plan) and planned afresh.  Stability should cost no value.
+    """
+    slew = SlewModel(rate_deg_per_s=rate, settle_s=0.0)
+    night = night_geometry(KITT_PEAK, NIGHT)
+    first = plan_night(night, items, slew=slew, visibility=vis)
+    if len(first.blocks) < 3:
+        return {}
+    running = first.blocks[len(first.blocks) // 3]
+    now = running.start + (running.end - running.start) / 2
+    lost = (now + REPLAN_LOST, now + 2 * REPLAN_LOST)
+    later = [b for b in first.blocks if b.start >= now]
+    too = PlanRequest(
+        id="too",
+        name="ToO",
+        ra_deg=(running.request.ra_deg + 3.0) % 360,
+        dec_deg=running.request.dec_deg,
+        duration_s=1200.0,
+        priority=10,
+    )
+    cases = {
+        "weather": (items, vis, [lost], [b for b in later if b.end <= lost[0] or b.start >= lost[1]]),
+        "too": ([*items, too], compute_visibility(night, [*items, too]), [], later),
+    }
+    found: dict[str, Any] = {}
+    for case, (asked, seen, weather, untouched) in cases.items():
+        for how, previous in (("kept", first.blocks), ("afresh", ())):
+            began = time.perf_counter()
+            again = plan_night(
+                night,
+                asked,
+                slew=slew,
+                visibility=seen,
+                planned_from=now,
+                lost=weather,
+                keep=[running],
+                previous=previous,
+            )
+            seconds = time.perf_counter() - began
+            placed = {b.request.id: b.start for b in again.blocks}
+            found.setdefault(case, {})[how] = {
+                "untouched": len(untouched),
+                "moved": sum(1 for b in untouched if b.request.id in placed and placed[b.request.id] != b.start),
+                "removed": sum(1 for b in untouched if b.request.id not in placed),
+                "value": again.weighted_minutes,
+                **({"too_placed": "too" in placed} if case == "too" else {}),
+                "ms": round(1000 * seconds, 1),
+            }
+    return found
+
+
+def replan_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Pooled over instances: blocks moved or removed, and value, given the plan in force against afresh."""
+    pooled: dict[str, Any] = {}
+    for case in ("weather", "too"):
+        for how in ("kept", "afresh"):
+            found = [row["replan"][case][how] for row in rows if row.get("replan")]
+            if not found:
+                continue
+            pooled.setdefault(case, {})[how] = {
+                "untouched": int(sum(f["untouched"] for f in found)),
+                "moved": int(sum(f["moved"] for f in found)),
+                "removed": int(sum(f["removed"] for f in found)),
+                "most_moved": max(f["moved"] for f in found),
+                "value": round(float(sum(f["value"] for f in found)), 1),
+                "mean_ms": round(float(np.mean([f["ms"] for f in found])), 1),
+                **({"too_placed": sum(f["too_placed"] for f in found)} if case == "too" else {}),
+            }
+    return pooled
+
+
+def replan_line(pooled: dict[str, Any]) -> str:
+    parts = []
+    for case, found in pooled.items():
+        kept, fresh = found["kept"], found["afresh"]
+        parts.append(
+            f"{case}: of {kept['untouched']} untouched blocks {kept['moved']} moved, {kept['removed']} removed "
+            f"(afresh {fresh['moved']} and {fresh['removed']}), value {kept['value']:.0f} (afresh {fresh['value']:.0f})"
+            + (f", ToO placed {kept['too_placed']}" if "too_placed" in kept else "")
+        )
+    return "re-plans from the plan in force: " + "; ".join(parts)
+
+
 def run_instance(size: int, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     items = requests(size, seed)
     obslab_e2e, obslab_alone, obslab_placed, vis, same = obslab_plans(items, args.slew_rate)
@@ -502,6 +593,7 @@ def run_instance(size: int, seed: int, args: argparse.Namespace) -> dict[str, An
     row["obslab"]["seconds"] = round(obslab_e2e, 3)
     row["obslab"]["planning_seconds"] = round(obslab_alone, 4)
     row["obslab"]["same_plan_on_given_visibility"] = same
+    row["replan"] = replan_stability(items, vis, args.slew_rate)
     astro = row.get("astroplan")
     proof = "proven" if exact.proven else f"gap {100 * exact.gap:.2f}%"
     print(
@@ -571,6 +663,8 @@ def main() -> None:
             "milp_zero_infeasible": result["milp"]["infeasible_blocks"] == 0,
         }
         print(pooled_line("all", rows) + f"; bars {result['bars']}", flush=True)
+        result["replan"] = replan_summary(rows)
+        print(replan_line(result["replan"]), flush=True)
         result["instances"] = rows
     except Exception as error:  # noqa: BLE001 - always print a RESULT line
         result["error"] = f"{type(error).__name__}: {error}"

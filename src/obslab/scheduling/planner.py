@@ -140,7 +140,6 @@ def plan_night(
         and position[b.request.id] not in kept
         and (planned_from is None or b.start >= planned_from)
     }
-    budget = budget or (Budget.replan() if earlier else Budget())
     chosen = _search(vis, requests, lengths, allowed, vectors, slew, kept, earlier, budget)
     blocks = []
     for index, minute, slew_minutes in chosen:
@@ -175,6 +174,10 @@ BEAM_POOL = 400
 #: Prices of a minute of the night the beam is built with, as shares of what the densest requests are worth:
 #: each gives another plan, and the best is searched on from.
 PRICES = (0.15, 0.3, 0.45)
+#: A re-plan also plans afresh when it weighs at most this many requests, and takes that plan when it is worth
+#: more than this share more than the repaired one (blocks move only for value, and not for crumbs).
+AFRESH_POOL = 250
+AFRESH_GAIN = 0.01
 
 
 def _search(
@@ -186,7 +189,7 @@ def _search(
     slew: SlewModel,
     kept: dict[int, Block],
     earlier: dict[int, Block],
-    budget: Budget,
+    budget: Budget | None,
 ) -> list[tuple[int, int, int]]:
     """The blocks to place as (request index, start minute, slew minutes from the block before), in time order."""
     size = len(vis.grid)
@@ -210,24 +213,26 @@ def _search(
     local = {int(g): k for k, g in enumerate(members)}
     order = np.array([local[i] for i in first], dtype=np.int64)
     target = np.array([_target(vis, requests[g], int(g), int(lengths[g]), earlier, pinned) for g in members])
-    # The plan being replaced, each block where it was if it may still start there after the one before (a block
-    # whose time is lost goes back to the fill like any other: moving it would shift everything after it).
-    seq: list[int] = []
-    end = None
-    for index in sorted({*pinned, *(i for i in earlier if i in local)}, key=lambda i: (target[local[i]], i)):
-        c, minute = local[index], round(target[local[index]])
-        ready = 0 if end is None else end[1] + problem.slew(end[0], c)
-        if minute >= ready and problem.later(c, minute) == minute:
-            seq.append(c)
-            end = (c, minute + int(lengths[index]))
-    if not earlier:  # a fresh plan: the better of the time-ordered beam and the insertion fill
-        tries = [fill(problem, seq, order)]
-        tries += [fill(problem, beam(problem, seq, order[:BEAM_POOL], BEAM, price), order) for price in PRICES]
-        seq = max(tries, key=problem.total)
-    else:
-        seq = fill(problem, seq, order)
+    pins = sorted((local[i] for i in pinned), key=lambda c: target[c])
     seed = zlib.crc32(repr([requests[int(g)].id for g in members]).encode())
-    seq = improve(problem, seq, order, budget, seed, sideways=not earlier).seq
+    if earlier:
+        seq = improve(
+            problem,
+            fill(problem, _kept(problem, pins, earlier, local, target), order),
+            order,
+            budget or Budget.replan(),
+            seed,
+            sideways=False,
+        ).seq
+        # Planned afresh, the night may be worth clearly more (the plan being replaced was made for another
+        # night: before the weather, without the ToO); then that plan is taken, its blocks timed where they were
+        # as far as they may be.  Past a few hundred requests a re-plan only repairs, to stay fast.
+        if len(order) <= AFRESH_POOL:
+            fresh = _fresh(problem, pins, order, budget or Budget(), seed)
+            if problem.total(fresh) > problem.total(seq) * (1 + AFRESH_GAIN):
+                seq = fresh
+    else:
+        seq = _fresh(problem, pins, order, budget or Budget(), seed)
     seq = fill(problem, seq, order)  # whatever still fits after the search goes in
     chosen = [(int(members[c]), start) for c, start in zip(seq, timing(problem, seq, target), strict=True)]
     rest = [i for i in ranked if i not in pool]
@@ -237,6 +242,30 @@ def _search(
         (index, start, _slew_minutes(slew, vectors, chosen[k - 1][0] if k else None, index))
         for k, (index, start) in enumerate(chosen)
     ]
+
+
+def _kept(
+    problem: Problem, pins: list[int], earlier: dict[int, Block], local: dict[int, int], target: np.ndarray
+) -> list[int]:
+    """The plan being replaced, each block where it was if it may still start there after the one before (a block
+    whose time is lost goes back to the fill like any other: moving it would shift everything after it)."""
+    seq: list[int] = []
+    end = None
+    for c in sorted({*pins, *(local[i] for i in earlier if i in local)}, key=lambda c: (target[c], c)):
+        minute = round(target[c])
+        ready = 0 if end is None else end[1] + problem.slew(end[0], c)
+        if minute >= ready and problem.later(c, minute) == minute:
+            seq.append(c)
+            end = (c, minute + int(problem.length[c]))
+    return seq
+
+
+def _fresh(problem: Problem, pins: list[int], order: np.ndarray, budget: Budget, seed: int) -> list[int]:
+    """A plan from nothing but the pinned blocks: the best of the insertion fill and the time-ordered beams, then
+    the search (same-value moves that slew less allowed)."""
+    tries = [fill(problem, pins, order)]
+    tries += [fill(problem, beam(problem, pins, order[:BEAM_POOL], BEAM, price), order) for price in PRICES]
+    return improve(problem, max(tries, key=problem.total), order, budget, seed).seq
 
 
 def _fill_rest(

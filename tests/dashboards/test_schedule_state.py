@@ -81,6 +81,7 @@ def test_replan_stores_versions_as_the_viewer_and_what_if_stores_nothing(
     with sessions() as session:
         before = table_counts(session)
     assert nina.what_if() and nina.version == "what-if (not stored)" and "nothing stored" in nina.message
+    assert "; against version 1: " in nina.message and " moved" in nina.message  # what it would change
     assert all(
         not (start < datetime(2026, 11, 22, 9, 0, tzinfo=UTC) and end > datetime(2026, 11, 22, 7, 0, tzinfo=UTC))
         for start, end in zip(nina.blocks["start"], nina.blocks["end"], strict=True)
@@ -89,6 +90,11 @@ def test_replan_stores_versions_as_the_viewer_and_what_if_stores_nothing(
         assert table_counts(session) == before
     assert nina.replan() and nina.message.startswith("stored as version 2; against version 1:")
     assert nina.version == "version 2 (weather)"
+    # A longer search is asked in seconds; the same inputs and seconds give the same plan.
+    nina.search_seconds = 0.2
+    assert nina.what_if() and nina.error == ""
+    searched = list(zip(nina.blocks["request"], nina.blocks["start"], strict=True))
+    assert nina.what_if() and list(zip(nina.blocks["request"], nina.blocks["start"], strict=True)) == searched
 
 
 def test_after_what_if_and_re_plan_the_chart_keeps_the_night_and_shades_the_lost_time(

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from obslab.cli import main
 from obslab.errors import NotFoundError, ObslabError, PermissionDeniedError
 from obslab.scheduling.models import ObservingRequest, Schedule
-from obslab.scheduling.service import compare, explain, far_night_notes, plan, plan_and_save
+from obslab.scheduling.service import compare, explain, far_night_notes, lost_ranges, plan, plan_and_save
 from obslab.scheduling.types import RejectionReason, ScheduleStatus
 from obslab.scheduling.views import change_from_parent, recent_alerts, stored_plan
 from obslab.scheduling.visibility import PlanRequest
@@ -251,3 +251,33 @@ def test_a_night_far_from_today_or_from_every_window_is_planned_with_a_warning(
         note == f"no request's time window falls in night {NIGHT}: the 1 windows run from 2026-12-24 to 2026-12-25 UTC"
     )
     assert far_night_notes(NIGHT, window, NIGHT + timedelta(days=60), []) == []
+
+
+def test_a_what_if_says_what_it_would_change_and_a_longer_search_is_asked_in_seconds(
+    migrated_url: str, sessions: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    ids = world["ids"]
+    first = cli(migrated_url, "nina", "--night", NIGHT.isoformat(), "--json")
+    assert first.exit_code == 0, first.output
+    stored = json.loads(first.output)
+    assert stored["schedule_version"] == 1 and stored["change"] is None  # nothing to compare with yet
+    # The same inputs again: the plan in force is kept as it is, and the what-if says so.
+    same = cli(migrated_url, "sam", "--night", NIGHT.isoformat(), "--dry-run", "--json", "--search-seconds", "0.2")
+    assert same.exit_code == 0, same.output
+    change = json.loads(same.output)["change"]
+    assert change == {"from": 1, "added": [], "removed": [], "moved": [], "unchanged": len(stored["blocks"])}
+    text = cli(migrated_url, "sam", "--night", NIGHT.isoformat(), "--dry-run")
+    assert "what-if: nothing stored; against version 1: 0 added, 0 removed, 0 moved" in text.output
+    # Weather over M42's block: the what-if names what moves or goes, against the stored version.
+    m42 = next(b for b in stored["blocks"] if b["request"] == ids["M42"])
+    start = datetime.fromisoformat(m42["start"])
+    lost = f"{start:%H:%M}-{start + timedelta(minutes=20):%H:%M}"
+    with sessions() as session:
+        result, _kept = plan(session, KITT_PEAK, NIGHT, lost=lost_ranges(KITT_PEAK, NIGHT, [lost]), now=fixed_clock)
+    moved = {m["request"] for m in result.change["moved"]}
+    assert result.change["from"] == 1 and (ids["M42"] in moved or ids["M42"] in result.change["removed"])
+    too_long = cli(migrated_url, "sam", "--night", NIGHT.isoformat(), "--dry-run", "--search-seconds", "600")
+    assert too_long.exit_code != 0 and "600" in too_long.output
+    with pytest.raises(ObslabError, match="search_seconds"):
+        with sessions() as session:
+            plan(session, KITT_PEAK, NIGHT, search_seconds=-1.0, now=fixed_clock)

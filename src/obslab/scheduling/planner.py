@@ -170,7 +170,7 @@ def plan_night(
 POOL = 2500
 #: Plans the time-ordered beam keeps at each step, and the requests it weighs (the best ranked).
 BEAM = 100
-BEAM_POOL = 400
+BEAM_POOL = 200
 #: Prices of a minute of the night the beam is built with, as shares of what the densest requests are worth:
 #: each gives another plan, and the best is searched on from.
 PRICES = (0.15, 0.3, 0.45)

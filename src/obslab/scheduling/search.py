@@ -25,11 +25,17 @@ MOVES_PER_SECOND = 2000
 @dataclass(frozen=True)
 class Budget:
     """How much the local search may try: ``moves`` in all, and at most ``patience`` since the best plan last
-    improved; these decide the result, ``seconds`` is only a safety net."""
+    improved (None: 300 moves at up to 100 requests weighed, down to 50 at 600, where moves cost more and gain
+    less); these decide the result, ``seconds`` is only a safety net."""
 
     moves: int = 1000
-    patience: int = 300
+    patience: int | None = None
     seconds: float = 2.0
+
+    def patience_for(self, requests: int) -> int:
+        if self.patience is not None:
+            return self.patience
+        return max(50, min(300, 30_000 // max(1, requests)))
 
     @classmethod
     def replan(cls) -> Budget:
@@ -155,8 +161,10 @@ def improve(
         placed[s] = True
         return order[~placed[order]]
 
+    patience = budget.patience_for(len(order))
+
     def spent() -> bool:
-        return moves >= budget.moves or moves - found >= budget.patience or time.perf_counter() > deadline
+        return moves >= budget.moves or moves - found >= patience or time.perf_counter() > deadline
 
     while not spent():
         gained = False

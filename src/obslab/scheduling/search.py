@@ -1,4 +1,4 @@
-"""The planner's search: blocks in time order with slack, filled by value per added minute, then improved."""
+"""The planner's search: plans built in time order by a beam, or by insertion, then improved by local search."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def replacements(
         cand = np.repeat(out, firsts.size)
         rank = np.repeat(np.arange(out.size), firsts.size)
         first = np.tile(firsts, out.size)
-        fits, _added = problem._fits(seq, bounds, cand, first, first + width)
+        fits, _added = problem.fits_between(seq, bounds, cand, first, first + width)
         cand, rank, first = cand[fits], rank[fits], first[fits]
         gain = problem.value[cand] - np.convolve(values, np.ones(width), mode="valid")[first]
         # Minutes the run's neighbourhood leaves free once ``cand`` is in, from the end of the block two before
@@ -138,13 +138,24 @@ def improve(
     """Local search from ``seq`` for more value, within ``budget``; never returns less than it was given.
 
     Moves, each counted against the budget: replace a run of up to three blocks by a request left out, or move
-    one block to where it adds fewest minutes, then fill what room that leaves (the removed blocks last).  At a
-    local optimum, remove a block or two at random (seeded: the same inputs search the same way), refill and
-    search on from there, a random walk between local optima that keeps the best plan seen.  A move is taken
-    when it gains value or, with ``sideways``, the same value with less time slewing (room for later moves); a
-    re-plan passes ``sideways=False`` so that blocks move only for value.  Blocks are never pinned to a minute,
-    so every move may shift the others within their slack.  ``order`` is every request the search may place, in
-    rank order.
+    a block into another gap it fits (roomiest first), then fill what room that leaves (removed blocks last).
+    At a local optimum, remove a block or two at random (seeded: the same inputs search the same way), refill
+    and search on from there, a random walk between local optima that keeps the best plan seen.  Blocks are
+    never pinned to a minute, so every move may shift the others within their slack.
+
+    Parameters
+    ----------
+    seq
+        The plan to start from, as request indices in time order.
+    order
+        Every request the search may place, in rank order (which breaks ties).
+    budget
+        Moves in all, and since the last gain; the clock only as a safety net.
+    seed
+        For the kicks: derived from the inputs, so the same inputs search the same way.
+    sideways
+        Also take a move that keeps the value and slews less (room for later moves); a re-plan passes False,
+        so that blocks move only for value.
     """
     deadline = time.perf_counter() + budget.seconds
     rng = random.Random(seed)
@@ -267,6 +278,17 @@ def beam(problem: Problem, start: list[int], order: np.ndarray, width: int, pric
     Every partial plan (blocks appended, each as early as it may start after the one before) is a whole plan,
     and the best of all seen is returned.  Time order sees what the insertion fill does not: the twilight
     minutes at either end only some requests may use, and the idle time a choice leaves.
+
+    Parameters
+    ----------
+    start
+        Blocks every plan begins with (the one in progress).
+    order
+        The requests to build from.
+    width
+        Plans kept at each step, at most ``CHILDREN`` grown from any one.
+    price
+        What a minute used costs, as a share of the value a minute of the densest quarter of ``order`` is worth.
     """
     if not order.size:
         return list(start)
@@ -285,13 +307,11 @@ def beam(problem: Problem, start: list[int], order: np.ndarray, width: int, pric
     # The value a minute of the night is worth: that of the densest requests, pooled over the night's minutes.
     density = problem.value[order] / problem.length[order]
     rate = float(np.sort(density)[::-1][: max(1, len(order) // 4)].mean()) * price
-    problem.fill_slews(order)
     cand = order
     while plans:
         rows = np.repeat(np.arange(len(plans)), cand.size)
         cols = np.tile(cand, len(plans))
-        slews = np.where(last[rows] >= 0, problem._matrix[np.maximum(last[rows], 0), cols], 0)
-        begin = problem.next_starts(cols, ends[rows] + slews)
+        begin = problem.next_starts(cols, ends[rows] + problem.slew_pairs(last[rows], cols))
         ok = (begin < problem.size) & ~used[rows, cols]
         if not ok.any():
             break

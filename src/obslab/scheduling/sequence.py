@@ -108,6 +108,11 @@ class Problem:
             self._matrix[missing] = self._slew_minutes(np.degrees(np.arccos(cosine)))
             self._filled[missing] = True
 
+    def slew_pairs(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Minutes of slew from each of ``a`` to the matching one of ``b`` (-1 in ``a``: from nothing, 0)."""
+        self.fill_slews(np.unique(a[a >= 0]))
+        return np.where(a >= 0, self._matrix[np.maximum(a, 0), b], 0)
+
     def slew_table(self, cand: np.ndarray) -> np.ndarray:
         """Minutes of slew from each of ``cand`` (rows) to each (columns)."""
         self.fill_slews(cand)
@@ -168,9 +173,9 @@ class Problem:
         self, seq: Sequence[int], bounds: tuple[np.ndarray, np.ndarray], cand: np.ndarray, gap: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Whether each ``cand[j]`` fits before ``seq[gap[j]]``, and the minutes it adds (length and slew)."""
-        return self._fits(seq, bounds, cand, gap, gap)
+        return self.fits_between(seq, bounds, cand, gap, gap)
 
-    def _fits(
+    def fits_between(
         self,
         seq: Sequence[int],
         bounds: tuple[np.ndarray, np.ndarray],

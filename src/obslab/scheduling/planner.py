@@ -1,4 +1,4 @@
-"""The night planner: a priority-aware fill, then gap filling, with a reason for every request left out; no database."""
+"""The night planner: the most priority-weighted minutes, re-plans that keep what stands, a reason per leftover."""
 
 from __future__ import annotations
 
@@ -114,10 +114,12 @@ def plan_night(
         How much the local search may try (``search.Budget``; the defaults keep a plan, or a re-plan from a
         ``previous`` one, to milliseconds).
 
-    Requests go in by value per added minute (priority times length over length plus added slew), each where it
-    adds fewest minutes, its neighbours shifted within their slack to make room; a local search then replaces
-    runs of blocks by requests left out and refills; blocks are timed nearest their preferred time (or highest
-    altitude, or where the previous plan had them).  Every request not placed gets a reason and a detail.
+    A plan starts as the best of a time-ordered beam (``search.beam``) and an insertion fill by value per added
+    minute (priority times length over length plus added slew, each where it adds fewest minutes, neighbours
+    shifted within their slack); a local search within ``budget`` then replaces runs of blocks by requests left
+    out and moves blocks into other gaps.  A re-plan repairs the ``previous`` plan and takes a plan made afresh
+    only when it is worth clearly more.  Blocks are timed nearest where the previous plan had them, else their
+    preferred time or highest altitude.  Every request not placed gets a reason and a detail.
     """
     slew = slew or SlewModel()
     requests = list(requests)

@@ -296,6 +296,7 @@ def solve_exact(inst: Instance, time_limit: float, schedules: dict[str, Placed])
         "presolve": "off",
         "mip_rel_gap": MIP_REL_GAP,
         "random_seed": 0,
+        "mip_heuristic_effort": 0.3,  # (0.05 by default) at N=80 seed 2, 4,393 instead of 4,337 in 60 s; same bounds
     }.items():
         solver.setOptionValue(option, setting)
     solver.passModel(lp)

@@ -202,7 +202,7 @@ def improve(
         removed = [c for c in current[first : first + width] if not problem.fixed[c]]
         kicked = [c for c in current if c not in removed]
         rest = out_of(kicked)
-        kicked = fill(problem, kicked, rest[~np.isin(rest, removed)])
+        kicked = fill(problem, kicked, rest[~np.isin(rest, removed, kind="table")])
         kicked = fill(problem, kicked, out_of(kicked))
         # Search on from the kicked plan even when it is worse (going back to the best only finds it again).
         current, current_score = kicked, score(kicked)

@@ -14,11 +14,11 @@ NEVER = 1 << 30
 def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every stretch of True in each row of ``mask``: (row, first column, column after the last), row by row."""
     rows, size = mask.shape
-    padded = np.zeros((rows, size + 2), dtype=np.int8)
+    padded = np.zeros((rows, size + 2), dtype=bool)
     padded[:, 1:-1] = mask
-    edges = np.diff(padded, axis=1)
-    begin = np.flatnonzero(edges == 1)
-    end = np.flatnonzero(edges == -1)  # same rows, same order: each run opens before it closes
+    # Every change along a row, in order: each run opens and then closes within its row (padded with False).
+    edges = np.flatnonzero(padded[:, 1:] != padded[:, :-1])
+    begin, end = edges[0::2], edges[1::2]
     width = size + 1
     return begin // width, begin % width, end % width
 
@@ -217,7 +217,9 @@ def fill(problem: Problem, seq: list[int], pool: np.ndarray, lefts: Sequence[int
     seq = list(seq)
     bounds = problem.bounds(seq)
     pool = np.asarray(pool, dtype=np.int64)
-    pool = pool[~np.isin(pool, seq)]  # a request is placed once
+    placed = np.zeros(problem.count, dtype=bool)
+    placed[np.asarray(seq, dtype=np.int64)] = True
+    pool = pool[~placed[pool]]  # a request is placed once
     if bounds is None or pool.size == 0:
         return seq
     keys = np.array([-1, *seq] if lefts is None else list(lefts), dtype=np.int64)

@@ -94,6 +94,8 @@ def main() -> None:
     result: dict[str, Any] = {"night": NIGHT.isoformat(), "site": KITT_PEAK.name, "sizes": {}}
     try:
         warnings.simplefilter("ignore")  # astroplan's and ERFA's advisory warnings; results are compared below
+        # Imports and first-call costs, not timed (astroplan's imports are outside its timing too).
+        plan_night(night_geometry(KITT_PEAK, NIGHT), requests(5, 0))
         for size in args.sizes:
             items = requests(size)
             seconds, plan = run_obslab(items)

@@ -6,6 +6,7 @@ import re
 import socket
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from obslab.cli import main
@@ -30,6 +31,7 @@ def test_obslab_api_serves_and_logs_each_request(migrated_url: str, tmp_path: Pa
     assert "uvicorn.access" not in log  # one line per request: obslab's, not uvicorn's as well
 
 
+@pytest.mark.slow  # two uvicorn workers, each building its own app, in fresh processes
 def test_obslab_api_with_two_workers(migrated_url: str, tmp_path: Path) -> None:
     port = free_port()
     command = [str(BIN / "obslab"), "api", "--port", str(port), "--workers", "2"]

@@ -15,6 +15,9 @@ from tests.api.http import call, running_api
 from tests.helpers.served import BIN
 from tests.helpers.support import fixed_clock
 
+# A few hundred generated requests against a served app: scripts/test runs it; the fast loop leaves it out.
+pytestmark = pytest.mark.slow
+
 #: Every check but one: "schema-valid data is accepted" cannot hold for values whose rules JSON Schema cannot say
 #: (a date that exists, a timestamp at most 6 hours old, a 3-digit seat), which answer 400 by design.
 CHECKS = ["--checks", "all", "--exclude-checks", "positive_data_acceptance"]

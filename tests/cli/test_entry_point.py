@@ -26,6 +26,9 @@ from obslab.scheduling.models import ObservingRequest, Schedule
 from tests.helpers.catalog_world import World, build_world
 from tests.helpers.voevents import swift_bat_grb
 
+# Each test runs the installed command in fresh processes (several seconds each): scripts/test runs them.
+pytestmark = pytest.mark.slow
+
 #: The console script pip installed beside this interpreter: what a user types.
 OBSLAB = str(Path(sys.executable).with_name("obslab"))
 

@@ -79,13 +79,17 @@ def require_newest(
     done: str,
     allowed_when_empty: str,
     allowed_up_to: str,
+    shown: str,
 ) -> None:
     """Refuse unless the newest numbered version of ``what`` is the one the actor saw (``seen``).
 
     For things kept as numbered versions (a night's plans, an instrument's configurations) rather than one
     row with a counter. ``newest`` is (number, by whom, when) of the newest version, or None when there is
-    none yet. A number above the newest is bad input; a lower one is stale, naming who made the newer one.
+    none yet; ``shown`` says what a seen version is, for a value that is not one. A number above the newest is
+    bad input; a lower one is stale, naming who made the newer one.
     """
+    if not isinstance(seen, int) or isinstance(seen, bool) or seen < 0:
+        raise InvalidInputError("seen_version", seen, shown)
     current = newest[0] if newest is not None else 0
     if seen == current:
         return

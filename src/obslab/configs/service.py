@@ -71,10 +71,6 @@ def _current(session: Session, instrument: str) -> list[Config]:
 
 def _require_seen(session: Session, instrument: str, seen: Any) -> None:
     """Refuse unless the instrument's highest version is the one the writer saw, naming who recorded a newer one."""
-    if not isinstance(seen, int) or isinstance(seen, bool) or seen < 0:
-        raise InvalidInputError(
-            "seen_version", seen, f"the highest version number of {instrument} shown (0 for a new instrument)"
-        )
     newest = session.execute(
         select(Config.version_number, Config.recorded_by_id, Config.recorded_at)
         .where(Config.instrument == instrument)
@@ -89,6 +85,7 @@ def _require_seen(session: Session, instrument: str, seen: Any) -> None:
         done="recorded",
         allowed_when_empty=f"0: {instrument} has no versions",
         allowed_up_to=f"{{current}}, the highest version of {instrument}",
+        shown=f"the highest version number of {instrument} shown (0 for a new instrument)",
     )
 
 

@@ -131,8 +131,6 @@ def _name_the_winner(session: Session, night: date, seen: int, *, wait_s: float 
 
 def _require_seen_plan(session: Session, night: date, seen: int) -> None:
     """Refuse unless the night's newest plan is the version the operator saw, naming who stored the newer one."""
-    if not isinstance(seen, int) or isinstance(seen, bool) or seen < 0:
-        raise InvalidInputError("seen_version", seen, "the plan version shown (0 when the night has no plan yet)")
     newest = session.execute(
         select(Schedule.version_number, Schedule.created_by_id, Schedule.created_at)
         .where(Schedule.night == night)
@@ -147,6 +145,7 @@ def _require_seen_plan(session: Session, night: date, seen: int) -> None:
         done="stored",
         allowed_when_empty=f"0: {night} has no plan yet",
         allowed_up_to=f"0 to {{current}}, the versions stored for {night}",
+        shown="the plan version shown (0 when the night has no plan yet)",
     )
 
 

@@ -61,6 +61,14 @@ class Settings(BaseSettings):
     site_height_m: float = Field(default=2096.0, ge=-500.0, le=6000.0)
     site_timezone: str = Field(default="America/Phoenix")
     dask_scheduler: str = Field(default="", description="dask scheduler address; empty means a local cluster.")
+    products_dir: Path | None = Field(
+        default=None,
+        description="Where pipeline products are written; None: 'products' in the data directory. "
+        "With a dask cluster elsewhere, a folder every worker shares.",
+    )
+    pipeline_max_retries: int = Field(
+        default=3, ge=0, le=100, description="How often a failed pipeline stage is retried before it stays failed."
+    )
     api_url: str = Field(
         default="http://127.0.0.1:8867",
         description="Base URL of the deployment's obslab API ('obslab api'), where 'obslab config get' fetches from.",
@@ -162,6 +170,11 @@ class Settings(BaseSettings):
             return self.database_url
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{self.data_dir / 'obslab.sqlite3'}"
+
+    @property
+    def resolved_products_dir(self) -> Path:
+        """Where pipeline products go: the configured folder, else ``products`` in the data directory."""
+        return self.products_dir if self.products_dir is not None else self.data_dir / "products"
 
 
 def load_settings(**overrides: Any) -> Settings:

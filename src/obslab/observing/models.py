@@ -53,6 +53,8 @@ class Exposure(Versioned, Base):
     )
     request_id: Mapped[int | None] = mapped_column(ForeignKey("observing_requests.id", ondelete="SET NULL"))
     comment: Mapped[str] = mapped_column(Text, default="")
+    # Set when ingest no longer finds a raw file of this exposure (kept, and reported, not deleted).
+    missing_at: Mapped[datetime | None]
 
     night: Mapped[Night] = relationship(back_populates="exposures")
     files: Mapped[list[FrameFile]] = relationship(cascade="all, delete-orphan", order_by="FrameFile.path")

@@ -41,14 +41,17 @@ def race(
     # A signer with nothing pending waits for work instead of spending its turns (it would finish before
     # the first submission commits), and stops once the submitters are done and nothing is left to sign.
     # (A submitter that crashed never says so: a signer also gives up after two idle minutes, not hang.)
+    # The stop test must see "nothing to sign" *after* every submitter finished: an idle look taken before
+    # the last submissions committed says nothing about them, and stopping on it left their sign-offs unsigned.
     last_work = time.monotonic()
     while sum(entry.get("action") != "idle" for entry in log) < actions:
         if log and log[-1].get("action") == "idle":
-            if len(finished) >= submitters or time.monotonic() - last_work > 120:
+            if log[-1]["submitters_done"] or time.monotonic() - last_work > 120:
                 break
             time.sleep(0.005)
         else:
             last_work = time.monotonic()
+        submitters_done = len(finished) >= submitters
         with sessions() as session:
             try:
                 with session.begin():
@@ -58,6 +61,8 @@ def race(
                         entry = _sign(session, actor, rng, AREAS[username])
                     else:
                         entry = _submit(session, actor, rng, obsids)
+                if entry["action"] == "idle":
+                    entry["submitters_done"] = submitters_done
                 log.append({"accepted": True, **entry})
             except ObslabError as refused:
                 log.append({"accepted": False, "code": refused.code, "message": refused.message})

@@ -38,17 +38,23 @@ def test_racing_processes_keep_numbers_unique_and_every_accepted_action_recorded
             ],
         )
     entries = [entry for log in logs for entry in log]
+    # What each worker did, shown by any failing assertion below (a race is hard to re-run as it was).
+    tally = Counter(
+        (who, e.get("action", "refused"), e["accepted"], e.get("code", ""))
+        for who, log in zip(WORKERS, logs, strict=True)
+        for e in log
+    )
     accepted = [e for e in entries if e["accepted"] and e["action"] != "idle"]
     refused = [e for e in entries if not e["accepted"]]
     submitted = [e["revision"] for e in accepted if e["action"] == "submit"]
     signed = [(e["revision"], e["area"]) for e in accepted if e["action"] == "sign"]
 
     # The race really happened: some actions were refused as stale, and every refusal says why.
-    assert submitted, "no submission was accepted"
-    assert signed, "no sign-off was accepted"
-    assert refused, "nothing was refused: the workers did not overlap"
+    assert submitted, f"no submission was accepted: {tally}"
+    assert signed, f"no sign-off was accepted: {tally}"
+    assert refused, f"nothing was refused: the workers did not overlap: {tally}"
     assert {e["code"] for e in refused} <= {"stale", "conflict"}, Counter(e["code"] for e in refused)
-    assert any(e["code"] == "stale" for e in refused)
+    assert any(e["code"] == "stale" for e in refused), tally
     assert all(
         ("changed by" in e["message"] or "at the same moment" in e["message"]) for e in refused if e["code"] == "stale"
     )

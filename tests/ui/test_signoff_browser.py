@@ -260,8 +260,11 @@ def test_submit_sign_verify_approve_through_the_dashboards(
     listing.fill(f"{obsid}, 99999")
     listing.press("Tab")
     page.locator(".obslab-express-check button").click()
-    page.locator(".obslab-express-table .tabulator-row").filter(has_text="already approved").wait_for(timeout=20_000)
-    assert "unknown obsid" in text(page, ".obslab-express-table")
+    # Both rows are waited for: the table may re-render between the check's two updates, so a snapshot
+    # read right after the first row appears can catch it empty.
+    rows = page.locator(".obslab-express-table .tabulator-row")
+    rows.filter(has_text="already approved").wait_for(timeout=20_000)
+    rows.filter(has_text="unknown obsid").wait_for(timeout=20_000)
     submitter.assert_escaped()
     page = submitter.open("duty")
     page.locator(".obslab-duty-table .tabulator-row").first.wait_for(timeout=20_000)

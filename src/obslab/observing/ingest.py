@@ -99,9 +99,11 @@ class IngestReport:
         return bool(self.refused) and not (self.added or self.updated or self.unchanged)
 
     def summary(self) -> str:
+        added, refused = len(self.added), len(self.refused)
         return (
-            f"{len(self.added)} exposures added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
-            f"{len(self.missing)} missing, {len(self.refused)} files refused"
+            f"{added} exposure{'' if added == 1 else 's'} added, {len(self.updated)} updated, "
+            f"{len(self.unchanged)} unchanged, {len(self.missing)} missing, "
+            f"{refused} file{'' if refused == 1 else 's'} refused"
         )
 
     def as_dict(self) -> dict[str, Any]:

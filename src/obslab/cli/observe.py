@@ -1,0 +1,71 @@
+"""``obslab observe``: ingest a night folder of raw FITS files (exposures, checksums, the configuration in force)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import click
+
+from obslab.cli._app import App, actor, emit_json, json_option, reports_errors
+from obslab.formatting import utc
+
+#: Exit status when every FITS file of the folder was refused (nothing ingested, nothing there before).
+ALL_REFUSED = 2
+
+
+@click.group("observe")
+def observe() -> None:
+    """Observing nights: ingest raw files."""
+
+
+def _night(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        if len(value) != 8 or not value.isdigit():
+            raise ValueError
+        return datetime.strptime(value, "%Y%m%d").date()  # noqa: DTZ007 (a calendar date, no time of day)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a night: expected YYYYMMDD, e.g. 20261121") from None
+
+
+@observe.command("ingest")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("--night", callback=_night, help="The night (YYYYMMDD) the files belong to. Default: the folder's name.")
+@json_option("Print the report as JSON: exposures added, updated, unchanged, missing; files refused and ignored.")
+@click.pass_obj
+@reports_errors
+def observe_ingest(app: App, directory: str, night: date | None, as_json: bool) -> None:
+    """Ingest DIRECTORY, a night folder YYYYMMDD of raw .fits / .fits.bz2 files named as the archiver names them.
+
+    Each exposure (all its parts) is recorded whole or not at all; a bad file is refused by name and the rest
+    go on. Running it again over unchanged files records nothing; a changed file updates its exposure and sets
+    the stages it feeds back to pending; a file gone from the folder marks its exposure missing. Exits 2 when
+    every file was refused.
+    """
+    from obslab.observing.ingest import ingest_night
+
+    with app.transaction() as session:
+        report = ingest_night(
+            session,
+            directory,
+            night_date=night,
+            site_name=app.context.site.name,
+            now=app.context.now,
+            actor=actor(app, session),
+        )
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        for refusal in report.refused:
+            click.echo(f"refused {refusal.file}: {refusal.reason}")
+        for missing in report.missing:
+            click.echo(f"missing {', '.join(missing.files)} of {missing.exposure} (since {utc(missing.since)})")
+        for reset in report.reset:
+            where = reset.exposure or f"the night of {report.night:%Y%m%d}"
+            click.echo(f"reset {reset.stage} of {where} to pending: {reset.because} changed")
+        if report.ignored:
+            click.echo(f"ignored (not .fits or .fits.bz2): {', '.join(report.ignored)}")
+        click.echo(report.summary())
+    if report.all_refused:
+        raise SystemExit(ALL_REFUSED)

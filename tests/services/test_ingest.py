@@ -465,3 +465,18 @@ def test_a_first_exposure_refused_by_the_database_leaves_no_night(
     report = run(desk, folder)
     assert report.all_refused and report.refused[0].file == path.name and not report.wrote
     assert table_counts(desk.session) == counts
+
+
+def test_a_configuration_recorded_later_is_stamped_on_the_next_ingest_without_resets(
+    desk: Desk, folder: Path, sessions: sessionmaker[Session]
+) -> None:
+    """The telescope may push its state the next morning: re-ingest stamps the version in force then."""
+    files = standard_night(folder)
+    run(desk, folder)
+    add_stages(desk)
+    pushed = desk.record(focal_plane(4), DUSK + timedelta(minutes=50), instrument=ROBO)  # before c's start
+    report = run(desk, folder, at=INGESTED + timedelta(days=1))
+    name_c = exposure_name(files["c"][0])
+    assert report.updated == (name_c,) and report.reset == () and len(report.unchanged) == 5
+    assert exposures(sessions)[name_c].configuration_id == pushed.id
+    assert {row.state for row in stages(sessions).values()} == {StageState.DONE}

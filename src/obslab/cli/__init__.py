@@ -14,6 +14,7 @@ from obslab.cli.db import db
 from obslab.cli.duty import duty
 from obslab.cli.notify import notify
 from obslab.cli.observe import observe
+from obslab.cli.pipeline import pipeline
 from obslab.cli.plan import plan
 from obslab.cli.serve import demo, serve
 from obslab.cli.users import users
@@ -46,3 +47,4 @@ main.add_command(alerts)
 main.add_command(api)
 main.add_command(config)
 main.add_command(observe)
+main.add_command(pipeline)

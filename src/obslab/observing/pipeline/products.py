@@ -1,0 +1,96 @@
+"""Product files: where each goes, and writing them atomically (a temporary name, then a rename) with provenance."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: Temporary files carry this suffix until renamed; a killed writer leaves one, never a half product.
+PARTIAL = ".partial"
+
+
+def night_folder(products_dir: Path, night_key: str) -> Path:
+    return products_dir / night_key
+
+
+def exposure_folder(products_dir: Path, night_key: str, exposure: str) -> Path:
+    return products_dir / night_key / exposure
+
+
+def calibration_path(products_dir: Path, night_key: str, kind: str, key: str) -> Path:
+    """``dark_<mode>.fits`` or ``flat_<filter>.fits`` in the night's ``calib`` folder, as the archiver laid them out."""
+    return products_dir / night_key / "calib" / f"{kind}_{key}.fits"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_atomically(path: Path, write: Any) -> str:
+    """Write through ``write(temporary_path)``, fsync, rename into place; return the file's SHA-256."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}{PARTIAL}")
+    try:
+        write(temporary)
+        with temporary.open("rb") as stream:
+            os.fsync(stream.fileno())
+        checksum = sha256_file(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return checksum
+
+
+def write_fits(path: Path, data: np.ndarray, provenance: Mapping[str, Any]) -> str:
+    """A FITS image with the provenance as header cards (keys of at most 8 letters; long values CONTINUE)."""
+    from astropy.io import fits
+
+    header = fits.Header()
+    for key, value in provenance.items():
+        if len(key) > 8:
+            raise ValueError(f"provenance key {key!r} is longer than a FITS keyword (8 characters)")
+        header[key.upper()] = value if isinstance(value, (int, float, bool)) else str(value)
+
+    def write(temporary: Path) -> None:
+        fits.PrimaryHDU(data=np.asarray(data, dtype=np.float32), header=header).writeto(temporary)
+
+    return _write_atomically(path, write)
+
+
+def read_provenance(path: Path, keys: tuple[str, ...]) -> dict[str, Any]:
+    from astropy.io import fits
+
+    header = fits.getheader(path)
+    return {key: header[key.upper()] for key in keys if key.upper() in header}
+
+
+def write_bytes(path: Path, content: bytes) -> str:
+    return _write_atomically(path, lambda temporary: temporary.write_bytes(content))
+
+
+def read_fits(path: Path) -> np.ndarray:
+    from astropy.io import fits
+
+    with fits.open(path, memmap=False) as hdus:
+        return np.asarray(hdus[0].data, dtype=np.float32)
+
+
+def sweep_partials(folder: Path) -> list[Path]:
+    """Remove what killed writers left behind under ``folder`` (never a product: those have no PARTIAL suffix)."""
+    if not folder.is_dir():
+        return []
+    found = sorted(folder.rglob(f"*{PARTIAL}"))
+    for path in found:
+        path.unlink(missing_ok=True)
+    return found

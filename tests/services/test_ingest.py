@@ -480,3 +480,26 @@ def test_a_configuration_recorded_later_is_stamped_on_the_next_ingest_without_re
     assert report.updated == (name_c,) and report.reset == () and len(report.unchanged) == 5
     assert exposures(sessions)[name_c].configuration_id == pushed.id
     assert {row.state for row in stages(sessions).values()} == {StageState.DONE}
+
+
+def test_a_database_refusal_of_a_changed_exposure_keeps_it_and_its_stages_as_they_were(
+    desk: Desk, folder: Path, sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = standard_night(folder)
+    run(desk, folder)
+    add_stages(desk)
+    before_rows, before_stages = rows(sessions), stages(sessions)
+    science_b(folder, seed=4)  # both parts rewritten
+    real = ingest_module._frame_file
+    monkeypatch.setattr(
+        ingest_module,
+        "_frame_file",
+        lambda raw: real(raw) | ({"sha256": None} if raw.name == files["b"][1].name else {}),
+    )
+    report = run(desk, folder, at=INGESTED + timedelta(days=1))
+    assert {r.file for r in report.refused} == {path.name for path in files["b"]}
+    assert (report.updated, report.reset, report.wrote) == ((), (), False) and len(report.unchanged) == 5
+    assert rows(sessions) == before_rows
+    assert {key: row.version for key, row in stages(sessions).items()} == {
+        key: row.version for key, row in before_stages.items()
+    }

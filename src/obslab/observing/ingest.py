@@ -282,10 +282,9 @@ class _Run:
         if problem is not None:
             self.refuse(files, {path.name: problem for _, path in files}, exposure)
             return
-        instrument = min(read, key=lambda item: item[1].header.date_obs)[1].header.instrument
+        instrument = min(headers, key=lambda header: header.date_obs).instrument
         fields["configuration_id"] = configuration_id_at(self.session, instrument, fields["started_at"])
-        created_night = self.night is None
-        resets_before = len(self.reset)
+        night, kept, wrote = self.night, self._lengths(), self.wrote
         try:
             with self.session.begin_nested():
                 if existing is None:
@@ -294,11 +293,17 @@ class _Run:
                     self._update(existing, fields, read)
                 flush(self.session, f"exposure {exposure}")
         except (IntegrityError, DataError) as error:  # not a lost race (flush raised those as StaleError)
-            if created_night:
-                self.night = None
-            del self.reset[resets_before:]
+            self.night, self.wrote = night, wrote  # as before the SAVEPOINT: a night made in it is gone with it
+            for outcome, length in zip(self._outcomes(), kept, strict=True):
+                del outcome[length:]
             reason = str(error.orig).strip().splitlines()[0]
             self.refuse(files, {path.name: f"the database refused it: {reason}" for _, path in files}, exposure)
+
+    def _outcomes(self) -> tuple[list[Any], ...]:
+        return self.added, self.updated, self.unchanged, self.missing, self.reset
+
+    def _lengths(self) -> tuple[int, ...]:
+        return tuple(len(outcome) for outcome in self._outcomes())
 
     def _absent_headers(self, existing: Exposure | None, present: set[str]) -> list[RawHeader]:
         """The recorded headers of the exposure's files not in the folder, so its fields stay whole."""

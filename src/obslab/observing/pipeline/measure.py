@@ -217,8 +217,8 @@ def seeing(
     fwhm_y = GAUSS_FWHM * math.sqrt((sy * math.cos(theta)) ** 2 + (sx * math.sin(theta)) ** 2)
     fwhm_x = GAUSS_FWHM * math.sqrt((sx * math.cos(theta)) ** 2 + (sy * math.sin(theta)) ** 2)
     reason = ""
-    if not (gauss.converged and moffat.converged):
-        reason = "the profile fits did not converge"
+    if not gauss.converged:  # a Moffat fit may run to its alpha bound on a Gaussian-like star: still reported
+        reason = "the Gaussian fit did not converge"
     elif fwhm_gauss_px < min_fwhm_px:
         reason = f"FWHM {fwhm_gauss_px:.1f} px is under {min_fwhm_px:g} px: not seeing-limited"
     return SeeingResult(

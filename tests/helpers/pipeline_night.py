@@ -1,0 +1,84 @@
+"""A small night of raw cubes with known truth for the pipeline tests, ingested into a test database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+from sqlalchemy.orm import Session, sessionmaker
+
+from obslab.observing import synthetic
+from obslab.observing.ingest import ingest_night
+from obslab.observing.naming import make_name
+
+NIGHT = "20261205"
+START = datetime(2026, 12, 6, 2, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class NightFiles:
+    folder: Path
+    science: tuple[str, ...]  # exposure names
+    truth_seeing: float
+
+
+def _write(
+    folder: Path,
+    head: str,
+    target: str,
+    filter_name: str,
+    start: datetime,
+    frames: np.ndarray,
+    part: int | None = None,
+    named: datetime | None = None,
+    **extra: str,
+) -> Path:
+    """One raw file; a later part of an exposure keeps the exposure's name (``named``) with its own DATE-OBS."""
+    path = folder / (make_name(head, target, "VIC", filter_name, named or start, part=part) + ".fits")
+    header = fits.Header()
+    header["DATE-OBS"] = start.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    header["EXPTIME"] = 0.1
+    header.update({"OBJECT": target, "FILTER": filter_name, "CAMERA": "VIC", "CAMMODE": "0", "INSTRUME": "ROBO-CAM"})
+    header.update({"TELRA": 10.0, "TELDEC": 20.0, "AIRMASS": 1.1, **extra})
+    fits.PrimaryHDU(frames, header=header).writeto(path, overwrite=True)
+    return path
+
+
+def write_night(
+    root: Path, *, key: str = NIGHT, darks: int = 12, science_frames: int = 60, seed: int = 0
+) -> NightFiles:
+    """Darks (mode 0), flats in Si and Sr, one seeing exposure, two science exposures (one split in two parts)."""
+    folder = root / key
+    folder.mkdir(parents=True, exist_ok=True)
+    start = datetime.strptime(key, "%Y%m%d").replace(tzinfo=UTC) + timedelta(days=1, hours=2)
+    flat, dark = synthetic.flat_field(seed + 1), synthetic.dark_current(seed + 2)
+    if darks:
+        _write(folder, "dark", "", "Si", start, synthetic.make_darks(seed + 3, darks, dark=dark), OBSTYPE="dark")
+    for i, filter_name in enumerate(("Si", "Sr")):
+        frames = synthetic.make_flats(seed + 4 + i, 6, flat=flat, dark=dark)
+        _write(folder, "flat", "", filter_name, start + timedelta(minutes=1 + i), frames, OBSTYPE="flat")
+    seeing = synthetic.make_seeing_cube(seed + 7, 8, dark=dark, flat=flat, seeing_arcsec=1.2)
+    _write(folder, "seeing", "", "Si", start + timedelta(minutes=5), seeing.frames, OBSTYPE="seeing")
+    names = []
+    for k, (program, target, filter_name) in enumerate((("4", "351_Yrsa", "Si"), ("24.1", "HD 1", "Sr"))):
+        cube = synthetic.make_cube(seed + 10 + k, science_frames, filter_name=filter_name, dark=dark, flat=flat)
+        moment = start + timedelta(minutes=10 + 5 * k)
+        extra = {"OBSTYPE": "science", "PROGRAM": program}
+        if k == 0:
+            half = science_frames // 2
+            _write(folder, program, target, filter_name, moment, cube.frames[:half], part=0, **extra)
+            later = moment + timedelta(seconds=0.1 * half)
+            _write(folder, program, target, filter_name, later, cube.frames[half:], part=1, named=moment, **extra)
+        else:
+            _write(folder, program, target, filter_name, moment, cube.frames, **extra)
+        names.append(make_name(program, target, "VIC", filter_name, moment))
+    return NightFiles(folder, tuple(names), 1.2)
+
+
+def ingest(sessions: sessionmaker[Session], folder: Path) -> None:
+    with sessions() as session, session.begin():
+        report = ingest_night(session, folder, site_name="Kitt Peak")
+        assert not report.refused, report.refused

@@ -1,0 +1,182 @@
+"""The night's pipeline end to end on real files: products with provenance, idempotence, reruns only on change."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from obslab.observing.models import DataProduct, Exposure, Metric, PipelineStage
+from obslab.observing.pipeline.executors import ThreadExecutor
+from obslab.observing.pipeline.products import PARTIAL, sha256_file
+from obslab.observing.pipeline.runner import RunOptions, RunSummary, run_night
+from obslab.observing.types import StageState
+from tests.helpers.pipeline_night import NIGHT, ingest, write_night
+
+
+@pytest.fixture
+def executor() -> Iterator[ThreadExecutor]:
+    pool = ThreadExecutor(2)
+    yield pool
+    pool.close()
+
+
+def run(
+    sessions: sessionmaker[Session], products: Path, executor: ThreadExecutor, key: str = NIGHT, **options: object
+) -> RunSummary:
+    return run_night(sessions, key, executor, products_dir=products, options=RunOptions(**options))  # type: ignore[arg-type]
+
+
+def states(sessions: sessionmaker[Session]) -> dict[tuple[str | None, str], tuple[StageState, int, str]]:
+    with sessions() as session:
+        rows = session.execute(
+            select(PipelineStage, Exposure.name).outerjoin(Exposure, Exposure.id == PipelineStage.exposure_id)
+        ).all()
+        return {(name, row.stage): (row.state, row.version, row.inputs_fingerprint) for row, name in rows}
+
+
+def test_a_night_is_reduced_with_provenance_and_a_second_run_does_nothing(
+    sessions: sessionmaker[Session], tmp_path: Path, executor: ThreadExecutor
+) -> None:
+    night = write_night(tmp_path / "raw")
+    ingest(sessions, night.folder)
+    products = tmp_path / "products"
+
+    first = run(sessions, products, executor)
+    assert first.counts == {"done": 8, "up to date": 0, "failed": 0, "gave up": 0, "waiting": 0}, first.outcomes
+    with sessions() as session:
+        recorded = session.scalars(select(DataProduct)).all()
+        kinds = sorted(p.kind for p in recorded)
+        assert kinds.count("stack_best") == 2 and kinds.count("preview_best") == 2 and "dark_0" in kinds
+        assert {"flat_Si", "flat_Sr", "seeing", "strehl"} <= set(kinds)
+        for product in recorded:  # every product on disk, as recorded
+            assert sha256_file(Path(product.path)) == product.sha256
+        stack = next(p for p in recorded if p.kind == "stack_best" and night.science[0] in p.path)
+        header = fits.getheader(stack.path)
+        assert header["STAGE"] == "stack" and header["CALIB"] == "dark_0.fits,flat_Si.fits"
+        assert header["FRAMES"] == 60 and header["SELECTED"] == 12  # 20% of the frames of both parts
+        assert header["FINGERPR"] == session.scalar(
+            select(PipelineStage.inputs_fingerprint).where(
+                PipelineStage.stage == "stack", PipelineStage.exposure_id == stack.exposure_id
+            )
+        )
+        seeing = session.scalar(select(Metric.value).where(Metric.name == "seeing_moffat_arcsec"))
+        assert seeing == pytest.approx(night.truth_seeing, rel=0.05)
+        strehls = session.scalars(select(Metric.value).where(Metric.name == "strehl_percent")).all()
+        assert len(strehls) == 2 and all(1 < s < 60 for s in strehls)
+        assert not list(products.rglob(f"*{PARTIAL}"))
+    before = states(sessions)
+    modified = {p: p.stat().st_mtime_ns for p in products.rglob("*") if p.is_file()}
+
+    second = run(sessions, products, executor)
+    assert second.counts["up to date"] == 8 and second.counts["done"] == 0
+    assert states(sessions) == before  # not one stage row written
+    assert {p: p.stat().st_mtime_ns for p in products.rglob("*") if p.is_file()} == modified
+
+
+def test_a_changed_raw_file_reruns_its_exposure_and_nothing_else(
+    sessions: sessionmaker[Session], tmp_path: Path, executor: ThreadExecutor
+) -> None:
+    night = write_night(tmp_path / "raw")
+    ingest(sessions, night.folder)
+    products = tmp_path / "products"
+    run(sessions, products, executor)
+    before = states(sessions)
+    changed = next(night.folder.glob("24.1_*.fits"))
+    with fits.open(changed, mode="update") as hdus:
+        hdus[0].data = np.flip(hdus[0].data, axis=0).copy()  # the same star, elsewhere: a new file
+    ingest(sessions, night.folder)
+
+    summary = run(sessions, products, executor)
+    ran = {(o.exposure, o.stage) for o in summary.outcomes if o.outcome == "done"}
+    assert ran == {(night.science[1], stage) for stage in ("stack", "strehl", "preview")}
+    after = states(sessions)
+    assert {key for key in after if after[key][2] != before[key][2]} == ran  # only those fingerprints moved
+
+
+def test_force_redoes_only_the_stage_asked_for_and_an_identical_product_leaves_the_rest(
+    sessions: sessionmaker[Session], tmp_path: Path, executor: ThreadExecutor
+) -> None:
+    night = write_night(tmp_path / "raw")
+    ingest(sessions, night.folder)
+    products = tmp_path / "products"
+    run(sessions, products, executor)
+
+    summary = run(sessions, products, executor, stages=("stack", "preview"), exposures={night.science[0]}, force=True)
+    assert {(o.stage, o.outcome) for o in summary.outcomes} == {("stack", "done"), ("preview", "done")}
+    # The stack came out byte for byte the same, so the Strehl stage downstream is still up to date.
+    assert {o.outcome for o in run(sessions, products, executor).outcomes} == {"up to date"}
+
+
+def test_a_failing_stage_is_retried_up_to_the_maximum_and_says_why(
+    sessions: sessionmaker[Session], tmp_path: Path, executor: ThreadExecutor
+) -> None:
+    night = write_night(tmp_path / "raw")
+    ingest(sessions, night.folder)
+    products = tmp_path / "products"
+    broken = next(night.folder.glob("24.1_*.fits"))
+    broken.write_bytes(b"not a FITS file any more")  # behind ingest's back: the stack cannot read it
+
+    for attempt in (1, 2):
+        summary = run(sessions, products, executor, max_retries=2)
+        failed = [o for o in summary.outcomes if o.outcome == "failed"]
+        assert [(o.exposure, o.stage) for o in failed] == [(night.science[1], "stack")]
+        assert broken.name in failed[0].reason and "Traceback" not in failed[0].reason
+        assert {(o.stage, o.outcome) for o in summary.outcomes if o.exposure == night.science[1]} >= {
+            ("strehl", "waiting"),
+            ("preview", "waiting"),
+        }
+        with sessions() as session:
+            row = session.scalar(
+                select(PipelineStage).where(PipelineStage.stage == "stack", PipelineStage.state == StageState.FAILED)
+            )
+            assert row is not None and row.retries == attempt and broken.name in (row.error or "")
+    given_up = run(sessions, products, executor, max_retries=2)
+    assert [(o.exposure, o.outcome) for o in given_up.outcomes if o.stage == "stack"].count(
+        (night.science[1], "gave up")
+    ) == 1
+
+
+def test_a_night_without_enough_darks_copies_the_nearest_nights_calibration_or_fails_saying_so(
+    sessions: sessionmaker[Session], tmp_path: Path, executor: ThreadExecutor
+) -> None:
+    products = tmp_path / "products"
+    short = write_night(tmp_path / "raw", key="20261207", darks=4)
+    ingest(sessions, short.folder)
+    alone = run(sessions, products, executor, key="20261207")
+    calibration = next(o for o in alone.outcomes if o.stage == "calibration")
+    assert calibration.outcome == "failed"
+    assert "camera mode 0: 4 dark frames this night, 10 needed" in calibration.reason
+    assert {o.outcome for o in alone.outcomes if o.stage != "calibration"} == {"waiting"}
+
+    for key in ("20261201", "20261204"):  # two nights with calibration; the nearer one is copied
+        ingest(sessions, write_night(tmp_path / "raw", key=key, science_frames=20).folder)
+        run(sessions, products, executor, key=key, stages=("calibration",))
+    again = run(sessions, products, executor, key="20261207")
+    assert again.counts["failed"] == 0 and again.counts["done"] == 8
+    header = fits.getheader(products / "20261207" / "calib" / "dark_0.fits")
+    assert header["CALIB"] == "copied from 20261204"
+    assert fits.getheader(products / "20261207" / "calib" / "flat_Si.fits")["CALIB"] == "this night"
+
+
+def test_a_vanished_product_is_made_again_and_a_killed_writers_partial_file_is_swept(
+    sessions: sessionmaker[Session], tmp_path: Path, executor: ThreadExecutor
+) -> None:
+    night = write_night(tmp_path / "raw")
+    ingest(sessions, night.folder)
+    products = tmp_path / "products"
+    run(sessions, products, executor)
+    preview = next((products / NIGHT).rglob("20p.png"))
+    preview.unlink()
+    partial = preview.with_name(f".20p.png.dead{PARTIAL}")
+    partial.write_bytes(b"half a PNG")
+
+    summary = run(sessions, products, executor)
+    assert [o.stage for o in summary.outcomes if o.outcome == "done"] == ["preview"]
+    assert summary.counts["up to date"] == 7
+    assert preview.is_file() and summary.swept == (str(partial),) and not partial.exists()

@@ -88,3 +88,47 @@ def test_a_seeing_cube_has_no_core_and_does_not_move() -> None:
 def test_unknown_filter_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown filter 'V'"):
         synthetic.make_cube(1, 2, filter_name="V", shape=(16, 16))
+
+
+def test_a_night_folder_has_archiver_names_the_headers_ingest_reads_and_the_truth(tmp_path) -> None:
+    from astropy.io import fits
+
+    from obslab.observing.header import read_header
+    from obslab.observing.naming import parse_name
+    from obslab.observing.night_files import write_night
+    from obslab.observing.rawfits import read_frames
+    from obslab.observing.types import ExposureKind
+
+    common = {"seed": 4, "n_science": 2, "frames_per_cube": 6, "frames_per_seeing": 3, "shape": (32, 32)}
+    paths = write_night(tmp_path, "20261121", **common)
+    assert all(path.parent == tmp_path / "20261121" for path in paths)
+    names = [parse_name(path.name) for path in paths]
+    kinds = [name.kind for name in names]
+    assert kinds.count(ExposureKind.DARK) == 2 and kinds.count(ExposureKind.SEEING) == 3
+    assert {name.filter_name for name in names if name.kind is ExposureKind.FLAT} == {"Si", "Sz"}
+    split = [name for name in names if name.part is not None]
+    assert [name.part for name in split] == [0, 1] and split[0].exposure == split[1].exposure
+    assert {name.night_key for name in names} == {"20261121"}
+    for path, name in zip(paths, names, strict=True):
+        header = read_header(fits.getheader(path), path.name)
+        frames = read_frames(path)
+        truth = json.loads(path.with_name(path.name + ".truth.json").read_text())
+        assert frames.dtype == np.uint16 and frames.shape[1:] == (32, 32) and header.n_frames == len(frames)
+        assert header.date_obs.strftime("%Y%m%d") == "20261121" and 1.0 <= header.airmass < 3.0
+        assert header.instrument == "ROBO-CAM" and header.camera_mode in {"0", "6"}
+        if name.kind is ExposureKind.DARK:
+            assert len(frames) >= 10 and header.program == ""
+        if name.kind is ExposureKind.FLAT:
+            assert len(frames) >= 5 and header.camera_mode == "0"
+        if name.kind is ExposureKind.SCIENCE:
+            assert header.program == name.program and header.object_name == name.target
+            assert len(truth["shifts"]) == len(truth["strehl"]) == len(frames) and truth["seeing_arcsec"] > 0
+    # A later part starts when the earlier part's frames end.
+    first, second = (read_header(fits.getheader(p), p.name) for p in paths if parse_name(p.name).part is not None)
+    assert (second.date_obs - first.date_obs).total_seconds() == pytest.approx(6 * 0.1163, abs=1e-5)
+    # Seeded: the same call writes the same bytes, compressed too.
+    again = write_night(tmp_path / "again", "20261121", **common)
+    assert [p.read_bytes() for p in again] == [p.read_bytes() for p in paths]
+    packed = write_night(tmp_path / "bz2", "20261121", compress=True, **common)
+    assert all(p.name.endswith(".fits.bz2") for p in packed)
+    assert np.array_equal(read_frames(packed[-1]), read_frames(paths[-1]))

@@ -264,7 +264,7 @@ def _stack_sum(
                 acc += np.roll(frame, (int(wy), int(wx)), axis=(0, 1)) if wy or wx else frame
         fraction = (moves[members] - whole[members]).mean(axis=0)
         ramp_y, ramp_x = fourier.shift_ramps(fraction[None], (h, w), dtype=np.complex128)
-        spectrum += fourier.rfft2(acc.astype(np.float64), workers=workers) * ramp_y[0] * ramp_x[0]
+        spectrum += fourier.rfft2(acc, workers=workers) * (ramp_y[0] * ramp_x[0])
     return spectrum
 
 

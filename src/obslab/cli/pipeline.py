@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date, datetime
 
 import click
@@ -73,9 +74,7 @@ def pipeline_run(
     total = planned_count(app.sessions, key, options)
     runner = make_executor(executor, settings.dask_scheduler, workers)
     try:
-        with click.progressbar(
-            length=total, label=f"night {key} on {runner.name}", file=click.get_text_stream("stderr")
-        ) as bar:
+        with click.progressbar(length=total, label=f"night {key} on {runner.name}", file=sys.stderr) as bar:
             summary = run_night(
                 app.sessions,
                 key,

@@ -43,6 +43,20 @@ PURE = [
     "obslab.configs.text_input",
     "obslab.configs.fplane_client",
     "obslab.observing.types",
+    "obslab.observing.naming",
+    "obslab.observing.header",
+    "obslab.observing.rawfits",
+    "obslab.observing.optics",
+    "obslab.observing.fourier",
+    "obslab.observing.synthetic",
+    "obslab.observing.night_files",
+    "obslab.observing.preview",
+    "obslab.observing.pipeline.graph",
+    "obslab.observing.pipeline.fingerprint",
+    "obslab.observing.pipeline.stages",
+    "obslab.observing.pipeline.measure",
+    "obslab.observing.pipeline.products",
+    "obslab.observing.pipeline.tasks",  # what a dask worker imports: never the database
     "obslab.reports.types",
 ]
 FORBIDDEN = ("sqlalchemy", "panel", "bokeh", "obslab.db", "obslab.models")

@@ -16,7 +16,7 @@ from obslab.observing.pipeline.executors import ThreadExecutor
 from obslab.observing.pipeline.products import PARTIAL, sha256_file
 from obslab.observing.pipeline.runner import RunOptions, RunSummary, run_night
 from obslab.observing.types import StageState
-from tests.helpers.pipeline_night import NIGHT, ingest, write_night
+from tests.helpers.pipeline_night import NIGHT, NightFiles, ingest, write_night
 
 
 @pytest.fixture
@@ -24,6 +24,19 @@ def executor() -> Iterator[ThreadExecutor]:
     pool = ThreadExecutor(2)
     yield pool
     pool.close()
+
+
+@pytest.fixture
+def night(sessions: sessionmaker[Session], tmp_path: Path) -> NightFiles:
+    """The small night of ``pipeline_night``, written and ingested."""
+    files = write_night(tmp_path / "raw")
+    ingest(sessions, files.folder)
+    return files
+
+
+@pytest.fixture
+def products(tmp_path: Path) -> Path:
+    return tmp_path / "products"
 
 
 def run(
@@ -41,11 +54,8 @@ def states(sessions: sessionmaker[Session]) -> dict[tuple[str | None, str], tupl
 
 
 def test_a_night_is_reduced_with_provenance_and_a_second_run_does_nothing(
-    sessions: sessionmaker[Session], tmp_path: Path, executor: ThreadExecutor
+    sessions: sessionmaker[Session], night: NightFiles, products: Path, executor: ThreadExecutor
 ) -> None:
-    night = write_night(tmp_path / "raw")
-    ingest(sessions, night.folder)
-    products = tmp_path / "products"
 
     first = run(sessions, products, executor)
     assert first.counts == {"done": 8, "up to date": 0, "failed": 0, "gave up": 0, "waiting": 0}, first.outcomes
@@ -80,11 +90,8 @@ def test_a_night_is_reduced_with_provenance_and_a_second_run_does_nothing(
 
 
 def test_a_changed_raw_file_reruns_its_exposure_and_nothing_else(
-    sessions: sessionmaker[Session], tmp_path: Path, executor: ThreadExecutor
+    sessions: sessionmaker[Session], night: NightFiles, products: Path, executor: ThreadExecutor
 ) -> None:
-    night = write_night(tmp_path / "raw")
-    ingest(sessions, night.folder)
-    products = tmp_path / "products"
     run(sessions, products, executor)
     before = states(sessions)
     changed = next(night.folder.glob("24.1_*.fits"))
@@ -100,11 +107,8 @@ def test_a_changed_raw_file_reruns_its_exposure_and_nothing_else(
 
 
 def test_force_redoes_only_the_stage_asked_for_and_an_identical_product_leaves_the_rest(
-    sessions: sessionmaker[Session], tmp_path: Path, executor: ThreadExecutor
+    sessions: sessionmaker[Session], night: NightFiles, products: Path, executor: ThreadExecutor
 ) -> None:
-    night = write_night(tmp_path / "raw")
-    ingest(sessions, night.folder)
-    products = tmp_path / "products"
     run(sessions, products, executor)
 
     summary = run(sessions, products, executor, stages=("stack", "preview"), exposures={night.science[0]}, force=True)
@@ -114,11 +118,8 @@ def test_force_redoes_only_the_stage_asked_for_and_an_identical_product_leaves_t
 
 
 def test_a_failing_stage_is_retried_up_to_the_maximum_and_says_why(
-    sessions: sessionmaker[Session], tmp_path: Path, executor: ThreadExecutor
+    sessions: sessionmaker[Session], night: NightFiles, products: Path, executor: ThreadExecutor
 ) -> None:
-    night = write_night(tmp_path / "raw")
-    ingest(sessions, night.folder)
-    products = tmp_path / "products"
     broken = next(night.folder.glob("24.1_*.fits"))
     broken.write_bytes(b"not a FITS file any more")  # behind ingest's back: the stack cannot read it
 
@@ -143,9 +144,8 @@ def test_a_failing_stage_is_retried_up_to_the_maximum_and_says_why(
 
 
 def test_a_night_without_enough_darks_copies_the_nearest_nights_calibration_or_fails_saying_so(
-    sessions: sessionmaker[Session], tmp_path: Path, executor: ThreadExecutor
+    sessions: sessionmaker[Session], tmp_path: Path, products: Path, executor: ThreadExecutor
 ) -> None:
-    products = tmp_path / "products"
     short = write_night(tmp_path / "raw", key="20261207", darks=4)
     ingest(sessions, short.folder)
     alone = run(sessions, products, executor, key="20261207")
@@ -165,11 +165,8 @@ def test_a_night_without_enough_darks_copies_the_nearest_nights_calibration_or_f
 
 
 def test_a_vanished_product_is_made_again_and_a_killed_writers_partial_file_is_swept(
-    sessions: sessionmaker[Session], tmp_path: Path, executor: ThreadExecutor
+    sessions: sessionmaker[Session], night: NightFiles, products: Path, executor: ThreadExecutor
 ) -> None:
-    night = write_night(tmp_path / "raw")
-    ingest(sessions, night.folder)
-    products = tmp_path / "products"
     run(sessions, products, executor)
     preview = next((products / NIGHT).rglob("20p.png"))
     preview.unlink()

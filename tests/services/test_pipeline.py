@@ -177,3 +177,22 @@ def test_a_vanished_product_is_made_again_and_a_killed_writers_partial_file_is_s
     assert [o.stage for o in summary.outcomes if o.outcome == "done"] == ["preview"]
     assert summary.counts["up to date"] == 7
     assert preview.is_file() and summary.swept == (str(partial),) and not partial.exists()
+
+
+def test_a_stage_marked_force_redo_is_run_by_the_next_run_which_clears_the_mark(
+    sessions: sessionmaker[Session], night: NightFiles, products: Path, executor: ThreadExecutor
+) -> None:
+    run(sessions, products, executor)
+    with sessions() as session, session.begin():
+        row = session.scalar(
+            select(PipelineStage)
+            .join(Exposure, Exposure.id == PipelineStage.exposure_id)
+            .where(PipelineStage.stage == "strehl", Exposure.name == night.science[0])
+        )
+        row.force_redo = True  # what the run browser's "force redo" records (issue 16)
+
+    summary = run(sessions, products, executor)
+    assert [(o.exposure, o.stage) for o in summary.outcomes if o.outcome == "done"] == [(night.science[0], "strehl")]
+    with sessions() as session:
+        assert not any(session.scalars(select(PipelineStage.force_redo)))
+    assert run(sessions, products, executor).counts["up to date"] == 8

@@ -12,19 +12,31 @@ from sqlalchemy.orm import Session, sessionmaker
 from obslab.cli import main
 from obslab.cli.pipeline import STAGES
 from obslab.observing.pipeline.graph import DEPENDS_ON
+from obslab.users import add_user
 from tests.helpers.pipeline_night import NIGHT, NightFiles, ingest, write_night
+from tests.helpers.support import fixed_clock
 
 
-def run(url: str, products: Path, *args: str) -> Result:
+def run(url: str, products: Path, *args: str, who: str = "pipe") -> Result:
     env = {"OBSLAB_DATABASE_URL": url, "OBSLAB_PRODUCTS_DIR": str(products), "OBSLAB_PIPELINE_MAX_RETRIES": "1"}
-    return CliRunner().invoke(main, ["pipeline", *args], env=env)
+    return CliRunner().invoke(main, ["pipeline", *args], env={**env, "OBSLAB_ACTING_USER": who})
 
 
 @pytest.fixture
 def night(sessions: sessionmaker[Session], tmp_path: Path) -> NightFiles:
+    with sessions() as session, session.begin():
+        add_user(session, "pipe", ["pipeline"], email="pipe@obs.example", now=fixed_clock)
+        add_user(session, "sam", ["usint"], email="sam@obs.example", now=fixed_clock)
     files = write_night(tmp_path / "raw", science_frames=30)
     ingest(sessions, files.folder)
     return files
+
+
+def test_only_the_pipeline_role_runs_it(migrated_url: str, night: NightFiles, tmp_path: Path) -> None:
+    result = run(migrated_url, tmp_path / "products", "run", "--night", NIGHT, who="sam")
+    assert result.exit_code == 1
+    assert "sam may not run the reduction pipeline: that needs the role 'pipeline' (roles held: usint)" in result.output
+    assert not (tmp_path / "products").exists()
 
 
 def test_the_commands_stage_choices_are_the_graphs() -> None:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import click
 
-from obslab.cli._app import App, emit_json, json_option, reports_errors
+from obslab.cli._app import App, actor, emit_json, json_option, reports_errors
 from obslab.formatting import utc
 
 STAGES = ("calibration", "seeing", "stack", "strehl", "preview")  # a test keeps this equal to the graph's
@@ -58,12 +58,17 @@ def pipeline_run(
 ) -> None:
     """Bring a night's products up to date: run what changed, skip what is up to date, retry what failed.
 
+    Needs the pipeline role (or admin).
+
     With OBSLAB_DASK_SCHEDULER=tcp://host:port the tasks go to that dask cluster, and products to
     OBSLAB_PRODUCTS_DIR, which every worker must share.
     """
+    from obslab.access import require_role
     from obslab.observing.pipeline.executors import make_executor
     from obslab.observing.pipeline.runner import RunOptions, planned_count, run_night
 
+    with app.sessions() as session:
+        require_role(actor(app, session), "pipeline", "run the reduction pipeline")
     settings = app.settings
     options = RunOptions(
         stages=stages or STAGES,

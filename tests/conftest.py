@@ -170,15 +170,20 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
 
 
 def demo_observatory(directory: Path) -> tuple[str, DatabaseFactory]:
-    """A new database holding the demo observatory (seed 2026, fixed clock); drop it with the factory."""
-    from obslab.demo import load_demo
+    """A new database holding the demo observatory (seed 2026, fixed clock), its nights' raw files and products
+    reduced under ``directory``; drop it with the factory."""
+    from obslab.demo import load_demo, reduce_demo_nights
+    from obslab.settings import Settings
 
     factory = DatabaseFactory(directory)
     url = factory.create()
     schema.upgrade(url)
     engine = make_engine(url)
-    with make_session_factory(engine)() as session, session.begin():
-        load_demo(session, site=KITT_PEAK, seed=2026, now=fixed_clock)
+    sessions = make_session_factory(engine)
+    settings = Settings(data_dir=directory, database_url=url)
+    with sessions() as session, session.begin():
+        load_demo(session, site=KITT_PEAK, seed=2026, now=fixed_clock, raw_dir=directory / "raw")
+    reduce_demo_nights(sessions, settings, now=fixed_clock)
     engine.dispose()
     return url, factory
 

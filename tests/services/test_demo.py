@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import ephem
 import pytest
@@ -16,12 +18,14 @@ from obslab.catalog.types import ObservationStatus, RevisionKind, SignOffState
 from obslab.cli import main
 from obslab.configs.models import InstrumentConfiguration
 from obslab.db import make_engine, make_session_factory
-from obslab.demo import load_demo
-from obslab.observing.models import Metric, Night
-from obslab.observing.types import ExposureKind
+from obslab.demo import load_demo, reduce_demo_nights
+from obslab.observing.models import DataProduct, Metric, Night, PipelineStage
+from obslab.observing.naming import parse_name
+from obslab.observing.types import ExposureKind, StageState
 from obslab.roles import STANDARD_ROLES
 from obslab.scheduling.models import Alert, ObservingRequest, Schedule
 from obslab.scheduling.service import explain
+from obslab.settings import Settings
 from tests.conftest import DatabaseFactory
 from tests.helpers.support import FIXED_NOW, KITT_PEAK, fixed_clock, table_counts
 
@@ -87,19 +91,38 @@ def test_users_hold_every_role(demo_sessions: sessionmaker[Session]) -> None:
         assert session.scalar(select(func.count()).select_from(User)) >= len(STANDARD_ROLES)
 
 
-def test_last_three_nights_have_exposures_and_metrics(demo_sessions: sessionmaker[Session]) -> None:
+def test_last_three_nights_are_raw_files_ingested_and_reduced(demo_sessions: sessionmaker[Session]) -> None:
     local_today = FIXED_NOW.astimezone(KITT_PEAK.zone).date()
     with demo_sessions() as session:
         nights = session.scalars(select(Night).order_by(Night.night_date)).all()
         assert [night.night_date for night in nights][-3:] == [local_today - timedelta(days=d) for d in (3, 2, 1)]
         for night in nights[-3:]:
+            assert night.notes  # the observer's note, kept by ingest on the night the demo made
+            folder = {Path(f.path).parent for e in night.exposures for f in e.files}
+            assert [p.name for p in folder] == [night.night_date.strftime("%Y%m%d")]
             science = [e for e in night.exposures if e.kind is ExposureKind.SCIENCE]
-            assert len(science) >= 10
+            assert len(science) >= 8
+            assert {e.kind for e in night.exposures} >= {ExposureKind.DARK, ExposureKind.FLAT, ExposureKind.SEEING}
+            for exposure in night.exposures:
+                assert exposure.started_at.tzinfo is not None and exposure.started_at <= exposure.ended_at
+                assert (exposure.started_at < exposure.ended_at) is (exposure.kind is not ExposureKind.BIAS)
+                assert exposure.configuration_id is not None  # stamped by ingest
+                [file] = exposure.files
+                assert parse_name(Path(file.path).name).exposure == exposure.name
+                assert hashlib.sha256(Path(file.path).read_bytes()).hexdigest() == file.sha256
+            stages = session.scalars(select(PipelineStage).where(PipelineStage.night_id == night.id)).all()
+            assert len(stages) == 2 + 3 * len(science)
+            assert {stage.state for stage in stages} == {StageState.DONE}, [(s.stage, s.error) for s in stages]
+            products = session.scalars(select(DataProduct).where(DataProduct.night_id == night.id)).all()
+            assert {p.stage for p in products} == {"calibration", "seeing", "stack", "strehl", "preview"}
+            assert all(Path(p.path).is_file() for p in products)
+            metrics = session.scalars(select(Metric).where(Metric.night_id == night.id)).all()
+            by_name = {(m.name, m.exposure_id): m for m in metrics}
             for exposure in science:
-                assert exposure.started_at.tzinfo is not None and exposure.started_at < exposure.ended_at
-                assert exposure.configuration_id is not None
-            names = set(session.scalars(select(Metric.name).where(Metric.night_id == night.id)))
-            assert {"seeing_arcsec", "strehl_percent"} <= names
+                strehl = by_name[("strehl_percent", exposure.id)]
+                assert strehl.source == "strehl" and 0 < strehl.value < 100
+            seeing = [m for m in metrics if m.name == "seeing_arcsec"]
+            assert seeing and all(m.source == "seeing" and 0.3 < m.value < 4 for m in seeing)
 
 
 def test_configuration_history_has_versions_and_a_correction(demo_sessions: sessionmaker[Session]) -> None:
@@ -128,17 +151,35 @@ def test_duty_roster_is_contiguous_weeks(demo_sessions: sessionmaker[Session]) -
     assert any(shift.user_id is None for shift in shifts) and any(shift.user_id is not None for shift in shifts)
 
 
-@pytest.mark.slow  # loads the whole demo again (4-9 s)
-def test_second_load_changes_no_row_count(sessions: sessionmaker[Session]) -> None:
-    with sessions() as session, session.begin():
-        first = load_demo(session, site=KITT_PEAK, seed=5, now=fixed_clock)
-    with sessions() as session:
-        after_first = table_counts(session)
-    with sessions() as session, session.begin():
-        second = load_demo(session, site=KITT_PEAK, seed=5, now=fixed_clock)
-    with sessions() as session:
-        assert table_counts(session) == after_first
-    assert first.total_inserted == sum(after_first.values()) - after_first["roles"]
+def _files(root: Path) -> dict[str, tuple[int, int]]:
+    return {str(path): (path.stat().st_mtime_ns, path.stat().st_size) for path in root.rglob("*") if path.is_file()}
+
+
+@pytest.mark.slow  # loads and reduces the whole demo again (10-20 s)
+def test_second_load_changes_no_row_count_and_writes_no_file(migrated_url: str, tmp_path: Path) -> None:
+    engine = make_engine(migrated_url)
+    sessions = make_session_factory(engine)
+    settings = Settings(data_dir=tmp_path, database_url=migrated_url)
+    loads = []
+    try:
+        for _ in range(2):
+            with sessions() as session, session.begin():
+                loads.append(load_demo(session, site=KITT_PEAK, seed=5, now=fixed_clock, raw_dir=tmp_path / "raw"))
+            runs = reduce_demo_nights(sessions, settings, now=fixed_clock)
+            with sessions() as session:
+                loads.append(table_counts(session))
+            loads.append(_files(tmp_path))
+            loads.append(sum(run.counts["done"] for run in runs))
+    finally:
+        engine.dispose()
+    first, after_first, files_first, done_first, second, after_second, files_second, done_second = loads
+    assert after_second == after_first
+    assert files_second == files_first  # not one file rewritten (the mtimes are unchanged)
+    assert done_first > 0 and done_second == 0
+    assert any(path.endswith(".fits") for path in files_first)
+    # The load counts its own rows; the pipeline's stages, products and metrics come after its commit.
+    reduced = sum(after_first[table] for table in ("pipeline_stages", "data_products", "metrics"))
+    assert first.total_inserted == sum(after_first.values()) - after_first["roles"] - reduced
     assert second.total_inserted == 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import warnings
+from pathlib import Path
 from typing import Any
 
 import astropy.units as u
@@ -66,9 +67,9 @@ def test_altaz_far_past_the_shipped_iers_table_works_offline(no_internet: list[A
     assert no_internet == []
 
 
-def test_demo_loads_with_no_internet(no_internet: list[Any], sessions: sessionmaker[Session]) -> None:
+def test_demo_loads_with_no_internet(no_internet: list[Any], sessions: sessionmaker[Session], tmp_path: Path) -> None:
     with sessions() as session, session.begin():
-        summary = load_demo(session, site=KITT_PEAK, seed=11, now=fixed_clock)
+        summary = load_demo(session, site=KITT_PEAK, seed=11, now=fixed_clock, raw_dir=tmp_path / "raw")
     assert summary.total_inserted > 0
     with sessions() as session:
         airmasses = session.query(Exposure.airmass).filter(Exposure.airmass.is_not(None)).all()

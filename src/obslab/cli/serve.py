@@ -30,6 +30,8 @@ DEMO_TABLES = (
     "observing_requests",
     "nights",
     "exposures",
+    "frame_files",
+    "pipeline_stages",
     "metrics",
 )
 
@@ -105,7 +107,7 @@ def demo(app: App, no_serve: bool, seed: int, use_panel: bool, port: int, prehea
     A database that holds anything but the demo is left untouched.
     """
     from obslab import schema
-    from obslab.demo import holds_other_data, load_demo
+    from obslab.demo import holds_other_data, load_demo, reduce_demo_nights
     from obslab.models import Base
 
     if not no_serve:
@@ -116,10 +118,15 @@ def demo(app: App, no_serve: bool, seed: int, use_panel: bool, port: int, prehea
             click.echo(f"{app.where} already holds an observatory that is not the demo: not loading the demo")
             added = None
         else:
-            added = load_demo(session, site=app.settings.site, seed=seed).total_inserted
+            raw_dir = app.settings.data_dir / "raw"
+            added = load_demo(session, site=app.settings.site, seed=seed, raw_dir=raw_dir).total_inserted
     if added is not None:
+        # After the load's commit: the runner opens transactions of its own.
+        runs = reduce_demo_nights(app.sessions, app.settings)
+        done = sum(run.counts["done"] for run in runs)
         click.echo(f"demo observatory (seed {seed}) in {app.where}")
         click.echo(f"  rows added by this run: {added}")
+        click.echo(f"raw frames in {raw_dir}; pipeline stages run by this run: {done}")
     with app.sessions() as session:
         for name in DEMO_TABLES:
             count = session.scalar(select(func.count()).select_from(Base.metadata.tables[name]))

@@ -187,18 +187,3 @@ def ensure_configurations(ctx: DemoContext) -> None:
             for key, attributes in sorted(plan.items.items())
         ),
     )
-
-
-def configuration_lookup(ctx: DemoContext, instrument: str) -> list[tuple[datetime, datetime | None, int]]:
-    """(valid_from, valid_to, id) of the instrument's current (not superseded) records, by start."""
-    query = (
-        select(InstrumentConfiguration.valid_from, InstrumentConfiguration.valid_to, InstrumentConfiguration.id)
-        .where(InstrumentConfiguration.instrument == instrument, InstrumentConfiguration.superseded_at.is_(None))
-        .order_by(InstrumentConfiguration.valid_from)
-    )
-    return [tuple(row) for row in ctx.session.execute(query)]
-
-
-def configuration_at(lookup: list[tuple[datetime, datetime | None, int]], moment: datetime) -> int | None:
-    """The id of the record valid at ``moment`` in a ``configuration_lookup`` list."""
-    return next((id_ for start, end, id_ in lookup if start <= moment and (end is None or moment < end)), None)

@@ -159,15 +159,7 @@ class PlannedExposure:
     program: str = ""
     target: Target | None = None
     airmass: float | None = None
-    comment: str = ""
 
     @property
     def ended_at(self) -> datetime:
         return self.started_at + timedelta(seconds=self.exposure_s)
-
-    @property
-    def name(self) -> str:
-        """The Robo-AO run id: ``<program|kind>_<object>_<camera>_<filter>_<marker>_<YYYYMMDD>_<HHMMSS.ffffff>``."""
-        first = self.program if self.kind is ExposureKind.SCIENCE else self.kind.value
-        thing = self.target.name.replace(" ", "_") if self.target else "calib"
-        return f"{first}_{thing}_{self.camera_mode}_{self.filter_name}_o_{self.started_at:%Y%m%d_%H%M%S.%f}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -18,7 +19,6 @@ from obslab.demo.feed import ensure_plans_and_alerts
 from obslab.demo.nights import ensure_nights
 from obslab.demo.observations import insert_observations, plan_observations
 from obslab.demo.people import ensure_people
-from obslab.demo.reduction import record_reductions
 from obslab.demo.requests import ensure_requests
 from obslab.demo.revisions import plan_stories, play_revisions
 from obslab.errors import ConflictError
@@ -38,7 +38,9 @@ class DemoSummary:
         return sum(self.inserted.values())
 
 
-def load_demo(session: Session, *, site: Site, seed: int = 2026, now: Clock = utcnow) -> DemoSummary:
+def load_demo(
+    session: Session, *, site: Site, seed: int = 2026, now: Clock = utcnow, raw_dir: Path | None = None
+) -> DemoSummary:
     """Add the demo observatory to ``session`` inside the caller's transaction (flushed, never committed).
 
     Parameters
@@ -55,6 +57,10 @@ def load_demo(session: Session, *, site: Site, seed: int = 2026, now: Clock = ut
         The clock, read once.  Catalog dates are placed relative to its UTC date; the three recent nights
         are the ones that began on the three local dates before the site's current local date, and a
         night still under way keeps only the exposures that have ended.
+    raw_dir
+        Where the recent nights' raw files are written, one ``YYYYMMDD`` folder a night, and ingested from
+        (``<data_dir>/raw`` for ``obslab demo``); None loads no recent nights. ``reduce_demo_nights`` reduces
+        them once the caller has committed.
 
     Returns
     -------
@@ -83,7 +89,8 @@ def load_demo(session: Session, *, site: Site, seed: int = 2026, now: Clock = ut
     play_revisions(ctx, stories)
     ensure_requests(ctx, observations, observation_ids)
     ensure_plans_and_alerts(ctx)
-    record_reductions(ctx, ensure_nights(ctx))
+    if raw_dir is not None:
+        ensure_nights(ctx, raw_dir)
     ensure_duty_roster(ctx)
     inserted = {table: count for table, count in sorted(ctx.inserted.items()) if count}
     if inserted:

@@ -1,20 +1,25 @@
-"""Demo nights: the last three local nights at the site, with Robo-AO-like exposures placed in darkness."""
+"""Demo nights: the last three local nights at the site, Robo-AO-like raw files written in darkness and ingested."""
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from random import Random
 
 import numpy as np
 
 from obslab.astro import earth_location
-from obslab.demo.configs import FILTERS, ROBO_CAM, configuration_at, configuration_lookup
+from obslab.audit import AuditEvent
+from obslab.demo.configs import FILTERS
 from obslab.demo.context import DemoContext, PlannedExposure
 from obslab.demo.targets import bright_stars
-from obslab.observing.models import Exposure, Night
+from obslab.observing.ingest import ingest_night
+from obslab.observing.models import Exposure, FrameFile, Night
+from obslab.observing.night_files import FLAT_MODE, SCIENCE_MODE, PlannedFile, write_exposures
 from obslab.observing.types import ExposureKind
 from obslab.scheduling.night import night_geometry
 from obslab.scheduling.types import TwilightLevel
@@ -28,7 +33,18 @@ _NIGHT_NOTES = (
     "Dome closed 40 min for humidity around midnight; otherwise clear.",
     "Windy first half; seeing improved after 02:00 local.",
 )
-_COMMENTS = ("Cirrus during the exposure.", "AO loop opened twice; frames kept.", "Wind shake; consider rejecting.")
+#: Frames written per exposure: enough for the pipeline (10 darks per camera mode, 5 flats per filter), small
+#: enough that three nights stay near 100 MB (256 x 256 uint16 frames of 128 kB).
+FRAMES = {
+    ExposureKind.BIAS: 3,
+    ExposureKind.DARK: 12,
+    ExposureKind.FLAT: 6,
+    ExposureKind.SEEING: 10,
+    ExposureKind.SCIENCE: 50,
+}
+#: Mean instantaneous Strehl of the frames: adaptive optics correct red light far better than blue.
+_STREHL_MEAN = {"Sg": 0.03, "Sr": 0.05, "Si": 0.08, "Sz": 0.1, "lp600": 0.09, "c": 0.06}
+CAMERA = "VIC"
 
 
 @contextmanager
@@ -58,28 +74,27 @@ def dark_intervals(ctx: DemoContext, nights: list[date]) -> list[tuple[datetime,
     return intervals
 
 
-def _calibrations(rng: Random, night: date, dark_start: datetime) -> list[PlannedExposure]:
-    """Bias and dark frames before dusk, then twilight flats in three filters."""
+def _calibrations(rng: Random, night: date, dark_start: datetime, filters: set[str]) -> list[PlannedExposure]:
+    """Bias and dark frames before dusk (darks in both camera modes), then twilight flats in every filter used."""
     plans, moment = [], dark_start - timedelta(minutes=80)
-    for kind, count, seconds in ((ExposureKind.BIAS, 3, 0.0), (ExposureKind.DARK, 2, 60.0)):
-        for _ in range(count):
-            plans.append(
-                PlannedExposure(night, kind, "c", "0", seconds, moment.replace(microsecond=rng.randrange(10**6)))
-            )
-            moment += timedelta(seconds=seconds + rng.randint(20, 60))
+    calibrations = [(ExposureKind.BIAS, FLAT_MODE, 0.0)] * 2
+    calibrations += [(ExposureKind.DARK, mode, 60.0) for mode in (FLAT_MODE, SCIENCE_MODE)]
+    for kind, mode, seconds in calibrations:
+        plans.append(PlannedExposure(night, kind, "c", mode, seconds, moment.replace(microsecond=rng.randrange(10**6))))
+        moment += timedelta(seconds=seconds + rng.randint(20, 60))
     moment = dark_start - timedelta(minutes=35)
-    for filter_name in rng.sample(FILTERS[:5], 3):
+    for filter_name in sorted(filters):
         seconds = float(rng.choice([5, 10, 20]))
         begin = moment.replace(microsecond=rng.randrange(10**6))
-        plans.append(PlannedExposure(night, ExposureKind.FLAT, filter_name, "0", seconds, begin))
+        plans.append(PlannedExposure(night, ExposureKind.FLAT, filter_name, FLAT_MODE, seconds, begin))
         moment += timedelta(seconds=seconds + rng.randint(60, 120))
     return plans
 
 
 def _on_sky(rng: Random, night: date, start: datetime, end: datetime) -> list[PlannedExposure]:
-    """30-50 seeing and science exposures, one per equal slot of the dark time (targets chosen later)."""
+    """11-14 seeing and science exposures, one per equal slot of the dark time (targets chosen later)."""
     span = (end - start).total_seconds()
-    count = min(rng.randint(30, 50), int(span // 300))
+    count = min(rng.randint(11, 14), int(span // 300))
     slot = span / count
     plans = []
     for index in range(count):
@@ -91,11 +106,10 @@ def _on_sky(rng: Random, night: date, start: datetime, end: datetime) -> list[Pl
                 night,
                 ExposureKind.SEEING if seeing else ExposureKind.SCIENCE,
                 rng.choice(["Sr", "Si"]) if seeing else rng.choices(FILTERS, weights=[10, 15, 30, 15, 25, 5])[0],
-                rng.choice("012"),
+                SCIENCE_MODE,
                 seconds,
                 begin.replace(microsecond=rng.randrange(10**6)),
                 program="" if seeing else rng.choice(["24", "24", "24.1", "25"]),
-                comment=rng.choice(_COMMENTS) if rng.random() < 0.05 else "",
             )
         )
     return plans
@@ -127,9 +141,8 @@ def plan_nights(ctx: DemoContext, nights: list[date]) -> list[PlannedExposure]:
     on_sky: list[PlannedExposure] = []
     for night, (start, end) in zip(nights, dark_intervals(ctx, nights), strict=True):
         rng = ctx.rng("night", night.isoformat())
-        plans += _calibrations(rng, night, start)
         sky = _on_sky(rng, night, start, end)
-        plans += sky
+        plans += _calibrations(rng, night, start, {plan.filter_name for plan in sky}) + sky
         on_sky += sky
     _choose_targets(ctx, ctx.rng("pointing"), on_sky)
     # A night still under way at load time keeps only what has already been taken.
@@ -141,45 +154,71 @@ def night_dates(ctx: DemoContext) -> list[date]:
     return [ctx.local_today - timedelta(days=back) for back in range(NIGHTS_BACK, 0, -1)]
 
 
-def ensure_nights(ctx: DemoContext) -> list[tuple[PlannedExposure, int, int]]:
-    """Insert the missing recent nights with their exposures; return each new exposure with its row and night ids."""
+def _raw_files(ctx: DemoContext, night: date, plans: list[PlannedExposure]) -> list[PlannedFile]:
+    """What the camera records for each planned exposure: the night's seeing drifts, Strehl follows the filter."""
+    rng = ctx.rng("sky", night.isoformat())
+    base, drift = rng.lognormvariate(math.log(1.1), 0.15), rng.uniform(-0.3, 0.3)
+    first, last = plans[0].started_at, plans[-1].ended_at
+    files = []
+    for plan in plans:
+        fraction = (plan.started_at - first) / max(last - first, timedelta(seconds=1))
+        seeing = base * (1 + drift * fraction) * rng.lognormvariate(0, 0.08) * (plan.airmass or 1.0) ** 0.6
+        target = plan.target
+        files.append(
+            PlannedFile(
+                kind=plan.kind.value,
+                started_at=plan.started_at,
+                frames=FRAMES[plan.kind],
+                exposure_s=plan.exposure_s,
+                filter_name=plan.filter_name,
+                camera_mode=plan.camera_mode,
+                program=plan.program,
+                target=target.name if target else "",
+                pointing=(target.ra_deg, target.dec_deg, plan.airmass or 1.0) if target else None,
+                seeing_arcsec=round(min(3.0, max(0.5, seeing)), 4),
+                strehl_mean=_STREHL_MEAN[plan.filter_name] * rng.lognormvariate(0, 0.2),
+                star_flux=rng.uniform(1.5e5, 4e5),
+            )
+        )
+    return files
+
+
+def ensure_nights(ctx: DemoContext, raw_dir: Path) -> list[date]:
+    """Write the missing recent nights' raw files under ``raw_dir/YYYYMMDD/`` and ingest them; return those nights.
+
+    Each night row is made first (with the observer's note), so ingest adds its exposures to it; ingest reads the
+    files as it would any night's, and stamps the configuration in force at each exposure's start.
+    """
     existing = ctx.existing(Night.night_date, night_dates(ctx))
     nights = [night for night in night_dates(ctx) if night not in existing]
     if not nights:
         return []
     plans = plan_nights(ctx, nights)
-    night_rows = {
-        night: Night(
-            night_date=night,
-            site_name=ctx.site.name,
-            created_at=ctx.moment,
-            notes=ctx.rng("night-notes", night.isoformat()).choice(_NIGHT_NOTES),
-        )
-        for night in nights
-    }
-    ctx.add_all(list(night_rows.values()))
-    lookup = configuration_lookup(ctx, ROBO_CAM)
-    rows = [
-        Exposure(
-            night_id=night_rows[plan.night].id,
-            name=plan.name,
-            kind=plan.kind,
-            program=plan.program,
-            target_name=plan.target.name if plan.target else "",
-            ra_deg=plan.target.ra_deg if plan.target else None,
-            dec_deg=plan.target.dec_deg if plan.target else None,
-            filter_name=plan.filter_name,
-            camera_mode=plan.camera_mode,
-            exposure_s=plan.exposure_s,
-            started_at=plan.started_at,
-            ended_at=plan.ended_at,
-            airmass=plan.airmass,
-            magnitude=plan.target.vmag if plan.target else None,
-            configuration_id=configuration_at(lookup, plan.started_at),
-            comment=plan.comment,
-            updated_at=ctx.moment,
-        )
-        for plan in plans
-    ]
-    ctx.add_all(rows)
-    return [(plan, row.id, row.night_id) for plan, row in zip(plans, rows, strict=True)]
+    ctx.add_all(
+        [
+            Night(
+                night_date=night,
+                site_name=ctx.site.name,
+                created_at=ctx.moment,
+                notes=ctx.rng("night-notes", night.isoformat()).choice(_NIGHT_NOTES),
+            )
+            for night in nights
+        ]
+    )
+    for night in nights:
+        planned = sorted((plan for plan in plans if plan.night == night), key=lambda plan: plan.started_at)
+        if not planned:
+            continue
+        seed = ctx.rng("frames", night.isoformat()).getrandbits(31)
+        write_exposures(raw_dir, night, _raw_files(ctx, night, planned), seed=seed, camera=CAMERA)
+        with ctx.through_services([Exposure, FrameFile, AuditEvent]):
+            report = ingest_night(
+                ctx.session,
+                raw_dir / night.strftime("%Y%m%d"),
+                night_date=night,
+                site_name=ctx.site.name,
+                now=lambda: ctx.moment,
+            )
+        if report.refused:
+            raise RuntimeError(f"the demo's raw files of {night} were refused: {report.refused}")
+    return nights

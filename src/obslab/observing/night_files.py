@@ -55,12 +55,13 @@ class _File:
     part: int | None  # the part of a split exposure, None for a whole one
     frames: np.ndarray
     truth: dict
-    pointing: tuple[float, float, float]  # RA, Dec (deg), airmass
+    pointing: tuple[float, float, float] | None  # RA, Dec (deg), airmass; None: not written (a calibration)
+    frame_seconds: float = FRAME_SECONDS
 
     @property
     def started_at(self) -> datetime:
         """This file's first frame (a later part starts after the earlier parts' frames)."""
-        return self.exposure_start + timedelta(seconds=(self.part or 0) * len(self.frames) * FRAME_SECONDS)
+        return self.exposure_start + timedelta(seconds=(self.part or 0) * len(self.frames) * self.frame_seconds)
 
 
 def _night_day(night_date: date | str) -> date:
@@ -87,19 +88,20 @@ def _pointing(rng, moment: datetime) -> tuple[float, float, float]:
 def _header(file: _File, telescope: Telescope, camera: str):
     from astropy.io import fits
 
-    ra, dec, airmass = file.pointing
     header = fits.Header()
     header["DATE-OBS"] = (file.started_at.strftime("%Y-%m-%dT%H:%M:%S.%f"), "UTC start of the first frame")
-    header["EXPTIME"] = (FRAME_SECONDS, "[s] per frame")
+    header["EXPTIME"] = (file.frame_seconds, "[s] per frame")
     header["OBJECT"] = file.target
     header["PROGRAM"] = file.program
     header["OBSTYPE"] = file.obstype
     header["FILTER"] = file.filter_name
     header["CAMERA"] = camera
     header["CAMMODE"] = (file.mode, "camera mode (read-out and gain)")
-    header["TELRA"] = (ra, "[deg] telescope pointing")
-    header["TELDEC"] = (dec, "[deg] telescope pointing")
-    header["AIRMASS"] = airmass
+    if file.pointing is not None:
+        ra, dec, airmass = file.pointing
+        header["TELRA"] = (ra, "[deg] telescope pointing")
+        header["TELDEC"] = (dec, "[deg] telescope pointing")
+        header["AIRMASS"] = airmass
     header["INSTRUME"] = "ROBO-CAM"
     header["TELESCOP"] = telescope.name or "KPNO 2.1 m"
     header["PIXSCALE"] = (telescope.pixel_scale_arcsec, "[arcsec/px]")
@@ -248,11 +250,109 @@ def write_night(
                 )
             )
         science += 1
+    return [_write_file(folder, file, telescope, camera, compress) for file in files]
+
+
+def _write_file(folder: Path, file: _File, telescope: Telescope, camera: str, compress: bool) -> Path:
+    stem = make_name(file.head, file.target, camera, file.filter_name, file.exposure_start, part=file.part)
+    path = folder / (stem + (".fits.bz2" if compress else ".fits"))
+    _write_fits(path, file.frames, _header(file, telescope, camera), compress)
+    Path(f"{path}.truth.json").write_text(json.dumps({"file": path.name, **file.truth}, indent=1) + "\n")
+    return path
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """One exposure someone planned, to be written as one raw file (``write_exposures``).
+
+    ``kind`` is the name's head for a calibration or seeing exposure (``bias``, ``dark``, ``flat``, ``seeing``)
+    and ``science`` otherwise (then ``program`` heads the name); ``exposure_s`` is spread over ``frames`` (the
+    header's ``EXPTIME`` is ``exposure_s / frames``), so the exposure keeps its planned length however few frames
+    are written. ``pointing`` is (RA, Dec, airmass), None for a calibration (no pointing keywords).
+    """
+
+    kind: str
+    started_at: datetime
+    frames: int
+    exposure_s: float
+    filter_name: str
+    camera_mode: str
+    program: str = ""
+    target: str = ""
+    pointing: tuple[float, float, float] | None = None
+    seeing_arcsec: float = 1.2
+    strehl_mean: float = 0.08
+    star_flux: float = 2.0e5
+
+
+def write_exposures(
+    directory: str | Path,
+    night_date: date | str,
+    exposures: list[PlannedFile],
+    *,
+    seed: int,
+    shape: tuple[int, int] = (256, 256),
+    telescope: Telescope = ROBO_AO_KPNO,
+    camera: str = "VIC",
+) -> list[Path]:
+    """Write the given exposures of one night into ``directory/YYYYMMDD/``, one file each, in the given order.
+
+    The detector is the same all night (a dark current per camera mode, one flat pattern, a response per
+    filter, as ``write_night`` makes them); each exposure's frames follow from ``seed`` and its place in the
+    list, so the same call writes the same bytes. Spaces in a target become underscores in the name.
+    """
+    day = _night_day(night_date)
+    folder = Path(directory) / day.strftime("%Y%m%d")
+    folder.mkdir(parents=True, exist_ok=True)
+    modes = sorted({planned.camera_mode for planned in exposures})
+    darks = {
+        mode: synthetic.dark_current(seed * 100 + i, shape, mean=DARK_PER_MODE.get(mode, 2.0))
+        for i, mode in enumerate(modes)
+    }
+    pattern = synthetic.flat_field(seed, shape, rms=0.02, gradient=0.06)
+    flats = {}
+    for i, name in enumerate(sorted({planned.filter_name for planned in exposures})):
+        flat = pattern * synthetic.flat_field(seed * 100 + 50 + i, shape, rms=0.005, gradient=0.02)
+        flats[name] = flat / flat.mean()
+    noise = {"read_noise": READ_NOISE, "bias": BIAS}
     written = []
-    for file in files:
-        stem = make_name(file.head, file.target, camera, file.filter_name, file.exposure_start, part=file.part)
-        path = folder / (stem + (".fits.bz2" if compress else ".fits"))
-        _write_fits(path, file.frames, _header(file, telescope, camera), compress)
-        Path(f"{path}.truth.json").write_text(json.dumps({"file": path.name, **file.truth}, indent=1) + "\n")
-        written.append(path)
+    for index, planned in enumerate(exposures):
+        cube_seed = int(np.random.default_rng([seed, 16, index]).integers(2**31))
+        dark, flat = darks[planned.camera_mode], flats[planned.filter_name]
+        truth: dict = {"kind": planned.kind, "camera_mode": planned.camera_mode, **noise}
+        if planned.kind == "bias":
+            frames = synthetic.make_darks(cube_seed, planned.frames, shape=shape, dark=0.0, **noise)
+        elif planned.kind == "dark":
+            frames = synthetic.make_darks(cube_seed, planned.frames, shape=shape, dark=dark, **noise)
+            truth["dark_mean"] = float(dark.mean())
+        elif planned.kind == "flat":
+            frames = synthetic.make_flats(cube_seed, planned.frames, shape=shape, flat=flat, dark=dark, **noise)
+            truth.update(filter=planned.filter_name, level=20000.0, flat_rms=float(flat.std()))
+        else:
+            common = {"telescope": telescope, "filter_name": planned.filter_name, "shape": shape, "dark": dark}
+            common |= {"flat": flat, "seeing_arcsec": planned.seeing_arcsec, "star_flux": planned.star_flux, **noise}
+            if planned.kind == "seeing":
+                cube = synthetic.make_seeing_cube(cube_seed, planned.frames, **common)
+            else:
+                jitter = float(np.random.default_rng([cube_seed, 1]).uniform(1.0, 2.5))
+                cube = synthetic.make_cube(
+                    cube_seed, planned.frames, strehl_mean=planned.strehl_mean, jitter_px=jitter, **common
+                )
+            frames, truth = cube.frames, {**truth, **cube.truth()}
+        head = planned.program if planned.kind == "science" else planned.kind
+        file = _File(
+            head,
+            planned.target.replace(" ", "_"),
+            planned.program,
+            planned.kind,
+            planned.filter_name,
+            planned.camera_mode,
+            planned.started_at,
+            None,
+            frames,
+            truth,
+            planned.pointing,
+            planned.exposure_s / planned.frames,
+        )
+        written.append(_write_file(folder, file, telescope, camera, False))
     return written

@@ -7,6 +7,9 @@ headers (the bytes of a ``.bz2`` too). The night is Kitt Peak's, whose dark hour
 in one UTC date, the folder's name. Header keywords written (those ``observing.header`` reads): ``DATE-OBS``,
 ``EXPTIME``, ``OBJECT``, ``PROGRAM``, ``OBSTYPE``, ``FILTER``, ``CAMERA``, ``CAMMODE``, ``TELRA``, ``TELDEC``,
 ``AIRMASS``, ``INSTRUME``, ``TELESCOP``, ``PIXSCALE``.
+
+``write_exposures`` writes exposures someone else planned (the demo's nights), one file each, on the same
+detector model.
 """
 
 from __future__ import annotations

@@ -22,6 +22,9 @@ STATUS: dict[str, int] = {
     "obslab_error": 400,
     "invalid_input": 400,
     "invalid_fplane": 400,
+    # A raw file refused at ingest: what an upload route would answer for a file that is not FITS or lacks keywords.
+    "bad_raw_file": 400,
+    "bad_header": 400,
     "unauthenticated": 401,
     "permission_denied": 403,
     "not_found": 404,

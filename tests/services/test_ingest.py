@@ -406,6 +406,7 @@ def test_bad_files_are_each_refused_by_name_and_the_rest_ingested(
         "nights": 1,
         "exposures": 3,
         "frame_files": 3,
+        "programs": 1,  # the good exposures' program, made on first sight; none for the refused ones
         "audit_events": 1,
     }
 

@@ -37,6 +37,7 @@ from obslab.observing.header import HeaderError, RawFileError, RawHeader, read_h
 from obslab.observing.models import Exposure, FrameFile, Night, PipelineStage
 from obslab.observing.naming import SUFFIXES, BadNameError, RawName, parse_name
 from obslab.observing.pipeline.graph import stages_reset_by
+from obslab.observing.programs import program_id_for
 from obslab.observing.rawfits import RawFile, read_raw
 from obslab.observing.types import ExposureKind, StageState
 
@@ -287,6 +288,8 @@ class _Run:
         night, kept, wrote = self.night, self._lengths(), self.wrote
         try:
             with self.session.begin_nested():
+                code = fields["program"]
+                fields["program_id"] = program_id_for(self.session, code, at=self.at) if code else None
                 if existing is None:
                     self._add(exposure, fields, read)
                 else:

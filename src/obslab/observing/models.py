@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Text, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from obslab.db import Base, Versioned, str_enum, utcnow
@@ -26,6 +27,28 @@ class Night(Base):
     exposures: Mapped[list[Exposure]] = relationship(back_populates="night", order_by="Exposure.started_at")
 
 
+class Program(Base):
+    """A science program, by the code file names carry ("24", "24.1"); its members see its exposures and products."""
+
+    __tablename__ = "programs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    principal_investigator: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProgramMember(Base):
+    """A user's membership of a program (a user may belong to several); access is decided by this row, not a string."""
+
+    __tablename__ = "program_members"
+
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Exposure(Versioned, Base):
     """One exposure (an observing run): what was pointed at, how, and with which instrument configuration."""
 
@@ -36,10 +59,16 @@ class Exposure(Versioned, Base):
     night_id: Mapped[int] = mapped_column(ForeignKey("nights.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(160), unique=True)
     kind: Mapped[ExposureKind] = mapped_column(str_enum(ExposureKind, length=16), index=True)
-    program: Mapped[str] = mapped_column(String(32), default="", index=True)
+    program: Mapped[str] = mapped_column(String(32), default="", index=True)  # the code, as shown
+    # Who may see it: the program's members (and staff); None for calibration and auxiliary exposures.
+    program_id: Mapped[int | None] = mapped_column(ForeignKey("programs.id", ondelete="RESTRICT"), index=True)
     target_name: Mapped[str] = mapped_column(String(128), default="", index=True)
     ra_deg: Mapped[float | None]
-    dec_deg: Mapped[float | None]
+    dec_deg: Mapped[float | None] = mapped_column(index=True)
+    # Unit vector of (ra, dec), kept in step by a mapper event, so a cone search is one dot product in SQL.
+    unit_x: Mapped[float | None]
+    unit_y: Mapped[float | None]
+    unit_z: Mapped[float | None]
     filter_name: Mapped[str] = mapped_column(String(16), default="")
     camera_mode: Mapped[str] = mapped_column(String(16), default="")
     exposure_s: Mapped[float]
@@ -58,6 +87,17 @@ class Exposure(Versioned, Base):
 
     night: Mapped[Night] = relationship(back_populates="exposures")
     files: Mapped[list[FrameFile]] = relationship(cascade="all, delete-orphan", order_by="FrameFile.path")
+
+
+@event.listens_for(Exposure, "before_insert")
+@event.listens_for(Exposure, "before_update")
+def _keep_unit_vector(_mapper: Any, _connection: Any, exposure: Exposure) -> None:
+    if exposure.ra_deg is None or exposure.dec_deg is None:
+        exposure.unit_x = exposure.unit_y = exposure.unit_z = None
+        return
+    ra, dec = math.radians(exposure.ra_deg), math.radians(exposure.dec_deg)
+    exposure.unit_x, exposure.unit_y = math.cos(dec) * math.cos(ra), math.cos(dec) * math.sin(ra)
+    exposure.unit_z = math.sin(dec)
 
 
 class FrameFile(Base):

@@ -1,0 +1,294 @@
+"""Read models of observing: exposures filtered, sorted and paged in SQL, and one exposure whole, for who may see it.
+
+Every query here applies ``programs.visible_exposures(viewer)``: what a person may see is decided in the read
+model, so the browser, the command line and the API cannot differ.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from obslab.access import User
+from obslab.errors import InvalidInputError, NotFoundError
+from obslab.observing.models import DataProduct, Exposure, Metric, Night, PipelineStage
+from obslab.observing.programs import visible_exposures
+from obslab.observing.types import ExposureKind, StageState
+
+#: Metrics shown beside each exposure (and filterable by range), by the names the pipeline writes.
+ROW_METRICS = ("strehl_percent", "fwhm_arcsec", "quality_ok")
+SORTS = ("started_at", "name", "target_name", "program", "filter_name", "exposure_s", "strehl_percent", "fwhm_arcsec")
+STAGE_STATES = ("done", "failed", "pending")
+MAX_PER_PAGE = 500
+
+
+@dataclass(frozen=True)
+class Range:
+    low: float | None = None
+    high: float | None = None
+
+    def condition(self, column: Any) -> ColumnElement[bool] | None:
+        parts = [
+            c
+            for c in (
+                column >= self.low if self.low is not None else None,
+                column <= self.high if self.high is not None else None,
+            )
+            if c is not None
+        ]
+        return and_(*parts) if parts else None
+
+
+@dataclass(frozen=True)
+class ExposureQuery:
+    """What to list: every field optional; text matches are exact unless they hold ``*`` (any characters)."""
+
+    nights: tuple[date | None, date | None] = (None, None)
+    target: str = ""
+    program: str = ""
+    filter_name: str = ""
+    camera_mode: str = ""
+    kind: ExposureKind | None = None
+    cone: tuple[float, float, float] | None = None  # ra_deg, dec_deg, radius_arcsec
+    exposure_s: Range = field(default_factory=Range)
+    strehl_percent: Range = field(default_factory=Range)
+    fwhm_arcsec: Range = field(default_factory=Range)
+    seeing_median_arcsec: Range = field(default_factory=Range)
+    stage_state: str = ""  # done (every stage), failed (any), pending (any not yet done)
+    quality_ok: bool | None = None
+    sort: str = "started_at"
+    descending: bool = True
+    page: int = 1
+    per_page: int = 50
+
+    def checked(self) -> ExposureQuery:
+        if self.sort not in SORTS:
+            raise InvalidInputError("sort", self.sort, f"one of {', '.join(SORTS)}")
+        if self.stage_state and self.stage_state not in STAGE_STATES:
+            raise InvalidInputError("stage_state", self.stage_state, f"one of {', '.join(STAGE_STATES)}")
+        if self.page < 1:
+            raise InvalidInputError("page", self.page, "a page number from 1")
+        if not 1 <= self.per_page <= MAX_PER_PAGE:
+            raise InvalidInputError("per_page", self.per_page, f"1 to {MAX_PER_PAGE} rows a page")
+        if self.cone is not None:
+            ra, dec, radius = self.cone
+            if not (0 <= ra < 360 and -90 <= dec <= 90 and 0 < radius <= 36000):
+                raise InvalidInputError("cone", self.cone, "RA 0-360 deg, Dec -90-90 deg, a radius up to 10 deg")
+        return self
+
+
+@dataclass(frozen=True)
+class ExposureRow:
+    name: str
+    night: date
+    kind: str
+    program: str
+    target_name: str
+    filter_name: str
+    camera_mode: str
+    exposure_s: float
+    started_at: datetime
+    ra_deg: float | None
+    dec_deg: float | None
+    strehl_percent: float | None
+    fwhm_arcsec: float | None
+    quality_ok: bool | None
+    missing: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ExposurePage:
+    rows: tuple[ExposureRow, ...]
+    total: int
+    page: int
+    per_page: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "page": self.page,
+            "per_page": self.per_page,
+            "rows": [r.as_dict() for r in self.rows],
+        }
+
+
+def _text(column: Any, value: str) -> ColumnElement[bool]:
+    if "*" not in value:
+        return column == value
+    escaped = re.sub(r"([%_\\])", r"\\\1", value).replace("*", "%")
+    return column.like(escaped, escape="\\")
+
+
+def _cone(ra_deg: float, dec_deg: float, radius_arcsec: float) -> ColumnElement[bool]:
+    radius = math.radians(radius_arcsec / 3600.0)
+    ra, dec = math.radians(ra_deg), math.radians(dec_deg)
+    x, y, z = math.cos(dec) * math.cos(ra), math.cos(dec) * math.sin(ra), math.sin(dec)
+    band = math.degrees(radius)
+    dot = Exposure.unit_x * x + Exposure.unit_y * y + Exposure.unit_z * z
+    return and_(Exposure.dec_deg.between(dec_deg - band, dec_deg + band), dot >= math.cos(radius))
+
+
+def _stage_state(state: str) -> ColumnElement[bool]:
+    stages = select(PipelineStage.id).where(PipelineStage.exposure_id == Exposure.id)
+    if state == "failed":
+        return exists(stages.where(PipelineStage.state == StageState.FAILED))
+    not_done = exists(stages.where(PipelineStage.state != StageState.DONE))
+    return and_(exists(stages), ~not_done) if state == "done" else or_(~exists(stages), not_done)
+
+
+def exposure_query(viewer: User, query: ExposureQuery) -> tuple[Select[Any], dict[str, Any]]:
+    """The SELECT (rows with their metrics) for ``query`` as ``viewer`` may see it, and its sortable columns."""
+    metric = {name: aliased(Metric, name=f"m_{name}") for name in ROW_METRICS}
+    seeing = aliased(Metric, name="m_seeing")
+    statement = select(Exposure, Night.night_date, *(metric[n].value.label(n) for n in ROW_METRICS)).join(
+        Night, Night.id == Exposure.night_id
+    )
+    for name, alias in metric.items():
+        statement = statement.outerjoin(alias, and_(alias.exposure_id == Exposure.id, alias.name == name))
+    conditions: list[ColumnElement[bool] | None] = [visible_exposures(viewer)]
+    first, last = query.nights
+    conditions += [Night.night_date >= first if first else None, Night.night_date <= last if last else None]
+    conditions += [_text(Exposure.target_name, query.target) if query.target else None]
+    conditions += [_text(Exposure.program, query.program) if query.program else None]
+    conditions += [Exposure.filter_name == query.filter_name if query.filter_name else None]
+    conditions += [Exposure.camera_mode == query.camera_mode if query.camera_mode else None]
+    conditions += [Exposure.kind == query.kind if query.kind else None]
+    conditions += [_cone(*query.cone) if query.cone else None]
+    conditions += [query.exposure_s.condition(Exposure.exposure_s)]
+    conditions += [query.strehl_percent.condition(metric["strehl_percent"].value)]
+    conditions += [query.fwhm_arcsec.condition(metric["fwhm_arcsec"].value)]
+    if query.seeing_median_arcsec.low is not None or query.seeing_median_arcsec.high is not None:
+        statement = statement.join(
+            seeing,
+            and_(
+                seeing.night_id == Exposure.night_id,
+                seeing.exposure_id.is_(None),
+                seeing.name == "seeing_median_arcsec",
+            ),
+        )
+        conditions.append(query.seeing_median_arcsec.condition(seeing.value))
+    conditions += [_stage_state(query.stage_state) if query.stage_state else None]
+    if query.quality_ok is not None:
+        conditions.append(metric["quality_ok"].value == (1.0 if query.quality_ok else 0.0))
+    statement = statement.where(*(c for c in conditions if c is not None))
+    sortable = {
+        **{name: getattr(Exposure, name) for name in SORTS if hasattr(Exposure, name)},
+        "strehl_percent": metric["strehl_percent"].value,
+        "fwhm_arcsec": metric["fwhm_arcsec"].value,
+    }
+    return statement, sortable
+
+
+def _row(e: Exposure, night_date: date, strehl: float | None, fwhm: float | None, ok: float | None) -> ExposureRow:
+    return ExposureRow(
+        name=e.name,
+        night=night_date,
+        kind=e.kind.value,
+        program=e.program,
+        target_name=e.target_name,
+        filter_name=e.filter_name,
+        camera_mode=e.camera_mode,
+        exposure_s=e.exposure_s,
+        started_at=e.started_at,
+        ra_deg=e.ra_deg,
+        dec_deg=e.dec_deg,
+        strehl_percent=strehl,
+        fwhm_arcsec=fwhm,
+        quality_ok=None if ok is None else ok >= 0.5,
+        missing=e.missing_at is not None,
+    )
+
+
+def list_exposures(session: Session, viewer: User, query: ExposureQuery) -> ExposurePage:
+    """One page of the exposures ``viewer`` may see that match ``query``, sorted in SQL, with the total."""
+    query = query.checked()
+    statement, sortable = exposure_query(viewer, query)
+    total = session.scalar(select(func.count()).select_from(statement.with_only_columns(Exposure.id).subquery()))
+    key = sortable[query.sort]
+    order = [key.desc().nulls_last() if query.descending else key.asc().nulls_last(), Exposure.id.desc()]
+    found = session.execute(statement.order_by(*order).limit(query.per_page).offset((query.page - 1) * query.per_page))
+    rows = tuple(_row(*found_row) for found_row in found)
+    return ExposurePage(rows, total or 0, query.page, query.per_page)
+
+
+@dataclass(frozen=True)
+class StageView:
+    stage: str
+    state: str
+    retries: int
+    force_redo: bool
+    inputs_fingerprint: str
+    finished_at: datetime | None
+    error: str | None
+    products: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class ExposureDetail:
+    row: ExposureRow
+    header: dict[str, Any]
+    files: tuple[dict[str, Any], ...]
+    stages: tuple[StageView, ...]
+    metrics: dict[str, float]
+    configuration_id: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.row.as_dict(),
+            "header": self.header,
+            "files": list(self.files),
+            "stages": [asdict(s) for s in self.stages],
+            "metrics": self.metrics,
+            "configuration_id": self.configuration_id,
+        }
+
+
+def exposure_detail(session: Session, viewer: User, name: str) -> ExposureDetail:
+    """One exposure as ``viewer`` may see it; one they may not see is "not found", as one that does not exist."""
+    exposure = session.scalar(select(Exposure).where(Exposure.name == name, visible_exposures(viewer)))
+    if exposure is None:
+        raise NotFoundError(f"no exposure {name!r} that you may see")
+    statement, _ = exposure_query(viewer, ExposureQuery())
+    _, night_date, strehl, fwhm, ok = session.execute(statement.where(Exposure.id == exposure.id)).one()
+    row = _row(exposure, night_date, strehl, fwhm, ok)
+    products: dict[str, list[dict[str, Any]]] = {}
+    for product in session.scalars(select(DataProduct).where(DataProduct.exposure_id == exposure.id)):
+        products.setdefault(product.stage, []).append(
+            {
+                "id": product.id,
+                "kind": product.kind,
+                "path": product.path,
+                "sha256": product.sha256,
+                "provenance": product.provenance,
+            }
+        )
+    stages = tuple(
+        StageView(
+            s.stage,
+            s.state.value,
+            s.retries,
+            s.force_redo,
+            s.inputs_fingerprint,
+            s.finished_at,
+            s.error,
+            tuple(products.get(s.stage, [])),
+        )
+        for s in session.scalars(
+            select(PipelineStage).where(PipelineStage.exposure_id == exposure.id).order_by(PipelineStage.id)
+        )
+    )
+    metrics = {m.name: m.value for m in session.scalars(select(Metric).where(Metric.exposure_id == exposure.id))}
+    header = exposure.files[-1].header if exposure.files else {}
+    files = tuple(
+        {"path": f.path, "sha256": f.sha256, "frames": f.n_frames, "size_bytes": f.size_bytes} for f in exposure.files
+    )
+    return ExposureDetail(row, header, files, stages, metrics, exposure.configuration_id)

@@ -16,6 +16,7 @@ from obslab.cli.notify import notify
 from obslab.cli.observe import observe
 from obslab.cli.pipeline import pipeline
 from obslab.cli.plan import plan
+from obslab.cli.runs import programs, runs
 from obslab.cli.serve import demo, serve
 from obslab.cli.users import users
 
@@ -48,3 +49,5 @@ main.add_command(api)
 main.add_command(config)
 main.add_command(observe)
 main.add_command(pipeline)
+main.add_command(runs)
+main.add_command(programs)

@@ -1,0 +1,67 @@
+"""``obslab runs list|show`` and ``obslab programs``: a person sees only their programs' exposures, by name too."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy.orm import Session, sessionmaker
+
+from obslab.cli import main
+from obslab.observing.pipeline.executors import ThreadExecutor
+from obslab.observing.pipeline.runner import run_night
+from obslab.users import add_user
+from tests.helpers.pipeline_night import NIGHT, NightFiles, ingest, write_night
+from tests.helpers.support import fixed_clock
+
+
+def obslab(url: str, who: str, *args: str) -> Result:
+    return CliRunner().invoke(main, list(args), env={"OBSLAB_DATABASE_URL": url, "OBSLAB_ACTING_USER": who})
+
+
+@pytest.fixture
+def night(sessions: sessionmaker[Session], tmp_path: Path) -> NightFiles:
+    with sessions() as session, session.begin():
+        for name, roles in {"root": ["admin"], "ann": ["usint"], "bob": ["usint"]}.items():
+            add_user(session, name, roles, email=f"{name}@obs.example", now=fixed_clock)
+    files = write_night(tmp_path / "raw", science_frames=30)
+    ingest(sessions, files.folder)
+    pool = ThreadExecutor(2)
+    try:
+        run_night(sessions, NIGHT, pool, products_dir=tmp_path / "products")
+    finally:
+        pool.close()
+    return files
+
+
+def test_members_list_and_show_their_programs_only(migrated_url: str, night: NightFiles) -> None:
+    added = obslab(migrated_url, "root", "programs", "add-member", "4", "ann")
+    assert added.exit_code == 0 and added.output == "ann is now a member of program 4\n"
+
+    listed = json.loads(obslab(migrated_url, "ann", "runs", "list", "--kind", "science", "--json").output)
+    assert [row["name"] for row in listed["rows"]] == [night.science[0]] and listed["total"] == 1
+    text = obslab(migrated_url, "ann", "runs", "list", "--night", NIGHT, "--stages", "done").output
+    assert night.science[0] in text and night.science[1] not in text
+    assert text.splitlines()[-1].startswith("1 of 1 exposures shown")
+
+    shown = obslab(migrated_url, "ann", "runs", "show", night.science[0])
+    assert shown.exit_code == 0 and "stack    done" in shown.output and "20p.fits" in shown.output
+    refused = obslab(migrated_url, "ann", "runs", "show", night.science[1])
+    assert refused.exit_code == 1 and f"no exposure '{night.science[1]}' that you may see" in refused.output
+    assert json.loads(obslab(migrated_url, "bob", "runs", "list", "--json").output)["total"] == 0
+
+
+def test_only_admins_change_members_and_bad_filters_are_refused(migrated_url: str, night: NightFiles) -> None:
+    denied = obslab(migrated_url, "ann", "programs", "add-member", "4", "ann")
+    assert denied.exit_code == 1 and "ann may not change program members" in denied.output
+    for args, message in [
+        (("--strehl", "high"), "'high' is not a range: expected MIN:MAX"),
+        (("--cone", "1,2"), "'1,2' is not a cone"),
+        (("--night", "2026"), "'2026' is not a night"),
+        (("--sort", "secret"), "sort"),
+        (("--per-page", "0"), "per_page"),
+    ]:
+        result = obslab(migrated_url, "root", "runs", "list", *args)
+        assert result.exit_code != 0 and message in result.output and "Traceback" not in result.output

@@ -14,7 +14,7 @@ from obslab.api import docs
 from obslab.api.errors import install_error_handlers
 from obslab.api.openapi import install_openapi
 from obslab.api.requests_log import RequestLog
-from obslab.api.routes import configs, fplane, health, me
+from obslab.api.routes import configs, fplane, health, me, runs
 from obslab.context import ObslabContext
 
 DESCRIPTION = """obslab's REST API: focal-plane configurations by date, as the HETDEX fplane clients ask for them,
@@ -37,7 +37,7 @@ def create_app(context: ObslabContext) -> FastAPI:
     app.state.context = context
     install_error_handlers(app)
     app.add_middleware(RequestLog)
-    for module in (docs, health, me, fplane, configs):
+    for module in (docs, health, me, fplane, configs, runs):
         app.include_router(module.router)
     install_openapi(app)
     return app

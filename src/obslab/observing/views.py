@@ -292,3 +292,21 @@ def exposure_detail(session: Session, viewer: User, name: str) -> ExposureDetail
         {"path": f.path, "sha256": f.sha256, "frames": f.n_frames, "size_bytes": f.size_bytes} for f in exposure.files
     )
     return ExposureDetail(row, header, files, stages, metrics, exposure.configuration_id)
+
+
+def visible_product(session: Session, viewer: User, product_id: int) -> DataProduct:
+    """A product ``viewer`` may download: of an exposure they may see, or a night-level one of a night they may see.
+
+    One they may not see is "not found", as one that does not exist (its existence is not confirmed either).
+    """
+    product = session.get(DataProduct, product_id)
+    if product is not None:
+        seen = select(Exposure.id).where(visible_exposures(viewer))
+        seen = seen.where(
+            Exposure.id == product.exposure_id
+            if product.exposure_id is not None
+            else Exposure.night_id == product.night_id
+        )
+        if session.scalar(seen.limit(1)) is not None:
+            return product
+    raise NotFoundError(f"no product {product_id} that you may download")

@@ -60,6 +60,7 @@ ARGUMENTS: dict[tuple[str, ...], list[str]] = {
     ("plan",): ["--night", "2026-12-01"],
     ("programs", "add-member"): ["4", "vega"],
     ("programs", "remove-member"): ["4", "vega"],
+    ("runs", "download"): ["--night", "20261205", "-o", "{inbox}"],
     ("runs", "list"): [],
     ("runs", "show"): ["4_M31_VIC_Si_o_20261205_030000.000000"],
     ("plan", "explain"): ["1"],

@@ -65,3 +65,20 @@ def test_only_admins_change_members_and_bad_filters_are_refused(migrated_url: st
     ]:
         result = obslab(migrated_url, "root", "runs", "list", *args)
         assert result.exit_code != 0 and message in result.output and "Traceback" not in result.output
+
+
+def test_download_copies_the_nights_products_you_may_see_in_the_archive_layout(
+    migrated_url: str, night: NightFiles, tmp_path: Path
+) -> None:
+    obslab(migrated_url, "root", "programs", "add-member", "4", "ann")
+    out = tmp_path / "copy"
+    result = obslab(migrated_url, "ann", "runs", "download", "--night", NIGHT, "-o", str(out), "--json")
+    assert result.exit_code == 0, result.output
+    copied = {str(Path(entry["copy"]).relative_to(out / NIGHT)) for entry in json.loads(result.output)["copied"]}
+    mine = night.science[0]
+    assert {f"{mine}/20p.fits", f"{mine}/100p.fits", f"{mine}/preview/20p.png", "calib/dark_0.fits"} <= copied
+    assert not any(night.science[1] in path for path in copied)  # the other program's products stay out
+    only = obslab(migrated_url, "ann", "runs", "download", "--night", NIGHT, "--program", "24.1", "-o", str(out))
+    assert only.exit_code == 1 and "no products of night 20261205 in program 24.1 that you may download" in only.output
+    nobody = obslab(migrated_url, "bob", "runs", "download", "--night", NIGHT, "-o", str(tmp_path / "bob"))
+    assert nobody.exit_code == 1 and not (tmp_path / "bob").exists()

@@ -141,6 +141,63 @@ def runs_show(app: App, name: str, as_json: bool) -> None:
         click.echo(f"  {metric} = {number(round(value, 4))}")
 
 
+@runs.command("download")
+@click.option("--night", "night_date", required=True, callback=_night, help="The night, YYYYMMDD.")
+@click.option("--program", default="", help="Only this program's exposures (default: all you may see).")
+@click.option(
+    "-o", "--output", type=click.Path(file_okay=False), default=".", show_default=True, help="Folder to copy into."
+)
+@json_option("Print what was copied as JSON: each product's id, exposure, kind, source and copy.")
+@click.pass_obj
+@reports_errors
+def runs_download(app: App, night_date: date, program: str, output: str, as_json: bool) -> None:
+    """Copy a night's products you may see into OUTPUT/YYYYMMDD/<exposure>/ (checked against their SHA-256)."""
+    import hashlib
+    import shutil
+    from pathlib import Path
+
+    from obslab.observing.views import night_products
+
+    with app.sessions() as session:
+        products = night_products(session, actor(app, session), night_date, program)
+    if not products:
+        raise click.ClickException(
+            f"no products of night {night_date:%Y%m%d}"
+            + (f" in program {program}" if program else "")
+            + " that you may download (ask an admin to add you to the program)"
+        )
+    copied, problems = [], []
+    for product in products:
+        source, key = Path(product.path), f"{night_date:%Y%m%d}"
+        # The archive's own layout below the night's folder (calib/, summary/, <exposure>/preview/, ...).
+        inside = source.parts[len(source.parts) - source.parts[::-1].index(key) :] if key in source.parts else None
+        target = Path(output, key, *(inside or (product.exposure or "night", source.name)))
+        if not source.is_file():
+            problems.append(f"{product.kind} of {product.exposure or 'the night'}: {source} is gone")
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        if hashlib.sha256(target.read_bytes()).hexdigest() != product.sha256:
+            problems.append(f"{target}: its SHA-256 differs from the recorded one (changed since it was made)")
+        copied.append(
+            {
+                "id": product.id,
+                "exposure": product.exposure,
+                "kind": product.kind,
+                "source": str(source),
+                "copy": str(target),
+            }
+        )
+    if as_json:
+        emit_json({"copied": copied, "problems": problems})
+    else:
+        for problem in problems:
+            click.echo(f"problem: {problem}")
+        click.echo(f"{len(copied)} products copied into {Path(output) / f'{night_date:%Y%m%d}'}")
+    if problems:
+        raise SystemExit(1)
+
+
 @click.group("programs")
 def programs() -> None:
     """Science programs and their members (who sees which exposures and products)."""

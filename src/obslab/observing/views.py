@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from obslab.access import User
@@ -310,3 +310,30 @@ def visible_product(session: Session, viewer: User, product_id: int) -> DataProd
         if session.scalar(seen.limit(1)) is not None:
             return product
     raise NotFoundError(f"no product {product_id} that you may download")
+
+
+@dataclass(frozen=True)
+class ProductFile:
+    id: int
+    exposure: str | None  # None for the night's own products (calibration, seeing summary)
+    kind: str
+    path: str
+    sha256: str
+
+
+def night_products(session: Session, viewer: User, night_date: date, program: str = "") -> tuple[ProductFile, ...]:
+    """The products of one night ``viewer`` may download: their exposures', and the night's own if they see any.
+
+    With ``program``, only that program's exposures' products (and not the night's own).
+    """
+    seen = select(Exposure.id, Exposure.name).join(Night, Night.id == Exposure.night_id)
+    seen = seen.where(Night.night_date == night_date, visible_exposures(viewer))
+    if program:
+        seen = seen.where(Exposure.program == program)
+    names = {row.id: row.name for row in session.execute(seen)}
+    products = select(DataProduct).join(Night, Night.id == DataProduct.night_id).where(Night.night_date == night_date)
+    wanted = DataProduct.exposure_id.in_(list(names)) if names else false()
+    if names and not program:
+        wanted = or_(wanted, DataProduct.exposure_id.is_(None))
+    found = session.scalars(products.where(wanted).order_by(DataProduct.exposure_id, DataProduct.path))
+    return tuple(ProductFile(p.id, names.get(p.exposure_id), p.kind, p.path, p.sha256) for p in found)

@@ -12,11 +12,9 @@ from sqlalchemy import select
 from obslab.access import find_user
 from obslab.context import ObslabContext
 from obslab.observing.models import DataProduct, Exposure
-from obslab.observing.pipeline.executors import ThreadExecutor
-from obslab.observing.pipeline.runner import run_night
 from obslab.observing.programs import add_member
 from tests.api.http import call
-from tests.helpers.pipeline_night import NIGHT, NightFiles, ingest, write_night
+from tests.helpers.pipeline_night import NIGHT, NightFiles, ingest, reduce, write_night
 from tests.helpers.support import fixed_clock
 
 
@@ -25,11 +23,7 @@ def night(api_context: ObslabContext, keys: dict[str, str], tmp_path: Path) -> N
     """The small night, reduced; una (usint) is a member of program 4 only."""
     files = write_night(tmp_path / "raw", science_frames=30)
     ingest(api_context.sessions, files.folder)
-    pool = ThreadExecutor(2)
-    try:
-        run_night(api_context.sessions, NIGHT, pool, products_dir=tmp_path / "products")
-    finally:
-        pool.close()
+    reduce(api_context.sessions, NIGHT, tmp_path / "products")
     with api_context.sessions() as session, session.begin():
         add_member(session, find_user(session, "ada"), "4", "una", now=fixed_clock)
     return files

@@ -10,10 +10,8 @@ from click.testing import CliRunner, Result
 from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.cli import main
-from obslab.observing.pipeline.executors import ThreadExecutor
-from obslab.observing.pipeline.runner import run_night
 from obslab.users import add_user
-from tests.helpers.pipeline_night import NIGHT, NightFiles, ingest, write_night
+from tests.helpers.pipeline_night import NIGHT, NightFiles, ingest, reduce, write_night
 from tests.helpers.support import fixed_clock
 
 
@@ -28,11 +26,7 @@ def night(sessions: sessionmaker[Session], tmp_path: Path) -> NightFiles:
             add_user(session, name, roles, email=f"{name}@obs.example", now=fixed_clock)
     files = write_night(tmp_path / "raw", science_frames=30)
     ingest(sessions, files.folder)
-    pool = ThreadExecutor(2)
-    try:
-        run_night(sessions, NIGHT, pool, products_dir=tmp_path / "products")
-    finally:
-        pool.close()
+    reduce(sessions, NIGHT, tmp_path / "products")
     return files
 
 

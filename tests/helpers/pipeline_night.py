@@ -82,3 +82,15 @@ def ingest(sessions: sessionmaker[Session], folder: Path) -> None:
     with sessions() as session, session.begin():
         report = ingest_night(session, folder, site_name="Kitt Peak")
         assert not report.refused, report.refused
+
+
+def reduce(sessions: sessionmaker[Session], key: str, products: Path) -> None:
+    """Run the night's pipeline on two threads (what the tests of the read side start from)."""
+    from obslab.observing.pipeline.executors import ThreadExecutor
+    from obslab.observing.pipeline.runner import run_night
+
+    pool = ThreadExecutor(2)
+    try:
+        run_night(sessions, key, pool, products_dir=products)
+    finally:
+        pool.close()

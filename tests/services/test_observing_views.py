@@ -12,13 +12,11 @@ from obslab.access import User, find_user
 from obslab.audit import AuditEvent
 from obslab.errors import ConflictError, NotFoundError, PermissionDeniedError
 from obslab.observing.models import Exposure, Program
-from obslab.observing.pipeline.executors import ThreadExecutor
-from obslab.observing.pipeline.runner import run_night
 from obslab.observing.programs import add_member, remove_member
 from obslab.observing.types import ExposureKind
 from obslab.observing.views import ExposureQuery, Range, exposure_detail, list_exposures
 from obslab.users import add_user
-from tests.helpers.pipeline_night import NIGHT, NightFiles, ingest, write_night
+from tests.helpers.pipeline_night import NIGHT, NightFiles, ingest, reduce, write_night
 from tests.helpers.support import fixed_clock
 
 PEOPLE = {"root": ["admin"], "sara": ["staff"], "ann": ["usint"], "bob": ["usint"]}
@@ -31,11 +29,7 @@ def night(sessions: sessionmaker[Session], tmp_path: Path) -> NightFiles:
             add_user(session, name, roles, email=f"{name}@obs.example", now=fixed_clock)
     files = write_night(tmp_path / "raw", science_frames=30)
     ingest(sessions, files.folder)
-    pool = ThreadExecutor(2)
-    try:
-        run_night(sessions, NIGHT, pool, products_dir=tmp_path / "products")
-    finally:
-        pool.close()
+    reduce(sessions, NIGHT, tmp_path / "products")
     with sessions() as session, session.begin():
         add_member(session, find_user(session, "root"), "4", "ann", now=fixed_clock)
     return files

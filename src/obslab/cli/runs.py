@@ -141,6 +141,20 @@ def runs_show(app: App, name: str, as_json: bool) -> None:
         click.echo(f"  {metric} = {number(round(value, 4))}")
 
 
+@runs.command("redo")
+@click.argument("name")
+@click.argument("stage", type=click.Choice(["stack", "strehl", "preview"]))
+@click.pass_obj
+@reports_errors
+def runs_redo(app: App, name: str, stage: str) -> None:
+    """Mark STAGE of exposure NAME to run again at the next `obslab pipeline run` (program members and admins)."""
+    from obslab.observing.redo import force_redo
+
+    with app.transaction() as session:
+        force_redo(session, actor(app, session), name, stage, now=app.context.now)
+    click.echo(f"{stage} of {name} will run again at the next 'obslab pipeline run'")
+
+
 @runs.command("download")
 @click.option("--night", "night_date", required=True, callback=_night, help="The night, YYYYMMDD.")
 @click.option("--program", default="", help="Only this program's exposures (default: all you may see).")

@@ -24,6 +24,7 @@ from obslab.access import User, find_user
 from obslab.catalog.changes.policy import Policy
 from obslab.db import Clock, make_engine, make_session_factory, transaction, utcnow
 from obslab.errors import NotFoundError, ObslabError, PermissionDeniedError
+from obslab.observing.alarm_rules import AlarmRules, default_alarm_rules, load_alarm_rules
 from obslab.scheduling.alert_policies import AlertPolicies, default_alert_policies, load_alert_policies
 from obslab.settings import Settings, Site, load_settings
 
@@ -73,6 +74,12 @@ class ObslabContext:
         """Which alerts become requests: the deployment's file when the settings name one."""
         path = self.settings.alert_policies_file
         return load_alert_policies(path) if path is not None else default_alert_policies()
+
+    @cached_property
+    def alarm_rules(self) -> AlarmRules:
+        """The alarm rules on pipeline metrics: the deployment's file when the settings name one."""
+        path = self.settings.alarm_rules_file
+        return load_alarm_rules(path) if path is not None else default_alarm_rules()
 
     @property
     def identity(self) -> str:

@@ -94,6 +94,7 @@ class Settings(BaseSettings):
     parameter_schema_file: Path | None = Field(default=None, description="Parameter schema TOML; None: packaged.")
     change_rules_file: Path | None = Field(default=None, description="Change rules TOML; None: the packaged rules.")
     alert_policies_file: Path | None = Field(default=None, description="Alert policies TOML; None: packaged.")
+    alarm_rules_file: Path | None = Field(default=None, description="Alarm rules on metrics (TOML); None: packaged.")
 
     @field_validator("site_timezone")
     @classmethod
@@ -125,7 +126,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"the folder {folder} does not exist: create it, or name a file in an existing one")
         return value
 
-    @field_validator("parameter_schema_file", "change_rules_file", "alert_policies_file")
+    @field_validator("parameter_schema_file", "change_rules_file", "alert_policies_file", "alarm_rules_file")
     @classmethod
     def _existing_file(cls, value: Path | None) -> Path | None:
         if value is not None and not value.expanduser().is_file():

@@ -25,6 +25,8 @@ VIRUS_ITEM = (
 )
 #: What each command needs to get as far as the database; {packet}, {inbox}, {port}, {item} are filled in per test.
 ARGUMENTS: dict[tuple[str, ...], list[str]] = {
+    ("alarms", "ack"): ["1"],
+    ("alarms", "list"): [],
     ("alerts", "ingest"): ["{packet}"],
     ("alerts", "watch"): ["{inbox}", "--once"],
     ("api",): ["--port", "{port}"],

@@ -76,3 +76,22 @@ def test_download_copies_the_nights_products_you_may_see_in_the_archive_layout(
     assert only.exit_code == 1 and "no products of night 20261205 in program 24.1 that you may download" in only.output
     nobody = obslab(migrated_url, "bob", "runs", "download", "--night", NIGHT, "-o", str(tmp_path / "bob"))
     assert nobody.exit_code == 1 and not (tmp_path / "bob").exists()
+
+
+def test_alarms_list_and_ack_through_the_command(
+    migrated_url: str, sessions: sessionmaker[Session], night: NightFiles, tmp_path: Path
+) -> None:
+    rules = tmp_path / "alarms.toml"
+    rules.write_text('[[rule]]\nname = "low"\nmetric = "strehl_percent"\nnotify = ["admin"]\noutside = [90.0, 100.0]\n')
+    env = {"OBSLAB_DATABASE_URL": migrated_url, "OBSLAB_ACTING_USER": "root", "OBSLAB_ALARM_RULES_FILE": str(rules)}
+    env["OBSLAB_PRODUCTS_DIR"] = str(tmp_path / "products")
+    runner = CliRunner()
+    assert runner.invoke(main, ["runs", "redo", night.science[0], "strehl"], env=env).exit_code == 0
+    assert runner.invoke(main, ["pipeline", "run", "--night", NIGHT], env=env).exit_code == 0
+    listed = json.loads(runner.invoke(main, ["alarms", "list", "--json"], env=env).output)
+    assert [(a["rule"], a["exposure"]) for a in listed] == [("low", night.science[0])]
+    acked = runner.invoke(main, ["alarms", "ack", str(listed[0]["id"])], env=env)
+    assert acked.exit_code == 0 and acked.output == f"alarm {listed[0]['id']} acknowledged\n"
+    again = runner.invoke(main, ["alarms", "ack", str(listed[0]["id"])], env=env)
+    assert again.exit_code == 1 and "was acknowledged by root" in again.output
+    assert runner.invoke(main, ["alarms", "list"], env=env).output.splitlines()[-1] == "0 open alarms"

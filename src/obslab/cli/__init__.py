@@ -6,6 +6,7 @@ import click
 
 from obslab import __version__
 from obslab.cli._app import App, ObslabGroup
+from obslab.cli.alarms import alarms
 from obslab.cli.alerts import alerts
 from obslab.cli.api import api
 from obslab.cli.changes import changes, express
@@ -45,6 +46,7 @@ main.add_command(notify)
 main.add_command(duty)
 main.add_command(plan)
 main.add_command(alerts)
+main.add_command(alarms)
 main.add_command(api)
 main.add_command(config)
 main.add_command(observe)

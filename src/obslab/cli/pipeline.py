@@ -75,6 +75,7 @@ def pipeline_run(
         exposures=set(exposures) or None,
         force=force,
         max_retries=settings.pipeline_max_retries,
+        alarm_rules=app.context.alarm_rules,
     )
     total = planned_count(app.sessions, key, options)
     runner = make_executor(executor, settings.dask_scheduler, workers)

@@ -188,3 +188,24 @@ class Metric(Base):
     unit: Mapped[str] = mapped_column(String(16), default="")
     measured_at: Mapped[datetime]
     source: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Alarm(Base):
+    """An alarm rule that fired on a metric, with the values that raised it; acknowledged once someone has looked."""
+
+    __tablename__ = "alarms"
+    # One alarm per rule and metric row: a metric written again (a redo) does not raise its alarm twice.
+    __table_args__ = (UniqueConstraint("rule", "metric_id"), Index("ix_alarms_raised", "raised_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    metric_id: Mapped[int] = mapped_column(ForeignKey("metrics.id", ondelete="CASCADE"))
+    metric_name: Mapped[str] = mapped_column(String(64))
+    night_id: Mapped[int] = mapped_column(ForeignKey("nights.id", ondelete="CASCADE"), index=True)
+    exposure_id: Mapped[int | None] = mapped_column(ForeignKey("exposures.id", ondelete="CASCADE"), index=True)
+    raised_at: Mapped[datetime]
+    measured_at: Mapped[datetime]
+    values: Mapped[list[Any]] = mapped_column(default=list)  # the series the rule decided on, oldest first
+    message: Mapped[str] = mapped_column(Text, default="")
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.db import Clock, transaction, utcnow
+from obslab.observing.alarm_rules import AlarmRules
 from obslab.observing.pipeline import writer
 from obslab.observing.pipeline.executors import Executor
 from obslab.observing.pipeline.graph import EXPOSURE_STAGES, NIGHT_STAGES
@@ -66,6 +67,7 @@ class RunOptions:
     exposures: set[str] | None = None  # science exposures by name; None: all of the night
     force: bool = False
     max_retries: int = 3
+    alarm_rules: AlarmRules | None = None  # None: no alarms raised (the command passes the deployment's rules)
 
 
 def planned_count(sessions: sessionmaker[Session], key: str, options: RunOptions) -> int:
@@ -137,7 +139,7 @@ def run_night(
         for task, result, error in executor.run(run_task, [d.task for d in to_run]):
             with transaction(sessions) as session:
                 if error is None:
-                    problem = writer.apply(session, task, result, now=now())
+                    problem = writer.apply(session, task, result, now=now(), rules=options.alarm_rules)
                 else:
                     problem = _readable(error)
                     writer.fail(session, task["stage_id"], problem, now=now(), fingerprint=task["fingerprint"])

@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from obslab.observing.alarm_rules import AlarmRules
+from obslab.observing.alarms import raise_alarms
 from obslab.observing.models import DataProduct, Exposure, Metric, PipelineStage
 from obslab.observing.pipeline.products import sha256_file
 from obslab.observing.types import StageState
@@ -51,7 +53,7 @@ def _check_products(products: list[dict[str, Any]]) -> str:
 
 def _upsert_metric(
     session: Session, night_id: int, exposure_id: int | None, name: str, value: float, at: datetime, source: str
-) -> None:
+) -> Metric:
     query = select(Metric).where(Metric.night_id == night_id, Metric.name == name)
     query = query.where(Metric.exposure_id == exposure_id if exposure_id is not None else Metric.exposure_id.is_(None))
     metric = session.scalar(query)
@@ -60,10 +62,16 @@ def _upsert_metric(
         session.add(metric)
     metric.value, metric.measured_at, metric.source = value, at, source
     metric.unit = "%" if name.endswith("_percent") else "arcsec" if name.endswith("_arcsec") else ""
+    return metric
 
 
-def apply(session: Session, task: dict[str, Any], result: dict[str, Any], *, now: datetime) -> str:
-    """Record one stage's result; returns "" when done, else the reason it was recorded as failed."""
+def apply(
+    session: Session, task: dict[str, Any], result: dict[str, Any], *, now: datetime, rules: AlarmRules | None = None
+) -> str:
+    """Record one stage's result; returns "" when done, else the reason it was recorded as failed.
+
+    With ``rules``, every metric written is checked against the alarm rules in the same transaction.
+    """
     problem = _check_products(result["products"])
     if problem:
         fail(session, task["stage_id"], problem, now=now, fingerprint=task["fingerprint"])
@@ -90,13 +98,21 @@ def apply(session: Session, task: dict[str, Any], result: dict[str, Any], *, now
         record.kind, record.sha256, record.provenance = product["kind"], product["sha256"], product["provenance"]
         record.configuration_id, record.created_at = configuration_id, now
     measured_at = exposure.started_at if exposure is not None else now
-    for name, value in result["metrics"].items():
+    written = [
         _upsert_metric(session, row.night_id, row.exposure_id, name, value, measured_at, row.stage)
+        for name, value in result["metrics"].items()
+    ]
     for name, metrics in result.get("exposure_metrics", {}).items():
         seen = session.scalar(select(Exposure).where(Exposure.name == name))
         if seen is not None:
             for metric, value in metrics.items():
-                _upsert_metric(session, row.night_id, seen.id, metric, value, seen.started_at, row.stage)
+                written.append(
+                    _upsert_metric(session, row.night_id, seen.id, metric, value, seen.started_at, row.stage)
+                )
+    if rules is not None and written:
+        session.flush()
+        for metric in written:
+            raise_alarms(session, metric, rules, now=lambda: now)
     if row.inputs_fingerprint != task["fingerprint"]:
         row.retries = 0
     row.state, row.inputs_fingerprint, row.error, row.force_redo = StageState.DONE, task["fingerprint"], None, False

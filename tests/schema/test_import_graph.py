@@ -51,6 +51,7 @@ PURE = [
     "obslab.observing.synthetic",
     "obslab.observing.night_files",
     "obslab.observing.preview",
+    "obslab.observing.alarm_rules",
     "obslab.observing.pipeline.graph",
     "obslab.observing.pipeline.fingerprint",
     "obslab.observing.pipeline.stages",

@@ -10,9 +10,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.cli import main
-from obslab.users import add_user
-from tests.helpers.pipeline_night import NIGHT, NightFiles, ingest, reduce, write_night
-from tests.helpers.support import fixed_clock
+from tests.helpers.pipeline_night import NIGHT, NightFiles, reduced_night
 
 
 def obslab(url: str, who: str, *args: str) -> Result:
@@ -21,13 +19,7 @@ def obslab(url: str, who: str, *args: str) -> Result:
 
 @pytest.fixture
 def night(sessions: sessionmaker[Session], tmp_path: Path) -> NightFiles:
-    with sessions() as session, session.begin():
-        for name, roles in {"root": ["admin"], "ann": ["usint"], "bob": ["usint"]}.items():
-            add_user(session, name, roles, email=f"{name}@obs.example", now=fixed_clock)
-    files = write_night(tmp_path / "raw", science_frames=30)
-    ingest(sessions, files.folder)
-    reduce(sessions, NIGHT, tmp_path / "products")
-    return files
+    return reduced_night(sessions, tmp_path, {"root": ["admin"], "ann": ["usint"], "bob": ["usint"]}, {})
 
 
 def test_members_list_and_show_their_programs_only(migrated_url: str, night: NightFiles) -> None:

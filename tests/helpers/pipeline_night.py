@@ -94,3 +94,25 @@ def reduce(sessions: sessionmaker[Session], key: str, products: Path) -> None:
         run_night(sessions, key, pool, products_dir=products)
     finally:
         pool.close()
+
+
+def reduced_night(
+    sessions: sessionmaker[Session], root: Path, people: dict[str, list[str]], members: dict[str, str]
+) -> NightFiles:
+    """People added (an admin among them), the small night written, ingested and reduced, program members set."""
+    from obslab.access import find_user
+    from obslab.observing.programs import add_member
+    from obslab.users import add_user
+    from tests.helpers.support import fixed_clock
+
+    with sessions() as session, session.begin():
+        for name, roles in people.items():
+            add_user(session, name, roles, email=f"{name}@obs.example", now=fixed_clock)
+    files = write_night(root / "raw", science_frames=30)
+    ingest(sessions, files.folder)
+    reduce(sessions, NIGHT, root / "products")
+    with sessions() as session, session.begin():
+        admin = next(find_user(session, n) for n, roles in people.items() if "admin" in roles)
+        for username, program in members.items():
+            add_member(session, admin, program, username, now=fixed_clock)
+    return files

@@ -15,8 +15,7 @@ from obslab.observing.models import Exposure, Program
 from obslab.observing.programs import add_member, remove_member
 from obslab.observing.types import ExposureKind
 from obslab.observing.views import ExposureQuery, Range, exposure_detail, list_exposures
-from obslab.users import add_user
-from tests.helpers.pipeline_night import NIGHT, NightFiles, ingest, reduce, write_night
+from tests.helpers.pipeline_night import NightFiles, reduced_night
 from tests.helpers.support import fixed_clock
 
 PEOPLE = {"root": ["admin"], "sara": ["staff"], "ann": ["usint"], "bob": ["usint"]}
@@ -24,15 +23,7 @@ PEOPLE = {"root": ["admin"], "sara": ["staff"], "ann": ["usint"], "bob": ["usint
 
 @pytest.fixture
 def night(sessions: sessionmaker[Session], tmp_path: Path) -> NightFiles:
-    with sessions() as session, session.begin():
-        for name, roles in PEOPLE.items():
-            add_user(session, name, roles, email=f"{name}@obs.example", now=fixed_clock)
-    files = write_night(tmp_path / "raw", science_frames=30)
-    ingest(sessions, files.folder)
-    reduce(sessions, NIGHT, tmp_path / "products")
-    with sessions() as session, session.begin():
-        add_member(session, find_user(session, "root"), "4", "ann", now=fixed_clock)
-    return files
+    return reduced_night(sessions, tmp_path, PEOPLE, {"ann": "4"})
 
 
 def names(session: Session, who: str, **query: object) -> list[str]:

@@ -14,25 +14,16 @@ from obslab.errors import ConflictError, InvalidInputError, NotFoundError, Permi
 from obslab.observing.models import Exposure, PipelineStage
 from obslab.observing.pipeline.executors import ThreadExecutor
 from obslab.observing.pipeline.runner import RunOptions, run_night
-from obslab.observing.programs import add_member
 from obslab.observing.redo import force_redo
 from obslab.observing.types import StageState
-from obslab.users import add_user
-from tests.helpers.pipeline_night import NIGHT, NightFiles, ingest, reduce, write_night
+from tests.helpers.pipeline_night import NIGHT, NightFiles, reduced_night
 from tests.helpers.support import fixed_clock
 
 
 @pytest.fixture
 def night(sessions: sessionmaker[Session], tmp_path: Path) -> NightFiles:
-    with sessions() as session, session.begin():
-        for name, roles in {"root": ["admin"], "sara": ["staff"], "ann": ["usint"]}.items():
-            add_user(session, name, roles, email=f"{name}@obs.example", now=fixed_clock)
-    files = write_night(tmp_path / "raw", science_frames=30)
-    ingest(sessions, files.folder)
-    reduce(sessions, NIGHT, tmp_path / "products")
-    with sessions() as session, session.begin():
-        add_member(session, find_user(session, "root"), "4", "ann", now=fixed_clock)
-    return files
+    people = {"root": ["admin"], "sara": ["staff"], "ann": ["usint"]}
+    return reduced_night(sessions, tmp_path, people, {"ann": "4"})
 
 
 def redo(sessions: sessionmaker[Session], who: str, exposure: str, stage: str) -> None:

@@ -64,6 +64,7 @@ ARGUMENTS: dict[tuple[str, ...], list[str]] = {
     ("programs", "remove-member"): ["4", "vega"],
     ("runs", "download"): ["--night", "20261205", "-o", "{inbox}"],
     ("runs", "list"): [],
+    ("runs", "nights"): [],
     ("runs", "redo"): ["4_M31_VIC_Si_o_20261205_030000.000000", "stack"],
     ("runs", "show"): ["4_M31_VIC_Si_o_20261205_030000.000000"],
     ("plan", "explain"): ["1"],

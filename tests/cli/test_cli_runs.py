@@ -37,6 +37,10 @@ def test_members_list_and_show_their_programs_only(migrated_url: str, night: Nig
     refused = obslab(migrated_url, "ann", "runs", "show", night.science[1])
     assert refused.exit_code == 1 and f"no exposure '{night.science[1]}' that you may see" in refused.output
     assert json.loads(obslab(migrated_url, "bob", "runs", "list", "--json").output)["total"] == 0
+    nights = obslab(migrated_url, "ann", "runs", "nights").output.splitlines()
+    assert len(nights) == 1 and nights[0].startswith(f"{NIGHT}  5 exposures (4 1); seeing ")
+    assert nights[0].endswith("calibration done; stages: 3 done")
+    assert obslab(migrated_url, "bob", "runs", "nights").output == "no nights with exposures you may see\n"
 
 
 def test_only_admins_change_members_and_bad_filters_are_refused(migrated_url: str, night: NightFiles) -> None:

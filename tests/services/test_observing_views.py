@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -11,10 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from obslab.access import User, find_user
 from obslab.audit import AuditEvent
 from obslab.errors import ConflictError, NotFoundError, PermissionDeniedError
-from obslab.observing.models import Exposure, Program
+from obslab.observing.models import Exposure, Metric, Program
 from obslab.observing.programs import add_member, remove_member
 from obslab.observing.types import ExposureKind
-from obslab.observing.views import ExposureQuery, Range, exposure_detail, list_exposures
+from obslab.observing.views import ExposureQuery, Range, exposure_detail, list_exposures, night_overview
 from tests.helpers.pipeline_night import NightFiles, reduced_night
 from tests.helpers.support import fixed_clock
 
@@ -125,3 +126,26 @@ def test_bad_queries_are_refused_naming_the_field(
 ) -> None:
     with sessions() as session, pytest.raises(Exception, match=field):
         list_exposures(session, find_user(session, "root"), ExposureQuery(**query))  # type: ignore[arg-type]
+
+
+def test_each_exposure_gets_the_seeing_nearest_in_time_and_can_be_filtered_by_it(
+    sessions: sessionmaker[Session], night: NightFiles
+) -> None:
+    with sessions() as session:
+        root = find_user(session, "root")
+        rows = list_exposures(session, root, ExposureQuery(kind=ExposureKind.SCIENCE)).rows
+        seeing = session.scalar(select(Metric.value).where(Metric.name == "seeing_arcsec"))
+        assert [r.seeing_nearest_arcsec for r in rows] == [seeing, seeing]  # one seeing exposure that night
+        assert names(session, "root", seeing_nearest_arcsec=Range(None, seeing - 0.01)) == []
+        assert len(names(session, "root", seeing_nearest_arcsec=Range(seeing - 0.01, None))) == 2
+
+
+def test_the_night_overview_counts_what_each_viewer_may_see(sessions: sessionmaker[Session], night: NightFiles) -> None:
+    with sessions() as session:
+        (everything,) = night_overview(session, find_user(session, "root"))
+        assert (everything.exposures, everything.by_program, everything.calibration) == (6, {"24.1": 1, "4": 1}, "done")
+        assert everything.stages == {"done": 6} and everything.seeing_median_arcsec is not None
+        (anns,) = night_overview(session, find_user(session, "ann"))
+        assert (anns.exposures, anns.by_program, anns.stages) == (5, {"4": 1}, {"done": 3})
+        assert night_overview(session, find_user(session, "bob")) == []
+        assert night_overview(session, find_user(session, "root"), first=date(2026, 12, 6)) == []

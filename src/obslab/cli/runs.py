@@ -53,6 +53,33 @@ def _cone(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tu
     return ra, dec, radius
 
 
+@runs.command("nights")
+@click.option("--from", "first", callback=_night, help="The first night, YYYYMMDD.")
+@click.option("--to", "last", callback=_night, help="The last night, YYYYMMDD.")
+@json_option("Print the nights as JSON: exposures, science by program, seeing median, calibration, stage states.")
+@click.pass_obj
+@reports_errors
+def runs_nights(app: App, first: date | None, last: date | None, as_json: bool) -> None:
+    """The nights with exposures you may see, newest first, with what was reduced."""
+    from obslab.observing.views import night_overview
+
+    with app.sessions() as session:
+        nights = night_overview(session, actor(app, session), first=first, last=last)
+    if as_json:
+        emit_json([night.as_dict() for night in nights])
+        return
+    for night in nights:
+        programs = ", ".join(f"{code} {count}" for code, count in night.by_program.items()) or "no science"
+        seeing = f'{night.seeing_median_arcsec:.2f}"' if night.seeing_median_arcsec is not None else "-"
+        states = ", ".join(f"{count} {state}" for state, count in sorted(night.stages.items())) or "no stages"
+        click.echo(
+            f"{night.night:%Y%m%d}  {night.exposures} exposures ({programs}); seeing {seeing}; "
+            f"calibration {night.calibration}; stages: {states}"
+        )
+    if not nights:
+        click.echo("no nights with exposures you may see")
+
+
 @runs.command("list")
 @click.option("--night", "first", callback=_night, help="One night, YYYYMMDD (or the first night, with --to).")
 @click.option("--to", "last", callback=_night, help="The last night of a range, YYYYMMDD.")

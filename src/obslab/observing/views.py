@@ -22,7 +22,7 @@ from obslab.observing.programs import visible_exposures
 from obslab.observing.types import ExposureKind, StageState
 
 #: Metrics shown beside each exposure (and filterable by range), by the names the pipeline writes.
-ROW_METRICS = ("strehl_percent", "fwhm_arcsec", "quality_ok")
+ROW_METRICS = ("strehl_percent", "fwhm_arcsec", "quality_ok", "seeing_nearest_arcsec")
 SORTS = ("started_at", "name", "target_name", "program", "filter_name", "exposure_s", "strehl_percent", "fwhm_arcsec")
 STAGE_STATES = ("done", "failed", "pending")
 MAX_PER_PAGE = 500
@@ -60,6 +60,7 @@ class ExposureQuery:
     strehl_percent: Range = field(default_factory=Range)
     fwhm_arcsec: Range = field(default_factory=Range)
     seeing_median_arcsec: Range = field(default_factory=Range)
+    seeing_nearest_arcsec: Range = field(default_factory=Range)
     stage_state: str = ""  # done (every stage), failed (any), pending (any not yet done)
     quality_ok: bool | None = None
     sort: str = "started_at"
@@ -99,6 +100,7 @@ class ExposureRow:
     strehl_percent: float | None
     fwhm_arcsec: float | None
     quality_ok: bool | None
+    seeing_nearest_arcsec: float | None
     missing: bool
 
     def as_dict(self) -> dict[str, Any]:
@@ -166,6 +168,7 @@ def exposure_query(viewer: User, query: ExposureQuery) -> tuple[Select[Any], dic
     conditions += [query.exposure_s.condition(Exposure.exposure_s)]
     conditions += [query.strehl_percent.condition(metric["strehl_percent"].value)]
     conditions += [query.fwhm_arcsec.condition(metric["fwhm_arcsec"].value)]
+    conditions += [query.seeing_nearest_arcsec.condition(metric["seeing_nearest_arcsec"].value)]
     if query.seeing_median_arcsec.low is not None or query.seeing_median_arcsec.high is not None:
         statement = statement.join(
             seeing,
@@ -188,7 +191,9 @@ def exposure_query(viewer: User, query: ExposureQuery) -> tuple[Select[Any], dic
     return statement, sortable
 
 
-def _row(e: Exposure, night_date: date, strehl: float | None, fwhm: float | None, ok: float | None) -> ExposureRow:
+def _row(
+    e: Exposure, night_date: date, strehl: float | None, fwhm: float | None, ok: float | None, seeing: float | None
+) -> ExposureRow:
     return ExposureRow(
         name=e.name,
         night=night_date,
@@ -204,6 +209,7 @@ def _row(e: Exposure, night_date: date, strehl: float | None, fwhm: float | None
         strehl_percent=strehl,
         fwhm_arcsec=fwhm,
         quality_ok=None if ok is None else ok >= 0.5,
+        seeing_nearest_arcsec=seeing,
         missing=e.missing_at is not None,
     )
 
@@ -258,8 +264,8 @@ def exposure_detail(session: Session, viewer: User, name: str) -> ExposureDetail
     if exposure is None:
         raise NotFoundError(f"no exposure {name!r} that you may see")
     statement, _ = exposure_query(viewer, ExposureQuery())
-    _, night_date, strehl, fwhm, ok = session.execute(statement.where(Exposure.id == exposure.id)).one()
-    row = _row(exposure, night_date, strehl, fwhm, ok)
+    _, night_date, strehl, fwhm, ok, seeing = session.execute(statement.where(Exposure.id == exposure.id)).one()
+    row = _row(exposure, night_date, strehl, fwhm, ok, seeing)
     products: dict[str, list[dict[str, Any]]] = {}
     for product in session.scalars(select(DataProduct).where(DataProduct.exposure_id == exposure.id)):
         products.setdefault(product.stage, []).append(
@@ -337,3 +343,76 @@ def night_products(session: Session, viewer: User, night_date: date, program: st
         wanted = or_(wanted, DataProduct.exposure_id.is_(None))
     found = session.scalars(products.where(wanted).order_by(DataProduct.exposure_id, DataProduct.path))
     return tuple(ProductFile(p.id, names.get(p.exposure_id), p.kind, p.path, p.sha256) for p in found)
+
+
+@dataclass(frozen=True)
+class NightRow:
+    """One night as the run browser lists it: what the viewer may see of it."""
+
+    night: date
+    exposures: int
+    by_program: dict[str, int]  # science exposures per program code
+    seeing_median_arcsec: float | None
+    calibration: str  # the night's calibration stage state, or "not run"
+    stages: dict[str, int]  # the viewer's exposures' stage rows by state
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def night_overview(
+    session: Session, viewer: User, *, first: date | None = None, last: date | None = None, limit: int = 31
+) -> list[NightRow]:
+    """The nights with exposures ``viewer`` may see, newest first: counts by program, seeing, calibration, stages."""
+    seen = select(Exposure.id).where(visible_exposures(viewer))
+    counts = (
+        select(Night.id, Night.night_date, Exposure.program, Exposure.kind, func.count(Exposure.id))
+        .join(Exposure, Exposure.night_id == Night.id)
+        .where(Exposure.id.in_(seen))
+        .group_by(Night.id, Night.night_date, Exposure.program, Exposure.kind)
+    )
+    if first:
+        counts = counts.where(Night.night_date >= first)
+    if last:
+        counts = counts.where(Night.night_date <= last)
+    nights: dict[int, dict[str, Any]] = {}
+    for night_id, night_date, program, kind, count in session.execute(counts):
+        entry = nights.setdefault(night_id, {"night": night_date, "exposures": 0, "by_program": {}})
+        entry["exposures"] += count
+        if kind is ExposureKind.SCIENCE:
+            entry["by_program"][program] = entry["by_program"].get(program, 0) + count
+    chosen = sorted(nights, key=lambda i: nights[i]["night"], reverse=True)[:limit]
+    medians = dict(
+        session.execute(
+            select(Metric.night_id, Metric.value).where(
+                Metric.night_id.in_(chosen), Metric.exposure_id.is_(None), Metric.name == "seeing_median_arcsec"
+            )
+        ).all()
+    )
+    calibration = dict(
+        session.execute(
+            select(PipelineStage.night_id, PipelineStage.state).where(
+                PipelineStage.night_id.in_(chosen),
+                PipelineStage.exposure_id.is_(None),
+                PipelineStage.stage == "calibration",
+            )
+        ).all()
+    )
+    stages: dict[int, dict[str, int]] = {i: {} for i in chosen}
+    for night_id, state, count in session.execute(
+        select(PipelineStage.night_id, PipelineStage.state, func.count())
+        .where(PipelineStage.night_id.in_(chosen), PipelineStage.exposure_id.in_(seen))
+        .group_by(PipelineStage.night_id, PipelineStage.state)
+    ):
+        stages[night_id][state.value] = count
+    return [
+        NightRow(
+            night=nights[i]["night"],
+            exposures=nights[i]["exposures"],
+            by_program=dict(sorted(nights[i]["by_program"].items())),
+            seeing_median_arcsec=medians.get(i),
+            calibration=calibration[i].value if i in calibration else "not run",
+            stages=stages[i],
+        )
+        for i in chosen
+    ]

@@ -17,7 +17,7 @@ from obslab.observing.alarm_rules import AlarmRules
 from obslab.observing.alarms import raise_alarms
 from obslab.observing.models import DataProduct, Exposure, Metric, PipelineStage
 from obslab.observing.pipeline.products import sha256_file
-from obslab.observing.types import StageState
+from obslab.observing.types import ExposureKind, StageState
 
 #: Longest error text kept on a stage (the full message of a worker's exception can be very long).
 MAX_ERROR = 2000
@@ -65,6 +65,32 @@ def _upsert_metric(
     return metric
 
 
+def _seeing_nearest(session: Session, night_id: int) -> list[Metric]:
+    """Each science exposure's seeing: the night's measurement nearest its start in time (as the archiver kept)."""
+    series = session.execute(
+        select(Exposure.started_at, Metric.value)
+        .join(Metric, Metric.exposure_id == Exposure.id)
+        .where(Metric.night_id == night_id, Metric.name == "seeing_arcsec")
+    ).all()
+    if not series:
+        return []
+    science = session.scalars(
+        select(Exposure).where(Exposure.night_id == night_id, Exposure.kind == ExposureKind.SCIENCE)
+    )
+    return [
+        _upsert_metric(
+            session,
+            night_id,
+            exposure.id,
+            "seeing_nearest_arcsec",
+            min(series, key=lambda measured: abs((measured[0] - exposure.started_at).total_seconds()))[1],
+            exposure.started_at,
+            "seeing",
+        )
+        for exposure in science
+    ]
+
+
 def apply(
     session: Session, task: dict[str, Any], result: dict[str, Any], *, now: datetime, rules: AlarmRules | None = None
 ) -> str:
@@ -109,6 +135,8 @@ def apply(
                 written.append(
                     _upsert_metric(session, row.night_id, seen.id, metric, value, seen.started_at, row.stage)
                 )
+    if row.stage == "seeing":
+        written += _seeing_nearest(session, row.night_id)
     if rules is not None and written:
         session.flush()
         for metric in written:

@@ -53,6 +53,8 @@ def test_exposures_need_a_key_and_show_only_the_callers_programs(
     assert everything["total"] == 6 and len(everything["rows"]) == 2
     one_night = call(api, "GET", f"/api/v1/exposures?night_from={NIGHT}&night_to={NIGHT}", headers=bearer(keys["ada"]))
     assert one_night.json()["total"] == 6
+    poor = call(api, "GET", "/api/v1/exposures?seeing_nearest_min=3", headers=bearer(keys["ada"]))
+    assert poor.json()["total"] == 0
     before = call(api, "GET", "/api/v1/exposures?night_to=2026-12-04", headers=bearer(keys["ada"]))
     assert before.json()["total"] == 0
     assert call(api, "GET", "/api/v1/exposures", headers=bearer(keys["tcs"])).json()["total"] == 0

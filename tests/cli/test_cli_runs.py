@@ -28,6 +28,8 @@ def test_members_list_and_show_their_programs_only(migrated_url: str, night: Nig
 
     listed = json.loads(obslab(migrated_url, "ann", "runs", "list", "--kind", "science", "--json").output)
     assert [row["name"] for row in listed["rows"]] == [night.science[0]] and listed["total"] == 1
+    assert "0 of 0 exposures" in obslab(migrated_url, "ann", "runs", "list", "--seeing-nearest", "3:").output
+    assert "1 of 1 exposures" in obslab(migrated_url, "ann", "runs", "list", "--seeing-nearest", ":3").output
     text = obslab(migrated_url, "ann", "runs", "list", "--night", NIGHT, "--stages", "done").output
     assert night.science[0] in text and night.science[1] not in text
     assert text.splitlines()[-1].startswith("1 of 1 exposures shown")

@@ -93,6 +93,9 @@ def runs_nights(app: App, first: date | None, last: date | None, as_json: bool) 
 @click.option("--strehl", "strehl_percent", callback=_range, help="Strehl ratio in percent, MIN:MAX.")
 @click.option("--fwhm", "fwhm_arcsec", callback=_range, help="FWHM of the best stack in arcsec, MIN:MAX.")
 @click.option("--seeing", "seeing_median_arcsec", callback=_range, help="The night's median seeing, MIN:MAX.")
+@click.option(
+    "--seeing-nearest", "seeing_nearest_arcsec", callback=_range, help="The seeing measured nearest in time, MIN:MAX."
+)
 @click.option("--stages", "stage_state", type=click.Choice(["done", "failed", "pending"]), help="Pipeline state.")
 @click.option("--quality", type=click.Choice(["ok", "bad"]), help="The Strehl stage's quality flag.")
 @click.option("--sort", default="started_at", show_default=True, help="Column to sort by.")

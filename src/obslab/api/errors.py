@@ -42,6 +42,7 @@ STATUS: dict[str, int] = {
     "invalid_change_rules": 500,
     "invalid_parameter_schema": 500,
     "invalid_alert_policies": 500,
+    "invalid_alarm_rules": 500,
     "naive_datetime": 500,
     "audit_immutable": 500,
 }

@@ -18,7 +18,7 @@ from obslab.demo.configs import FILTERS
 from obslab.demo.context import DemoContext, PlannedExposure
 from obslab.demo.targets import bright_stars
 from obslab.observing.ingest import ingest_night
-from obslab.observing.models import Exposure, FrameFile, Night
+from obslab.observing.models import Exposure, FrameFile, Night, Program
 from obslab.observing.night_files import FLAT_MODE, SCIENCE_MODE, PlannedFile, write_exposures
 from obslab.observing.types import ExposureKind
 from obslab.scheduling.night import night_geometry
@@ -211,7 +211,7 @@ def ensure_nights(ctx: DemoContext, raw_dir: Path) -> list[date]:
             continue
         seed = ctx.rng("frames", night.isoformat()).getrandbits(31)
         write_exposures(raw_dir, night, _raw_files(ctx, night, planned), seed=seed, camera=CAMERA)
-        with ctx.through_services([Exposure, FrameFile, AuditEvent]):
+        with ctx.through_services([Exposure, FrameFile, Program, AuditEvent]):
             report = ingest_night(
                 ctx.session,
                 raw_dir / night.strftime("%Y%m%d"),

@@ -23,6 +23,8 @@ from obslab.observing.views import ExposureQuery, Range, exposure_detail, list_e
 
 router = APIRouter(prefix="/api/v1", tags=["runs"])
 Number = Annotated[float | None, Query(allow_inf_nan=False)]
+#: Text without NUL characters: PostgreSQL text cannot hold them, so they are refused (422) before any query.
+NO_NUL = r"^[^\x00]*$"
 NightParam = Annotated[
     str | None, Query(pattern=r"^(\d{8}|\d{4}-\d{2}-\d{2})$", description="A night: YYYYMMDD or YYYY-MM-DD.")
 ]
@@ -43,10 +45,10 @@ def get_exposures(  # noqa: PLR0913 - one parameter per filter, as the query str
     username: ApiUser,
     night_from: NightParam = None,
     night_to: NightParam = None,
-    target: Annotated[str, Query(max_length=128, description="Exact, or with * for any characters.")] = "",
-    program: Annotated[str, Query(max_length=32)] = "",
-    filter: Annotated[str, Query(max_length=16)] = "",  # noqa: A002 - the archiver's name for it
-    mode: Annotated[str, Query(max_length=16)] = "",
+    target: Annotated[str, Query(max_length=128, pattern=NO_NUL, description="Exact, or * for any characters.")] = "",
+    program: Annotated[str, Query(max_length=32, pattern=NO_NUL)] = "",
+    filter: Annotated[str, Query(max_length=16, pattern=NO_NUL)] = "",  # noqa: A002 - the archiver's name for it
+    mode: Annotated[str, Query(max_length=16, pattern=NO_NUL)] = "",
     kind: ExposureKind | None = None,
     ra: Number = None,
     dec: Number = None,
@@ -63,7 +65,7 @@ def get_exposures(  # noqa: PLR0913 - one parameter per filter, as the query str
     seeing_nearest_max: Number = None,
     stages: Literal["done", "failed", "pending"] | None = None,
     quality: Literal["ok", "bad"] | None = None,
-    sort: Annotated[str, Query(max_length=32)] = "started_at",
+    sort: Annotated[str, Query(max_length=32, pattern=NO_NUL)] = "started_at",
     ascending: bool = False,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -95,7 +97,9 @@ def get_exposures(  # noqa: PLR0913 - one parameter per filter, as the query str
 
 
 @router.get("/exposures/{name}", responses=error_responses(401, 404))
-def get_exposure(request: Request, username: ApiUser, name: Annotated[str, Path(max_length=160)]) -> dict[str, Any]:
+def get_exposure(
+    request: Request, username: ApiUser, name: Annotated[str, Path(max_length=160, pattern=NO_NUL)]
+) -> dict[str, Any]:
     """One exposure: fields, header, files, every stage with its products and provenance, metrics."""
     with context_of(request).sessions() as session:
         return exposure_detail(session, get_user(session, username), name).as_dict()
@@ -106,7 +110,9 @@ def get_exposure(request: Request, username: ApiUser, name: Annotated[str, Path(
     response_class=FileResponse,
     responses={200: {"content": {"application/octet-stream": {}}}, **error_responses(401, 404)},
 )
-def get_product(request: Request, username: ApiUser, product_id: Annotated[int, Path(ge=1, le=2**62)]) -> FileResponse:
+def get_product(
+    request: Request, username: ApiUser, product_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> FileResponse:
     """A product file (a stack, a table, a preview), streamed, if you may see its exposure or night."""
     with context_of(request).sessions() as session:
         product = visible_product(session, get_user(session, username), product_id)

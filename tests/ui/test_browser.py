@@ -93,9 +93,14 @@ def first_column(page: Any, field: str) -> list[str]:
 
 def show_only(page: Any, obsid: int) -> None:
     """Filter to one obsid and wait until the table shows it (the status alone may still be the last filter's)."""
+    from playwright.sync_api import expect
+
     type_into(page, "20001-20050, 20077", str(obsid))
-    page.locator(f'.tabulator-row .tabulator-cell[tabulator-field="obsid"] >> text="{obsid}"').wait_for(timeout=20_000)
-    assert first_column(page, "obsid") == [str(obsid)]
+    # Retried until the table holds exactly that row: Tabulator may redraw between two updates, so a snapshot
+    # read as soon as the row first appears can catch the table empty.
+    expect(page.locator('.tabulator-row .tabulator-cell[tabulator-field="obsid"]')).to_have_text(
+        [str(obsid)], timeout=20_000
+    )
     wait_for_status(page, r"· 1 observations")
     settle(page)
 

@@ -10,7 +10,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cached_property, wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -182,6 +182,18 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             raise click.ClickException(str(exc)) from None
 
     return wrapper
+
+
+def night_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    """A ``--night``-style option: YYYYMMDD as a calendar date, refused with the form expected."""
+    if value is None:
+        return None
+    try:
+        if len(value) != 8 or not value.isdigit():
+            raise ValueError
+        return datetime.strptime(value, "%Y%m%d").date()  # noqa: DTZ007 (a calendar date, no time of day)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a night: expected YYYYMMDD, e.g. 20261121") from None
 
 
 def json_option(help_text: str = "Print JSON instead of text.") -> Callable[[F], F]:

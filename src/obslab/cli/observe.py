@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import click
 
-from obslab.cli._app import App, actor, emit_json, json_option, reports_errors
+from obslab.cli._app import App, actor, emit_json, json_option, night_date, reports_errors
 from obslab.formatting import utc
 
 #: Exit status when every FITS file of the folder was refused (nothing ingested, nothing there before).
@@ -18,20 +18,11 @@ def observe() -> None:
     """Observing nights: ingest raw files."""
 
 
-def _night(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        if len(value) != 8 or not value.isdigit():
-            raise ValueError
-        return datetime.strptime(value, "%Y%m%d").date()  # noqa: DTZ007 (a calendar date, no time of day)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a night: expected YYYYMMDD, e.g. 20261121") from None
-
-
 @observe.command("ingest")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False))
-@click.option("--night", callback=_night, help="The night (YYYYMMDD) the files belong to. Default: the folder's name.")
+@click.option(
+    "--night", callback=night_date, help="The night (YYYYMMDD) the files belong to. Default: the folder's name."
+)
 @json_option("Print the report as JSON: exposures added, updated, unchanged, missing; files refused and ignored.")
 @click.pass_obj
 @reports_errors

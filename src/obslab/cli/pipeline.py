@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
+from datetime import date
 
 import click
 
-from obslab.cli._app import App, actor, emit_json, json_option, reports_errors
+from obslab.cli._app import App, actor, emit_json, json_option, night_date, reports_errors
 from obslab.formatting import utc
 
 STAGES = ("calibration", "seeing", "stack", "strehl", "preview")  # a test keeps this equal to the graph's
@@ -18,20 +18,8 @@ def pipeline() -> None:
     """Reduction pipelines: calibration, lucky-imaging stacks, Strehl, seeing, previews."""
 
 
-def _night_key(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        if len(value) != 8 or not value.isdigit():
-            raise ValueError
-        datetime.strptime(value, "%Y%m%d")  # noqa: DTZ007 (a calendar date)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a night: expected YYYYMMDD, e.g. 20261121") from None
-    return value
-
-
 @pipeline.command("run")
-@click.option("--night", "key", required=True, callback=_night_key, help="The night to reduce, YYYYMMDD.")
+@click.option("--night", "night", required=True, callback=night_date, help="The night to reduce, YYYYMMDD.")
 @click.option("--stage", "stages", multiple=True, type=click.Choice(STAGES), help="Only these stages (repeatable).")
 @click.option("--exposure", "exposures", multiple=True, help="Only these science exposures, by name (repeatable).")
 @click.option("--force", is_flag=True, help="Rerun the chosen stages even when they are up to date.")
@@ -48,7 +36,7 @@ def _night_key(_ctx: click.Context, _param: click.Parameter, value: str | None) 
 @reports_errors
 def pipeline_run(
     app: App,
-    key: str,
+    night: date,
     stages: tuple[str, ...],
     exposures: tuple[str, ...],
     force: bool,
@@ -67,6 +55,7 @@ def pipeline_run(
     from obslab.observing.pipeline.executors import make_executor
     from obslab.observing.pipeline.runner import RunOptions, planned_count, run_night
 
+    key = f"{night:%Y%m%d}"
     with app.sessions() as session:
         require_role(actor(app, session), "pipeline", "run the reduction pipeline")
     settings = app.settings
@@ -109,19 +98,18 @@ def pipeline_run(
 
 
 @pipeline.command("status")
-@click.option("--night", "key", callback=_night_key, help="One night, YYYYMMDD. Default: the latest nights.")
+@click.option("--night", "night", callback=night_date, help="One night, YYYYMMDD. Default: the latest nights.")
 @json_option("Print the status as JSON: per night, counts per stage and state, and the failures with their reasons.")
 @click.pass_obj
 @reports_errors
-def pipeline_status(app: App, key: str | None, as_json: bool) -> None:
+def pipeline_status(app: App, night: date | None, as_json: bool) -> None:
     """How far each night's reduction is: per stage, how many are pending, queued, running, done or failed."""
     from obslab.observing.pipeline.status import night_status
 
-    wanted = date(int(key[:4]), int(key[4:6]), int(key[6:8])) if key else None
     with app.sessions() as session:
-        nights = night_status(session, wanted)
-    if key and not nights:
-        raise click.ClickException(f"night {key} is not recorded; ingest it first (obslab observe ingest)")
+        nights = night_status(session, night)
+    if night and not nights:
+        raise click.ClickException(f"night {night:%Y%m%d} is not recorded; ingest it first (obslab observe ingest)")
     if as_json:
         emit_json([n.as_dict() for n in nights])
         return

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import click
 
-from obslab.cli._app import App, actor, emit_json, json_option, reports_errors
+from obslab.cli._app import App, actor, emit_json, json_option, night_date, reports_errors
 from obslab.formatting import number, utc
 
 
 @click.group("runs")
 def runs() -> None:
     """Observing runs (exposures) of the programs you belong to: list, filter, show."""
-
-
-def _night(_ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        if len(value) != 8 or not value.isdigit():
-            raise ValueError
-        return datetime.strptime(value, "%Y%m%d").date()  # noqa: DTZ007 (a calendar date)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a night: expected YYYYMMDD, e.g. 20261121") from None
 
 
 def _range(_ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
@@ -54,8 +43,8 @@ def _cone(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tu
 
 
 @runs.command("nights")
-@click.option("--from", "first", callback=_night, help="The first night, YYYYMMDD.")
-@click.option("--to", "last", callback=_night, help="The last night, YYYYMMDD.")
+@click.option("--from", "first", callback=night_date, help="The first night, YYYYMMDD.")
+@click.option("--to", "last", callback=night_date, help="The last night, YYYYMMDD.")
 @json_option("Print the nights as JSON: exposures, science by program, seeing median, calibration, stage states.")
 @click.pass_obj
 @reports_errors
@@ -81,8 +70,8 @@ def runs_nights(app: App, first: date | None, last: date | None, as_json: bool) 
 
 
 @runs.command("list")
-@click.option("--night", "first", callback=_night, help="One night, YYYYMMDD (or the first night, with --to).")
-@click.option("--to", "last", callback=_night, help="The last night of a range, YYYYMMDD.")
+@click.option("--night", "first", callback=night_date, help="One night, YYYYMMDD (or the first night, with --to).")
+@click.option("--to", "last", callback=night_date, help="The last night of a range, YYYYMMDD.")
 @click.option("--target", default="", help="Target name, exact, or with * for any characters (e.g. 'HD*').")
 @click.option("--program", default="", help="Program code, exact or with *.")
 @click.option("--filter", "filter_name", default="", help="Filter (Sg, Sr, Si, Sz, lp600, c).")
@@ -186,7 +175,7 @@ def runs_redo(app: App, name: str, stage: str) -> None:
 
 
 @runs.command("download")
-@click.option("--night", "night_date", required=True, callback=_night, help="The night, YYYYMMDD.")
+@click.option("--night", "night_date", required=True, callback=night_date, help="The night, YYYYMMDD.")
 @click.option("--program", default="", help="Only this program's exposures (default: all you may see).")
 @click.option(
     "-o", "--output", type=click.Path(file_okay=False), default=".", show_default=True, help="Folder to copy into."

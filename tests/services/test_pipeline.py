@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,8 +12,10 @@ from astropy.io import fits
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from obslab.observing import synthetic
 from obslab.observing.models import DataProduct, Exposure, Metric, PipelineStage
 from obslab.observing.pipeline.executors import ThreadExecutor
+from obslab.observing.pipeline.photometry import ZERO_POINTS
 from obslab.observing.pipeline.products import PARTIAL, sha256_file
 from obslab.observing.pipeline.runner import RunOptions, RunSummary, run_night
 from obslab.observing.types import StageState
@@ -196,3 +199,33 @@ def test_a_stage_marked_force_redo_is_run_by_the_next_run_which_clears_the_mark(
     with sessions() as session:
         assert not any(session.scalars(select(PipelineStage.force_redo)))
     assert run(sessions, products, executor).counts["up to date"] == 8
+
+
+def test_the_sky_counts_magnitude_and_calibration_levels_match_the_synthetic_truth(
+    sessions: sessionmaker[Session], night: NightFiles, products: Path, executor: ThreadExecutor
+) -> None:
+    run(sessions, products, executor)
+    with sessions() as session:
+        rows = session.execute(select(Metric, Exposure).outerjoin(Exposure, Exposure.id == Metric.exposure_id)).all()
+    by_exposure = {(e.name if e else None, m.name): m for m, e in rows}
+    filters = {e.name: e.filter_name for _, e in rows if e is not None}
+    # The night's truth, as pipeline_night makes it (seed 0): synthetic's defaults for sky, flux and flat level.
+    dark, bias, flat_level = synthetic.dark_current(2), 100.0, 20000.0
+    # Calibration levels: one per camera mode and filter, night-level (no exposure), named with their scope.
+    assert {name for exposure, name in by_exposure if exposure is None and ":" in name} == {
+        "dark_level_adu:0",
+        "flat_level_adu:Si",
+        "flat_level_adu:Sr",
+    }
+    dark_level = by_exposure[None, "dark_level_adu:0"]
+    assert dark_level.value == pytest.approx(bias + np.median(dark), abs=0.3) and dark_level.unit == "adu/px/frame"
+    for filter_name in ("Si", "Sr"):  # the lamp's level above the dark, before the flat is normalised to 1
+        assert by_exposure[None, f"flat_level_adu:{filter_name}"].value == pytest.approx(flat_level, abs=5)
+    for name in night.science:
+        filter_name = filters[name]
+        sky, counts, magnitude = (by_exposure[name, metric] for metric in ("sky_adu", "counts_adu", "magnitude"))
+        assert sky.value == pytest.approx(30.0, abs=0.5) and sky.unit == "adu/px/frame"
+        # The aperture holds all of the diffraction-limited core and all but 0.7% of the 1.2" seeing halo.
+        assert counts.value == pytest.approx(2.0e5, rel=0.02) and counts.unit == "adu/frame"
+        truth = -2.5 * math.log10(2.0e5 / 0.1) + ZERO_POINTS[filter_name]  # 0.1 s frames
+        assert magnitude.value == pytest.approx(truth, abs=0.03) and magnitude.unit == "mag"

@@ -17,7 +17,8 @@ DEPENDS_ON: dict[str, tuple[str, ...]] = {
     "preview": ("stack", "strehl"),
 }
 #: Stage versions: a change in how a stage computes bumps its version, so its fingerprint changes and it reruns.
-STAGE_VERSIONS = {"calibration": "1", "seeing": "1", "stack": "1", "strehl": "1", "preview": "1"}
+#: calibration 2 and strehl 2: the calibration levels, and the sky, counts and magnitude of each exposure.
+STAGE_VERSIONS = {"calibration": "2", "seeing": "1", "stack": "1", "strehl": "2", "preview": "1"}
 CALIBRATION_KINDS = frozenset({ExposureKind.BIAS, ExposureKind.DARK, ExposureKind.FLAT})
 
 

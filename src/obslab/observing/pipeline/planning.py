@@ -21,6 +21,7 @@ from obslab.errors import InvalidInputError, NotFoundError
 from obslab.observing.models import DataProduct, Exposure, Night, PipelineStage
 from obslab.observing.pipeline.fingerprint import fingerprint
 from obslab.observing.pipeline.graph import EXPOSURE_STAGES, NIGHT_STAGES, STAGE_VERSIONS
+from obslab.observing.pipeline.photometry import APERTURE_ARCSEC, SKY_INNER_ARCSEC, ZERO_POINTS
 from obslab.observing.pipeline.stages import MIN_DARK_FRAMES, MIN_FLAT_FRAMES
 from obslab.observing.types import ExposureKind, StageState
 
@@ -28,7 +29,12 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "calibration": {"min_darks": MIN_DARK_FRAMES, "min_flats": MIN_FLAT_FRAMES, "sigma": 3.0},
     "seeing": {},
     "stack": {"fraction": 0.2},
-    "strehl": {"box_arcsec": 3.0},
+    "strehl": {
+        "box_arcsec": 3.0,
+        "aperture_arcsec": APERTURE_ARCSEC,
+        "sky_inner_arcsec": SKY_INNER_ARCSEC,
+        "zero_points": dict(ZERO_POINTS),
+    },
     "preview": {"scale_bar_arcsec": 1.0},
 }
 
@@ -276,6 +282,12 @@ class NightPlanner:
         if upstream.state is not StageState.DONE or not {"stack_best", "stack_all"} <= set(stacks):
             return self._waiting(stage, exposure, "the stack is not done")
         inputs = [stacks["stack_best"].sha256, stacks["stack_all"].sha256]
+        frames = sum(f.n_frames for f in exposure.files)
+        # Seconds per frame (ingest sums EXPTIME x frames): the magnitude's counts per second. An input of the
+        # Strehl stage itself, since a header's EXPTIME can change while the stacks stay byte for byte the same.
+        frame_seconds = exposure.exposure_s / frames if frames else 0.0
+        if stage == "strehl":
+            inputs.append(f"frame_seconds={frame_seconds!r}")
         if stage == "preview":
             strehl = stage_row(self.session, self.night, exposure, "strehl")
             if strehl.state is not StageState.DONE:
@@ -285,6 +297,7 @@ class NightPlanner:
             "stack_best": stacks["stack_best"].path,
             "stack_all": stacks["stack_all"].path,
             "filter": exposure.filter_name,
+            "frame_seconds": frame_seconds,
         }
         return self._decision(stage, exposure, inputs, task, force)
 

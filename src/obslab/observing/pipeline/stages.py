@@ -25,6 +25,7 @@ __all__ = [
     "StrehlResult",
     "calibrate",
     "find_lock",
+    "flat_levels",
     "lucky_stack",
     "master_dark",
     "master_flat",
@@ -80,11 +81,18 @@ def master_flat(frames: np.ndarray, dark: np.ndarray, *, sigma: float = 3.0) -> 
     differ), sigma-clipped per pixel, normalised to mean 1. Fewer than ``MIN_FLAT_FRAMES`` frames are refused."""
     frames = _require(frames, MIN_FLAT_FRAMES, "flat")
     data = np.asarray(frames, dtype=np.float64) - np.asarray(dark, dtype=np.float64)
-    levels = data.mean(axis=(1, 2))
+    levels = flat_levels(frames, dark)
     if np.any(levels <= 0):
         raise ValueError(f"flat frames {np.flatnonzero(levels <= 0).tolist()} have no signal above the dark")
     flat = _clipped_mean(data / levels[:, None, None], sigma)
     return flat / flat.mean()
+
+
+def flat_levels(frames: np.ndarray, dark: np.ndarray) -> np.ndarray:
+    """Each flat frame's mean level above the dark (ADU per pixel), before any normalisation: the lamp or
+    twilight brightness the frame saw (the calibration stage trends their median)."""
+    data = np.asarray(frames, dtype=np.float64) - np.asarray(dark, dtype=np.float64)
+    return data.mean(axis=(1, 2))
 
 
 def _inverse_flat(flat: np.ndarray | None, shape) -> np.ndarray:

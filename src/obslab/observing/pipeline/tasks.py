@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from obslab.observing import optics
-from obslab.observing.pipeline import measure, stages
+from obslab.observing.pipeline import measure, photometry, stages
 from obslab.observing.pipeline.products import (
     calibration_path,
     exposure_folder,
@@ -49,10 +49,11 @@ def _provenance(task: Task, **extra: Any) -> dict[str, Any]:
 
 def _calibration(task: Task) -> Result:
     products_dir, night = Path(task["products_dir"]), task["night"]
-    made, darks = [], {}
+    made, darks, metrics = [], {}, {}
     for mode, paths in sorted(task["darks"].items()):
         dark = stages.master_dark(_frames_of(paths).astype(np.float32))
         darks[mode] = dark
+        metrics[f"dark_level_adu:{mode}"] = float(np.median(dark))  # bias and dark current, per pixel per frame
         provenance = {**task["provenance"], "inputs": ",".join(Path(p).name for p in paths), "calib": "this night"}
         path = calibration_path(products_dir, night, "dark", mode)
         made.append(_product(f"dark_{mode}", path, write_fits(path, dark, provenance), provenance))
@@ -68,11 +69,14 @@ def _calibration(task: Task) -> Result:
         dark = darks.get(mode)
         if dark is None:
             raise ValueError(f"no dark for camera mode {mode!r}, which the flats in {filter_name} were taken in")
-        flat = stages.master_flat(_frames_of(paths).astype(np.float32), dark)
+        frames = _frames_of(paths).astype(np.float32)
+        flat = stages.master_flat(frames, dark)
+        metrics[f"flat_level_adu:{filter_name}"] = float(np.median(stages.flat_levels(frames, dark)))
         provenance = {**task["provenance"], "inputs": ",".join(Path(p).name for p in paths), "calib": "this night"}
         path = calibration_path(products_dir, night, "flat", filter_name)
         made.append(_product(f"flat_{filter_name}", path, write_fits(path, flat, provenance), provenance))
-    return {"products": made, "metrics": {}}
+    # Only this night's own masters are measured: a copied one's levels are its night's, already recorded there.
+    return {"products": made, "metrics": metrics}
 
 
 def _stack(task: Task) -> Result:
@@ -111,7 +115,8 @@ def _strehl(task: Task) -> Result:
     telescope = optics.ROBO_AO_KPNO
     wavelength = optics.wavelength_of(task["filter"])
     best = measure.strehl(read_fits(Path(task["stack_best"])), telescope, wavelength)
-    full = measure.strehl(read_fits(Path(task["stack_all"])), telescope, wavelength)
+    all_frames = read_fits(Path(task["stack_all"]))
+    full = measure.strehl(all_frames, telescope, wavelength)
     folder = exposure_folder(Path(task["products_dir"]), task["night"], task["exposure"])
     provenance = {**task["provenance"], "inputs": "20p.fits,100p.fits", "flag": best.flag}
     text = "# stack lock_y lock_x core_arcsec halo_arcsec strehl_percent fwhm_arcsec flag\n" + "".join(
@@ -120,6 +125,17 @@ def _strehl(task: Task) -> Result:
         for name, r in (("20p", best), ("100p", full))
     )
     path = folder / "strehl.txt"
+    # Photometry on the all-frames stack: every frame's light, so the most signal for sky and counts alike.
+    parameters = task["parameters"]
+    found = photometry.aperture_photometry(
+        all_frames,
+        telescope.pixel_scale_arcsec,
+        aperture_arcsec=parameters["aperture_arcsec"],
+        sky_inner_arcsec=parameters["sky_inner_arcsec"],
+    )
+    magnitude = photometry.instrumental_magnitude(
+        found.counts_adu, task["frame_seconds"], task["filter"], parameters["zero_points"]
+    )
     metrics = {
         "strehl_percent": _finite(100 * best.ratio),
         "strehl_all_percent": _finite(100 * full.ratio),
@@ -127,6 +143,9 @@ def _strehl(task: Task) -> Result:
         "core_arcsec": _finite(best.core_arcsec),
         "halo_arcsec": _finite(best.halo_arcsec),
         "quality_ok": 1.0 if best.flag == "OK" else 0.0,
+        "sky_adu": _finite(found.sky_adu),
+        "counts_adu": _finite(found.counts_adu),
+        "magnitude": magnitude,
     }
     return {
         "products": [_product("strehl", path, write_bytes(path, text.encode()), provenance)],

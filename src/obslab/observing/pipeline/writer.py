@@ -61,8 +61,23 @@ def _upsert_metric(
         metric = Metric(night_id=night_id, exposure_id=exposure_id, name=name, value=value, measured_at=at)
         session.add(metric)
     metric.value, metric.measured_at, metric.source = value, at, source
-    metric.unit = "%" if name.endswith("_percent") else "arcsec" if name.endswith("_arcsec") else ""
+    metric.unit = unit_of(name)
     return metric
+
+
+def unit_of(name: str) -> str:
+    """A metric's unit from its name (the part before a ``:scope``): ``_percent``, ``_arcsec``, ``_adu`` (per pixel
+    per frame for levels, per frame for ``counts_adu``, the target's sum), ``magnitude`` (instrumental)."""
+    base = name.partition(":")[0]
+    if base.endswith("_percent"):
+        return "%"
+    if base.endswith("_arcsec"):
+        return "arcsec"
+    if base == "counts_adu":
+        return "adu/frame"
+    if base.endswith("_adu"):
+        return "adu/px/frame"
+    return "mag" if base == "magnitude" else ""
 
 
 def _seeing_nearest(session: Session, night_id: int) -> list[Metric]:

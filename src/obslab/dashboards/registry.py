@@ -96,6 +96,15 @@ DASHBOARDS: tuple[DashboardEntry, ...] = (
         viewer="obslab.dashboards.duty:DutyRoster",
     ),
     DashboardEntry(
+        slug="runs",
+        title="Runs",
+        description=(
+            "Observing nights and their exposures by program: previews, metrics, every pipeline stage with its "
+            "provenance, force redo."
+        ),
+        viewer="obslab.dashboards.runs:RunBrowser",
+    ),
+    DashboardEntry(
         slug="configs",
         title="Configurations",
         description=(

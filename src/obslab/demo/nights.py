@@ -11,15 +11,18 @@ from pathlib import Path
 from random import Random
 
 import numpy as np
+from sqlalchemy import select
 
 from obslab.astro import earth_location
 from obslab.audit import AuditEvent
 from obslab.demo.configs import FILTERS
 from obslab.demo.context import DemoContext, PlannedExposure
+from obslab.demo.people import ADMIN
 from obslab.demo.targets import bright_stars
 from obslab.observing.ingest import ingest_night
-from obslab.observing.models import Exposure, FrameFile, Night, Program
+from obslab.observing.models import Exposure, FrameFile, Night, Program, ProgramMember
 from obslab.observing.night_files import FLAT_MODE, SCIENCE_MODE, PlannedFile, write_exposures
+from obslab.observing.programs import add_member
 from obslab.observing.types import ExposureKind
 from obslab.scheduling.night import night_geometry
 from obslab.scheduling.types import TwilightLevel
@@ -27,6 +30,8 @@ from obslab.scheduling.types import TwilightLevel
 NIGHTS_BACK = 3
 DEMO_DARKNESS = TwilightLevel.NAUTICAL  # adaptive optics on bright stars needs no darker sky
 MIN_ALTITUDE_DEG = 35.0
+#: Who belongs to which demo program: the two pipeline people each see some programs, and one program both.
+PROGRAM_MEMBERS = {"24": ("cfernandez",), "24.1": ("bnovak", "cfernandez"), "25": ("bnovak",)}
 _NIGHT_NOTES = (
     "Clear all night.",
     "Thin cirrus after local midnight; AO performance unaffected.",
@@ -221,4 +226,16 @@ def ensure_nights(ctx: DemoContext, raw_dir: Path) -> list[date]:
             )
         if report.refused:
             raise RuntimeError(f"the demo's raw files of {night} were refused: {report.refused}")
+    _add_members(ctx)
     return nights
+
+
+def _add_members(ctx: DemoContext) -> None:
+    """Make the demo's program members (through the service, audited as the admin), once each."""
+    codes = dict(ctx.session.execute(select(Program.code, Program.id)).all())
+    with ctx.through_services([ProgramMember, AuditEvent]):
+        for code, members in PROGRAM_MEMBERS.items():
+            for username in members:
+                if code in codes and ctx.session.get(ProgramMember, (codes[code], ctx.user_id(username))) is None:
+                    add_member(ctx.session, ctx.users[ADMIN], code, username, now=lambda: ctx.moment)
+        ctx.session.flush()

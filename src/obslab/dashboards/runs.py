@@ -1,0 +1,319 @@
+"""The run browser: nights, a night's exposures grouped by program, one exposure whole; a view over RunsState."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import panel as pn
+import param
+from bokeh.models.widgets.tables import DateFormatter, NumberFormatter
+
+from obslab.dashboards.base import PageViewer
+from obslab.dashboards.context import DashboardContext
+from obslab.dashboards.registry import link_to
+from obslab.dashboards.shell import error_alert, message_line, shell
+from obslab.dashboards.state.runs import RunsState
+from obslab.dashboards.widgets import BADGE_CSS, badge, html_table, key_value_table
+from obslab.formatting import number
+from obslab.observing.choices import ConfigurationLabel
+from obslab.observing.views import ExposureDetail
+
+NIGHT_TITLES = {
+    "night": "Night",
+    "exposures": "Exposures",
+    "programs": "Science by program",
+    "seeing_median_arcsec": "Seeing median (arcsec)",
+    "calibration": "Calibration",
+    "stages": "Stages",
+}
+ROW_TITLES = {
+    "name": "Exposure",
+    "program": "Program",
+    "kind": "Kind",
+    "target_name": "Target",
+    "filter_name": "Filter",
+    "camera_mode": "Mode",
+    "exposure_s": "Exp (s)",
+    "started_at": "Start (UTC)",
+    "strehl_percent": "Strehl (%)",
+    "fwhm_arcsec": "FWHM (arcsec)",
+    "seeing_nearest_arcsec": "Seeing (arcsec)",
+    "quality_ok": "Quality",
+    "night": "Night",
+}
+ROW_WIDTHS = {
+    "program": 90,
+    "kind": 80,
+    "filter_name": 70,
+    "camera_mode": 70,
+    "exposure_s": 75,
+    "started_at": 140,
+    "strehl_percent": 95,
+    "fwhm_arcsec": 115,
+    "seeing_nearest_arcsec": 120,
+    "quality_ok": 80,
+}
+ROW_FORMATTERS: dict[str, Any] = {
+    "started_at": DateFormatter(format="%Y-%m-%d %H:%M", nan_format="—", null_format="—"),
+    "strehl_percent": NumberFormatter(format="0.00", text_align="right", nan_format="—"),
+    "fwhm_arcsec": NumberFormatter(format="0.000", text_align="right", nan_format="—"),
+    "seeing_nearest_arcsec": NumberFormatter(format="0.00", text_align="right", nan_format="—"),
+    "quality_ok": {"type": "tickCross", "allowEmpty": True},
+}
+STAGE_TITLES = {
+    "stage": "Stage",
+    "state": "State",
+    "retries": "Retries",
+    "force_redo": "Redo marked",
+    "fingerprint": "Inputs fingerprint",
+    "finished_at": "Finished (UTC)",
+    "provenance": "Products and provenance",
+    "error": "Error",
+}
+PAGE_CSS = """
+.obslab-runs-summary h3 { margin: 4px 0 8px 0; }
+.obslab-runs-previews { display: flex; gap: 16px; flex-wrap: wrap; }
+.obslab-runs-previews figure { margin: 0; }
+.obslab-runs-previews figcaption { color: #57606a; font-size: 13px; text-align: center; }
+.obslab-runs-previews img { width: 256px; height: 256px; image-rendering: pixelated; border: 1px solid #d0d7de; }
+.obslab-runs-configuration { font-size: 14px; }
+.obslab-runs-hint { color: #57606a; font-size: 13px; }
+"""
+
+
+class RunBrowser(PageViewer):
+    """Filters on the left; the nights and a page of exposures (grouped by program) in the middle; one below."""
+
+    state = param.ClassSelector(class_=RunsState)
+
+    def __init__(self, context: DashboardContext | None = None, **params: Any) -> None:
+        super().__init__(context, **params)
+        self.nights = self.table_of(
+            "nights",
+            titles=NIGHT_TITLES,
+            height=210,
+            css_classes=["obslab-runs-nights"],
+            widths={"night": 110, "exposures": 95, "seeing_median_arcsec": 175, "calibration": 110},
+            wrap={"programs": 2, "stages": 1},
+            formatters={"seeing_median_arcsec": NumberFormatter(format="0.00", text_align="right", nan_format="—")},
+        )
+        self.nights.on_click(self._night_clicked)
+        self.table = self.table_of(
+            "rows",
+            selected="selected_row",
+            titles=ROW_TITLES,
+            height=470,
+            css_classes=["obslab-runs-table"],
+            formatters=ROW_FORMATTERS,
+            widths=ROW_WIDTHS,
+            wrap={"name": 3, "target_name": 1},
+            text_align={"quality_ok": "center"},
+            groupby=["program"],
+            hidden_columns=["night"],
+        )
+        self.table.on_click(self._row_clicked)
+        self.table.param.watch(self._header_sorted, "sorters")
+        self.stages = self.table_of(
+            "stages",
+            titles=STAGE_TITLES,
+            height=230,
+            css_classes=["obslab-runs-stages"],
+            widths={"stage": 95, "state": 75, "retries": 70, "force_redo": 100, "fingerprint": 140, "finished_at": 140},
+            wrap={"provenance": 3, "error": 1},
+            formatters={
+                "force_redo": {"type": "tickCross", "crossElement": False},
+                "finished_at": DateFormatter(format="%Y-%m-%d %H:%M", nan_format="—", null_format="—"),
+            },
+        )
+
+    # --- wiring (side effects only: data flows from the state) ---------------------------------
+
+    def _night_clicked(self, event: Any) -> None:
+        self.state.pick_night(str(self.nights.value.iloc[event.row]["night"]))
+
+    def _row_clicked(self, event: Any) -> None:
+        self.state.select(str(self.table.value.iloc[event.row]["name"]))
+
+    def _header_sorted(self, event: param.parameterized.Event) -> None:
+        # A header click sorts every matching exposure in the database, not just the rows on screen.
+        if event.new:
+            self.state.sort(event.new[0]["field"], event.new[0].get("dir") == "desc")
+
+    # --- pieces ---------------------------------------------------------------------------------
+
+    def _filters(self) -> pn.Column:
+        s = self.state.param
+        wide = {"sizing_mode": "stretch_width"}
+        clear = pn.widgets.Button(label="Clear filters", color="light", css_classes=["obslab-runs-clear"], **wide)
+        clear.on_click(lambda _event: self.state.clear_filters())
+        return pn.Column(
+            "### Filters",
+            pn.Row(
+                pn.widgets.TextInput.from_param(s.night_from, placeholder="2026-12-05", width=112),
+                pn.widgets.TextInput.from_param(s.night_to, placeholder="2026-12-05", width=112),
+            ),
+            pn.widgets.TextInput.from_param(s.target, placeholder="exact, or NGC*", **wide),
+            *(pn.widgets.Select.from_param(s[name], **wide) for name in ("program", "filter_name", "camera_mode")),
+            *(pn.widgets.Select.from_param(s[name], **wide) for name in ("kind", "stage_state", "quality")),
+            pn.widgets.FloatInput.from_param(s.strehl_min, placeholder="any", **wide),
+            pn.widgets.FloatInput.from_param(s.fwhm_max, placeholder="any", **wide),
+            pn.widgets.FloatInput.from_param(s.seeing_max, placeholder="any", **wide),
+            "#### Cone search",
+            pn.widgets.TextInput.from_param(s.cone_ra, placeholder="83.63 or 05:34:32", **wide),
+            pn.widgets.TextInput.from_param(s.cone_dec, placeholder="-5.39 or -05:23:28", **wide),
+            pn.widgets.FloatInput.from_param(s.cone_radius_arcsec, **wide),
+            clear,
+            width=250,
+            css_classes=["obslab-filters"],
+        )
+
+    def _pager(self) -> pn.Row:
+        def button(label: str, target: Any) -> pn.widgets.Button:
+            widget = pn.widgets.Button(
+                label=label, color="default", width=70, css_classes=[f"obslab-page-{label.lower()}"]
+            )
+            widget.on_click(lambda _event: self.state.go_to(target()))
+            return widget
+
+        s = self.state
+        status = pn.bind(
+            lambda page, count, total: (
+                f'<span class="obslab-page-status">Page <b>{page}</b> of {count:,} · {total:,} exposures</span>'
+            ),
+            s.param.page,
+            s.param.page_count,
+            s.param.total,
+        )
+        return pn.Row(
+            button("First", lambda: 1),
+            button("Prev", lambda: s.page - 1),
+            pn.pane.HTML(status, margin=(8, 12)),
+            button("Next", lambda: s.page + 1),
+            button("Last", lambda: s.page_count),
+            pn.widgets.Select.from_param(s.param.page_size, name="", width=80),
+        )
+
+    def _night_line(self, night: str) -> pn.Row:
+        every = pn.widgets.Button(label="All nights", color="light", width=100, css_classes=["obslab-runs-all-nights"])
+        every.on_click(lambda _event: self.state.pick_night(None))
+        text = (
+            f"Exposures of the night of <b>{html.escape(night)}</b>, grouped by program"
+            if night
+            else "Exposures of every night, grouped by program on each page: click a night to see one"
+        )
+        return pn.Row(
+            pn.pane.HTML(f'<div class="obslab-runs-night-line">{text}</div>', stylesheets=[PAGE_CSS], margin=(8, 5)),
+            every if night else pn.Spacer(width=0),
+            sizing_mode="stretch_width",
+        )
+
+    def _detail(self, detail: ExposureDetail | None, previews: list[tuple[str, str]], configuration: Any) -> Any:
+        if detail is None:
+            return pn.pane.Markdown("*Click an exposure to see it whole.*", css_classes=["obslab-runs-detail-empty"])
+        return ExposureView(detail, previews, configuration).panel(pn.Column(self.stages, self._redo_controls()))
+
+    def _redo_controls(self) -> pn.Row:
+        go = pn.widgets.Button(label="Force redo", color="warning", width=120, css_classes=["obslab-runs-redo"])
+        go.on_click(lambda _event: self.state.redo())
+        hint = pn.pane.HTML(
+            '<span class="obslab-runs-hint">For the program\'s members and admins; the next '
+            "<code>obslab pipeline run</code> runs it and what depends on it.</span>",
+            stylesheets=[PAGE_CSS],
+            margin=(10, 5),
+        )
+        return pn.Row(pn.widgets.Select.from_param(self.state.param.redo_stage, width=160), go, hint)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        s = self.state
+        main = pn.Column(
+            error_alert(s),
+            message_line(s),
+            "#### Nights",
+            self.nights,
+            pn.bind(self._night_line, s.param.selected_night),
+            self.table,
+            self._pager(),
+            sizing_mode="stretch_width",
+        )
+        detail = pn.Column(
+            pn.bind(self._detail, s.param.detail, s.param.previews, s.param.configuration),
+            sizing_mode="stretch_width",
+            css_classes=["obslab-runs-detail"],
+        )
+        return shell(s.context, "runs", pn.Row(self._filters(), main, sizing_mode="stretch_width"), detail)
+
+
+class ExposureView:
+    """One exposure: summary and previews, the configuration in force, stages, metrics, header and files."""
+
+    def __init__(
+        self, detail: ExposureDetail, previews: list[tuple[str, str]], configuration: ConfigurationLabel | None
+    ) -> None:
+        self.detail, self.previews, self.configuration = detail, previews, configuration
+
+    def _summary(self) -> str:
+        r = self.detail.row
+        quality = {None: badge("none", "not measured"), True: badge("done", "ok"), False: badge("failed", "flagged")}
+        head = (
+            f"<h3>{html.escape(r.name)} · {html.escape(r.target_name)} {quality[r.quality_ok]}"
+            f"{' ' + badge('failed', 'raw files missing') if r.missing else ''}</h3>"
+        )
+        pairs = {
+            "Night": r.night.isoformat(),
+            "Program": r.program,
+            "Kind": r.kind,
+            "Filter, mode": f"{r.filter_name}, {r.camera_mode}",
+            "Exposure (s)": number(r.exposure_s),
+            "Start (UTC)": r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            "RA, Dec (deg)": "—" if r.ra_deg is None else f"{r.ra_deg:.5f}, {r.dec_deg:+.5f}",
+            "Strehl (%)": "—" if r.strehl_percent is None else f"{r.strehl_percent:.2f}",
+            "FWHM (arcsec)": "—" if r.fwhm_arcsec is None else f"{r.fwhm_arcsec:.3f}",
+            "Seeing nearest (arcsec)": "—" if r.seeing_nearest_arcsec is None else f"{r.seeing_nearest_arcsec:.2f}",
+        }
+        return head + key_value_table(pairs)
+
+    def _previews(self) -> str:
+        if not self.previews:
+            return '<p class="obslab-runs-hint">No previews yet: the preview stage has not run for this exposure.</p>'
+        figures = "".join(
+            f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{html.escape(title)}</figcaption></figure>"
+            for title, data in self.previews
+        )
+        return f'<div class="obslab-runs-previews">{figures}</div>'
+
+    def _configuration(self) -> str:
+        if self.configuration is None:
+            return '<p class="obslab-runs-configuration">No configuration version was in force at its start.</p>'
+        href = link_to("configs")
+        page = f' (<a href="{html.escape(href)}">Configurations page</a>)' if href else ""
+        return f'<p class="obslab-runs-configuration">Configuration: {html.escape(self.configuration.text)}{page}</p>'
+
+    def panel(self, stages: pn.Column) -> pn.viewable.Viewable:
+        # The class goes inside the HTML (the pane's host is outside its shadow root) so pages and tests can find it.
+        def pane(text: str, css: str) -> pn.pane.HTML:
+            return pn.pane.HTML(
+                f'<div class="{css}">{text}</div>', sizing_mode="stretch_width", stylesheets=[BADGE_CSS, PAGE_CSS]
+            )
+
+        d = self.detail
+        metrics = {name: number(value) for name, value in sorted(d.metrics.items())}
+        files = [(f["path"], f["frames"], f["size_bytes"], f["sha256"][:16]) for f in d.files]
+        return pn.Column(
+            pn.Row(
+                pane(self._summary(), "obslab-runs-summary"),
+                pane(self._previews(), "obslab-runs-preview-images"),
+                sizing_mode="stretch_width",
+            ),
+            pane(self._configuration(), "obslab-runs-config"),
+            pn.Tabs(
+                ("Stages", stages),
+                ("Metrics", pane(key_value_table(metrics) if metrics else "<p>None yet.</p>", "obslab-runs-metrics")),
+                ("Header", pane(key_value_table(d.header), "obslab-runs-header")),
+                ("Files", pane(html_table(("Path", "Frames", "Bytes", "SHA-256"), files), "obslab-runs-files")),
+                sizing_mode="stretch_width",
+                css_classes=["obslab-runs-tabs"],
+            ),
+            sizing_mode="stretch_width",
+        )

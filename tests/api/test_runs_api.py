@@ -55,6 +55,14 @@ def test_exposures_need_a_key_and_show_only_the_callers_programs(
     assert one_night.json()["total"] == 6
     poor = call(api, "GET", "/api/v1/exposures?seeing_nearest_min=3", headers=bearer(keys["ada"]))
     assert poor.json()["total"] == 0
+    science = call(api, "GET", "/api/v1/exposures?kind=science", headers=bearer(keys["ada"])).json()["rows"]
+    magnitudes = sorted(row["magnitude"] for row in science)
+    assert len(magnitudes) == 2 and magnitudes[0] < magnitudes[1]  # measured by the pipeline, shown on the row
+    middle = sum(magnitudes) / 2
+    faint = call(api, "GET", f"/api/v1/exposures?magnitude_min={middle}", headers=bearer(keys["ada"])).json()
+    assert [row["magnitude"] for row in faint["rows"]] == magnitudes[1:]
+    bright = call(api, "GET", f"/api/v1/exposures?magnitude_max={middle}", headers=bearer(keys["una"])).json()
+    assert bright["total"] == (1 if mine["rows"][0]["magnitude"] <= middle else 0)
     before = call(api, "GET", "/api/v1/exposures?night_to=2026-12-04", headers=bearer(keys["ada"]))
     assert before.json()["total"] == 0
     assert call(api, "GET", "/api/v1/exposures", headers=bearer(keys["tcs"])).json()["total"] == 0
@@ -94,6 +102,8 @@ def test_products_stream_to_those_who_may_see_them_and_to_nobody_else(
         ("ra=400&dec=0&radius_arcsec=5", 400, "cone"),
         ("night_to=0", 422, "night_to"),
         ("night_from=20261399", 400, "night_from"),
+        ("magnitude_min=nan", 422, "magnitude_min"),
+        ("magnitude_max=inf", 422, "magnitude_max"),
     ],
 )
 def test_bad_queries_are_refused_naming_the_field(

@@ -30,6 +30,11 @@ def test_members_list_and_show_their_programs_only(migrated_url: str, night: Nig
     assert [row["name"] for row in listed["rows"]] == [night.science[0]] and listed["total"] == 1
     assert "0 of 0 exposures" in obslab(migrated_url, "ann", "runs", "list", "--seeing-nearest", "3:").output
     assert "1 of 1 exposures" in obslab(migrated_url, "ann", "runs", "list", "--seeing-nearest", ":3").output
+    magnitude = listed["rows"][0]["magnitude"]
+    assert f"mag {magnitude:.2f}" in obslab(migrated_url, "ann", "runs", "list", "--kind", "science").output
+    for bounds, shown in ((f"{magnitude - 0.01}:{magnitude + 0.01}", 1), (f"{magnitude + 0.01}:", 0), ("0:1", 0)):
+        only = json.loads(obslab(migrated_url, "ann", "runs", "list", "--magnitude", bounds, "--json").output)
+        assert only["total"] == shown, bounds
     text = obslab(migrated_url, "ann", "runs", "list", "--night", NIGHT, "--stages", "done").output
     assert night.science[0] in text and night.science[1] not in text
     assert text.splitlines()[-1].startswith("1 of 1 exposures shown")
@@ -50,6 +55,7 @@ def test_only_admins_change_members_and_bad_filters_are_refused(migrated_url: st
     assert denied.exit_code == 1 and "ann may not change program members" in denied.output
     for args, message in [
         (("--strehl", "high"), "'high' is not a range: expected MIN:MAX"),
+        (("--magnitude", "bright"), "'bright' is not a range: expected MIN:MAX"),
         (("--cone", "1,2"), "'1,2' is not a cone"),
         (("--night", "2026"), "'2026' is not a night"),
         (("--sort", "secret"), "sort"),

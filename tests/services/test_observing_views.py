@@ -149,3 +149,28 @@ def test_the_night_overview_counts_what_each_viewer_may_see(sessions: sessionmak
         assert (anns.exposures, anns.by_program, anns.stages) == (5, {"4": 1}, {"done": 3})
         assert night_overview(session, find_user(session, "bob")) == []
         assert night_overview(session, find_user(session, "root"), first=date(2026, 12, 6)) == []
+
+
+def test_science_exposures_show_their_measured_magnitude_and_are_filtered_and_sorted_by_it(
+    sessions: sessionmaker[Session], night: NightFiles
+) -> None:
+    with sessions() as session:
+        root = find_user(session, "root")
+        rows = list_exposures(session, root, ExposureQuery(sort="magnitude", descending=False)).rows
+        measured = dict(
+            session.execute(
+                select(Exposure.name, Metric.value)
+                .join(Metric, Metric.exposure_id == Exposure.id)
+                .where(Metric.name == "magnitude")
+            ).all()
+        )
+        assert set(measured) == set(night.science)  # science exposures only: calibrations have no target
+        assert {r.name: r.magnitude for r in rows if r.magnitude is not None} == measured
+        brightest, faintest = sorted(measured, key=measured.__getitem__)
+        assert [r.name for r in rows[:2]] == [brightest, faintest]  # smallest first, unmeasured last
+        middle = (measured[brightest] + measured[faintest]) / 2
+        assert names(session, "root", magnitude=Range(None, middle)) == [brightest]
+        assert names(session, "root", magnitude=Range(middle, None)) == [faintest]
+        assert names(session, "root", magnitude=Range(measured[faintest] + 0.01, None)) == []
+        assert names(session, "ann", magnitude=Range(None, 99.0)) == [night.science[0]]  # program 4's only
+        assert exposure_detail(session, root, faintest).row.magnitude == measured[faintest]

@@ -85,6 +85,7 @@ def runs_nights(app: App, first: date | None, last: date | None, as_json: bool) 
 @click.option(
     "--seeing-nearest", "seeing_nearest_arcsec", callback=_range, help="The seeing measured nearest in time, MIN:MAX."
 )
+@click.option("--magnitude", callback=_range, help="Instrumental magnitude (smaller is brighter), MIN:MAX, e.g. 8:12.")
 @click.option("--stages", "stage_state", type=click.Choice(["done", "failed", "pending"]), help="Pipeline state.")
 @click.option("--quality", type=click.Choice(["ok", "bad"]), help="The Strehl stage's quality flag.")
 @click.option("--sort", default="started_at", show_default=True, help="Column to sort by.")
@@ -124,6 +125,7 @@ def runs_list(
         strehl = f"{number(round(row.strehl_percent, 1))}%" if row.strehl_percent is not None else "-"
         click.echo(
             f"{utc(row.started_at)}  {row.name}  {row.kind}  {row.filter_name}  Strehl {strehl}"
+            + (f"  mag {row.magnitude:.2f}" if row.magnitude is not None else "")
             + ("  MISSING" if row.missing else "")
         )
     shown_to = (page.page - 1) * page.per_page + len(page.rows)

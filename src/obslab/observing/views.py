@@ -22,8 +22,18 @@ from obslab.observing.programs import visible_exposures
 from obslab.observing.types import ExposureKind, StageState
 
 #: Metrics shown beside each exposure (and filterable by range), by the names the pipeline writes.
-ROW_METRICS = ("strehl_percent", "fwhm_arcsec", "quality_ok", "seeing_nearest_arcsec")
-SORTS = ("started_at", "name", "target_name", "program", "filter_name", "exposure_s", "strehl_percent", "fwhm_arcsec")
+ROW_METRICS = ("strehl_percent", "fwhm_arcsec", "quality_ok", "seeing_nearest_arcsec", "magnitude")
+SORTS = (
+    "started_at",
+    "name",
+    "target_name",
+    "program",
+    "filter_name",
+    "exposure_s",
+    "strehl_percent",
+    "fwhm_arcsec",
+    "magnitude",
+)
 STAGE_STATES = ("done", "failed", "pending")
 MAX_PER_PAGE = 500
 
@@ -61,6 +71,7 @@ class ExposureQuery:
     fwhm_arcsec: Range = field(default_factory=Range)
     seeing_median_arcsec: Range = field(default_factory=Range)
     seeing_nearest_arcsec: Range = field(default_factory=Range)
+    magnitude: Range = field(default_factory=Range)  # the pipeline's instrumental magnitude, not a catalogue's
     stage_state: str = ""  # done (every stage), failed (any), pending (any not yet done)
     quality_ok: bool | None = None
     sort: str = "started_at"
@@ -101,6 +112,7 @@ class ExposureRow:
     fwhm_arcsec: float | None
     quality_ok: bool | None
     seeing_nearest_arcsec: float | None
+    magnitude: float | None  # instrumental (photometry.ZERO_POINTS), measured on the all-frames stack
     missing: bool
 
     def as_dict(self) -> dict[str, Any]:
@@ -169,6 +181,7 @@ def exposure_query(viewer: User, query: ExposureQuery) -> tuple[Select[Any], dic
     conditions += [query.strehl_percent.condition(metric["strehl_percent"].value)]
     conditions += [query.fwhm_arcsec.condition(metric["fwhm_arcsec"].value)]
     conditions += [query.seeing_nearest_arcsec.condition(metric["seeing_nearest_arcsec"].value)]
+    conditions += [query.magnitude.condition(metric["magnitude"].value)]
     if query.seeing_median_arcsec.low is not None or query.seeing_median_arcsec.high is not None:
         statement = statement.join(
             seeing,
@@ -187,12 +200,19 @@ def exposure_query(viewer: User, query: ExposureQuery) -> tuple[Select[Any], dic
         **{name: getattr(Exposure, name) for name in SORTS if hasattr(Exposure, name)},
         "strehl_percent": metric["strehl_percent"].value,
         "fwhm_arcsec": metric["fwhm_arcsec"].value,
+        "magnitude": metric["magnitude"].value,  # the measured one: ``exposures.magnitude`` is never filled
     }
     return statement, sortable
 
 
 def _row(
-    e: Exposure, night_date: date, strehl: float | None, fwhm: float | None, ok: float | None, seeing: float | None
+    e: Exposure,
+    night_date: date,
+    strehl: float | None,
+    fwhm: float | None,
+    ok: float | None,
+    seeing: float | None,
+    magnitude: float | None,
 ) -> ExposureRow:
     return ExposureRow(
         name=e.name,
@@ -210,6 +230,7 @@ def _row(
         fwhm_arcsec=fwhm,
         quality_ok=None if ok is None else ok >= 0.5,
         seeing_nearest_arcsec=seeing,
+        magnitude=magnitude,
         missing=e.missing_at is not None,
     )
 
@@ -264,8 +285,8 @@ def exposure_detail(session: Session, viewer: User, name: str) -> ExposureDetail
     if exposure is None:
         raise NotFoundError(f"no exposure {name!r} that you may see")
     statement, _ = exposure_query(viewer, ExposureQuery())
-    _, night_date, strehl, fwhm, ok, seeing = session.execute(statement.where(Exposure.id == exposure.id)).one()
-    row = _row(exposure, night_date, strehl, fwhm, ok, seeing)
+    _, night_date, *measured = session.execute(statement.where(Exposure.id == exposure.id)).one()
+    row = _row(exposure, night_date, *measured)
     products: dict[str, list[dict[str, Any]]] = {}
     for product in session.scalars(select(DataProduct).where(DataProduct.exposure_id == exposure.id)):
         products.setdefault(product.stage, []).append(

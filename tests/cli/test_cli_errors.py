@@ -70,6 +70,7 @@ ARGUMENTS: dict[tuple[str, ...], list[str]] = {
     ("plan", "explain"): ["1"],
     ("plan", "from-catalog"): ["20001"],
     ("serve",): ["--port", "{port}"],
+    ("trends", "show"): ["strehl_percent", "--since", "20261118", "--per-night"],
     ("users", "add"): ["vega", "--role", "usint"],
     ("users", "apikey"): ["vega"],
     ("users", "list"): [],

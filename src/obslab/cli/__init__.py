@@ -19,6 +19,7 @@ from obslab.cli.pipeline import pipeline
 from obslab.cli.plan import plan
 from obslab.cli.runs import programs, runs
 from obslab.cli.serve import demo, serve
+from obslab.cli.trends import trends
 from obslab.cli.users import users
 
 
@@ -47,6 +48,7 @@ main.add_command(duty)
 main.add_command(plan)
 main.add_command(alerts)
 main.add_command(alarms)
+main.add_command(trends)
 main.add_command(api)
 main.add_command(config)
 main.add_command(observe)

@@ -19,7 +19,9 @@ from obslab.cli import main
 from obslab.configs.models import InstrumentConfiguration
 from obslab.db import make_engine, make_session_factory
 from obslab.demo import load_demo, reduce_demo_nights
-from obslab.observing.models import DataProduct, Metric, Night, PipelineStage
+from obslab.notify import Notification
+from obslab.observing.alarm_rules import default_alarm_rules
+from obslab.observing.models import Alarm, DataProduct, Metric, Night, PipelineStage
 from obslab.observing.naming import parse_name
 from obslab.observing.types import ExposureKind, StageState
 from obslab.roles import STANDARD_ROLES
@@ -125,6 +127,24 @@ def test_last_three_nights_are_raw_files_ingested_and_reduced(demo_sessions: ses
             assert seeing and all(m.source == "seeing" and 0.3 < m.value < 4 for m in seeing)
 
 
+def test_the_reduced_demo_raises_a_few_alarms_from_the_packaged_rules_each_announced_once(
+    demo_sessions: sessionmaker[Session],
+) -> None:
+    rules = {rule.name: rule for rule in default_alarm_rules().rules}
+    with demo_sessions() as session:
+        written = set(session.scalars(select(Metric.name).distinct()))
+        assert {rule.metric for rule in rules.values()} <= written  # no rule waits on a metric never written
+        alarms = session.scalars(select(Alarm)).all()
+        assert 1 <= len(alarms) <= 10, [(a.rule, a.values) for a in alarms]  # something to show, not noise
+        for alarm in alarms:
+            metric = session.get_one(Metric, alarm.metric_id)
+            assert alarm.metric_name == metric.name == rules[alarm.rule].metric
+            assert alarm.values[-1] == pytest.approx(metric.value)  # the value that raised it is the metric's
+            assert rules[alarm.rule].evaluate(alarm.values)[0]  # and the recorded values do raise it
+        mails = session.scalars(select(Notification.dedupe_key).where(Notification.kind == "alarm")).all()
+        assert sorted(mails) == sorted(f"alarm:{a.rule}:{a.metric_id}" for a in alarms)
+
+
 def test_configuration_history_has_versions_and_a_correction(demo_sessions: sessionmaker[Session]) -> None:
     with demo_sessions() as session:
         versions = session.scalars(
@@ -177,8 +197,10 @@ def test_second_load_changes_no_row_count_and_writes_no_file(migrated_url: str, 
     assert files_second == files_first  # not one file rewritten (the mtimes are unchanged)
     assert done_first > 0 and done_second == 0
     assert any(path.endswith(".fits") for path in files_first)
-    # The load counts its own rows; the pipeline's stages, products and metrics come after its commit.
+    # The load counts its own rows; the pipeline's stages, products, metrics and alarms (each with its one message
+    # in the outbox) come after its commit.
     reduced = sum(after_first[table] for table in ("pipeline_stages", "data_products", "metrics"))
+    reduced += 2 * after_first["alarms"]
     assert first.total_inserted == sum(after_first.values()) - after_first["roles"] - reduced
     assert second.total_inserted == 0
 

@@ -68,7 +68,13 @@ def test_a_broken_rule_is_refused_naming_file_rule_and_problem(tmp_path: Path, b
 
 
 def test_the_packaged_rules_load_and_names_are_unique(tmp_path: Path) -> None:
-    assert {r.name for r in default_alarm_rules().rules} == {"strehl-collapse", "seeing-poor", "fwhm-unstable"}
+    packaged = {r.name: r for r in default_alarm_rules().rules}
+    assert set(packaged) == {"strehl-collapse", "seeing-poor", "fwhm-unstable", "sky-jump", "dark-level-drift"}
+    # The sky rule fires on a doubling, not on the noise of a steady sky; the dark rule on one camera mode's series.
+    assert packaged["sky-jump"].evaluate([30.0, 61.0])[0] and not packaged["sky-jump"].evaluate([30.0, 45.0])[0]
+    assert packaged["dark-level-drift"].metric == "dark_level_adu:6"
+    assert packaged["dark-level-drift"].evaluate([102.8, 108.0])[0]
+    assert not packaged["dark-level-drift"].evaluate([102.8, 103.5])[0]
     twice = tmp_path / "twice.toml"
     twice.write_text('[[rule]]\nname = "a"\nmetric = "m"\nnotify = ["x"]\noutside = [0, 1]\n' * 2)
     with pytest.raises(AlarmRuleError, match="the rule name\\(s\\) a are used twice"):

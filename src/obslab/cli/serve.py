@@ -122,7 +122,7 @@ def demo(app: App, no_serve: bool, seed: int, use_panel: bool, port: int, prehea
             added = load_demo(session, site=app.settings.site, seed=seed, raw_dir=raw_dir).total_inserted
     if added is not None:
         # After the load's commit: the runner opens transactions of its own.
-        runs = reduce_demo_nights(app.sessions, app.settings)
+        runs = reduce_demo_nights(app.sessions, app.settings, rules=app.context.alarm_rules)
         done = sum(run.counts["done"] for run in runs)
         click.echo(f"demo observatory (seed {seed}) in {app.where}")
         click.echo(f"  rows added by this run: {added}")

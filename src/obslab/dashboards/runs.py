@@ -36,23 +36,23 @@ ROW_TITLES = {
     "camera_mode": "Mode",
     "exposure_s": "Exp (s)",
     "started_at": "Start (UTC)",
-    "strehl_percent": "Strehl (%)",
-    "fwhm_arcsec": "FWHM (arcsec)",
-    "seeing_nearest_arcsec": "Seeing (arcsec)",
+    "strehl_percent": "Strehl %",
+    "fwhm_arcsec": "FWHM ″",
+    "seeing_nearest_arcsec": "Seeing ″",
     "quality_ok": "Quality",
     "night": "Night",
 }
+#: Widths (px) that fit each title with its sort arrow, and the values; Exposure and Target share the rest.
 ROW_WIDTHS = {
-    "program": 90,
-    "kind": 80,
-    "filter_name": 70,
-    "camera_mode": 70,
-    "exposure_s": 75,
-    "started_at": 140,
-    "strehl_percent": 95,
-    "fwhm_arcsec": 115,
-    "seeing_nearest_arcsec": 120,
-    "quality_ok": 80,
+    "kind": 82,
+    "filter_name": 78,
+    "camera_mode": 72,
+    "exposure_s": 88,
+    "started_at": 132,
+    "strehl_percent": 96,
+    "fwhm_arcsec": 90,
+    "seeing_nearest_arcsec": 96,
+    "quality_ok": 86,
 }
 ROW_FORMATTERS: dict[str, Any] = {
     "started_at": DateFormatter(format="%Y-%m-%d %H:%M", nan_format="—", null_format="—"),
@@ -94,7 +94,7 @@ class RunBrowser(PageViewer):
             titles=NIGHT_TITLES,
             height=210,
             css_classes=["obslab-runs-nights"],
-            widths={"night": 110, "exposures": 95, "seeing_median_arcsec": 175, "calibration": 110},
+            widths={"night": 110, "exposures": 115, "seeing_median_arcsec": 205, "calibration": 115},
             wrap={"programs": 2, "stages": 1},
             formatters={"seeing_median_arcsec": NumberFormatter(format="0.00", text_align="right", nan_format="—")},
         )
@@ -110,7 +110,7 @@ class RunBrowser(PageViewer):
             wrap={"name": 3, "target_name": 1},
             text_align={"quality_ok": "center"},
             groupby=["program"],
-            hidden_columns=["night"],
+            hidden_columns=["night", "program", "camera_mode"],  # group headers name the program; the detail, the mode
         )
         self.table.on_click(self._row_clicked)
         self.table.param.watch(self._header_sorted, "sorters")
@@ -119,7 +119,7 @@ class RunBrowser(PageViewer):
             titles=STAGE_TITLES,
             height=230,
             css_classes=["obslab-runs-stages"],
-            widths={"stage": 95, "state": 75, "retries": 70, "force_redo": 100, "fingerprint": 140, "finished_at": 140},
+            widths={"stage": 90, "state": 75, "retries": 85, "force_redo": 125, "fingerprint": 165, "finished_at": 140},
             wrap={"provenance": 3, "error": 1},
             formatters={
                 "force_redo": {"type": "tickCross", "crossElement": False},
@@ -150,8 +150,8 @@ class RunBrowser(PageViewer):
         return pn.Column(
             "### Filters",
             pn.Row(
-                pn.widgets.TextInput.from_param(s.night_from, placeholder="2026-12-05", width=112),
-                pn.widgets.TextInput.from_param(s.night_to, placeholder="2026-12-05", width=112),
+                pn.widgets.TextInput.from_param(s.night_from, placeholder="2026-12-05", width=108),
+                pn.widgets.TextInput.from_param(s.night_to, placeholder="2026-12-05", width=108),
             ),
             pn.widgets.TextInput.from_param(s.target, placeholder="exact, or NGC*", **wide),
             *(pn.widgets.Select.from_param(s[name], **wide) for name in ("program", "filter_name", "camera_mode")),

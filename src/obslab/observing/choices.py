@@ -38,10 +38,8 @@ class ConfigurationLabel:
 
     @property
     def text(self) -> str:
-        until = f" to {self.valid_to:%Y-%m-%d %H:%M}" if self.valid_to else " on (in force now)"
-        return (
-            f"{self.instrument} version {self.version_number}, valid from {self.valid_from:%Y-%m-%d %H:%M}{until} UTC"
-        )
+        start = f"{self.instrument} version {self.version_number}, valid from {self.valid_from:%Y-%m-%d %H:%M} UTC"
+        return start + (f" to {self.valid_to:%Y-%m-%d %H:%M} UTC" if self.valid_to else ", still in force")
 
 
 def configuration_label(session: Session, configuration_id: int | None) -> ConfigurationLabel | None:

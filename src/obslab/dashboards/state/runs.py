@@ -51,6 +51,7 @@ ROW_COLUMNS = (
 )
 NIGHT_COLUMNS = ("night", "exposures", "programs", "seeing_median_arcsec", "calibration", "stages")
 STAGE_COLUMNS = ("stage", "state", "retries", "force_redo", "fingerprint", "finished_at", "provenance", "error")
+NO_PROGRAM = "none (calibration, seeing)"
 QUALITY_CHOICES = {"any": None, "ok": True, "flagged": False}
 #: How many nights the nights table lists (newest first); older ones are reached with the night range.
 NIGHTS_SHOWN = 60
@@ -304,6 +305,8 @@ class RunsState(DashboardState):
     def _show_page(self, page: ExposurePage) -> None:
         frame = _frame([r.as_dict() for r in page.rows], ROW_COLUMNS)
         frame["night"] = frame["night"].astype(str)
+        # The table groups rows by program; a night's calibration and seeing exposures belong to none.
+        frame["program"] = frame["program"].replace("", NO_PROGRAM)
         count = max(1, -(-page.total // self.page_size))
         self.param.update(
             rows=frame,
@@ -344,12 +347,20 @@ class RunsState(DashboardState):
 
 
 def _provenance(products: tuple[dict[str, Any], ...]) -> str:
-    """One line per product: its kind and the provenance the stage stamped on it (software, inputs, calibration)."""
-    lines = []
+    """The products and what made them: software once, then the inputs and settings each group of products shares.
+
+    The fingerprint has its own column and the stage its own row, so neither is repeated here.
+    """
+    shared: dict[str, list[str]] = {}
+    software = ""
     for product in products:
-        stamped = ", ".join(f"{k}={number(v) if isinstance(v, float) else v}" for k, v in product["provenance"].items())
-        lines.append(f"{product['kind']}: {stamped}")
-    return "\n".join(lines)
+        stamped = dict(product["provenance"])
+        software = f"obslab {stamped.pop('obslabv', '?')}, {stamped.pop('stage', '?')} v{stamped.pop('stagev', '?')}"
+        stamped.pop("fingerprint", None), stamped.pop("fingerpr", None)  # the FITS header keeps 8 letters of it
+        text = ", ".join(f"{k}={number(v) if isinstance(v, float) else v}" for k, v in stamped.items())
+        shared.setdefault(text, []).append(product["kind"])
+    lines = [f"{', '.join(kinds)}: {text}" for text, kinds in shared.items()]
+    return "\n".join([software, *lines]) if lines else ""
 
 
 def _previews(detail: ExposureDetail) -> list[tuple[str, str]]:

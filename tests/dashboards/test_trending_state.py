@@ -1,0 +1,176 @@
+"""The trending dashboard's state: series, scope, nights, configuration markers, the alarm log and acknowledging."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from obslab.audit import AuditEvent
+from obslab.dashboards.context import DashboardContext, ViewingUser
+from obslab.dashboards.state.trending import ANY, TrendingState, night_of
+from obslab.db import make_engine, make_session_factory
+from obslab.errors import InvalidInputError
+from obslab.observing.alarm_rules import load_alarm_rules
+from obslab.observing.alarms import raise_alarms
+from obslab.observing.models import Alarm, Metric
+from obslab.settings import Settings
+from tests.helpers.support import fixed_clock, table_counts
+
+#: A rule of the tests' own (whatever the demo's rules raise), firing on the demo's weaker Strehl values.
+RULE = "trend-test-low"
+RULES = f"""
+[[rule]]
+name = "{RULE}"
+metric = "strehl_percent"
+notify = ["staff"]
+message = "Strehl under 12 %: <b>check the loop</b>"
+outside = [12.0, 100.0]
+"""
+CHANGE = datetime(2026, 11, 19, 18, 0, tzinfo=UTC)  # the demo's ROBO-CAM version 2
+
+
+def raise_test_alarms(sessions: sessionmaker[Session], tmp_path: Path) -> int:
+    """Evaluate the test rule on every Strehl of the demo, oldest first, as the pipeline would have; how many fired."""
+    path = tmp_path / "rules.toml"
+    path.write_text(RULES)
+    rules = load_alarm_rules(path)
+    with sessions() as session, session.begin():
+        metrics = session.scalars(
+            select(Metric).where(Metric.name == "strehl_percent").order_by(Metric.measured_at)
+        ).all()
+        return sum(len(raise_alarms(session, metric, rules, now=fixed_clock)) for metric in metrics)
+
+
+@pytest.fixture(scope="module")
+def demo_with_alarms(writable_demo_database: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    engine = make_engine(writable_demo_database)
+    try:
+        assert raise_test_alarms(make_session_factory(engine), tmp_path_factory.mktemp("rules")) > 1
+    finally:
+        engine.dispose()
+    return writable_demo_database
+
+
+@pytest.fixture
+def sessions(demo_with_alarms: str) -> sessionmaker[Session]:
+    return make_session_factory(make_engine(demo_with_alarms))
+
+
+def state_for(
+    url: str,
+    sessions: sessionmaker[Session],
+    who: str = "sobrien",
+    roles: tuple[str, ...] = ("staff",),
+    **params: object,
+) -> TrendingState:
+    viewer = ViewingUser(who, "", roles, who != "nobody")
+    context = DashboardContext(Settings(database_url=url, acting_user=who), sessions, viewer)
+    return TrendingState(context, now=fixed_clock, **params)
+
+
+def test_opens_on_strehl_and_seeing_with_the_camera_change_and_night_medians(
+    demo_with_alarms: str, sessions: sessionmaker[Session]
+) -> None:
+    state = state_for(demo_with_alarms, sessions)
+    assert state.error == "" and state.metrics == ["strehl_percent", "seeing_arcsec"]
+    assert "seeing_median_arcsec" in state.param.metrics.objects and state.param.instrument.objects == [ANY, "ROBO-CAM"]
+    points = state.points
+    assert set(points["metric"]) == {"strehl_percent", "seeing_arcsec"}
+    assert all(part["time"].is_monotonic_increasing for _, part in points.groupby("metric"))
+    assert state.units == {"strehl_percent": "%", "seeing_arcsec": "arcsec"}
+    # Every night of the demo has its median, at the middle of its points, and the camera change sits between two.
+    strehl_nights = state.nights[state.nights["metric"] == "strehl_percent"]
+    assert list(strehl_nights["night"]) == ["20261118", "20261119", "20261120"]
+    assert list(state.markers["label"]) == ["ROBO-CAM v2"] and state.markers["time"][0] == CHANGE
+    assert "em_gain 300 → 200" in state.markers["what"][0]
+    assert strehl_nights["time"].iloc[0] < CHANGE < strehl_nights["time"].iloc[1]
+    # The test rule's alarms mark their points and fill the log, newest raised first, open only.
+    alarmed = points[points["alarms"].str.contains(RULE)]
+    assert len(alarmed) > 1 and (alarmed["metric"] == "strehl_percent").all()
+    log = state.alarm_log[state.alarm_log["rule"] == RULE]
+    assert len(log) == len(alarmed) and set(log["status"]) == {"open"}
+    assert set(log["where"]) == set(alarmed["exposure"])
+    assert state.summary.startswith("strehl_percent: 33 values on 3 nights, ") and state.summary.endswith(
+        "1 configuration change"
+    )
+
+
+def test_scope_and_nights_narrow_the_series_and_a_refused_night_clears_it(
+    demo_with_alarms: str, sessions: sessionmaker[Session]
+) -> None:
+    state = state_for(demo_with_alarms, sessions)
+    state.param.update(metrics=["strehl_percent"], filter_name="Si")
+    assert state.error == "" and set(state.points["scope"]) == {"ROBO-CAM/Si/6"}
+    state.param.update(since="20261119", until="2026-11-19")
+    assert set(state.points["night"]) == {"20261119"} and list(state.nights["count"]) == [len(state.points)]
+    assert state.markers.empty  # the change was before this night's first point
+
+    state.until = "2026-13-01"
+    assert (
+        state.error
+        == "last night: '2026-13-01' is not allowed; expected a night as YYYYMMDD or YYYY-MM-DD, or empty for no bound"
+    )
+    assert state.points.empty and state.alarm_log.empty and state.markers.empty and state.summary == ""
+    state.until = "20261118"
+    assert state.error.startswith("first night: '20261119' is not allowed; expected a night on or before the last")
+    state.param.update(since="", until="")
+    assert state.error == "" and set(state.points["night"]) == {"20261118", "20261119", "20261120"}
+    state.metrics = ["seeing_median_arcsec"]
+    assert state.error == "" and state.points.empty  # a night's own value has no filter: Si leaves it out
+    state.filter_name = ANY
+    assert list(state.points["scope"]) == ["night"] * 3 and list(state.points["exposure"]) == [""] * 3
+
+
+def test_acknowledging_the_selected_alarm_is_audited_and_refused_the_second_time(
+    demo_with_alarms: str, sessions: sessionmaker[Session]
+) -> None:
+    state = state_for(demo_with_alarms, sessions, "sobrien")
+    state.metrics = ["strehl_percent"]
+    assert not state.acknowledge() and state.error == "Pick an alarm in the log first."
+    first = int(state.alarm_log["id"].iloc[0])
+    state.select_alarm(first)
+    assert (state.selected_alarm, state.selected_row) == (first, 0)
+    before = len(state.alarm_log)
+    assert state.acknowledge() and state.error == "" and state.message == f"Alarm {first} acknowledged."
+    assert first not in set(state.alarm_log["id"]) and len(state.alarm_log) == before - 1
+    assert state.selected_alarm is None and state.selected_row is None
+    with sessions() as session:
+        event = session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "alarm.acknowledged").order_by(AuditEvent.id.desc())
+        )
+        assert event is not None and event.entity_id == str(first)
+        assert session.get(Alarm, first).acknowledged_at is not None
+    state.show_acknowledged = True
+    row = state.alarm_log[state.alarm_log["id"] == first].iloc[0]
+    assert row["status"].startswith("acknowledged by sobrien 2026-11-21 18:30 UTC")
+    state.select_alarm(first)
+    with sessions() as session:
+        counts = table_counts(session)
+    assert not state.acknowledge() and "was acknowledged by sobrien" in state.error and state.message == ""
+    with sessions() as session:
+        assert table_counts(session) == counts
+
+
+def test_each_viewer_sees_their_programs_and_a_stranger_reads_an_error_not_a_traceback(
+    demo_with_alarms: str, sessions: sessionmaker[Session]
+) -> None:
+    member = state_for(demo_with_alarms, sessions, "bnovak", ("pipeline", "scheduler"), metrics=["strehl_percent"])
+    exposures = set(member.points["exposure"])
+    assert exposures and all(name.startswith(("24.1_", "25_")) for name in exposures)
+    assert set(member.alarm_log["where"]) <= exposures
+    outsider = state_for(demo_with_alarms, sessions, "pkowalski", ("usint",))
+    assert outsider.metrics == [] and outsider.points.empty and outsider.summary.startswith("No metric to show")
+    stranger = state_for(demo_with_alarms, sessions, "nobody", ())
+    assert stranger.error == "nobody is not a known user and may not act"
+    assert stranger.points.empty and stranger.acknowledge_refusal.startswith("nobody is not an obslab user")
+
+
+def test_a_night_is_typed_either_way() -> None:
+    assert night_of("first night", " 20261119 ") == night_of("first night", "2026-11-19") is not None
+    assert night_of("first night", "") is None
+    with pytest.raises(InvalidInputError, match="first night: '2026' is not allowed"):
+        night_of("first night", "2026")

@@ -229,3 +229,25 @@ def test_the_sky_counts_magnitude_and_calibration_levels_match_the_synthetic_tru
         assert counts.value == pytest.approx(2.0e5, rel=0.02) and counts.unit == "adu/frame"
         truth = -2.5 * math.log10(2.0e5 / 0.1) + ZERO_POINTS[filter_name]  # 0.1 s frames
         assert magnitude.value == pytest.approx(truth, abs=0.03) and magnitude.unit == "mag"
+
+
+def test_a_longer_frame_time_in_the_header_makes_the_same_counts_fainter_by_the_ratio(
+    sessions: sessionmaker[Session], night: NightFiles, products: Path, executor: ThreadExecutor
+) -> None:
+    def measured(name: str) -> dict[str, float]:
+        with sessions() as session:
+            query = select(Metric.name, Metric.value).join(Exposure, Exposure.id == Metric.exposure_id)
+            return dict(session.execute(query.where(Exposure.name == name)).all())
+
+    run(sessions, products, executor)
+    before = measured(night.science[1])
+    changed = next(night.folder.glob("24.1_*.fits"))
+    with fits.open(changed, mode="update") as hdus:
+        hdus[0].header["EXPTIME"] = 0.25  # the same frames, said to be 2.5 times as long
+    ingest(sessions, night.folder)
+
+    summary = run(sessions, products, executor)
+    assert {(o.exposure, o.stage) for o in summary.outcomes if o.outcome == "done"} >= {(night.science[1], "strehl")}
+    after = measured(night.science[1])
+    assert after["counts_adu"] == pytest.approx(before["counts_adu"]) and after["sky_adu"] == before["sky_adu"]
+    assert after["magnitude"] - before["magnitude"] == pytest.approx(2.5 * math.log10(2.5), abs=1e-9)

@@ -283,11 +283,9 @@ class NightPlanner:
             return self._waiting(stage, exposure, "the stack is not done")
         inputs = [stacks["stack_best"].sha256, stacks["stack_all"].sha256]
         frames = sum(f.n_frames for f in exposure.files)
-        # Seconds per frame (ingest sums EXPTIME x frames): the magnitude's counts per second. An input of the
-        # Strehl stage itself, since a header's EXPTIME can change while the stacks stay byte for byte the same.
+        # Seconds per frame (ingest sums EXPTIME x frames), for the magnitude's counts per second. No input of its
+        # own: it comes from the raw files, whose change changes the stacks (their headers carry its fingerprint).
         frame_seconds = exposure.exposure_s / frames if frames else 0.0
-        if stage == "strehl":
-            inputs.append(f"frame_seconds={frame_seconds!r}")
         if stage == "preview":
             strehl = stage_row(self.session, self.night, exposure, "strehl")
             if strehl.state is not StageState.DONE:

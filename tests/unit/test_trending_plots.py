@@ -55,7 +55,7 @@ def test_points_alarms_medians_and_the_change_are_drawn_against_time() -> None:
     figure = bokeh_figure(trend_plot(*frames(), metric="strehl_percent", unit="%"))
     assert figure.name == f"{TREND_PLOT}:strehl_percent" and figure.title.text == "strehl_percent (%)"
     assert figure.yaxis[0].axis_label == "strehl_percent (%)" and figure.xaxis[0].axis_label == "UTC"
-    everything, alarmed, medians, change = data(figure, "Scatter")
+    medians, everything, alarmed, change = data(figure, "Scatter")
     assert everything["strehl_percent"] == [10.0, 4.0, 12.0, 14.0] and alarmed["exposure"] == ["exp1"]
     # Times reach Bokeh as naive UTC (its datetime axis takes no zone), and are named in UTC in the hover.
     assert everything["time"][0] == pd.Timestamp("2026-11-19 03:00") and alarmed["when"] == ["2026-11-19 05:00 UTC"]
@@ -64,9 +64,9 @@ def test_points_alarms_medians_and_the_change_are_drawn_against_time() -> None:
     (line,) = [r for r in figure.renderers if isinstance(r, Span)]
     assert line.location == pd.Timestamp("2026-11-19 18:00").value / 1e6  # milliseconds, as Bokeh keeps time
     (labels,) = data(figure, "Text")
-    assert labels["text"] == [" ROBO-CAM v2"] and labels["strehl_percent"][0] > 14.0  # above every point
+    assert labels["text"] == ["ROBO-CAM v2"] and labels["strehl_percent"][0] > 14.0  # above every point
     legend = [item.label["value"] for item in figure.legend[0].items]
-    assert legend == ["points", "alarm raised", "night median", "configuration change"]
+    assert legend == ["night median", "points", "alarm raised", "configuration change"]
 
 
 def test_an_empty_metric_still_draws_and_figures_stack_in_one_column() -> None:

@@ -105,6 +105,15 @@ DASHBOARDS: tuple[DashboardEntry, ...] = (
         viewer="obslab.dashboards.runs:RunBrowser",
     ),
     DashboardEntry(
+        slug="trends",
+        title="Trending",
+        description=(
+            "Pipeline metrics against time: alarms marked, nightly medians, configuration changes; "
+            "the alarm log with acknowledge."
+        ),
+        viewer="obslab.dashboards.trending:TrendingView",
+    ),
+    DashboardEntry(
         slug="configs",
         title="Configurations",
         description=(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import holoviews as hv
 import pandas as pd
@@ -38,6 +39,11 @@ def _naive_utc(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     return copy
 
 
+def _beside_the_line(plot: Any, _element: Any) -> None:
+    """Set a change's name a few pixels right of its line (HoloViews' offsets are in data units, here time)."""
+    plot.handles["glyph"].x_offset = 5
+
+
 def trend_plot(
     points: pd.DataFrame,
     nights: pd.DataFrame,
@@ -62,7 +68,18 @@ def trend_plot(
     hover = [("time", "@when"), ("value", f"@{{{value.name}}}"), ("exposure", "@exposure"), ("night", "@night")]
     hover += [("scope", "@scope"), ("alarms", "@alarms")]
     vdims = [value, "when", "exposure", "night", "scope", "alarms"]
+    night_hover = [("night", "@night"), ("median", f"@{{{value.name}}}"), ("points", "@count")]
+    night_dims = [value, "night", "count"]
+    # Medians first, so a night of one value shows its point on top of its median.
     layers: list[hv.Element] = [
+        hv.Curve(medians, kdims=[TIME], vdims=night_dims).opts(
+            color=COLOURS[MEDIANS], line_dash="dashed", line_width=1.5
+        ),
+        hv.Scatter(medians, kdims=[TIME], vdims=night_dims, label=MEDIANS).opts(
+            color=COLOURS[MEDIANS], marker="diamond", size=13, tools=["hover"], hover_tooltips=night_hover
+        ),
+    ]
+    layers += [
         hv.Scatter(shown, kdims=[TIME], vdims=vdims, label=POINTS).opts(
             color=COLOURS[POINTS], size=6, alpha=0.8, tools=["hover"], hover_tooltips=hover
         ),
@@ -75,16 +92,6 @@ def trend_plot(
             hover_tooltips=hover,
         ),
     ]
-    night_hover = [("night", "@night"), ("median", f"@{{{value.name}}}"), ("points", "@count")]
-    night_dims = [value, "night", "count"]
-    layers += [
-        hv.Curve(medians, kdims=[TIME], vdims=night_dims).opts(
-            color=COLOURS[MEDIANS], line_dash="dashed", line_width=1.5
-        ),
-        hv.Scatter(medians, kdims=[TIME], vdims=night_dims, label=MEDIANS).opts(
-            color=COLOURS[MEDIANS], marker="diamond", size=13, tools=["hover"], hover_tooltips=night_hover
-        ),
-    ]
     values = pd.concat([shown[value.name], medians[value.name]]).dropna()
     low, high = (float(values.min()), float(values.max())) if len(values) else (0.0, 1.0)
     pad = (high - low) * 0.08 or abs(high) * 0.08 or 1.0
@@ -92,7 +99,7 @@ def trend_plot(
     line = {"color": COLOURS[CHANGES], "line_dash": "dashed", "line_width": 1.5}
     layers += [hv.VLine(moment).opts(**line) for moment in changes["time"]]
     changes[value.name] = top
-    changes["text"] = " " + changes["label"]  # a space between the line and its name
+    changes["text"] = changes["label"]
     layers += [
         hv.Scatter(changes, kdims=[TIME], vdims=[value, "label", "what", "when"], label=CHANGES).opts(
             color=COLOURS[CHANGES],
@@ -107,6 +114,7 @@ def trend_plot(
             text_align="left",
             text_baseline="middle",
             text_font_style="bold",
+            hooks=[_beside_the_line],
         ),
     ]
     return hv.Overlay(layers).opts(
@@ -119,8 +127,7 @@ def trend_plot(
         tools=[],
         default_tools=TOOLS,
         active_tools=["xwheel_zoom"],
-        legend_position="top_left",
-        legend_cols=4,
+        legend_position="right",  # outside the frame: inside, it hid points and the changes' names under it
         backend_opts={"plot.name": f"{TREND_PLOT}:{metric}", "plot.output_backend": "canvas"},
     )
 

@@ -31,7 +31,7 @@ ANY = "(any)"
 DEFAULT_METRICS = ("strehl_percent", "seeing_arcsec")
 POINT_COLUMNS = ["metric", "time", "value", "unit", "exposure", "night", "scope", "alarms"]
 NIGHT_COLUMNS = ["metric", "time", "median", "count", "night"]
-MARKER_COLUMNS = ["time", "label", "what", "instrument", "version"]
+MARKER_COLUMNS = ["time", "from", "label", "what", "instrument", "version"]
 ALARM_COLUMNS = ["id", "raised", "metric", "rule", "where", "measured", "values", "message", "status"]
 
 
@@ -109,7 +109,7 @@ class TrendingState(DashboardState):
             self.param[field].objects = [ANY, *scopes[field]]
         picked = [name for name in self.metrics if name in names]
         with param.parameterized.discard_events(self):  # read once, by the caller, not on each of these
-            self.metrics = picked or [name for name in DEFAULT_METRICS if name in names] or names[:1]
+            self.metrics = picked or [name for name in names if name in DEFAULT_METRICS] or names[:1]
 
     @param.depends("metrics", "instrument", "filter_name", "camera_mode", "since", "until", watch=True)
     def _inputs_changed(self) -> None:
@@ -160,7 +160,7 @@ class TrendingState(DashboardState):
             for p in s.points
         ]
         nights = [[s.metric, n.at, n.median, n.count, f"{n.night:%Y%m%d}"] for s in series for n in s.nights]
-        changes = [[m.valid_from, m.label, m.what, m.instrument, m.version_number] for m in markers]
+        changes = [[m.valid_from, utc(m.valid_from), m.label, m.what, m.instrument, m.version_number] for m in markers]
         self._alarms = tuple(sorted((a for s in series for a in s.alarms), key=lambda a: (a.raised_at, a.id)))
         parts = [
             f"{s.metric}: {len(s.points)} values on {len(s.nights)} nights, "

@@ -12,7 +12,7 @@ from bokeh.models.widgets.tables import DateFormatter, NumberFormatter
 from obslab.dashboards.base import PageViewer
 from obslab.dashboards.context import DashboardContext
 from obslab.dashboards.registry import link_to
-from obslab.dashboards.shell import error_alert, message_line, shell
+from obslab.dashboards.shell import error_alert, shell
 from obslab.dashboards.state.runs import RunsState
 from obslab.dashboards.widgets import BADGE_CSS, badge, html_table, key_value_table
 from obslab.formatting import number
@@ -79,6 +79,8 @@ PAGE_CSS = """
 .obslab-runs-previews img { width: 256px; height: 256px; image-rendering: pixelated; border: 1px solid #d0d7de; }
 .obslab-runs-configuration { font-size: 14px; }
 .obslab-runs-hint { color: #57606a; font-size: 13px; }
+.obslab-runs-outcome { font-size: 14px; color: #1a7f37; }
+.obslab-runs-outcome.obslab-runs-refused { color: #cf222e; }
 """
 
 
@@ -211,9 +213,12 @@ class RunBrowser(PageViewer):
     def _detail(self, detail: ExposureDetail | None, previews: list[tuple[str, str]], configuration: Any) -> Any:
         if detail is None:
             return pn.pane.Markdown("*Click an exposure to see it whole.*", css_classes=["obslab-runs-detail-empty"])
-        return ExposureView(detail, previews, configuration).panel(pn.Column(self.stages, self._redo_controls()))
+        return ExposureView(detail, previews, configuration).top()
 
-    def _redo_controls(self) -> pn.Row:
+    def _more(self, detail: ExposureDetail | None) -> Any:
+        return ExposureView(detail, [], None).tabs() if detail is not None else pn.Spacer(height=0)
+
+    def _redo_controls(self) -> pn.Column:
         go = pn.widgets.Button(label="Force redo", color="warning", width=120, css_classes=["obslab-runs-redo"])
         go.on_click(lambda _event: self.state.redo())
         hint = pn.pane.HTML(
@@ -222,13 +227,26 @@ class RunBrowser(PageViewer):
             stylesheets=[PAGE_CSS],
             margin=(10, 5),
         )
-        return pn.Row(pn.widgets.Select.from_param(self.state.param.redo_stage, width=160), go, hint)
+        outcome = pn.pane.HTML(
+            pn.bind(
+                lambda message, error: (
+                    f'<span class="obslab-runs-outcome{" obslab-runs-refused" if error else ""}">'
+                    f"{html.escape(error or message)}</span>"
+                ),
+                self.state.param.message,
+                self.state.param.error,
+            ),
+            stylesheets=[PAGE_CSS],
+            margin=(10, 5),
+            sizing_mode="stretch_width",
+        )
+        stage = pn.widgets.Select.from_param(self.state.param.redo_stage, width=160)
+        return pn.Column(pn.Row(stage, go, hint), outcome, sizing_mode="stretch_width")
 
     def __panel__(self) -> pn.viewable.Viewable:
         s = self.state
         main = pn.Column(
             error_alert(s),
-            message_line(s),
             "#### Nights",
             self.nights,
             pn.bind(self._night_line, s.param.selected_night),
@@ -236,8 +254,13 @@ class RunBrowser(PageViewer):
             self._pager(),
             sizing_mode="stretch_width",
         )
+        # The stages table and the redo controls stay on the page, always shown: a table moved into a new layout
+        # at every selection missed the update that marks a stage for redo, and one hidden drew no rows when shown.
+        stages = pn.Column("#### Pipeline stages", self.stages, self._redo_controls(), sizing_mode="stretch_width")
         detail = pn.Column(
             pn.bind(self._detail, s.param.detail, s.param.previews, s.param.configuration),
+            stages,
+            pn.bind(self._more, s.param.detail),
             sizing_mode="stretch_width",
             css_classes=["obslab-runs-detail"],
         )
@@ -290,30 +313,34 @@ class ExposureView:
         page = f' (<a href="{html.escape(href)}">Configurations page</a>)' if href else ""
         return f'<p class="obslab-runs-configuration">Configuration: {html.escape(self.configuration.text)}{page}</p>'
 
-    def panel(self, stages: pn.Column) -> pn.viewable.Viewable:
+    @staticmethod
+    def _pane(text: str, css: str) -> pn.pane.HTML:
         # The class goes inside the HTML (the pane's host is outside its shadow root) so pages and tests can find it.
-        def pane(text: str, css: str) -> pn.pane.HTML:
-            return pn.pane.HTML(
-                f'<div class="{css}">{text}</div>', sizing_mode="stretch_width", stylesheets=[BADGE_CSS, PAGE_CSS]
-            )
+        return pn.pane.HTML(
+            f'<div class="{css}">{text}</div>', sizing_mode="stretch_width", stylesheets=[BADGE_CSS, PAGE_CSS]
+        )
 
-        d = self.detail
-        metrics = {name: number(value) for name, value in sorted(d.metrics.items())}
-        files = [(f["path"], f["frames"], f["size_bytes"], f["sha256"][:16]) for f in d.files]
+    def top(self) -> pn.viewable.Viewable:
+        """Summary and previews side by side, and the configuration in force below them."""
         return pn.Column(
             pn.Row(
-                pane(self._summary(), "obslab-runs-summary"),
-                pane(self._previews(), "obslab-runs-preview-images"),
+                self._pane(self._summary(), "obslab-runs-summary"),
+                self._pane(self._previews(), "obslab-runs-preview-images"),
                 sizing_mode="stretch_width",
             ),
-            pane(self._configuration(), "obslab-runs-config"),
-            pn.Tabs(
-                ("Stages", stages),
-                ("Metrics", pane(key_value_table(metrics) if metrics else "<p>None yet.</p>", "obslab-runs-metrics")),
-                ("Header", pane(key_value_table(d.header), "obslab-runs-header")),
-                ("Files", pane(html_table(("Path", "Frames", "Bytes", "SHA-256"), files), "obslab-runs-files")),
-                sizing_mode="stretch_width",
-                css_classes=["obslab-runs-tabs"],
-            ),
+            self._pane(self._configuration(), "obslab-runs-config"),
             sizing_mode="stretch_width",
+        )
+
+    def tabs(self) -> pn.Tabs:
+        """Metrics, the FITS header and the raw files, a tab each."""
+        d = self.detail
+        metrics = {name: f"{value:.5g}" for name, value in sorted(d.metrics.items())}
+        files = [(f["path"], f["frames"], f["size_bytes"], f["sha256"][:16]) for f in d.files]
+        return pn.Tabs(
+            ("Metrics", self._pane(key_value_table(metrics) if metrics else "<p>None yet.</p>", "obslab-runs-metrics")),
+            ("Header", self._pane(key_value_table(d.header), "obslab-runs-header")),
+            ("Files", self._pane(html_table(("Path", "Frames", "Bytes", "SHA-256"), files), "obslab-runs-files")),
+            sizing_mode="stretch_width",
+            css_classes=["obslab-runs-tabs"],
         )

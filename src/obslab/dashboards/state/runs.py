@@ -98,7 +98,10 @@ class RunsState(DashboardState):
     EMPTY = {
         "nights": "No nights with exposures you may see.",
         "rows": "No exposures you may see match these filters.",
-        "stages": "No pipeline stages yet: the next `obslab pipeline run` for this night plans them.",
+        "stages": (
+            "Click an exposure to see its pipeline stages. One whose night has not been reduced has none yet: "
+            "the next `obslab pipeline run` for its night plans them."
+        ),
     }
 
     night_from = param.String(default="", label="Nights from", doc="YYYY-MM-DD")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -14,35 +14,12 @@ from obslab.dashboards.context import DashboardContext, ViewingUser
 from obslab.dashboards.state.trending import ANY, TrendingState, night_of
 from obslab.db import make_engine, make_session_factory
 from obslab.errors import InvalidInputError
-from obslab.observing.alarm_rules import load_alarm_rules
-from obslab.observing.alarms import raise_alarms
-from obslab.observing.models import Alarm, Metric
+from obslab.observing.models import Alarm
 from obslab.settings import Settings
 from tests.helpers.support import fixed_clock, table_counts
+from tests.helpers.trend_alarms import RULE, raise_test_alarms
 
-#: A rule of the tests' own (whatever the demo's rules raise), firing on the demo's weaker Strehl values.
-RULE = "trend-test-low"
-RULES = f"""
-[[rule]]
-name = "{RULE}"
-metric = "strehl_percent"
-notify = ["staff"]
-message = "Strehl under 12 %: <b>check the loop</b>"
-outside = [12.0, 100.0]
-"""
 CHANGE = datetime(2026, 11, 19, 18, 0, tzinfo=UTC)  # the demo's ROBO-CAM version 2
-
-
-def raise_test_alarms(sessions: sessionmaker[Session], tmp_path: Path) -> int:
-    """Evaluate the test rule on every Strehl of the demo, oldest first, as the pipeline would have; how many fired."""
-    path = tmp_path / "rules.toml"
-    path.write_text(RULES)
-    rules = load_alarm_rules(path)
-    with sessions() as session, session.begin():
-        metrics = session.scalars(
-            select(Metric).where(Metric.name == "strehl_percent").order_by(Metric.measured_at)
-        ).all()
-        return sum(len(raise_alarms(session, metric, rules, now=fixed_clock)) for metric in metrics)
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +33,10 @@ def demo_with_alarms(writable_demo_database: str, tmp_path_factory: pytest.TempP
 
 
 @pytest.fixture
-def sessions(demo_with_alarms: str) -> sessionmaker[Session]:
-    return make_session_factory(make_engine(demo_with_alarms))
+def sessions(demo_with_alarms: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(demo_with_alarms)
+    yield make_session_factory(engine)
+    engine.dispose()
 
 
 def state_for(
@@ -179,7 +158,7 @@ def test_a_night_is_typed_either_way() -> None:
 def test_the_page_builds_and_shows_the_selected_alarm_escaped(
     demo_with_alarms: str, sessions: sessionmaker[Session]
 ) -> None:
-    from obslab.dashboards.trending import TrendingView
+    from obslab.dashboards.trending import TrendingView, figures
 
     state = state_for(demo_with_alarms, sessions, metrics=["strehl_percent"], show_acknowledged=True)
     view = TrendingView(state=state)
@@ -189,3 +168,6 @@ def test_the_page_builds_and_shows_the_selected_alarm_escaped(
     assert view.acknowledge.label == f"Acknowledge alarm {chosen}" and not view.acknowledge.disabled
     shown = view._selected(state.selected_alarm, state.alarm_log).object
     assert "&lt;b&gt;check the loop&lt;/b&gt;" in shown and "<b>check" not in shown
+    assert len(figures(state.points, state.nights, state.markers, state.units)) == 1
+    state.until = "2026-13-01"  # refused: nothing to draw, and the page must not fail drawing nothing
+    assert state.error and state.units == {} and figures(state.points, state.nights, state.markers, state.units) is None

@@ -14,6 +14,7 @@ from obslab.plots.trending import (
     NIGHT_COLUMNS,
     POINT_COLUMNS,
     TREND_PLOT,
+    time_range,
     trend_figures,
     trend_plot,
 )
@@ -75,3 +76,13 @@ def test_an_empty_metric_still_draws_and_figures_stack_in_one_column() -> None:
     assert bokeh_figure(empty).title.text == "dark_level_adu:0"
     layout = trend_figures([trend_plot(points, nights, markers, metric="a"), empty])
     assert len(layout) == 2 and bokeh_figure(layout) is not None
+
+
+def test_figures_shown_together_share_one_time_range_with_a_margin() -> None:
+    points, nights, markers = frames()
+    first, last = time_range(points, nights, markers)
+    assert first == pd.Timestamp("2026-11-19 03:00") - pd.Timedelta(hours=1)  # 3 % of 29 h is under an hour
+    assert last == pd.Timestamp("2026-11-20 05:00") + pd.Timedelta(hours=1)
+    assert time_range(points.iloc[:0], nights.iloc[:0]) is None
+    figure = bokeh_figure(trend_plot(points.iloc[:1], nights.iloc[:0], markers, metric="a", xlim=(first, last)))
+    assert (figure.x_range.start, figure.x_range.end) == (first, last)

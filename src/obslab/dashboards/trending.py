@@ -14,7 +14,7 @@ from obslab.dashboards.context import DashboardContext
 from obslab.dashboards.shell import error_alert, message_line, shell
 from obslab.dashboards.state.trending import TrendingState
 from obslab.dashboards.widgets import guarded
-from obslab.plots.trending import trend_figures, trend_plot
+from obslab.plots.trending import time_range, trend_figures, trend_plot
 
 NIGHT_HINT = "YYYYMMDD"
 ALARM_TITLES = {
@@ -38,7 +38,13 @@ FIGURE_HEIGHT = 320
 
 
 def figures(points: pd.DataFrame, nights: pd.DataFrame, markers: pd.DataFrame, units: dict[str, str]) -> Any:
-    """One figure per metric (in the order picked), one above the other sharing the time axis."""
+    """One figure per metric (in the order picked), one above the other sharing the time axis and its range.
+
+    None when no metric is shown: HoloViews refuses to render an empty layout, and the pane is hidden then anyway.
+    """
+    if not units:
+        return None
+    xlim = time_range(points, nights, markers)
     plots = [
         trend_plot(
             points[points["metric"] == metric],
@@ -47,6 +53,7 @@ def figures(points: pd.DataFrame, nights: pd.DataFrame, markers: pd.DataFrame, u
             metric=metric,
             unit=unit,
             height=FIGURE_HEIGHT,
+            xlim=xlim,
         )
         for metric, unit in units.items()
     ]

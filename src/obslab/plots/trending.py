@@ -52,12 +52,14 @@ def trend_plot(
     metric: str,
     unit: str = "",
     height: int = 300,
+    xlim: tuple[Any, Any] | None = None,
 ) -> hv.Overlay:
     """One metric against time: every point (alarmed ones ringed red), each night's median, configuration changes.
 
     ``points`` has ``POINT_COLUMNS`` (``alarms``: the rules that fired, empty for none), ``nights``
     ``NIGHT_COLUMNS`` and ``markers`` ``MARKER_COLUMNS``; times are aware UTC. A change is a grey dashed line
-    across the figure, named at its top (``label``), its hover saying what changed.
+    across the figure, named at its top (``label``), its hover saying what changed. ``xlim`` (from ``time_range``)
+    gives figures shown together one time range, whatever each holds.
     """
     use_bokeh()
     # The metric's own dimension, so figures of different metrics laid out together share the time axis only.
@@ -117,7 +119,9 @@ def trend_plot(
             hooks=[_beside_the_line],
         ),
     ]
+    limits = xlim or time_range(points, nights, markers)
     return hv.Overlay(layers).opts(
+        **({"xlim": limits} if limits else {}),
         title=f"{metric} ({unit})" if unit else metric,
         xlabel="UTC",
         ylabel=value.label,
@@ -130,6 +134,20 @@ def trend_plot(
         legend_position="right",  # outside the frame: inside, it hid points and the changes' names under it
         backend_opts={"plot.name": f"{TREND_PLOT}:{metric}", "plot.output_backend": "canvas"},
     )
+
+
+def time_range(*frames: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The times of every frame's ``time`` column (naive UTC), with a margin: the range a page's figures share.
+
+    Explicit, because a figure redrawn with new data otherwise kept a range fitted to its data without a margin.
+    """
+    parts = [pd.to_datetime(f["time"], utc=True) for f in frames if len(f)]
+    if not parts:
+        return None
+    times = pd.concat(parts, ignore_index=True)
+    first, last = times.min().tz_localize(None), times.max().tz_localize(None)
+    margin = max((last - first) * 0.03, pd.Timedelta(hours=1))
+    return first - margin, last + margin
 
 
 def trend_figures(plots: Sequence[hv.Overlay]) -> hv.Layout:

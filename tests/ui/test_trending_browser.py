@@ -19,6 +19,7 @@ from obslab.plots.trending import TREND_PLOT
 from tests.helpers.browsing import VIEWPORT, Watched
 from tests.helpers.served import served
 from tests.helpers.trend_alarms import RULE, raise_test_alarms
+from tests.ui.test_layout_browser import CUT_OFF
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
 
@@ -121,6 +122,7 @@ def test_series_against_time_with_the_camera_change_and_an_alarm_acknowledged(
     assert "Strehl under 12 %: <b>check the loop</b>" in selected.inner_text()
     p.mouse.move(0, 0)  # no tooltip over the picture
     p.wait_for_timeout(1000)  # the figures settle before the picture
+    assert p.evaluate(CUT_OFF) == []  # every title, value and hint fits at 1400 px, nothing scrolls sideways
     assert VIEWPORT == {"width": 1400, "height": 1000}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     p.screenshot(path=ARTIFACTS / "trending.png", full_page=True)

@@ -73,8 +73,8 @@ class TrendingView(PageViewer):
             titles=ALARM_TITLES,
             height=300,
             css_classes=["obslab-trending-alarms"],
-            widths={"id": 75, "raised": 160, "metric": 130, "rule": 125, "measured": 160, "values": 130},
-            wrap={"where": 3, "message": 3, "status": 2},
+            widths={"id": 75, "raised": 160, "metric": 130, "rule": 125, "measured": 160},
+            wrap={"where": 3, "values": 2, "message": 3, "status": 2},
         )
         self.log.on_click(self._row_clicked)
         self.changes = self.table_of(

@@ -184,3 +184,25 @@ def test_force_redo_for_a_member_is_audited_once_and_refused_to_others(
     assert outsider.detail is None and "that you may see" in outsider.error
     outsider.redo()
     assert outsider.error == "pick an exposure first: its stages are marked, one at a time"
+
+
+def test_paging_keeps_the_count_of_the_same_filters_and_a_refresh_counts_again(
+    writable_demo_database: str, writable_sessions: sessionmaker[Session]
+) -> None:
+    staff = state_for(writable_demo_database, writable_sessions, "sobrien", ("staff",))
+    staff.page_size = 25
+    before = staff.total
+    with writable_sessions.begin() as session:  # one more exposure, written behind the page's back
+        first = session.scalars(select(Exposure).order_by(Exposure.id)).first()
+        copied = {c.key: getattr(first, c.key) for c in Exposure.__table__.columns if c.key not in {"id", "name"}}
+        session.add(Exposure(name="late_arrival_0", **copied))
+    staff.go_to(2)
+    assert staff.page == 2 and staff.total == before  # the same filters: their count is not taken again
+    staff.sort("target")
+    assert staff.total == before
+    staff.refresh()
+    assert staff.total == before + 1
+    staff.target = "no-such-target"  # new filters are counted afresh
+    assert staff.total == 0
+    staff.target = ""
+    assert staff.total == before + 1

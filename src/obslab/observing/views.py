@@ -34,6 +34,8 @@ SORTS = (
     "fwhm_arcsec",
     "magnitude",
 )
+#: The sorts by a measured value (the rest are columns of the exposure).
+METRIC_SORTS = ("strehl_percent", "fwhm_arcsec", "magnitude")
 STAGE_STATES = ("done", "failed", "pending")
 MAX_PER_PAGE = 500
 
@@ -159,16 +161,20 @@ def _stage_state(state: str) -> ColumnElement[bool]:
     return and_(exists(stages), ~not_done) if state == "done" else or_(~exists(stages), not_done)
 
 
-def exposure_query(viewer: User, query: ExposureQuery) -> tuple[Select[Any], dict[str, Any]]:
-    """The SELECT (rows with their metrics) for ``query`` as ``viewer`` may see it, and its sortable columns."""
-    metric = {name: aliased(Metric, name=f"m_{name}") for name in ROW_METRICS}
-    seeing = aliased(Metric, name="m_seeing")
-    statement = select(Exposure, Night.night_date, *(metric[n].value.label(n) for n in ROW_METRICS)).join(
-        Night, Night.id == Exposure.night_id
-    )
-    for name, alias in metric.items():
-        statement = statement.outerjoin(alias, and_(alias.exposure_id == Exposure.id, alias.name == name))
-    conditions: list[ColumnElement[bool] | None] = [visible_exposures(viewer)]
+def matching_ids(viewer: User, query: ExposureQuery) -> tuple[Select[Any], Any]:
+    """The SELECT of the ids of the exposures ``viewer`` may see that match ``query``, and the column to sort by.
+
+    Narrow on purpose: a metric or the night is joined only when a condition or the sort needs it, so counting and
+    paging 100,000 exposures reads one table and its indexes; ``exposure_rows`` fetches a page's rows after.
+    """
+    joined: dict[str, Any] = {}
+
+    def measured(name: str) -> Any:
+        if name not in joined:
+            joined[name] = aliased(Metric, name=f"m_{name}")
+        return joined[name].value
+
+    conditions: list[ColumnElement[bool] | None] = [visible_exposures(viewer, in_time_order=query.sort == "started_at")]
     first, last = query.nights
     conditions += [Night.night_date >= first if first else None, Night.night_date <= last if last else None]
     conditions += [_text(Exposure.target_name, query.target) if query.target else None]
@@ -178,11 +184,22 @@ def exposure_query(viewer: User, query: ExposureQuery) -> tuple[Select[Any], dic
     conditions += [Exposure.kind == query.kind if query.kind else None]
     conditions += [_cone(*query.cone) if query.cone else None]
     conditions += [query.exposure_s.condition(Exposure.exposure_s)]
-    conditions += [query.strehl_percent.condition(metric["strehl_percent"].value)]
-    conditions += [query.fwhm_arcsec.condition(metric["fwhm_arcsec"].value)]
-    conditions += [query.seeing_nearest_arcsec.condition(metric["seeing_nearest_arcsec"].value)]
-    conditions += [query.magnitude.condition(metric["magnitude"].value)]
+    for name in ("strehl_percent", "fwhm_arcsec", "seeing_nearest_arcsec", "magnitude"):
+        wanted: Range = getattr(query, name)
+        if wanted.low is not None or wanted.high is not None:
+            conditions.append(wanted.condition(measured(name)))
+    if query.quality_ok is not None:
+        conditions.append(measured("quality_ok") == (1.0 if query.quality_ok else 0.0))
+    conditions += [_stage_state(query.stage_state) if query.stage_state else None]
+    # The measured magnitude, as the others: ``exposures.magnitude`` is never filled.
+    key = measured(query.sort) if query.sort in METRIC_SORTS else getattr(Exposure, query.sort)
+    statement = select(Exposure.id)
+    if first or last:
+        statement = statement.join(Night, Night.id == Exposure.night_id)
+    for name, alias in joined.items():
+        statement = statement.outerjoin(alias, and_(alias.exposure_id == Exposure.id, alias.name == name))
     if query.seeing_median_arcsec.low is not None or query.seeing_median_arcsec.high is not None:
+        seeing = aliased(Metric, name="m_seeing")
         statement = statement.join(
             seeing,
             and_(
@@ -192,17 +209,19 @@ def exposure_query(viewer: User, query: ExposureQuery) -> tuple[Select[Any], dic
             ),
         )
         conditions.append(query.seeing_median_arcsec.condition(seeing.value))
-    conditions += [_stage_state(query.stage_state) if query.stage_state else None]
-    if query.quality_ok is not None:
-        conditions.append(metric["quality_ok"].value == (1.0 if query.quality_ok else 0.0))
-    statement = statement.where(*(c for c in conditions if c is not None))
-    sortable = {
-        **{name: getattr(Exposure, name) for name in SORTS if hasattr(Exposure, name)},
-        "strehl_percent": metric["strehl_percent"].value,
-        "fwhm_arcsec": metric["fwhm_arcsec"].value,
-        "magnitude": metric["magnitude"].value,  # the measured one: ``exposures.magnitude`` is never filled
-    }
-    return statement, sortable
+    return statement.where(*(c for c in conditions if c is not None)), key
+
+
+def exposure_rows(session: Session, ids: list[int]) -> list[ExposureRow]:
+    """The rows of exposures ``ids``, with their metrics, in the order given (one query for the lot)."""
+    metric = {name: aliased(Metric, name=f"m_{name}") for name in ROW_METRICS}
+    statement = select(Exposure, Night.night_date, *(metric[n].value.label(n) for n in ROW_METRICS)).join(
+        Night, Night.id == Exposure.night_id
+    )
+    for name, alias in metric.items():
+        statement = statement.outerjoin(alias, and_(alias.exposure_id == Exposure.id, alias.name == name))
+    found = {row[0].id: _row(*row) for row in session.execute(statement.where(Exposure.id.in_(ids)))} if ids else {}
+    return [found[i] for i in ids if i in found]
 
 
 def _row(
@@ -235,16 +254,19 @@ def _row(
     )
 
 
-def list_exposures(session: Session, viewer: User, query: ExposureQuery) -> ExposurePage:
-    """One page of the exposures ``viewer`` may see that match ``query``, sorted in SQL, with the total."""
+def list_exposures(session: Session, viewer: User, query: ExposureQuery, *, total: int | None = None) -> ExposurePage:
+    """One page of the exposures ``viewer`` may see that match ``query``, sorted in SQL, with the total.
+
+    ``total``: the count the caller already has for these same filters (a new page or a new order of the same
+    matches), so it is not counted again.
+    """
     query = query.checked()
-    statement, sortable = exposure_query(viewer, query)
-    total = session.scalar(select(func.count()).select_from(statement.with_only_columns(Exposure.id).subquery()))
-    key = sortable[query.sort]
+    matching, key = matching_ids(viewer, query)
+    if total is None:
+        total = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
     order = [key.desc().nulls_last() if query.descending else key.asc().nulls_last(), Exposure.id.desc()]
-    found = session.execute(statement.order_by(*order).limit(query.per_page).offset((query.page - 1) * query.per_page))
-    rows = tuple(_row(*found_row) for found_row in found)
-    return ExposurePage(rows, total or 0, query.page, query.per_page)
+    page = matching.order_by(*order).limit(query.per_page).offset((query.page - 1) * query.per_page)
+    return ExposurePage(tuple(exposure_rows(session, list(session.scalars(page)))), total, query.page, query.per_page)
 
 
 @dataclass(frozen=True)
@@ -284,9 +306,7 @@ def exposure_detail(session: Session, viewer: User, name: str) -> ExposureDetail
     exposure = session.scalar(select(Exposure).where(Exposure.name == name, visible_exposures(viewer)))
     if exposure is None:
         raise NotFoundError(f"no exposure {name!r} that you may see")
-    statement, _ = exposure_query(viewer, ExposureQuery())
-    _, night_date, *measured = session.execute(statement.where(Exposure.id == exposure.id)).one()
-    row = _row(exposure, night_date, *measured)
+    (row,) = exposure_rows(session, [exposure.id])
     products: dict[str, list[dict[str, Any]]] = {}
     for product in session.scalars(select(DataProduct).where(DataProduct.exposure_id == exposure.id)):
         products.setdefault(product.stage, []).append(

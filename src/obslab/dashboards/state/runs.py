@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,7 @@ class RunsState(DashboardState):
         self.param.kind.objects = {"any": ANY} | {k.value: k.value for k in ExposureKind}
         self.param.stage_state.objects = {"any": ANY, "all done": "done", "any failed": "failed", "pending": "pending"}
         self._where: ExposureQuery | None = None
+        self._counted: tuple[ExposureQuery, int] | None = None  # the filters last counted, and their count
         if self.run(
             lambda session: exposure_choices(session, self.context.actor(session)), write=False, then=self._offer
         ):
@@ -223,7 +225,7 @@ class RunsState(DashboardState):
             write=False,
             then=self._show_nights,
         )
-        self._refresh_rows()
+        self._refresh_rows(recount=True)
         if self.selected_name:
             self.select(self.selected_name)
 
@@ -279,15 +281,18 @@ class RunsState(DashboardState):
 
     # --- reads ------------------------------------------------------------------------------
 
-    def _refresh_rows(self) -> None:
+    def _refresh_rows(self, *, recount: bool = False) -> None:
         where = self._where
         if where is None:
             return  # refused input: the table already says nothing matches
-        self.run(
-            lambda session: list_exposures(session, self.context.actor(session), where),
-            write=False,
-            then=self._show_page,
-        )
+        # Another page or order of the same matches keeps their count: only new filters (or a refresh) count again.
+        filters = replace(where, page=1, per_page=1, sort="started_at", descending=True)
+        known = self._counted[1] if self._counted is not None and self._counted[0] == filters and not recount else None
+
+        def read(session: Session) -> ExposurePage:
+            return list_exposures(session, self.context.actor(session), where, total=known)
+
+        self.run(read, write=False, then=lambda page: self._show_page(page, filters))
 
     def _show_nights(self, nights: list[NightRow]) -> None:
         self.nights = _frame(
@@ -305,7 +310,8 @@ class RunsState(DashboardState):
             NIGHT_COLUMNS,
         )
 
-    def _show_page(self, page: ExposurePage) -> None:
+    def _show_page(self, page: ExposurePage, filters: ExposureQuery | None = None) -> None:
+        self._counted = (filters, page.total) if filters is not None else None
         frame = _frame([r.as_dict() for r in page.rows], ROW_COLUMNS)
         frame["night"] = frame["night"].astype(str)
         # The table groups rows by program; a night's calibration and seeing exposures belong to none.

@@ -52,11 +52,12 @@ def run_browser(browser: Any, url: str, tmp_path: Path, viewer: str, request: An
             watched.page.locator(".obslab-header").filter(has_text=viewer).wait_for(timeout=60_000)
             watched.page.locator(ROWS).first.wait_for(timeout=60_000)
             yield watched
+        except BaseException:
+            # Used inside the test's body, so the call's report does not exist yet: a failure is what was raised here.
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            watched.page.screenshot(path=ARTIFACTS / f"FAILED-{request.node.name}.png", full_page=True)
+            raise
         finally:
-            report = getattr(request.node, "report_call", None)
-            if report is None or not report.passed:
-                ARTIFACTS.mkdir(parents=True, exist_ok=True)
-                watched.page.screenshot(path=ARTIFACTS / f"FAILED-{request.node.name}.png", full_page=True)
             watched.page.close()
 
 

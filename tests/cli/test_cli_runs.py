@@ -99,3 +99,7 @@ def test_alarms_list_and_ack_through_the_command(
     again = runner.invoke(main, ["alarms", "ack", str(listed[0]["id"])], env=env)
     assert again.exit_code == 1 and "was acknowledged by root" in again.output
     assert runner.invoke(main, ["alarms", "list"], env=env).output.splitlines()[-1] == "0 open alarms"
+    shown = runner.invoke(main, ["runs", "show", night.science[0]], env=env).output  # beside the exposure, too
+    values = ", ".join(f"{v:g}" for v in listed[0]["values"])
+    assert f"  alarm {listed[0]['id']} low on strehl_percent ({values}), acknowledged " in shown
+    assert "\n  alarm " not in runner.invoke(main, ["runs", "show", night.science[1]], env=env).output

@@ -16,6 +16,7 @@ from obslab.dashboards.runs import ExposureView, RunBrowser
 from obslab.dashboards.state.runs import NO_PROGRAM, RunsState
 from obslab.db import make_engine, make_session_factory
 from obslab.demo.nights import PROGRAM_MEMBERS
+from obslab.observing.alarms import AlarmView
 from obslab.observing.models import Exposure, Night, PipelineStage
 from obslab.settings import Settings
 from tests.helpers.support import fixed_clock
@@ -151,6 +152,16 @@ def test_the_views_build_and_escape_what_people_typed(staff: RunsState) -> None:
     view = ExposureView(hostile, staff.previews, staff.configuration)
     summary = view._summary()
     assert HOSTILE not in summary and "&lt;img src=x" in summary
+    assert view._alarms() == "" and "open alarm" not in summary
+    raised = AlarmView(
+        7, HOSTILE, "strehl_percent", detail.row.name, "20261120", fixed_clock(), fixed_clock(), [3.5], HOSTILE, None
+    )
+    seen = replace(raised, id=8, acknowledged_at=fixed_clock())
+    alarmed = ExposureView(replace(hostile, alarms=(raised, seen)), staff.previews, staff.configuration)
+    shown = alarmed._alarms()
+    assert HOSTILE not in shown and shown.count("&lt;img src=x") == 4 and "3.5" in shown
+    assert "open" in shown and f"acknowledged {fixed_clock():%Y-%m-%d %H:%M} UTC" in shown
+    assert "1 open alarm<" in alarmed._summary()  # the acknowledged one is not counted
 
 
 @pytest.fixture(scope="module")

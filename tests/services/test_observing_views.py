@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from obslab.access import User, find_user
 from obslab.audit import AuditEvent
 from obslab.errors import ConflictError, NotFoundError, PermissionDeniedError
+from obslab.observing.alarm_rules import load_alarm_rules
+from obslab.observing.alarms import acknowledge, raise_alarms
 from obslab.observing.models import Exposure, Metric, Program
 from obslab.observing.programs import add_member, remove_member
 from obslab.observing.types import ExposureKind
@@ -174,3 +176,38 @@ def test_science_exposures_show_their_measured_magnitude_and_are_filtered_and_so
         assert names(session, "root", magnitude=Range(measured[faintest] + 0.01, None)) == []
         assert names(session, "ann", magnitude=Range(None, 99.0)) == [night.science[0]]  # program 4's only
         assert exposure_detail(session, root, faintest).row.magnitude == measured[faintest]
+
+
+def test_an_exposure_shows_the_alarms_on_its_own_metrics_open_or_acknowledged(
+    sessions: sessionmaker[Session], night: NightFiles, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text(
+        '[[rule]]\nname = "any-strehl"\nmetric = "strehl_percent"\nnotify = ["staff"]\noutside = [0.0, 0.001]\n'
+    )
+    with sessions() as session, session.begin():
+        for metric in session.scalars(select(Metric).where(Metric.name == "strehl_percent")):
+            raise_alarms(session, metric, load_alarm_rules(rules), now=fixed_clock)
+    mine, other = night.science
+    with sessions() as session, session.begin():
+        ann = find_user(session, "ann")
+        (alarm,) = exposure_detail(session, ann, mine).alarms
+        strehl = session.scalar(
+            select(Metric.value).join(Exposure).where(Exposure.name == mine, Metric.name == "strehl_percent")
+        )
+        assert (alarm.rule, alarm.metric, alarm.exposure, alarm.values) == (
+            "any-strehl",
+            "strehl_percent",
+            mine,
+            [round(strehl, 6)],
+        )
+        assert alarm.acknowledged_at is None
+        assert exposure_detail(session, ann, mine).as_dict()["alarms"][0]["id"] == alarm.id
+        acknowledge(session, ann, alarm.id, now=fixed_clock)
+    with sessions() as session:
+        (seen,) = exposure_detail(session, find_user(session, "ann"), mine).alarms
+        assert seen.acknowledged_at == fixed_clock()
+        (others,) = exposure_detail(session, find_user(session, "root"), other).alarms  # its own alarm, not mine's
+        assert others.exposure == other and others.id != alarm.id
+        calibration = next(n for n in names(session, "root") if n.startswith("dark"))
+        assert exposure_detail(session, find_user(session, "root"), calibration).alarms == ()

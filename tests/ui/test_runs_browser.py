@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from obslab.db import make_engine, make_session_factory
 from obslab.demo.nights import PROGRAM_MEMBERS
-from obslab.observing.models import Exposure, Night
+from obslab.observing.models import Alarm, Exposure, Night
 from tests.helpers.browsing import VIEWPORT, Watched
 from tests.helpers.served import served
+from tests.helpers.trend_alarms import RULE, raise_test_alarms
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
 
@@ -95,6 +96,13 @@ def test_nights_filters_paging_detail_and_force_redo(
     browser: Any, writable_demo_database: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     seen = visible_to(writable_demo_database, "cfernandez")
+    engine = make_engine(writable_demo_database)
+    try:
+        raise_test_alarms(make_session_factory(engine), tmp_path)
+        with make_session_factory(engine)() as session:
+            flagged = set(session.scalars(select(Exposure.name).join(Alarm).where(Alarm.rule == RULE)))
+    finally:
+        engine.dispose()
     with run_browser(browser, writable_demo_database, tmp_path, "cfernandez", request) as watched:
         p = watched.page
         status_says(p, f"Page 1 of {-(-len(seen) // 50)} · {len(seen)} exposures")
@@ -148,6 +156,15 @@ def test_nights_filters_paging_detail_and_force_redo(
         rows.filter(has_text="strehl").locator('[tabulator-field="force_redo"] svg').wait_for(timeout=30_000)
         p.locator(".obslab-runs-redo button").click()
         p.locator(".obslab-runs-refused").filter(has_text="is already marked to run again").wait_for(timeout=30_000)
+
+        # An exposure whose Strehl raised an alarm shows it beside the exposure, its message as text.
+        alarmed, target = next((n, t) for n, program, t, _ in seen if n in flagged and program)
+        p.locator(".obslab-runs-all-nights button").click()
+        enter(p.get_by_placeholder("exact, or NGC*"), target)
+        p.locator(ROWS).filter(has_text=alarmed).first.click()
+        p.locator(".obslab-runs-summary h3").filter(has_text="1 open alarm").wait_for(timeout=30_000)
+        shown = p.locator(".obslab-runs-alarms").inner_text()
+        assert RULE in shown and "check the loop</b>" in shown and "open" in shown
 
         p.mouse.move(0, 0)
         p.wait_for_timeout(500)

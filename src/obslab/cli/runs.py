@@ -134,11 +134,11 @@ def runs_list(
 
 @runs.command("show")
 @click.argument("name")
-@json_option("Print the exposure as JSON: fields, header, files, stages with products and provenance, metrics.")
+@json_option("Print the exposure as JSON: fields, header, files, stages with products and provenance, metrics, alarms.")
 @click.pass_obj
 @reports_errors
 def runs_show(app: App, name: str, as_json: bool) -> None:
-    """One exposure: its files, every pipeline stage with state and products, its metrics."""
+    """One exposure: its files, every pipeline stage with state and products, its metrics and their alarms."""
     from obslab.observing.views import exposure_detail
 
     with app.sessions() as session:
@@ -160,6 +160,10 @@ def runs_show(app: App, name: str, as_json: bool) -> None:
             click.echo(f"           {product['kind']}: {product['path']}")
     for metric, value in sorted(detail.metrics.items()):
         click.echo(f"  {metric} = {number(round(value, 4))}")
+    for alarm in detail.alarms:
+        seen = f"acknowledged {utc(alarm.acknowledged_at)}" if alarm.acknowledged_at else "open"
+        values = ", ".join(f"{v:g}" for v in alarm.values)
+        click.echo(f"  alarm {alarm.id} {alarm.rule} on {alarm.metric} ({values}), {seen}: {alarm.message}")
 
 
 @runs.command("redo")

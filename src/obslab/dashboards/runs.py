@@ -268,7 +268,7 @@ class RunBrowser(PageViewer):
 
 
 class ExposureView:
-    """One exposure: summary and previews, the configuration in force, stages, metrics, header and files."""
+    """One exposure: summary and previews, its alarms, the configuration in force, stages, metrics, header, files."""
 
     def __init__(
         self, detail: ExposureDetail, previews: list[tuple[str, str]], configuration: ConfigurationLabel | None
@@ -278,9 +278,12 @@ class ExposureView:
     def _summary(self) -> str:
         r = self.detail.row
         quality = {None: badge("none", "not measured"), True: badge("done", "ok"), False: badge("failed", "flagged")}
+        open_alarms = sum(1 for a in self.detail.alarms if a.acknowledged_at is None)
+        alarms = f"{open_alarms} open alarm{'s' if open_alarms > 1 else ''}"
         head = (
             f"<h3>{html.escape(r.name)} · {html.escape(r.target_name)} {quality[r.quality_ok]}"
-            f"{' ' + badge('failed', 'raw files missing') if r.missing else ''}</h3>"
+            f"{' ' + badge('failed', 'raw files missing') if r.missing else ''}"
+            f"{' ' + badge('failed', alarms) if open_alarms else ''}</h3>"
         )
         pairs = {
             "Night": r.night.isoformat(),
@@ -313,6 +316,26 @@ class ExposureView:
         page = f' (<a href="{html.escape(href)}">Configurations page</a>)' if href else ""
         return f'<p class="obslab-runs-configuration">Configuration: {html.escape(self.configuration.text)}{page}</p>'
 
+    def _alarms(self) -> str:
+        """The alarms raised on this exposure's metrics: rule, values, message, and whether someone has looked."""
+        if not self.detail.alarms:
+            return ""
+        href = link_to("trends")
+        where = f' Acknowledge them on the <a href="{html.escape(href)}">Trending page</a>.' if href else ""
+        rows = [
+            (
+                a.rule,
+                a.metric,
+                a.measured_at.strftime("%Y-%m-%d %H:%M UTC"),
+                ", ".join(f"{v:g}" for v in a.values),
+                a.message,
+                f"acknowledged {a.acknowledged_at:%Y-%m-%d %H:%M} UTC" if a.acknowledged_at else "open",
+            )
+            for a in self.detail.alarms
+        ]
+        table = html_table(("Rule", "Metric", "Measured", "Values (oldest first)", "Message", "Status"), rows)
+        return f"<p><b>Alarms on this exposure's metrics.</b>{where}</p>{table}"
+
     @staticmethod
     def _pane(text: str, css: str) -> pn.pane.HTML:
         # The class goes inside the HTML (the pane's host is outside its shadow root) so pages and tests can find it.
@@ -321,13 +344,14 @@ class ExposureView:
         )
 
     def top(self) -> pn.viewable.Viewable:
-        """Summary and previews side by side, and the configuration in force below them."""
+        """Summary and previews side by side; below them the alarms on its metrics and the configuration in force."""
         return pn.Column(
             pn.Row(
                 self._pane(self._summary(), "obslab-runs-summary"),
                 self._pane(self._previews(), "obslab-runs-preview-images"),
                 sizing_mode="stretch_width",
             ),
+            self._pane(self._alarms(), "obslab-runs-alarms"),
             self._pane(self._configuration(), "obslab-runs-config"),
             sizing_mode="stretch_width",
         )

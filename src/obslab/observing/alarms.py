@@ -8,7 +8,7 @@ the outbox. The unique (rule, metric) key means a metric written again never rai
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Select, and_, select, true
 from sqlalchemy.orm import Session
@@ -136,17 +136,31 @@ def _visible(viewer: User) -> object:
     )
 
 
-def list_alarms(session: Session, viewer: User, *, open_only: bool = True, limit: int = 200) -> list[AlarmView]:
-    query = (
+def _newest_first() -> Select[tuple[Alarm, str | None, date]]:
+    return (
         select(Alarm, Exposure.name, Night.night_date)
         .outerjoin(Exposure, Exposure.id == Alarm.exposure_id)
         .join(Night, Night.id == Alarm.night_id)
-        .where(_visible(viewer))
         .order_by(Alarm.raised_at.desc(), Alarm.id.desc())
-        .limit(limit)
     )
+
+
+def list_alarms(session: Session, viewer: User, *, open_only: bool = True, limit: int = 200) -> list[AlarmView]:
+    query = _newest_first().where(_visible(viewer)).limit(limit)
     if open_only:
         query = query.where(Alarm.acknowledged_at.is_(None))
+    return _views(session, query)
+
+
+def exposure_alarms(session: Session, exposure_id: int) -> list[AlarmView]:
+    """Every alarm raised on one exposure's metrics, acknowledged or not, newest first.
+
+    For read models that have already found the exposure as their viewer may see it.
+    """
+    return _views(session, _newest_first().where(Alarm.exposure_id == exposure_id))
+
+
+def _views(session: Session, query: Select[tuple[Alarm, str | None, date]]) -> list[AlarmView]:
     return [
         AlarmView(
             a.id,
@@ -187,4 +201,4 @@ def acknowledge(session: Session, actor: User, alarm_id: int, *, now: Clock = ut
     return alarm
 
 
-__all__ = ["AlarmView", "acknowledge", "list_alarms", "raise_alarms"]
+__all__ = ["AlarmView", "acknowledge", "exposure_alarms", "list_alarms", "raise_alarms"]

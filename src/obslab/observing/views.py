@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from obslab.access import User
 from obslab.errors import InvalidInputError, NotFoundError
+from obslab.observing.alarms import AlarmView, exposure_alarms
 from obslab.observing.models import DataProduct, Exposure, Metric, Night, PipelineStage
 from obslab.observing.programs import visible_exposures
 from obslab.observing.types import ExposureKind, StageState
@@ -289,6 +290,7 @@ class ExposureDetail:
     stages: tuple[StageView, ...]
     metrics: dict[str, float]
     configuration_id: int | None
+    alarms: tuple[AlarmView, ...] = ()  # raised on its metrics, newest first, acknowledged ones too
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -298,6 +300,7 @@ class ExposureDetail:
             "stages": [asdict(s) for s in self.stages],
             "metrics": self.metrics,
             "configuration_id": self.configuration_id,
+            "alarms": [a.as_dict() for a in self.alarms],
         }
 
 
@@ -338,7 +341,8 @@ def exposure_detail(session: Session, viewer: User, name: str) -> ExposureDetail
     files = tuple(
         {"path": f.path, "sha256": f.sha256, "frames": f.n_frames, "size_bytes": f.size_bytes} for f in exposure.files
     )
-    return ExposureDetail(row, header, files, stages, metrics, exposure.configuration_id)
+    alarms = tuple(exposure_alarms(session, exposure.id))
+    return ExposureDetail(row, header, files, stages, metrics, exposure.configuration_id, alarms)
 
 
 def visible_product(session: Session, viewer: User, product_id: int) -> DataProduct:

@@ -204,6 +204,19 @@ def writable_demo_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     factory.drop_all()
 
 
+@pytest.fixture(scope="module")
+def demo_with_alarms(writable_demo_database: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The module's writable demo with the tests' own Strehl alarms raised (``tests/helpers/trend_alarms.py``)."""
+    from tests.helpers.trend_alarms import raise_test_alarms
+
+    engine = make_engine(writable_demo_database)
+    try:
+        assert raise_test_alarms(make_session_factory(engine), tmp_path_factory.mktemp("rules")) > 1
+    finally:
+        engine.dispose()
+    return writable_demo_database
+
+
 @pytest.fixture
 def demo_sessions(demo_database: str) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(demo_database)

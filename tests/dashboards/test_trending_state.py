@@ -17,19 +17,9 @@ from obslab.errors import InvalidInputError
 from obslab.observing.models import Alarm
 from obslab.settings import Settings
 from tests.helpers.support import fixed_clock, table_counts
-from tests.helpers.trend_alarms import RULE, raise_test_alarms
+from tests.helpers.trend_alarms import RULE
 
 CHANGE = datetime(2026, 11, 19, 18, 0, tzinfo=UTC)  # the demo's ROBO-CAM version 2
-
-
-@pytest.fixture(scope="module")
-def demo_with_alarms(writable_demo_database: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    engine = make_engine(writable_demo_database)
-    try:
-        assert raise_test_alarms(make_session_factory(engine), tmp_path_factory.mktemp("rules")) > 1
-    finally:
-        engine.dispose()
-    return writable_demo_database
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from obslab.demo.nights import PROGRAM_MEMBERS
 from obslab.observing.models import Alarm, Exposure, Night
 from tests.helpers.browsing import VIEWPORT, Watched
 from tests.helpers.served import served
-from tests.helpers.trend_alarms import RULE, raise_test_alarms
+from tests.helpers.trend_alarms import RULE
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
 
@@ -93,17 +93,16 @@ def enter(locator: Any, text: str) -> None:
 
 
 def test_nights_filters_paging_detail_and_force_redo(
-    browser: Any, writable_demo_database: str, tmp_path: Path, request: pytest.FixtureRequest
+    browser: Any, demo_with_alarms: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    seen = visible_to(writable_demo_database, "cfernandez")
-    engine = make_engine(writable_demo_database)
+    seen = visible_to(demo_with_alarms, "cfernandez")
+    engine = make_engine(demo_with_alarms)
     try:
-        raise_test_alarms(make_session_factory(engine), tmp_path)
         with make_session_factory(engine)() as session:
             flagged = set(session.scalars(select(Exposure.name).join(Alarm).where(Alarm.rule == RULE)))
     finally:
         engine.dispose()
-    with run_browser(browser, writable_demo_database, tmp_path, "cfernandez", request) as watched:
+    with run_browser(browser, demo_with_alarms, tmp_path, "cfernandez", request) as watched:
         p = watched.page
         status_says(p, f"Page 1 of {-(-len(seen) // 50)} · {len(seen)} exposures")
         nights = sorted({night for *_, night in seen}, reverse=True)

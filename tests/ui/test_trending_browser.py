@@ -18,7 +18,7 @@ from obslab.observing.models import Alarm
 from obslab.plots.trending import TREND_PLOT
 from tests.helpers.browsing import VIEWPORT, Watched
 from tests.helpers.served import served
-from tests.helpers.trend_alarms import RULE, raise_test_alarms
+from tests.helpers.trend_alarms import RULE
 from tests.ui.test_layout_browser import CUT_OFF
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
@@ -45,16 +45,6 @@ FIGURE_FACTS = f"""() => {{
     alarmed: column(view.model, "alarms").filter((rules) => rules !== ""),
   }}));
 }}"""
-
-
-@pytest.fixture(scope="module")
-def demo_with_alarms(writable_demo_database: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    engine = make_engine(writable_demo_database)
-    try:
-        assert raise_test_alarms(make_session_factory(engine), tmp_path_factory.mktemp("rules")) > 1
-    finally:
-        engine.dispose()
-    return writable_demo_database
 
 
 @pytest.fixture

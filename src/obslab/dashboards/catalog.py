@@ -16,7 +16,7 @@ from obslab.dashboards.base import PageViewer
 from obslab.dashboards.context import DashboardContext
 from obslab.dashboards.shell import error_alert, shell
 from obslab.dashboards.state.catalog import CatalogState
-from obslab.dashboards.widgets import BADGE_CSS, badge, html_table, key_value_table
+from obslab.dashboards.widgets import BADGE_CSS, badge, html_table, key_value_table, pager
 from obslab.plots.sky import sky_plot
 
 TITLES = {
@@ -149,30 +149,7 @@ class CatalogBrowser(PageViewer):
         )
 
     def _pager(self) -> pn.Row:
-        def button(label: str, target: Any) -> pn.widgets.Button:
-            widget = pn.widgets.Button(
-                label=label, color="default", width=70, css_classes=[f"obslab-page-{label.lower()}"]
-            )
-            widget.on_click(lambda _event: self.state.go_to(target()))
-            return widget
-
-        s = self.state
-        status = pn.bind(
-            lambda page, count, total: (
-                f'<span class="obslab-page-status">Page <b>{page}</b> of {count:,} · {total:,} observations</span>'
-            ),
-            s.param.page,
-            s.param.page_count,
-            s.param.total,
-        )
-        return pn.Row(
-            button("First", lambda: 1),
-            button("Prev", lambda: s.page - 1),
-            pn.pane.HTML(status, margin=(8, 12)),
-            button("Next", lambda: s.page + 1),
-            button("Last", lambda: s.page_count),
-            pn.widgets.Select.from_param(s.param.page_size, name="", width=80),
-        )
+        return pager(self.state, "observations")
 
     def _sky(self, positions: Any, selected: int | None) -> Any:
         if positions is None:

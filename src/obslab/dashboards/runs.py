@@ -14,7 +14,7 @@ from obslab.dashboards.context import DashboardContext
 from obslab.dashboards.registry import link_to
 from obslab.dashboards.shell import error_alert, shell
 from obslab.dashboards.state.runs import RunsState
-from obslab.dashboards.widgets import BADGE_CSS, badge, html_table, key_value_table
+from obslab.dashboards.widgets import BADGE_CSS, badge, html_table, key_value_table, pager
 from obslab.formatting import number
 from obslab.observing.choices import ConfigurationLabel
 from obslab.observing.views import ExposureDetail
@@ -171,30 +171,7 @@ class RunBrowser(PageViewer):
         )
 
     def _pager(self) -> pn.Row:
-        def button(label: str, target: Any) -> pn.widgets.Button:
-            widget = pn.widgets.Button(
-                label=label, color="default", width=70, css_classes=[f"obslab-page-{label.lower()}"]
-            )
-            widget.on_click(lambda _event: self.state.go_to(target()))
-            return widget
-
-        s = self.state
-        status = pn.bind(
-            lambda page, count, total: (
-                f'<span class="obslab-page-status">Page <b>{page}</b> of {count:,} · {total:,} exposures</span>'
-            ),
-            s.param.page,
-            s.param.page_count,
-            s.param.total,
-        )
-        return pn.Row(
-            button("First", lambda: 1),
-            button("Prev", lambda: s.page - 1),
-            pn.pane.HTML(status, margin=(8, 12)),
-            button("Next", lambda: s.page + 1),
-            button("Last", lambda: s.page_count),
-            pn.widgets.Select.from_param(s.param.page_size, name="", width=80),
-        )
+        return pager(self.state, "exposures")
 
     def _night_line(self, night: str) -> pn.Row:
         every = pn.widgets.Button(label="All nights", color="light", width=100, css_classes=["obslab-runs-all-nights"])

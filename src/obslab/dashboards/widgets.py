@@ -1,4 +1,4 @@
-"""Shared dashboard pieces: status badges, HTML tables and the read-only data table."""
+"""Shared dashboard pieces: status badges, HTML tables, the read-only data table and the pager."""
 
 from __future__ import annotations
 
@@ -137,3 +137,33 @@ def guarded(button: Any, refusal: str) -> Any:
         sizing_mode="stretch_width",
     )
     return pn.Row(button, note, sizing_mode="stretch_width")
+
+
+def pager(state: Any, noun: str) -> pn.Row:
+    """First, Prev, "Page p of n · total <noun>", Next, Last and the page size, for a state with ``go_to(page)``.
+
+    The state has params ``page``, ``page_count``, ``total`` and ``page_size``; the buttons carry
+    ``obslab-page-<label>`` and the line ``obslab-page-status`` for pages and tests to find.
+    """
+
+    def button(label: str, target: Any) -> pn.widgets.Button:
+        widget = pn.widgets.Button(label=label, color="default", width=70, css_classes=[f"obslab-page-{label.lower()}"])
+        widget.on_click(lambda _event: state.go_to(target()))
+        return widget
+
+    status = pn.bind(
+        lambda page, count, total: (
+            f'<span class="obslab-page-status">Page <b>{page}</b> of {count:,} · {total:,} {html.escape(noun)}</span>'
+        ),
+        state.param.page,
+        state.param.page_count,
+        state.param.total,
+    )
+    return pn.Row(
+        button("First", lambda: 1),
+        button("Prev", lambda: state.page - 1),
+        pn.pane.HTML(status, margin=(8, 12)),
+        button("Next", lambda: state.page + 1),
+        button("Last", lambda: state.page_count),
+        pn.widgets.Select.from_param(state.param.page_size, name="", width=80),
+    )

@@ -21,6 +21,7 @@ BADGE_COLOURS = {
     "discarded": "#cf222e",
     "canceled": "#cf222e",
     "error": "#cf222e",
+    "failed": "#cf222e",
 }
 #: Anything without a colour of its own.
 OTHER_COLOUR = "#6e7781"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -17,6 +20,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1400, "height": 1000}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -45,3 +49,17 @@ class Watched:
     def assert_clean(self) -> None:
         assert self.outside == [], f"requests left loopback: {self.outside}"
         assert self.errors == [], f"browser console errors: {self.errors}"
+
+
+@contextmanager
+def shot_if_failed(watched: Watched, request: Any) -> Iterator[Watched]:
+    """For a fixture: yields ``watched``; at its teardown, a full-page ``FAILED-<test>.png`` if the test's call did
+    not pass (the report ``tests/conftest.py`` keeps on the item), then the page closed."""
+    try:
+        yield watched
+    finally:
+        report = getattr(request.node, "report_call", None)
+        if report is None or not report.passed:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            watched.page.screenshot(path=SCREENSHOTS / f"FAILED-{request.node.name}.png", full_page=True)
+        watched.page.close()

@@ -14,7 +14,7 @@ from obslab.configs.types import ConfigVersion
 from obslab.configs.views import history
 from obslab.db import make_engine, make_session_factory
 from obslab.plots.configs import CONFIG_TIMELINE, FOCAL_PLANE
-from tests.helpers.browsing import VIEWPORT, Watched
+from tests.helpers.browsing import VIEWPORT, Watched, shot_if_failed
 from tests.helpers.served import served
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
@@ -46,14 +46,8 @@ def page(browser: Any, demo_database: str, tmp_path: Path, request: pytest.Fixtu
     with served(demo_database, tmp_path, panel=True, viewer=VIEWER) as base:
         watched = Watched(browser)
         watched.page.goto(base + "configs", timeout=120_000)
-        try:
+        with shot_if_failed(watched, request):
             yield watched
-        finally:
-            report = getattr(request.node, "report_call", None)
-            if report is None or not report.passed:
-                ARTIFACTS.mkdir(parents=True, exist_ok=True)
-                watched.page.screenshot(path=ARTIFACTS / f"FAILED-{request.node.name}.png", full_page=True)
-            watched.page.close()
 
 
 def virus_history(url: str) -> list[ConfigVersion]:

@@ -19,7 +19,7 @@ from obslab.catalog.models import EDITABLE_STATUSES, Observation, Revision
 from obslab.catalog.types import SignOffState
 from obslab.db import make_engine, make_session_factory, transaction
 from obslab.scheduling.alerts import ingest
-from tests.helpers.browsing import VIEWPORT, Watched
+from tests.helpers.browsing import VIEWPORT, Watched, shot_if_failed
 from tests.helpers.served import served
 from tests.helpers.support import KITT_PEAK
 from tests.helpers.voevents import swift_bat_grb
@@ -120,15 +120,8 @@ def base(writable_demo_database: str, tmp_path_factory: pytest.TempPathFactory) 
 
 @pytest.fixture
 def watched(browser: Any, request: pytest.FixtureRequest) -> Iterator[Watched]:
-    watched = Watched(browser)
-    try:
+    with shot_if_failed(Watched(browser), request) as watched:
         yield watched
-    finally:
-        report = getattr(request.node, "report_call", None)
-        if report is None or not report.passed:
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            watched.page.screenshot(path=ARTIFACTS / f"FAILED-{request.node.name}.png", full_page=True)
-        watched.page.close()
 
 
 def open_page(watched: Watched, base: str, slug: str) -> Any:

@@ -16,7 +16,7 @@ from obslab.audit import AuditEvent
 from obslab.db import make_engine, make_session_factory
 from obslab.observing.models import Alarm
 from obslab.plots.trending import TREND_PLOT
-from tests.helpers.browsing import VIEWPORT, Watched
+from tests.helpers.browsing import VIEWPORT, Watched, shot_if_failed
 from tests.helpers.served import served
 from tests.helpers.trend_alarms import RULE
 from tests.ui.test_layout_browser import CUT_OFF
@@ -52,14 +52,8 @@ def page(browser: Any, demo_with_alarms: str, tmp_path: Path, request: pytest.Fi
     with served(demo_with_alarms, tmp_path, panel=True, viewer=VIEWER) as base:
         watched = Watched(browser)
         watched.page.goto(base + "trends", timeout=120_000)
-        try:
+        with shot_if_failed(watched, request):
             yield watched
-        finally:
-            report = getattr(request.node, "report_call", None)
-            if report is None or not report.passed:
-                ARTIFACTS.mkdir(parents=True, exist_ok=True)
-                watched.page.screenshot(path=ARTIFACTS / f"FAILED-{request.node.name}.png", full_page=True)
-            watched.page.close()
 
 
 def figure_facts(page: Any, count: int) -> list[dict[str, Any]]:

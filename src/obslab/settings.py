@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     change_rules_file: Path | None = Field(default=None, description="Change rules TOML; None: the packaged rules.")
     alert_policies_file: Path | None = Field(default=None, description="Alert policies TOML; None: packaged.")
     alarm_rules_file: Path | None = Field(default=None, description="Alarm rules on metrics (TOML); None: packaged.")
+    report_templates_dir: Path | None = Field(
+        default=None,
+        description="A folder of the deployment's own report templates (*.ipynb), beside the packaged ones.",
+    )
 
     @field_validator("site_timezone")
     @classmethod
@@ -131,6 +135,13 @@ class Settings(BaseSettings):
     def _existing_file(cls, value: Path | None) -> Path | None:
         if value is not None and not value.expanduser().is_file():
             raise ValueError(f"no such file: {value} (leave it unset for the packaged one)")
+        return value.expanduser() if value is not None else None
+
+    @field_validator("report_templates_dir")
+    @classmethod
+    def _existing_folder(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.expanduser().is_dir():
+            raise ValueError(f"no such folder: {value} (leave it unset for the packaged templates only)")
         return value.expanduser() if value is not None else None
 
     @classmethod
@@ -171,6 +182,11 @@ class Settings(BaseSettings):
             return self.database_url
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{self.data_dir / 'obslab.sqlite3'}"
+
+    @property
+    def reports_dir(self) -> Path:
+        """The report archive: ``reports`` in the data directory."""
+        return self.data_dir / "reports"
 
     @property
     def resolved_products_dir(self) -> Path:

@@ -14,6 +14,7 @@ PACKAGE = Path(obslab.__file__).parent
 #: Logic that takes and returns plain values: reusable from notebooks and dask workers without an ORM or a UI.
 PURE = [
     "obslab.errors",
+    "obslab.reports.parameters",
     "obslab.formatting",
     "obslab.roles",
     "obslab.astro",

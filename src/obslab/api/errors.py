@@ -45,6 +45,10 @@ STATUS: dict[str, int] = {
     "invalid_alarm_rules": 500,
     "naive_datetime": 500,
     "audit_immutable": 500,
+    # A report template that cannot be read, a kernel never registered, a template that failed as it ran.
+    "invalid_template": 500,
+    "kernel_missing": 500,
+    "report_failed": 500,
 }
 HTTP_CODES = {401: "unauthenticated", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed"}
 

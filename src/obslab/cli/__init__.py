@@ -17,6 +17,7 @@ from obslab.cli.notify import notify
 from obslab.cli.observe import observe
 from obslab.cli.pipeline import pipeline
 from obslab.cli.plan import plan
+from obslab.cli.report import report
 from obslab.cli.runs import programs, runs
 from obslab.cli.serve import demo, serve
 from obslab.cli.trends import trends
@@ -49,6 +50,7 @@ main.add_command(plan)
 main.add_command(alerts)
 main.add_command(alarms)
 main.add_command(trends)
+main.add_command(report)
 main.add_command(api)
 main.add_command(config)
 main.add_command(observe)

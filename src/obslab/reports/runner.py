@@ -1,0 +1,322 @@
+"""Run a report template: check its parameters, reuse an archived report of the same key, else execute it with
+papermill on the ``obslab`` kernel, convert it to self-contained HTML and archive both, all or nothing.
+
+The cache key is the template's version, the parameters and the fingerprint of the data the report may show
+(``fingerprint.py``). The archive is ``<data_dir>/reports/<template>/<night or "all">/<report id>/``; a run is
+written into ``<data_dir>/reports/.partial/`` first and moved into place whole, so a failure or a kill leaves
+nothing half-written where reports are found (the next run sweeps what a kill left).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from obslab.access import User, require_role
+from obslab.db import Clock, utcnow
+from obslab.errors import InvalidInputError, ObslabError
+from obslab.reports.fingerprint import everything_fingerprint, night_fingerprint
+from obslab.reports.models import Report
+from obslab.reports.parameters import check_values
+from obslab.reports.templates import Template, find_template
+from obslab.reports.types import ReportState
+from obslab.scheduling.night import night_window
+from obslab.settings import Settings
+
+KERNEL = "obslab"
+HTML_TEMPLATES = Path(__file__).with_name("html")
+#: Who may run a report: it shows every program's night, so those who see them all, and the pipeline's operators.
+RUN_ROLES = ("staff", "pipeline")
+
+
+class KernelMissingError(ObslabError):
+    code = "kernel_missing"
+
+
+@dataclass(frozen=True)
+class ReportRun:
+    report_id: int
+    state: str
+    cached: bool
+    html_path: str | None
+    notebook_path: str | None
+    duration_s: float | None
+    error: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.report_id,
+            "state": self.state,
+            "cached": self.cached,
+            "html": self.html_path,
+            "notebook": self.notebook_path,
+            "duration_s": self.duration_s,
+            "error": self.error,
+        }
+
+
+def parameters_hash(values: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
+
+
+def night_of(values: dict[str, Any]) -> date | None:
+    text = values.get("night")
+    return date.fromisoformat(text) if text else None
+
+
+def _check_night_over(settings: Settings, night: date, now: datetime) -> None:
+    _, end = night_window(settings.site, night)
+    if end > now:
+        raise InvalidInputError(
+            "night", f"{night:%Y%m%d}", f"a night that is over (this one ends at local noon, {end:%Y-%m-%d %H:%M} UTC)"
+        )
+
+
+def _fingerprint(session: Session, settings: Settings, night: date | None) -> str:
+    return night_fingerprint(session, settings.site, night) if night else everything_fingerprint(session)
+
+
+def _archived(session: Session, template: Template, values_hash: str, fingerprint: str) -> Report | None:
+    """The newest done report of the same key whose files are still there."""
+    candidates = session.scalars(
+        select(Report)
+        .where(
+            Report.template == template.name,
+            Report.template_version == template.version,
+            Report.parameters_hash == values_hash,
+            Report.data_fingerprint == fingerprint,
+            Report.state == ReportState.DONE,
+        )
+        .order_by(Report.id.desc())
+    )
+    return next((r for r in candidates if r.html_path and Path(r.html_path).is_file()), None)
+
+
+def require_kernel(name: str = KERNEL) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(name)
+    except NoSuchKernel:
+        raise KernelMissingError(
+            f"the Jupyter kernel {name!r} that reports run on is not registered: run scripts/bootstrap, or "
+            f"python -m ipykernel install --sys-prefix --name {name}"
+        ) from None
+
+
+def run_report(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    actor: User,
+    template_name: str,
+    given: dict[str, str],
+    *,
+    force: bool = False,
+    now: Clock = utcnow,
+    on_cell: Callable[[int, int], None] | None = None,
+) -> ReportRun:
+    """Run ``template_name`` with the ``given`` parameters (text, as typed), or return the archived report.
+
+    ``on_cell(done, total)`` hears of each cell as it finishes. A failure is recorded and raised as
+    ``ReportFailedError`` after the row says so; nothing of it is left in the archive.
+    """
+    require_role(actor, RUN_ROLES, "run reports")
+    template = find_template(template_name, settings.report_templates_dir)
+    values = check_values(template.parameters, given)
+    night = night_of(values)
+    if night is not None:
+        _check_night_over(settings, night, now())
+    values_hash = parameters_hash(values)
+    with sessions() as session, session.begin():
+        fingerprint = _fingerprint(session, settings, night)
+        cached = None if force else _archived(session, template, values_hash, fingerprint)
+        if cached is not None:
+            return _outcome(cached, cached=True)
+        require_kernel()
+        report = Report(
+            template=template.name,
+            template_version=template.version,
+            night=night,
+            parameters=values,
+            parameters_hash=values_hash,
+            data_fingerprint=fingerprint,
+            state=ReportState.RUNNING,
+            started_at=now(),
+            created_by_id=actor.id,
+        )
+        session.add(report)
+        session.flush()
+        report_id = report.id
+    return _execute(sessions, settings, template, values, report_id, night, now, on_cell)
+
+
+class ReportFailedError(ObslabError):
+    code = "report_failed"
+
+
+def _execute(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    template: Template,
+    values: dict[str, Any],
+    report_id: int,
+    night: date | None,
+    now: Clock,
+    on_cell: Callable[[int, int], None] | None,
+) -> ReportRun:
+    partial_root = settings.reports_dir / ".partial"
+    _sweep(partial_root)
+    staging = partial_root / f"{report_id}-{uuid.uuid4().hex[:8]}"
+    staging.mkdir(parents=True)
+    started = time.perf_counter()
+    failed_cell, error = None, None
+    try:
+        executed = staging / "report.ipynb"
+        _papermill(template.path, executed, values, settings, on_cell)
+        (staging / "report.html").write_text(to_html(executed), encoding="utf-8")
+    except _CellFailed as failure:
+        failed_cell, error = failure.cell, failure.message
+    except Exception as other:  # anything else the kernel or the conversion raised is the template's failure too
+        error = f"{type(other).__name__}: {other}"
+    duration = round(time.perf_counter() - started, 3)
+    final = settings.reports_dir / template.name / (f"{night:%Y%m%d}" if night else "all") / str(report_id)
+    with sessions() as session, session.begin():
+        report = session.get(Report, report_id)
+        assert report is not None
+        report.finished_at, report.duration_s = now(), duration
+        if error is None:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging, final)
+            report.state = ReportState.DONE
+            report.notebook_path, report.html_path = str(final / "report.ipynb"), str(final / "report.html")
+        else:
+            shutil.rmtree(staging, ignore_errors=True)
+            report.state, report.error, report.failed_cell = ReportState.FAILED, error, failed_cell
+        outcome = _outcome(report, cached=False)
+    if error is not None:
+        where = f"cell {failed_cell}: " if failed_cell else ""
+        raise ReportFailedError(f"report {report_id} ({template.name}) failed: {where}{error}")
+    return outcome
+
+
+def _sweep(partial_root: Path, older_than: timedelta = timedelta(hours=6)) -> None:
+    """Remove what a killed run left in the staging folder (only old ones: another run may be writing)."""
+    if not partial_root.is_dir():
+        return
+    cutoff = time.time() - older_than.total_seconds()
+    for leftover in partial_root.iterdir():
+        if leftover.stat().st_mtime < cutoff:
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _outcome(report: Report, *, cached: bool) -> ReportRun:
+    return ReportRun(
+        report.id, report.state.value, cached, report.html_path, report.notebook_path, report.duration_s, report.error
+    )
+
+
+class _CellFailed(Exception):
+    def __init__(self, cell: int, message: str) -> None:
+        super().__init__(message)
+        self.cell, self.message = cell, message
+
+
+def kernel_environment(settings: Settings) -> dict[str, str]:
+    """The settings the kernel needs to read what the caller reads: the database, the data folder, the site."""
+    return {
+        "OBSLAB_DATABASE_URL": settings.resolved_database_url,
+        "OBSLAB_DATA_DIR": str(settings.data_dir),
+        "OBSLAB_SITE_NAME": settings.site_name,
+        "OBSLAB_SITE_LATITUDE_DEG": str(settings.site_latitude_deg),
+        "OBSLAB_SITE_LONGITUDE_DEG": str(settings.site_longitude_deg),
+        "OBSLAB_SITE_HEIGHT_M": str(settings.site_height_m),
+        "OBSLAB_SITE_TIMEZONE": settings.site_timezone,
+    }
+
+
+def _papermill(
+    source: Path,
+    executed: Path,
+    values: dict[str, Any],
+    settings: Settings,
+    on_cell: Callable[[int, int], None] | None,
+) -> None:
+    import papermill
+    from jupyter_client.manager import AsyncKernelManager
+    from papermill.exceptions import PapermillExecutionError
+
+    environment = {**os.environ, **kernel_environment(settings)}
+
+    class KernelWithSettings(AsyncKernelManager):
+        # The kernel reads obslab's settings from its environment: give it the caller's, whoever made them. It talks
+        # over local sockets rather than TCP, which no other user of the machine can reach.
+        transport = "ipc"
+
+        async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
+            kw["env"] = environment
+            await super().start_kernel(**kw)
+
+    try:
+        papermill.execute_notebook(
+            str(source),
+            str(executed),
+            parameters=values,
+            kernel_name=KERNEL,
+            progress_bar=False,
+            cwd=str(executed.parent),
+            kernel_manager_class=KernelWithSettings,
+            **({"on_cell_executed": _progress(on_cell, source)} if on_cell else {}),
+        )
+    except PapermillExecutionError as failure:
+        first_line = next((line for line in failure.source.splitlines() if line.strip()), "")
+        message = f"{failure.ename}: {failure.evalue} (in: {first_line.strip()[:120]})"
+        raise _CellFailed(_template_cell(source, failure.cell_index), message) from None
+
+
+def _template_cell(source: Path, executed_index: int) -> int:
+    """The failing cell's number in the template (1 = the first): papermill added one cell after the parameters."""
+    cells = json.loads(source.read_text(encoding="utf-8")).get("cells", [])
+    tagged = next(
+        (i for i, cell in enumerate(cells) if "parameters" in cell.get("metadata", {}).get("tags", [])), len(cells)
+    )
+    return executed_index if executed_index > tagged else executed_index + 1
+
+
+def _progress(on_cell: Callable[[int, int], None], source: Path) -> Callable[..., None]:
+    total = len(json.loads(source.read_text(encoding="utf-8")).get("cells", [])) + 1  # papermill adds one
+
+    def hook(cell: Any = None, cell_index: int = 0, **_ignored: Any) -> None:
+        on_cell(cell_index + 1, total)
+
+    return hook
+
+
+def to_html(executed: Path) -> str:
+    """The executed notebook as one HTML page: code hidden, images embedded, no script or style from elsewhere."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    notebook = nbformat.read(executed, as_version=4)
+    for cell in notebook.cells:
+        # A display with no data at all (BokehJS's loader leaves one) has nothing to show, and nbconvert warns of it.
+        cell["outputs"] = [o for o in cell.get("outputs", []) if "data" not in o or o["data"]]
+    exporter = HTMLExporter(
+        template_name="obslab", extra_template_basedirs=[str(HTML_TEMPLATES)], exclude_input=True, embed_images=True
+    )
+    body, _ = exporter.from_notebook_node(notebook)
+    return body
+
+
+__all__ = ["KERNEL", "ReportFailedError", "ReportRun", "require_kernel", "run_report", "to_html"]

@@ -1,0 +1,124 @@
+"""Reports executed for real: papermill on the obslab kernel, HTML archived, reused for the same data, failures kept."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from obslab.access import find_user
+from obslab.db import make_engine, make_session_factory
+from obslab.errors import InvalidInputError, PermissionDeniedError
+from obslab.observing.models import Alarm, Night
+from obslab.reports.models import Report
+from obslab.reports.runner import ReportFailedError, run_report
+from obslab.reports.types import ReportState
+from obslab.settings import Settings
+from tests.helpers.support import fixed_clock
+
+NIGHT = "20261119"  # over at the demo's clock; 20261120 ends at local noon the day the clock stands in
+FAILING = new_notebook(
+    cells=[
+        new_code_cell('night: str = ""  # a night', metadata={"tags": ["parameters"]}),
+        new_code_cell("ratio = 1"),
+        new_code_cell("ratio / 0  # the template's own bug"),
+    ],
+    metadata={
+        "kernelspec": {"name": "obslab", "display_name": "obslab", "language": "python"},
+        "obslab": {"version": "1"},
+    },
+)
+
+
+@pytest.fixture
+def sessions(writable_demo_database: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(writable_demo_database)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(writable_demo_database: str, tmp_path: Path) -> Settings:
+    own = tmp_path / "templates"
+    own.mkdir()
+    nbformat.write(FAILING, own / "broken.ipynb")
+    return Settings(database_url=writable_demo_database, data_dir=tmp_path / "data", report_templates_dir=own)
+
+
+def staff(sessions: sessionmaker[Session]) -> object:
+    with sessions() as session:
+        return find_user(session, "sobrien")
+
+
+def test_the_nightly_report_runs_is_archived_and_is_reused_until_its_data_changes(
+    sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    who = staff(sessions)
+    first = run_report(sessions, settings, who, "nightly", {"night": NIGHT}, now=fixed_clock)
+    assert first.state == "done" and not first.cached and first.duration_s > 0
+    html = Path(first.html_path).read_text()
+    assert "the night of 2026-11-19" in html and "Time accounting" in html and "Bokeh" in html
+    assert Path(first.html_path).parent == settings.reports_dir / "nightly" / NIGHT / str(first.report_id)
+    assert not list((settings.reports_dir / ".partial").iterdir())
+
+    started = time.perf_counter()
+    again = run_report(sessions, settings, who, "nightly", {"night": NIGHT}, now=fixed_clock)
+    assert again.cached and again.report_id == first.report_id and time.perf_counter() - started < 0.5
+
+    with sessions.begin() as session:  # something the report shows changes: an alarm of the night is looked at
+        night_id = session.scalar(select(Night.id).where(Night.night_date == date(2026, 11, 19)))
+        session.add(
+            Alarm(
+                rule="r",
+                metric_id=1,
+                metric_name="seeing_arcsec",
+                night_id=night_id,
+                raised_at=fixed_clock(),
+                measured_at=datetime(2026, 11, 20, 3, tzinfo=UTC),
+                values=[2.0],
+            )
+        )
+    fresh = run_report(sessions, settings, who, "nightly", {"night": NIGHT}, now=fixed_clock)
+    assert not fresh.cached and fresh.report_id != first.report_id
+    forced = run_report(sessions, settings, who, "nightly", {"night": NIGHT}, force=True, now=fixed_clock)
+    assert not forced.cached and forced.report_id not in (first.report_id, fresh.report_id)
+    with sessions() as session:
+        rows = session.scalars(select(Report).order_by(Report.id)).all()
+    assert [r.state for r in rows] == [ReportState.DONE] * 3
+    assert rows[0].parameters == {"night": NIGHT} and rows[0].created_by_id == who.id
+    assert rows[1].data_fingerprint != rows[0].data_fingerprint == rows[0].data_fingerprint
+    assert rows[2].data_fingerprint == rows[1].data_fingerprint  # forced, not changed
+
+
+def test_a_failing_template_is_recorded_with_its_cell_and_leaves_nothing_in_the_archive(
+    sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    with pytest.raises(ReportFailedError, match=r"failed: cell 3: ZeroDivisionError: division by zero \(in: ratio / 0"):
+        run_report(sessions, settings, staff(sessions), "broken", {"night": NIGHT}, now=fixed_clock)
+    with sessions() as session:
+        (failed,) = session.scalars(select(Report).where(Report.template == "broken")).all()
+    assert failed.state == ReportState.FAILED and failed.failed_cell == 3  # the template's third cell
+    assert "ZeroDivisionError" in failed.error and failed.html_path is None and failed.duration_s > 0
+    assert not (settings.reports_dir / "broken").exists()
+    assert not list((settings.reports_dir / ".partial").iterdir())
+
+
+def test_refusals_change_nothing(sessions: sessionmaker[Session], settings: Settings) -> None:
+    with sessions() as session:
+        before = session.scalars(select(Report.id)).all()
+    with pytest.raises(InvalidInputError, match="night: '20261120' is not allowed; expected a night that is over"):
+        run_report(sessions, settings, staff(sessions), "nightly", {"night": "20261120"}, now=fixed_clock)
+    with sessions() as session:
+        usint = find_user(session, "jchen")
+    with pytest.raises(PermissionDeniedError, match="one of the roles 'pipeline', 'staff'"):
+        run_report(sessions, settings, usint, "nightly", {"night": NIGHT}, now=fixed_clock)
+    with sessions() as session:
+        assert session.scalars(select(Report.id)).all() == before
+    assert not settings.reports_dir.exists()

@@ -20,7 +20,9 @@ def load_bokeh() -> None:
 
     use_bokeh()
     hv.Store.set_current_backend("bokeh")  # what hv.extension would do, without its Panel display hooks
-    display(HTML(INLINE.render_js()))
+    # The code itself only: INLINE also names script files by URL (Panel registers one for its ES modules, which a
+    # report never draws), and a file opened on its own would fetch those from wherever it was opened.
+    display(HTML("".join(f'<script type="text/javascript">{code}</script>' for code in INLINE.js_raw)))
 
 
 def show(figure: Any) -> None:

@@ -72,6 +72,7 @@ ARGUMENTS: dict[tuple[str, ...], list[str]] = {
     ("serve",): ["--port", "{port}"],
     ("report", "list"): [],
     ("report", "run"): ["nightly", "--night", "20261119"],
+    ("report", "schedule"): [],
     ("report", "templates"): [],
     ("trends", "show"): ["strehl_percent", "--since", "20261118", "--per-night"],
     ("users", "add"): ["vega", "--role", "usint"],
@@ -83,7 +84,7 @@ WORK_ON_AN_EMPTY_DATABASE = {("db", "current"), ("db", "downgrade"), ("db", "upg
 #: Commands that use no database but a server (the table points them at port 1): they name it instead.
 USE_A_SERVER = {("config", "get")}
 #: Commands that read only files of the installation (the report templates), so they work with any database.
-USE_NO_DATABASE = {("report", "templates")}
+USE_NO_DATABASE = {("report", "schedule"), ("report", "templates")}
 
 
 def every_command(group: click.Group = main, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:

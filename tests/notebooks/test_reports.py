@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -9,11 +10,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from click.testing import CliRunner
 from nbformat.v4 import new_code_cell, new_notebook
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.access import find_user
+from obslab.cli import main
 from obslab.db import make_engine, make_session_factory
 from obslab.errors import InvalidInputError, PermissionDeniedError
 from obslab.observing.models import Alarm, Night
@@ -122,3 +125,24 @@ def test_refusals_change_nothing(sessions: sessionmaker[Session], settings: Sett
     with sessions() as session:
         assert session.scalars(select(Report.id)).all() == before
     assert not settings.reports_dir.exists()
+
+
+def test_the_command_runs_lists_and_reuses_a_report(writable_demo_database: str, tmp_path: Path) -> None:
+    env = {
+        "OBSLAB_DATABASE_URL": writable_demo_database,
+        "OBSLAB_DATA_DIR": str(tmp_path / "data"),
+        "OBSLAB_ACTING_USER": "sobrien",
+    }
+    runner = CliRunner()
+    # --force: this module's earlier tests archived the same night, which a plain run would reuse.
+    ran = runner.invoke(main, ["report", "run", "nightly", "--night", NIGHT, "--force", "--json"], env=env)
+    assert ran.exit_code == 0, ran.output
+    outcome = json.loads(ran.output)
+    assert outcome["state"] == "done" and not outcome["cached"] and Path(outcome["html"]).is_file()
+    again = runner.invoke(main, ["report", "run", "nightly", "--night", NIGHT], env=env)
+    reused = f"report {outcome['id']} done from the archive (same template, parameters and data): {outcome['html']}\n"
+    assert again.output == reused
+    listed = json.loads(runner.invoke(main, ["report", "list", "--night", NIGHT, "--json"], env=env).output)
+    assert [(r["id"], r["state"], r["run_by"]) for r in listed][:1] == [(outcome["id"], "done", "sobrien")]
+    refused = runner.invoke(main, ["report", "run", "nightly", "--night", NIGHT, "--param", "colour=red"], env=env)
+    assert refused.exit_code == 1 and refused.output.startswith("Error: parameter: 'colour' is not allowed")

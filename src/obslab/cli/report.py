@@ -29,15 +29,28 @@ def _parameter(_ctx: click.Context, _param: click.Parameter, values: tuple[str, 
 @report.command("run")
 @click.argument("template")
 @click.option("--night", "night", callback=night_date, help="The night, YYYYMMDD (the local date it began).")
+@click.option("--last-night", is_flag=True, help="The most recent night that is over (for the morning's run).")
 @click.option("--param", "given", multiple=True, callback=_parameter, help="NAME=VALUE for a template parameter.")
 @click.option("--force", is_flag=True, help="Execute even when the archive holds a report of the same data.")
 @json_option("Print the outcome as JSON: id, state, cached, html, notebook, duration_s, error.")
 @click.pass_obj
 @reports_errors
-def report_run(app: App, template: str, night: date | None, given: dict[str, str], force: bool, as_json: bool) -> None:
+def report_run(
+    app: App,
+    template: str,
+    night: date | None,
+    last_night: bool,
+    given: dict[str, str],
+    force: bool,
+    as_json: bool,
+) -> None:
     """Run TEMPLATE (e.g. nightly) and archive its notebook and HTML; the same data again reuses the archived one."""
-    from obslab.reports.runner import run_report
+    from obslab.reports import runner
 
+    if last_night:
+        if night is not None:
+            raise click.BadParameter("give --night or --last-night, not both", param_hint="--last-night")
+        night = runner.last_night(app.settings, app.context.now())
     if night is not None:
         given = {**given, "night": f"{night:%Y%m%d}"}
 
@@ -47,7 +60,7 @@ def report_run(app: App, template: str, night: date | None, given: dict[str, str
 
     with app.sessions() as session:
         who = actor(app, session)
-    outcome = run_report(
+    outcome = runner.run_report(
         app.sessions, app.settings, who, template, given, force=force, now=app.context.now, on_cell=progress
     )
     if as_json:
@@ -97,3 +110,23 @@ def report_templates(app: App, as_json: bool) -> None:
         click.echo(f"{t.name} ({t.version}): {t.description}")
         for p in t.parameters:
             click.echo(f"  {p.name}: {p.type_name} = {p.default!r}  {p.help}")
+
+
+@report.command("schedule")
+@click.option("--at", "at", default="12:30", show_default=True, help="Local time at the site, HH:MM, after noon.")
+@click.option("--user", "user", default="", help="Who the run acts as (a staff or pipeline user); default: you.")
+@click.pass_obj
+@reports_errors
+def report_schedule(app: App, at: str, user: str) -> None:
+    """Print a crontab line and a systemd timer that run last night's nightly report every day."""
+    import getpass
+    from pathlib import Path
+
+    from obslab.reports.schedule import cron_line, systemd_units
+
+    settings = app.settings
+    who = user or settings.acting_user or getpass.getuser()
+    command = f"{Path(sys.executable).parent / 'obslab'} report run nightly --last-night"
+    click.echo(cron_line(command, at, settings.site_timezone, who))
+    click.echo()
+    click.echo(systemd_units(command, at, settings.site_timezone, who))

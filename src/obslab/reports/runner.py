@@ -76,6 +76,12 @@ def night_of(values: dict[str, Any]) -> date | None:
     return date.fromisoformat(text) if text else None
 
 
+def last_night(settings: Settings, now: datetime) -> date:
+    """The most recent night that is over at ``now``: nights run from local noon to local noon at the site."""
+    under_way = (now.astimezone(settings.site.zone) - timedelta(hours=12)).date()
+    return under_way - timedelta(days=1)
+
+
 def _check_night_over(settings: Settings, night: date, now: datetime) -> None:
     _, end = night_window(settings.site, night)
     if end > now:
@@ -319,4 +325,4 @@ def to_html(executed: Path) -> str:
     return body
 
 
-__all__ = ["KERNEL", "ReportFailedError", "ReportRun", "require_kernel", "run_report", "to_html"]
+__all__ = ["KERNEL", "ReportFailedError", "ReportRun", "last_night", "require_kernel", "run_report", "to_html"]

@@ -123,7 +123,14 @@ def test_the_table_names_every_command() -> None:
     assert set(every_command()) == set(ARGUMENTS)
 
 
-@pytest.mark.parametrize("command", sorted(ARGUMENTS), ids=" ".join)
+#: `obslab demo` really loads the demo on the empty database: raw frames written and reduced, about 15 s, so the
+#: fast loop leaves that one case to the slow tier (scripts/test runs it).
+NEVER_UPGRADED = [
+    pytest.param(command, marks=pytest.mark.slow) if command == ("demo",) else command for command in sorted(ARGUMENTS)
+]
+
+
+@pytest.mark.parametrize("command", NEVER_UPGRADED, ids=" ".join)
 def test_every_command_on_a_database_never_upgraded(
     command: tuple[str, ...], database_url: str, tmp_path: Path
 ) -> None:

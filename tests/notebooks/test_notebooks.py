@@ -1,4 +1,4 @@
-"""Every notebook in notebooks/ and dashboards/ executes from top to bottom against a demo database."""
+"""Every notebook in notebooks/ and dashboards/ executes from top to bottom against a copy of the demo database."""
 
 from __future__ import annotations
 
@@ -17,13 +17,13 @@ def test_there_are_notebooks_to_run() -> None:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.name for path in NOTEBOOKS])
-def test_notebook_executes(path: Path, migrated_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notebook_executes(path: Path, writable_demo_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
     notebook = nbformat.read(path, as_version=4)
     assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), (
         "commit notebooks without outputs"
     )
     # The kernel inherits the environment: it must use this test's fresh database.
-    monkeypatch.setenv("OBSLAB_DATABASE_URL", migrated_url)
+    monkeypatch.setenv("OBSLAB_DATABASE_URL", writable_demo_database)
     NotebookClient(
         notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     ).execute()

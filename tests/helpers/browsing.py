@@ -41,10 +41,16 @@ class Watched:
         self.page = opener.new_page(viewport=VIEWPORT) if hasattr(opener, "new_context") else opener.new_page()
         self.outside: list[str] = []
         self.errors: list[str] = []
+        self.console: list[str] = []  # every console message, for a failure's record
         self.page.on("request", lambda request: None if is_local(request.url) else self.outside.append(request.url))
-        self.page.on("console", lambda message: self.errors.append(message.text) if message.type == "error" else None)
+        self.page.on("console", self._heard)
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.route(lambda url: not is_local(url), lambda route: route.abort())
+
+    def _heard(self, message: Any) -> None:
+        self.console.append(f"{message.type}: {message.text}")
+        if message.type == "error":
+            self.errors.append(message.text)
 
     def assert_clean(self) -> None:
         assert self.outside == [], f"requests left loopback: {self.outside}"

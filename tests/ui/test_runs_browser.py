@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,8 +57,12 @@ def run_browser(browser: Any, url: str, tmp_path: Path, viewer: str, request: An
             yield watched
         except BaseException:
             # Used inside the test's body, so the call's report does not exist yet: a failure is what was raised here.
+            # The server's log goes beside the screenshot: a lost click (seen under CI's load) may have left a trace.
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             watched.page.screenshot(path=ARTIFACTS / f"FAILED-{request.node.name}.png", full_page=True)
+            for log in (tmp_path / "logs").glob("*.log"):
+                shutil.copyfile(log, ARTIFACTS / f"FAILED-{request.node.name}-{log.name}")
+            (ARTIFACTS / f"FAILED-{request.node.name}-console.txt").write_text("\n".join(watched.console))
             raise
         finally:
             watched.page.close()

@@ -40,17 +40,18 @@ class Parameter:
         return {"name": self.name, "type": self.type_name, "default": self.default, "help": self.help}
 
 
-def parameters_cell(notebook: dict[str, Any]) -> str:
-    """The source of the one code cell tagged ``parameters`` (a template without one is refused)."""
+def parameters_cell(notebook: dict[str, Any]) -> tuple[int, str]:
+    """The position and source of the one code cell tagged ``parameters`` (a template without one is refused)."""
     tagged = [
-        cell
-        for cell in notebook.get("cells", [])
+        (i, cell)
+        for i, cell in enumerate(notebook.get("cells", []))
         if cell.get("cell_type") == "code" and "parameters" in cell.get("metadata", {}).get("tags", [])
     ]
     if len(tagged) != 1:
         raise TemplateError(f"expected one code cell tagged 'parameters', found {len(tagged)}")
-    source = tagged[0].get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
+    position, cell = tagged[0]
+    source = cell.get("source", "")
+    return position, "".join(source) if isinstance(source, list) else str(source)
 
 
 def read_parameters(source: str) -> tuple[Parameter, ...]:

@@ -71,7 +71,7 @@ def parameters_hash(values: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
 
 
-def night_of(values: dict[str, Any]) -> date | None:
+def _night_parameter(values: dict[str, Any]) -> date | None:
     text = values.get("night")
     return date.fromisoformat(text) if text else None
 
@@ -141,7 +141,7 @@ def run_report(
     require_role(actor, RUN_ROLES, "run reports")
     template = find_template(template_name, settings.report_templates_dir)
     values = check_values(template.parameters, given)
-    night = night_of(values)
+    night = _night_parameter(values)
     if night is not None:
         _check_night_over(settings, night, now())
     values_hash = parameters_hash(values)
@@ -190,7 +190,7 @@ def _execute(
     failed_cell, error = None, None
     try:
         executed = staging / "report.ipynb"
-        _papermill(template.path, executed, values, settings, on_cell)
+        _papermill(template, executed, values, settings, on_cell)
         (staging / "report.html").write_text(to_html(executed), encoding="utf-8")
     except _CellFailed as failure:
         failed_cell, error = failure.cell, failure.message
@@ -253,7 +253,7 @@ def kernel_environment(settings: Settings) -> dict[str, str]:
 
 
 def _papermill(
-    source: Path,
+    template: Template,
     executed: Path,
     values: dict[str, Any],
     settings: Settings,
@@ -276,33 +276,24 @@ def _papermill(
 
     try:
         papermill.execute_notebook(
-            str(source),
+            str(template.path),
             str(executed),
             parameters=values,
             kernel_name=KERNEL,
             progress_bar=False,
             cwd=str(executed.parent),
             kernel_manager_class=KernelWithSettings,
-            **({"on_cell_executed": _progress(on_cell, source)} if on_cell else {}),
+            **({"on_cell_executed": _progress(on_cell, template.cells + 1)} if on_cell else {}),
         )
     except PapermillExecutionError as failure:
         first_line = next((line for line in failure.source.splitlines() if line.strip()), "")
         message = f"{failure.ename}: {failure.evalue} (in: {first_line.strip()[:120]})"
-        raise _CellFailed(_template_cell(source, failure.cell_index), message) from None
+        # The failing cell's number in the template (1 = the first): papermill added one after the parameters.
+        index = failure.cell_index
+        raise _CellFailed(index if index > template.parameters_at else index + 1, message) from None
 
 
-def _template_cell(source: Path, executed_index: int) -> int:
-    """The failing cell's number in the template (1 = the first): papermill added one cell after the parameters."""
-    cells = json.loads(source.read_text(encoding="utf-8")).get("cells", [])
-    tagged = next(
-        (i for i, cell in enumerate(cells) if "parameters" in cell.get("metadata", {}).get("tags", [])), len(cells)
-    )
-    return executed_index if executed_index > tagged else executed_index + 1
-
-
-def _progress(on_cell: Callable[[int, int], None], source: Path) -> Callable[..., None]:
-    total = len(json.loads(source.read_text(encoding="utf-8")).get("cells", [])) + 1  # papermill adds one
-
+def _progress(on_cell: Callable[[int, int], None], total: int) -> Callable[..., None]:
     def hook(cell: Any = None, cell_index: int = 0, **_ignored: Any) -> None:
         on_cell(cell_index + 1, total)
 

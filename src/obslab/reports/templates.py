@@ -31,6 +31,8 @@ class Template:
     description: str
     version: str
     parameters: tuple[Parameter, ...]
+    cells: int  # how many cells it has; papermill adds one, with the values, after the parameters cell
+    parameters_at: int  # the parameters cell's position (0 = the first)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -49,7 +51,8 @@ def load_template(path: Path) -> Template:
         raw = path.read_bytes()
         notebook = json.loads(raw)
         meta = notebook.get("metadata", {}).get("obslab", {})
-        parameters = read_parameters(parameters_cell(notebook))
+        parameters_at, source = parameters_cell(notebook)
+        parameters = read_parameters(source)
     except (OSError, ValueError, TemplateError) as error:
         raise TemplateError(f"report template {path}: {error}") from None
     declared = str(meta.get("version", "0"))
@@ -60,6 +63,8 @@ def load_template(path: Path) -> Template:
         description=str(meta.get("description", "")),
         version=f"{declared}+{hashlib.sha256(raw).hexdigest()[:12]}.obslab-{__version__}",
         parameters=parameters,
+        cells=len(notebook.get("cells", [])),
+        parameters_at=parameters_at,
     )
 
 

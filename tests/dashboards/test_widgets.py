@@ -39,3 +39,23 @@ def test_float_columns_show_no_stray_zeros_unless_the_caller_formats_them() -> N
     assert table.formatters["priority"].format == WHOLE_OR_DECIMAL and table.formatters["slew_s"] is own
     assert set(table.formatters) == {"priority", "slew_s"}  # integers and text are left alone
     assert data_table(frame, empty="none").formatters["priority"] is not table.formatters["priority"]
+
+
+def test_new_rows_of_other_dtypes_are_sent_as_data_alone_never_as_a_new_configuration() -> None:
+    # A new configuration makes the browser rebuild the table and drop rows that arrive meanwhile (the run browser
+    # then showed the previous night's rows); a new column set still gets its configuration.
+    import pandas as pd
+    from bokeh.document import Document
+
+    from obslab.dashboards.widgets import data_table
+
+    measured = pd.DataFrame({"name": ["a", "b"], "strehl": [1.5, 2.0], "ok": [True, False]})
+    unmeasured = pd.DataFrame({"name": ["c"], "strehl": [None], "ok": [None]})  # object dtypes: other sorters
+    table = data_table(measured, empty="none", groupby=["name"])
+    model = table.get_root(Document())
+    sent: list[str] = []
+    model.on_change("configuration", lambda _attr, _old, _new: sent.append("configuration"))
+    table.value = unmeasured
+    assert sent == [] and list(model.source.data["name"]) == ["c"]
+    table.value = unmeasured.assign(extra=[1])
+    assert sent == ["configuration"] and "extra" in [c["field"] for c in model.configuration["columns"]]

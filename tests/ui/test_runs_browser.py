@@ -85,6 +85,14 @@ def cells(page: Any, field: str, table: str = "obslab-runs-table") -> list[str]:
     return page.evaluate(TABLE_COLUMN, [table, field])
 
 
+def column_of_length(page: Any, field: str, length: int) -> list[str]:
+    """The exposures table's column once it holds ``length`` rows."""
+    page.wait_for_function(
+        f"(n) => ({TABLE_COLUMN})(['obslab-runs-table', '{field}'])?.length === n", arg=length, timeout=30_000
+    )
+    return cells(page, field)
+
+
 def column_becomes(page: Any, table: str, field: str, expected: list[str]) -> None:
     page.wait_for_function(
         f"(wanted) => JSON.stringify(({TABLE_COLUMN})(['{table}', '{field}'])) === JSON.stringify(wanted)",
@@ -146,7 +154,7 @@ def test_nights_filters_paging_detail_and_force_redo(
         # Paging in the database: 25 a page, and the second page holds the next ones.
         p.locator("select:has(option[value='200'])").select_option("25")
         status_says(p, f"Page 1 of {-(-len(seen) // 25)} · {len(seen)} exposures")
-        first = cells(p, "name")
+        first = column_of_length(p, "name", 25)  # the status line can come before the rows
         p.locator(".obslab-page-next button").click()
         status_says(p, "Page 2 of")
         second = column_changes(p, "name", first)

@@ -113,7 +113,24 @@ def data_table(
     }
     merged["formatters"] = floats | dict(options.get("formatters", {}))
     merged["stylesheets"] = [TABLE_CSS, *options.get("stylesheets", [])]
-    return pn.widgets.Tabulator(frame, **merged)
+    return SteadyTabulator(frame, **merged)
+
+
+class SteadyTabulator(pn.widgets.Tabulator):
+    """A Tabulator whose configuration does not follow the dtypes of each new value, so new rows never redraw it.
+
+    Panel re-derives the column sorters from the value's dtypes at every new value and sends the configuration
+    again when they differ (a float column that is all None on one page is of object dtype); the browser then
+    rebuilds the whole table, and rows that arrive while it rebuilds are dropped (Panel 1.9's ``setData`` returns
+    while building). The page kept showing the previous rows while the server held the new ones, so a click opened
+    nothing (the row's index was past the new frame's end) or the wrong row. Same columns, same configuration:
+    the data message alone brings the new rows.
+    """
+
+    def _update_columns(self, event: Any, model: Any) -> None:
+        if event.name == "value" and [column.field for column in model.columns] == self._get_fields():
+            return
+        super()._update_columns(event, model)
 
 
 def _text(value: Any) -> str:

@@ -6,7 +6,7 @@ from obslab.catalog.models import DutyShift, Observation, ObservationParameter, 
 from obslab.configs.models import ConfigurationItem, InstrumentConfiguration
 from obslab.db import Base
 from obslab.notify import Notification
-from obslab.observing.models import DataProduct, Exposure, FrameFile, Metric, Night, PipelineStage
+from obslab.observing.models import DataProduct, Exposure, FrameFile, Metric, Night, NightLoss, PipelineStage
 from obslab.reports.models import Report
 from obslab.scheduling.models import (
     Alert,
@@ -30,6 +30,7 @@ __all__ = [
     "InstrumentConfiguration",
     "Metric",
     "Night",
+    "NightLoss",
     "Notification",
     "Observation",
     "ObservationParameter",

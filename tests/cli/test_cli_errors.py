@@ -55,6 +55,8 @@ ARGUMENTS: dict[tuple[str, ...], list[str]] = {
     ("express",): ["20001"],
     ("notify", "reminders"): [],
     ("observe", "ingest"): ["{inbox}"],
+    ("observe", "loss"): ["20261121", "--from", "2026-11-22T03:00", "--to", "2026-11-22T04:00", "--cause", "weather"],
+    ("observe", "losses"): ["20261121"],
     ("pipeline", "run"): ["--night", "20261205"],
     ("pipeline", "status"): [],
     ("notify", "send"): [],

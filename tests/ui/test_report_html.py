@@ -39,7 +39,7 @@ def report_file(writable_demo_database: str, tmp_path: Path) -> Path:
         with sessions() as session:
             staff = find_user(session, "sobrien")
         settings = Settings(database_url=writable_demo_database, data_dir=tmp_path / "data")
-        outcome = run_report(sessions, settings, staff, "nightly", {"night": "20261119"}, now=fixed_clock)
+        outcome = run_report(sessions, settings, staff, "nightly", {"night": "20261118"}, now=fixed_clock)
     finally:
         engine.dispose()
     return Path(outcome.html_path)
@@ -69,12 +69,17 @@ def test_the_nightly_report_opens_offline_with_every_figure_drawn(page: tuple[Wa
     p = watched.page
     p.route("**/favicon.ico", lambda route: route.fulfill(status=204))  # the browser asks; a file has none
     p.goto(url)
-    p.wait_for_function(f"() => {{ const f = ({FIGURES})(); return f && f.length >= 2; }}", timeout=30_000)
+    p.wait_for_function(f"() => {{ const f = ({FIGURES})(); return f && f.length >= 4; }}", timeout=30_000)
     figures = p.evaluate(FIGURES)
     titles = sorted(f["title"] for f in figures if f["title"])
-    assert titles == ["Seeing", "Strehl ratio"] and all(f["renderers"] > 0 for f in figures if f["title"])
+    assert titles == ["Planned against taken", "Seeing", "Strehl ratio", "The night's hours"]
+    assert all(f["renderers"] > 0 for f in figures if f["title"])
     text = p.locator("body").inner_text()
-    assert "the night of 2026-11-19" in text and "Shutter open on science" in text and "Alarms raised" in text
+    assert "the night of 2026-11-18" in text and "Shutter open on science" in text and "Alarms raised" in text
+    # The AO loop failed that night: the block it cost is named with the night log's reason.
+    assert "of which lost to technical (night log)" in text and "technical: AO loop would not close" in text
+    for section in ("Planned against executed", "Alerts received", "sign-off activity", "Configuration changes"):
+        assert section in text
     assert "Traceback" not in text and "Error" not in text
     assert VIEWPORT == {"width": 1400, "height": 1000}
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -85,7 +85,7 @@ def test_bad_values_are_refused_naming_parameter_and_value(given: dict[str, str]
 def test_the_packaged_nightly_template_takes_a_night() -> None:
     nightly = find_template("nightly", None)
     assert nightly.path.parent == PACKAGED and [p.name for p in nightly.parameters] == ["night"]
-    assert nightly.title == "Nightly summary" and nightly.version.startswith("1+")
+    assert nightly.title == "Nightly summary" and nightly.version.startswith("2+")
 
 
 def test_a_deployments_folder_adds_templates_and_may_replace_one(tmp_path: Path) -> None:

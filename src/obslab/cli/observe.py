@@ -7,6 +7,7 @@ from datetime import date
 import click
 
 from obslab.cli._app import App, actor, emit_json, json_option, night_date, reports_errors
+from obslab.configs.text_input import ISO_ALLOWED
 from obslab.formatting import utc
 
 #: Exit status when every FITS file of the folder was refused (nothing ingested, nothing there before).
@@ -60,3 +61,50 @@ def observe_ingest(app: App, directory: str, night: date | None, as_json: bool) 
         click.echo(report.summary())
     if report.all_refused:
         raise SystemExit(ALL_REFUSED)
+
+
+@observe.command("loss")
+@click.argument("night", callback=night_date, metavar="YYYYMMDD")
+@click.option("--from", "from_text", required=True, help=f"When the time began to be lost: {ISO_ALLOWED}.")
+@click.option("--to", "to_text", required=True, help="When observing could go on again (same form).")
+@click.option("--cause", required=True, help="weather, technical or other.")
+@click.option("--note", default="", help="What happened, for the night log and the nightly report.")
+@click.pass_obj
+@reports_errors
+def observe_loss(app: App, night: date, from_text: str, to_text: str, cause: str, note: str) -> None:
+    """Log that part of the night of NIGHT was lost (the night operator's night log); needs the scheduler role.
+
+    The nightly report totals the losses by cause and names the one that kept a planned block from being observed.
+    """
+    from obslab.configs.text_input import iso_moment
+    from obslab.observing.losses import record_loss
+
+    start, end = iso_moment(from_text, "--from"), iso_moment(to_text, "--to")
+    with app.transaction() as session:
+        loss = record_loss(
+            session, actor(app, session), app.context.site, night, start, end, cause, note, now=app.context.now
+        )
+        minutes = (loss.end - loss.start).total_seconds() / 60
+        click.echo(f"logged {minutes:.0f} min lost to {loss.cause.value} on the night of {night:%Y%m%d}")
+
+
+@observe.command("losses")
+@click.argument("night", callback=night_date, metavar="YYYYMMDD")
+@json_option("Print the losses as JSON.")
+@click.pass_obj
+@reports_errors
+def observe_losses(app: App, night: date, as_json: bool) -> None:
+    """The time lost in the night of NIGHT, as the night log has it."""
+    from obslab.observing.losses import losses_of
+
+    with app.sessions() as session:
+        rows = [
+            {"start": loss.start, "end": loss.end, "cause": loss.cause.value, "note": loss.note}
+            for loss in losses_of(session, night)
+        ]
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{utc(row['start'])} - {utc(row['end'])}  {row['cause']:<9}  {row['note']}")
+    click.echo(f"{len(rows)} loss(es) logged for the night of {night:%Y%m%d}")

@@ -1,4 +1,5 @@
-"""Demo nights: the last three local nights at the site, Robo-AO-like raw files written in darkness and ingested."""
+"""Demo nights: the last three local nights at the site, Robo-AO-like raw files written in darkness and ingested,
+with the plan each was observed from and the night log's losses (``night_log.py``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from obslab.astro import earth_location
 from obslab.audit import AuditEvent
 from obslab.demo.configs import FILTERS
 from obslab.demo.context import DemoContext, PlannedExposure
+from obslab.demo.night_log import lost_exposure, night_note, store_plans_and_losses
 from obslab.demo.people import ADMIN
 from obslab.demo.targets import bright_stars
 from obslab.observing.ingest import ingest_night
@@ -205,17 +207,19 @@ def ensure_nights(ctx: DemoContext, raw_dir: Path) -> list[date]:
                 night_date=night,
                 site_name=ctx.site.name,
                 created_at=ctx.moment,
-                notes=ctx.rng("night-notes", night.isoformat()).choice(_NIGHT_NOTES),
+                notes=night_note(ctx, night) or ctx.rng("night-notes", night.isoformat()).choice(_NIGHT_NOTES),
             )
             for night in nights
         ]
     )
-    for night in nights:
+    for night, dark in zip(nights, dark_intervals(ctx, nights), strict=True):
         planned = sorted((plan for plan in plans if plan.night == night), key=lambda plan: plan.started_at)
         if not planned:
             continue
+        lost = lost_exposure(ctx, night, planned)
+        taken = [plan for plan in planned if plan is not lost]
         seed = ctx.rng("frames", night.isoformat()).getrandbits(31)
-        write_exposures(raw_dir, night, _raw_files(ctx, night, planned), seed=seed, camera=CAMERA)
+        write_exposures(raw_dir, night, _raw_files(ctx, night, taken), seed=seed, camera=CAMERA)
         with ctx.through_services([Exposure, FrameFile, Program, AuditEvent]):
             report = ingest_night(
                 ctx.session,
@@ -226,6 +230,7 @@ def ensure_nights(ctx: DemoContext, raw_dir: Path) -> list[date]:
             )
         if report.refused:
             raise RuntimeError(f"the demo's raw files of {night} were refused: {report.refused}")
+        store_plans_and_losses(ctx, night, dark, planned, lost)
     _add_members(ctx)
     return nights
 

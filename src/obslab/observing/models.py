@@ -6,11 +6,11 @@ import math
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Text, UniqueConstraint, event, text
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from obslab.db import Base, Versioned, str_enum, utcnow
-from obslab.observing.types import ExposureKind, StageState
+from obslab.observing.types import ExposureKind, LossCause, StageState
 
 
 class Night(Base):
@@ -25,6 +25,27 @@ class Night(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     exposures: Mapped[list[Exposure]] = relationship(back_populates="night", order_by="Exposure.started_at")
+    losses: Mapped[list[NightLoss]] = relationship(
+        back_populates="night", order_by="NightLoss.start", cascade="all, delete-orphan"
+    )
+
+
+class NightLoss(Base):
+    """A span of the night lost to weather or a failure, as the night log records it (UTC)."""
+
+    __tablename__ = "night_losses"
+    __table_args__ = (CheckConstraint('start < "end"', name="interval"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    night_id: Mapped[int] = mapped_column(ForeignKey("nights.id", ondelete="CASCADE"), index=True)
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    cause: Mapped[LossCause] = mapped_column(str_enum(LossCause, length=16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    night: Mapped[Night] = relationship(back_populates="losses")
 
 
 class Program(Base):

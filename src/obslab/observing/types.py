@@ -1,4 +1,4 @@
-"""Observing's enums: exposure kinds and pipeline stage states (pure: no database)."""
+"""Observing's enums: exposure kinds, causes of lost time and pipeline stage states (pure: no database)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,14 @@ class ExposureKind(enum.StrEnum):
     FLAT = "flat"
     SEEING = "seeing"
     POINTING = "pointing"
+
+
+class LossCause(enum.StrEnum):
+    """Why dark time was lost: the night log's causes, as the nightly report totals them."""
+
+    WEATHER = "weather"  # clouds, humidity, wind: the dome closed
+    TECHNICAL = "technical"  # a failure of the telescope, the AO system, the camera or the software
+    OTHER = "other"
 
 
 class StageState(enum.StrEnum):

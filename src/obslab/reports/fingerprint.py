@@ -2,7 +2,7 @@
 none of it changed (new exposures, a stage run again, a metric rewritten, a new plan, an alarm acknowledged, ...).
 
 Each part is an aggregate that moves when its rows change: counts, the largest id (new rows), the sum of the
-optimistic-lock versions (an updated row), sums of values. A night's parts are bounded by its window, local noon
+optimistic-lock versions (an updated row), sums of values; the night log's losses too. A night's parts are bounded by its window, local noon
 to local noon at the site.
 """
 
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from obslab.audit import AuditEvent
 from obslab.configs.models import InstrumentConfiguration
-from obslab.observing.models import Alarm, Exposure, Metric, Night, PipelineStage
+from obslab.observing.models import Alarm, Exposure, Metric, Night, NightLoss, PipelineStage
 from obslab.scheduling.models import Alert, Schedule
 from obslab.scheduling.night import night_window
 from obslab.settings import Site
@@ -58,6 +58,12 @@ def _parts(session: Session, night_ids: Select[tuple[int]], start: datetime, end
         "alarms": _summary(
             session,
             select(func.count(), func.max(Alarm.id), func.max(Alarm.acknowledged_at)).where(of_night(Alarm.night_id)),
+        ),
+        "losses": _summary(  # a loss may be logged the next day, outside the window's audit events
+            session,
+            select(func.count(), func.max(NightLoss.id), func.max(NightLoss.recorded_at)).where(
+                of_night(NightLoss.night_id)
+            ),
         ),
         "plans": _summary(
             session,

@@ -213,7 +213,7 @@ def _execute(
         outcome = _outcome(report, cached=False)
     if error is not None:
         where = f"cell {failed_cell}: " if failed_cell else ""
-        raise ReportFailedError(f"report {report_id} ({template.name}) failed: {where}{error}")
+        raise ReportFailedError(f"report {report_id} ({template.name}) failed: {where}{error}", report=report_id)
     return outcome
 
 

@@ -2,8 +2,8 @@
 none of it changed (new exposures, a stage run again, a metric rewritten, a new plan, an alarm acknowledged, ...).
 
 Each part is an aggregate that moves when its rows change: counts, the largest id (new rows), the sum of the
-optimistic-lock versions (an updated row), sums of values; the night log's losses too. A night's parts are bounded by its window, local noon
-to local noon at the site.
+optimistic-lock versions (an updated row), sums of values; the night log's losses too. A night's parts are bounded
+by its window, local noon to local noon at the site.
 """
 
 from __future__ import annotations

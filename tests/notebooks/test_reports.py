@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import nbformat
 import pytest
 from click.testing import CliRunner
-from nbformat.v4 import new_code_cell, new_notebook
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.access import find_user
 from obslab.cli import main
-from obslab.db import make_engine, make_session_factory
 from obslab.errors import InvalidInputError, PermissionDeniedError
 from obslab.observing.models import Alarm, Night
 from obslab.reports.models import Report
@@ -27,32 +23,6 @@ from obslab.settings import Settings
 from tests.helpers.support import fixed_clock
 
 NIGHT = "20261119"  # over at the demo's clock; 20261120 ends at local noon the day the clock stands in
-FAILING = new_notebook(
-    cells=[
-        new_code_cell('night: str = ""  # a night', metadata={"tags": ["parameters"]}),
-        new_code_cell("ratio = 1"),
-        new_code_cell("ratio / 0  # the template's own bug"),
-    ],
-    metadata={
-        "kernelspec": {"name": "obslab", "display_name": "obslab", "language": "python"},
-        "obslab": {"version": "1"},
-    },
-)
-
-
-@pytest.fixture
-def sessions(writable_demo_database: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(writable_demo_database)
-    yield make_session_factory(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def settings(writable_demo_database: str, tmp_path: Path) -> Settings:
-    own = tmp_path / "templates"
-    own.mkdir()
-    nbformat.write(FAILING, own / "broken.ipynb")
-    return Settings(database_url=writable_demo_database, data_dir=tmp_path / "data", report_templates_dir=own)
 
 
 def staff(sessions: sessionmaker[Session]) -> object:

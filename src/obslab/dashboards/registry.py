@@ -114,6 +114,14 @@ DASHBOARDS: tuple[DashboardEntry, ...] = (
         viewer="obslab.dashboards.trending:TrendingView",
     ),
     DashboardEntry(
+        slug="reports",
+        title="Reports",
+        description=(
+            "Nightly reports: the archive by template, night and state, a report read in place, run now with progress."
+        ),
+        viewer="obslab.dashboards.reports:ReportsView",
+    ),
+    DashboardEntry(
         slug="configs",
         title="Configurations",
         description=(

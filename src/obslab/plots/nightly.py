@@ -95,18 +95,18 @@ def plan_timeline(
     layers: list[Any] = []
     if dark is not None:
         layers.append(hv.VSpan(_naive(dark[0]), _naive(dark[1])).opts(color="#eaeef2", alpha=0.6))
-    for loss in losses:
-        layers.append(
-            hv.VSpan(_naive(loss["start"]), _naive(loss["end"])).opts(
-                color=LOSS_COLOURS.get(loss["cause"], OTHER_COLOUR), alpha=0.18
-            )
-        )
+    for cause, colour in LOSS_COLOURS.items():  # as rectangles, not spans: a legend entry each, with its colour
+        spans = [(_naive(x["start"]), 0.0, _naive(x["end"]), 2.0) for x in losses if x["cause"] == cause]
+        if spans:
+            layers.append(hv.Rectangles(spans, label=f"lost: {cause}").opts(color=colour, alpha=0.2, line_alpha=0))
     for outcome, colour in OUTCOME_COLOURS.items():
         rows = [
             (_naive(b.start), 1.1, _naive(b.end), 1.9, b.request, b.reason or outcome)
             for b in blocks
             if b.outcome == outcome
         ]
+        if not rows:  # no legend entry for an outcome the night did not have
+            continue
         layers.append(
             hv.Rectangles(rows, vdims=["request", "why"], label=f"planned: {outcome}").opts(
                 color=colour, line_color=colour, tools=["hover"]
@@ -117,9 +117,6 @@ def plan_timeline(
             color="#444", line_color="#444"
         )
     )
-    for cause, colour in LOSS_COLOURS.items():
-        if any(loss["cause"] == cause for loss in losses):
-            layers.append(hv.Curve([], label=f"lost: {cause}").opts(color=colour, line_width=8, alpha=0.4))
     return hv.Overlay(layers).opts(
         hv.opts.Overlay(
             title="Planned against taken",

@@ -12,14 +12,12 @@ from typing import Any
 
 def load_bokeh() -> None:
     """Write BokehJS into the notebook's output, once, and draw HoloViews figures with Bokeh."""
-    import holoviews as hv
     from bokeh.resources import INLINE
     from IPython.display import HTML, display
 
     from obslab.plots.backend import use_bokeh
 
     use_bokeh()
-    hv.Store.set_current_backend("bokeh")  # what hv.extension would do, without its Panel display hooks
     # The code itself only: INLINE also names script files by URL (Panel registers one for its ES modules, which a
     # report never draws), and a file opened on its own would fetch those from wherever it was opened.
     display(HTML("".join(f'<script type="text/javascript">{code}</script>' for code in INLINE.js_raw)))

@@ -320,3 +320,28 @@ def test_the_demo_stores_its_nights_plans_and_takes_its_alerts_through_the_real_
         answer = explain(session, too.name, local_today)
         assert answer["scheduled"] is True, answer
         assert explain(session, "REQ-0004", nights[2])["schedule_version"] == 1
+
+
+@pytest.mark.slow  # loads the demo with its raw files (about 10 s)
+def test_a_load_while_the_sites_night_is_under_way_keeps_one_active_plan_a_night(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    # 04:00 at Kitt Peak: the alerts arrive during the night under way, whose stored plan the ToO then re-plans.
+    at_night = datetime(2026, 11, 21, 11, 0, tzinfo=UTC)
+    engine = make_engine(migrated_url)
+    try:
+        with make_session_factory(engine)() as session, session.begin():
+            load_demo(session, site=KITT_PEAK, seed=5, now=lambda: at_night, raw_dir=tmp_path / "raw")
+        with make_session_factory(engine)() as session:
+            plans = session.execute(select(Schedule.night, Schedule.version_number, Schedule.status)).all()
+    finally:
+        engine.dispose()
+    by_night: dict[object, list[tuple[int, str]]] = {}
+    for night, version, status in plans:
+        by_night.setdefault(night, []).append((version, status.value))
+    for night, versions in by_night.items():
+        numbers = sorted(v for v, _ in versions)
+        assert numbers == list(range(1, len(numbers) + 1)), night
+        assert [s for v, s in sorted(versions)][-1] == "active" and sum(s == "active" for _, s in versions) == 1
+    under_way = at_night.astimezone(KITT_PEAK.zone).date() - timedelta(days=1)  # the night of 2026-11-20
+    assert len(by_night[under_way]) >= 2  # the plan it began with, and the re-plans the accepted alerts made

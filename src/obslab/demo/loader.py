@@ -88,9 +88,11 @@ def load_demo(
     observation_ids = insert_observations(ctx, observations)
     play_revisions(ctx, stories)
     ensure_requests(ctx, observations, observation_ids)
-    ensure_plans_and_alerts(ctx)
     if raw_dir is not None:
+        # The recent nights first, each with the plan it was observed from: an alert of the load's own night (a
+        # load while the site's night is under way) then re-plans that night's stored plan, as it would have.
         ensure_nights(ctx, raw_dir)
+    ensure_plans_and_alerts(ctx)
     ensure_duty_roster(ctx)
     inserted = {table: count for table, count in sorted(ctx.inserted.items()) if count}
     if inserted:

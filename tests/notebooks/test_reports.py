@@ -116,3 +116,17 @@ def test_the_command_runs_lists_and_reuses_a_report(writable_demo_database: str,
     assert [(r["id"], r["state"], r["run_by"]) for r in listed][:1] == [(outcome["id"], "done", "sobrien")]
     refused = runner.invoke(main, ["report", "run", "nightly", "--night", NIGHT, "--param", "colour=red"], env=env)
     assert refused.exit_code == 1 and refused.output.startswith("Error: parameter: 'colour' is not allowed")
+
+
+def test_a_run_whose_files_cannot_be_written_is_recorded_failed_not_left_running(
+    sessions: sessionmaker[Session], writable_demo_database: str, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "data"
+    blocked.write_text("a file where the data folder should be")  # so no folder under it can be made
+    settings = Settings(database_url=writable_demo_database, data_dir=blocked)
+    with pytest.raises(ReportFailedError, match="NotADirectoryError") as raised:
+        run_report(sessions, settings, staff(sessions), "nightly", {"night": NIGHT}, now=fixed_clock)
+    with sessions() as session:
+        report = session.get(Report, raised.value.details["report"])
+        assert report.state == ReportState.FAILED and report.finished_at is not None and report.html_path is None
+        assert "NotADirectoryError" in report.error

@@ -183,12 +183,12 @@ def _execute(
     on_cell: Callable[[int, int], None] | None,
 ) -> ReportRun:
     partial_root = settings.reports_dir / ".partial"
-    _sweep(partial_root)
     staging = partial_root / f"{report_id}-{uuid.uuid4().hex[:8]}"
-    staging.mkdir(parents=True)
     started = time.perf_counter()
     failed_cell, error = None, None
-    try:
+    try:  # the archive's folders too: a run that cannot write its files is recorded as failed, not left running
+        _sweep(partial_root)
+        staging.mkdir(parents=True)
         executed = staging / "report.ipynb"
         _papermill(template, executed, values, settings, on_cell)
         (staging / "report.html").write_text(to_html(executed), encoding="utf-8")
@@ -203,8 +203,12 @@ def _execute(
         assert report is not None
         report.finished_at, report.duration_s = now(), duration
         if error is None:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging, final)
+            try:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staging, final)
+            except OSError as unwritable:
+                error = f"the archive could not keep the report: {unwritable}"
+        if error is None:
             report.state = ReportState.DONE
             report.notebook_path, report.html_path = str(final / "report.ipynb"), str(final / "report.html")
         else:

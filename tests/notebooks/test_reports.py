@@ -124,8 +124,8 @@ def test_a_run_whose_files_cannot_be_written_is_recorded_failed_not_left_running
     blocked = tmp_path / "data"
     blocked.write_text("a file where the data folder should be")  # so no folder under it can be made
     settings = Settings(database_url=writable_demo_database, data_dir=blocked)
-    with pytest.raises(ReportFailedError, match="NotADirectoryError") as raised:
-        run_report(sessions, settings, staff(sessions), "nightly", {"night": NIGHT}, now=fixed_clock)
+    with pytest.raises(ReportFailedError, match="NotADirectoryError") as raised:  # forced: no archived copy
+        run_report(sessions, settings, staff(sessions), "nightly", {"night": NIGHT}, force=True, now=fixed_clock)
     with sessions() as session:
         report = session.get(Report, raised.value.details["report"])
         assert report.state == ReportState.FAILED and report.finished_at is not None and report.html_path is None

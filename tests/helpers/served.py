@@ -132,6 +132,10 @@ def server(
                         ) from None
                     time.sleep(0.3)
             yield Server(process, base, log_path)
+        except BaseException:
+            # The server's own account of a failure seen from outside (pytest shows it beside the failure).
+            print(f"--- the end of {log_path.name} ---\n{log_path.read_text(errors='replace')[-6000:]}")
+            raise
         finally:
             stop_tree(process)
 

@@ -59,7 +59,15 @@ class ObslabKernelManager(AsyncMappingKernelManager):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self._started: set[str] = set()
         self._out_of_pool: set[str] = set()
+
+    async def start_kernel(self, *args: Any, **kwargs: Any) -> str:
+        kernel_id = await super().start_kernel(*args, **kwargs)
+        # Voila's pool entry for this kernel is done as soon as this returns (nothing awaits in between), so from
+        # here on Voila's own check tells a pooled kernel from one handed out.
+        self._started.add(kernel_id)
+        return kernel_id
 
     async def cull_kernel_if_idle(self, kernel_id: str) -> None:
         """Cull an idle kernel no browser is connected to, counting its idle time from when the pool let it go.
@@ -67,8 +75,12 @@ class ObslabKernelManager(AsyncMappingKernelManager):
         A preheated kernel may wait in the pool for hours; its last activity is when it rendered the
         notebook.  Once a page takes it, the browser needs seconds to load the scripts and connect,
         and a cull in that gap would kill the kernel of a page just opened.  Voila calls this only for
-        kernels outside the pool, so the first call for a kernel restarts its idle clock instead.
+        kernels outside the pool, so the first call for a kernel restarts its idle clock instead.  A kernel still
+        starting is listed before its pool entry is done, which would look handed out to Voila's check: it is left
+        alone until its start has returned (its idle clock began then).
         """
+        if kernel_id not in self._started:
+            return
         if kernel_id not in self._out_of_pool:
             self._out_of_pool.add(kernel_id)
             self._kernels[kernel_id].last_activity = datetime.now(UTC)
@@ -84,5 +96,6 @@ class ObslabKernelManager(AsyncMappingKernelManager):
         return_freed_memory()
 
     def remove_kernel(self, kernel_id: str) -> Any:
+        self._started.discard(kernel_id)
         self._out_of_pool.discard(kernel_id)
         return super().remove_kernel(kernel_id)

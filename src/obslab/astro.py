@@ -1,7 +1,12 @@
-"""astropy set up for offline use, and the configured site as an astropy EarthLocation."""
+"""astropy set up for offline use, its UT1-UTC table kept compact, and the site as an astropy EarthLocation."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import logging
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,6 +28,63 @@ def configure_astropy_offline() -> None:
     iers.conf.auto_download = False
     iers.conf.auto_max_age = None
     iers.conf.iers_degraded_accuracy = "warn"
+
+
+log = logging.getLogger(__name__)
+
+
+def cache_dir() -> Path:
+    """Where obslab keeps what it can rebuild: ``$XDG_CACHE_HOME/obslab``, else ``~/.cache/obslab``."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "obslab"
+
+
+@functools.cache
+def ut1_utc_table() -> Any:
+    """UT1-UTC by day as an astropy IERS table, interpolated exactly as astropy's own, from a compact copy.
+
+    astropy's table comes from the IERS-A and IERS-B text files it ships, parsed on first use: about 0.9 s in
+    every new process (each report's kernel, each command that plans a night), for two columns of numbers. The
+    two columns are kept in the cache folder, named by the astropy and IERS-data versions they came from, and
+    read back in a millisecond; a copy that cannot be read or written only costs the parse.
+    """
+    import astropy
+    import astropy.units as u
+    import numpy as np
+    from astropy.table import QTable
+    from astropy.utils import iers
+
+    try:
+        from astropy_iers_data import __version__ as iers_version
+    except ImportError:  # an astropy that still bundles its tables: its own version names them
+        iers_version = astropy.__version__
+    path = cache_dir() / f"ut1-utc-astropy-{astropy.__version__}-iers-{iers_version}.npz"
+    try:
+        with path.open("rb") as file, np.load(file, allow_pickle=False) as stored:  # numpy leaks a bad zip's file
+            mjd, ut1_utc = stored["mjd"], stored["ut1_utc"]
+    except Exception as unreadable:  # missing, cut short, not a zip, other arrays: each only means a rebuild
+        if path.exists():
+            log.warning("rebuilding the UT1-UTC cache %s: %s", path, unreadable)
+        full = iers.earth_orientation_table.get()
+        mjd = np.asarray(full["MJD"].to_value(u.d), dtype=float)
+        ut1_utc = np.asarray(full["UT1_UTC"].to_value(u.s), dtype=float)
+        _keep(path, mjd=mjd, ut1_utc=ut1_utc)
+    return iers.IERS(QTable([mjd * u.d, ut1_utc * u.s], names=["MJD", "UT1_UTC"]))
+
+
+def _keep(path: Path, **arrays: Any) -> None:
+    """Write ``arrays`` to ``path`` whole (another process may be reading it), or not at all."""
+    import numpy as np
+
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with partial.open("wb") as file:
+            np.savez(file, **arrays)
+        os.replace(partial, path)
+    except OSError as unwritable:
+        log.info("UT1-UTC table not cached (%s): it will be parsed again next time", unwritable)
+        with contextlib.suppress(OSError):
+            partial.unlink()
 
 
 def earth_location(site: Site) -> EarthLocation:

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 
+from obslab.astro import ut1_utc_table
 from obslab.scheduling.ephemeris import UNIX_EPOCH_JD, Observer, sun_and_moon
 from obslab.scheduling.types import TwilightLevel
 from obslab.settings import Site
@@ -175,15 +176,12 @@ def _observer(site: Site) -> Observer:
 
 
 def ut1_minus_utc(seconds: np.ndarray) -> np.ndarray:
-    """UT1-UTC (seconds) at UNIX moments, from the IERS table astropy ships (never downloaded), as astropy's Time.
+    """UT1-UTC (seconds) at UNIX moments, as astropy's Time gives it from the IERS tables it ships (never downloaded).
 
     Past the table's end its last prediction holds, as in astropy (UT1-UTC stays under 0.9 s: 14 arcsec of
     rotation at most).
     """
-    from astropy.utils import iers
-
-    table = iers.earth_orientation_table.get()
-    value, _status = table.ut1_utc(UNIX_EPOCH_JD + seconds / 86400.0, 0.0, return_status=True)
+    value, _status = ut1_utc_table().ut1_utc(UNIX_EPOCH_JD + seconds / 86400.0, 0.0, return_status=True)
     return np.asarray(value.to_value("s"), dtype=float)
 
 

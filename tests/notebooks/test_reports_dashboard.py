@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import html
+import threading
+import time
 
 import nbformat
 from sqlalchemy.orm import Session, sessionmaker
@@ -81,3 +83,30 @@ def test_who_may_not_run_is_told_why_and_the_page_builds(settings: Settings, ses
     page = ReportsView(state=outsider)
     page.__panel__()
     assert page.go.disabled
+    time.sleep(0.5)
+    assert outsider.report_kernels is None  # no kernel is warmed for one who may not run reports
+
+
+def test_the_page_warms_a_kernel_once_a_viewer_has_it_and_run_now_takes_it(
+    settings: Settings, sessions: sessionmaker[Session]
+) -> None:
+    state = state_for(settings, sessions)
+    state.force = True  # a run, not the archive's copy
+    viewer_arrived = threading.Event()
+    state.keep_a_kernel_warm(when=viewer_arrived.wait)
+    time.sleep(1)
+    assert state.report_kernels is None  # nobody has the page yet (a kernel in Voila's pool): nothing is warmed
+    viewer_arrived.set()
+    deadline = time.monotonic() + 30
+    while state.report_kernels is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    kernels = state.report_kernels
+    assert kernels is not None
+    try:
+        assert kernels.wait(120)
+        warm = kernels.ready_pid
+        asyncio.run(state.run_now())
+        assert state.error == "" and " ran in " in state.message
+        assert kernels.wait(120) and kernels.ready_pid not in (None, warm)  # it was taken, and another warmed
+    finally:
+        kernels.close()

@@ -9,6 +9,7 @@ import param
 
 from obslab.dashboards.base import PageViewer
 from obslab.dashboards.context import DashboardContext
+from obslab.dashboards.hosting import wait_for_a_viewer
 from obslab.dashboards.shell import error_alert, message_line, shell
 from obslab.dashboards.state.reports import ReportsState
 from obslab.dashboards.widgets import guarded
@@ -52,6 +53,7 @@ class ReportsView(PageViewer):
         self.go = pn.widgets.Button(label="Run now", color="primary", width=110, css_classes=["obslab-reports-run"])
         self.go.on_click(self._run_clicked)
         self.state.param.watch(lambda event: setattr(self.go, "disabled", event.new), "running")
+        self.state.keep_a_kernel_warm(when=wait_for_a_viewer)
 
     def _row_clicked(self, event: Any) -> None:
         self.state.select(int(self.table.value.iloc[event.row]["id"]))

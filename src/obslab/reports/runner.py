@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -28,15 +29,15 @@ from obslab.access import User, require_role
 from obslab.db import Clock, utcnow
 from obslab.errors import InvalidInputError, ObslabError
 from obslab.reports.fingerprint import everything_fingerprint, night_fingerprint
+from obslab.reports.kernels import KERNEL, WarmKernels, private_ipc_address, shut_down
 from obslab.reports.models import Report
 from obslab.reports.parameters import check_values
+from obslab.reports.rendering import to_html
 from obslab.reports.templates import Template, find_template
 from obslab.reports.types import ReportState
 from obslab.scheduling.night import night_window
 from obslab.settings import Settings
 
-KERNEL = "obslab"
-HTML_TEMPLATES = Path(__file__).with_name("html")
 #: Who may run a report: it shows every program's night, so those who see them all, and the pipeline's operators.
 RUN_ROLES = ("staff", "pipeline")
 
@@ -132,11 +133,13 @@ def run_report(
     force: bool = False,
     now: Clock = utcnow,
     on_cell: Callable[[int, int], None] | None = None,
+    kernels: WarmKernels | None = None,
 ) -> ReportRun:
     """Run ``template_name`` with the ``given`` parameters (text, as typed), or return the archived report.
 
     ``on_cell(done, total)`` hears of each cell as it finishes. A failure is recorded and raised as
-    ``ReportFailedError`` after the row says so; nothing of it is left in the archive.
+    ``ReportFailedError`` after the row says so; nothing of it is left in the archive. A long-lived caller passes
+    its ``kernels`` (``kernels.warm_kernels``): the run takes the warm one if it is ready, and another is warmed after.
     """
     require_role(actor, RUN_ROLES, "run reports")
     template = find_template(template_name, settings.report_templates_dir)
@@ -165,7 +168,11 @@ def run_report(
         session.add(report)
         session.flush()
         report_id = report.id
-    return _execute(sessions, settings, template, values, report_id, night, now, on_cell)
+    try:
+        return _execute(sessions, settings, template, values, report_id, night, now, on_cell, kernels)
+    finally:
+        if kernels is not None:
+            kernels.replenish()  # after the run, so the warm-up does not take the run's processor
 
 
 class ReportFailedError(ObslabError):
@@ -181,6 +188,7 @@ def _execute(
     night: date | None,
     now: Clock,
     on_cell: Callable[[int, int], None] | None,
+    kernels: WarmKernels | None,
 ) -> ReportRun:
     partial_root = settings.reports_dir / ".partial"
     staging = partial_root / f"{report_id}-{uuid.uuid4().hex[:8]}"
@@ -190,7 +198,7 @@ def _execute(
         _sweep(partial_root)
         staging.mkdir(parents=True)
         executed = staging / "report.ipynb"
-        _papermill(template, executed, values, settings, on_cell)
+        _papermill(template, executed, values, settings, on_cell, kernels)
         (staging / "report.html").write_text(to_html(executed), encoding="utf-8")
     except _CellFailed as failure:
         failed_cell, error = failure.cell, failure.message
@@ -262,22 +270,35 @@ def _papermill(
     values: dict[str, Any],
     settings: Settings,
     on_cell: Callable[[int, int], None] | None,
+    kernels: WarmKernels | None,
 ) -> None:
     import papermill
     from jupyter_client.manager import AsyncKernelManager
     from papermill.exceptions import PapermillExecutionError
+    from traitlets import default
 
-    environment = {**os.environ, **kernel_environment(settings)}
+    wanted = kernel_environment(settings)
+    environment = {**os.environ, **wanted}
+    folder = str(executed.parent)
 
     class KernelWithSettings(AsyncKernelManager):
         # The kernel reads obslab's settings from its environment: give it the caller's, whoever made them. It talks
-        # over local sockets rather than TCP, which no other user of the machine can reach.
+        # over local sockets rather than TCP, which no other user of the machine can reach. It starts in the run's
+        # folder (papermill's own ``cwd`` would change the whole calling process's folder while the report runs).
         transport = "ipc"
 
+        @default("ip")
+        def _private_address(self) -> str:
+            return private_ipc_address()
+
         async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
-            kw["env"] = environment
+            kw["env"], kw["cwd"] = environment, folder
             await super().start_kernel(**kw)
 
+    warm = kernels.take(wanted) if kernels is not None else None
+    if warm is not None:
+        _change_folder(warm, folder)
+    kernel = {"km": warm} if warm is not None else {"kernel_manager_class": KernelWithSettings}
     try:
         papermill.execute_notebook(
             str(template.path),
@@ -288,8 +309,7 @@ def _papermill(
             # Papermill otherwise writes the whole notebook out before and after every cell (BokehJS and all):
             # 0.8 s of a report's 2 s on a warm kernel. A run is archived whole or not at all, so only its end counts.
             request_save_on_cell_execute=False,
-            cwd=str(executed.parent),
-            kernel_manager_class=KernelWithSettings,
+            **kernel,
             **({"on_cell_executed": _progress(on_cell, template.cells + 1)} if on_cell else {}),
         )
     except PapermillExecutionError as failure:
@@ -298,6 +318,19 @@ def _papermill(
         # The failing cell's number in the template (1 = the first): papermill added one after the parameters.
         index = failure.cell_index
         raise _CellFailed(index if index > template.parameters_at else index + 1, message) from None
+    finally:
+        if warm is not None:  # it ran one report: the next gets a fresh one; its end is not the caller's wait
+            threading.Thread(target=shut_down, args=(warm,), name="obslab-report-kernel-end", daemon=True).start()
+
+
+def _change_folder(manager: Any, folder: str) -> None:
+    """Move a warm kernel into the run's folder, where a template's own files belong, leaving no name behind."""
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.execute_interactive(f"__import__('os').chdir({folder!r})", silent=True, store_history=False, timeout=30)
+    finally:
+        client.stop_channels()
 
 
 def _progress(on_cell: Callable[[int, int], None], total: int) -> Callable[..., None]:
@@ -305,22 +338,6 @@ def _progress(on_cell: Callable[[int, int], None], total: int) -> Callable[..., 
         on_cell(cell_index + 1, total)
 
     return hook
-
-
-def to_html(executed: Path) -> str:
-    """The executed notebook as one HTML page: code hidden, images embedded, no script or style from elsewhere."""
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    notebook = nbformat.read(executed, as_version=4)
-    for cell in notebook.cells:
-        # A display with no data at all (BokehJS's loader leaves one) has nothing to show, and nbconvert warns of it.
-        cell["outputs"] = [o for o in cell.get("outputs", []) if "data" not in o or o["data"]]
-    exporter = HTMLExporter(
-        template_name="obslab", extra_template_basedirs=[str(HTML_TEMPLATES)], exclude_input=True, embed_images=True
-    )
-    body, _ = exporter.from_notebook_node(notebook)
-    return body
 
 
 __all__ = ["KERNEL", "ReportFailedError", "ReportRun", "last_night", "require_kernel", "run_report", "to_html"]

@@ -7,8 +7,8 @@ progress shown moves while the page stays live, and every param is set on the lo
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import html
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,8 @@ from obslab.dashboards.state.trending import night_of
 from obslab.db import Clock, utcnow
 from obslab.errors import InvalidInputError, ObslabError
 from obslab.formatting import utc
-from obslab.reports.runner import RUN_ROLES, ReportRun, last_night, run_report
+from obslab.reports.kernels import WarmKernels, in_own_context, warm_kernels
+from obslab.reports.runner import RUN_ROLES, ReportRun, kernel_environment, last_night, run_report
 from obslab.reports.templates import find_template, template_paths
 from obslab.reports.types import ReportState
 from obslab.reports.views import ReportRow, list_reports
@@ -77,7 +78,27 @@ class ReportsState(DashboardState):
         self.run_night = f"{last_night(self.context.settings, self.now()):%Y%m%d}"
         self.run_refusal = self.refusal(RUN_ROLES, "run reports")
         self._rows: dict[int, ReportRow] = {}
+        self._kernels: WarmKernels | None = None
         self.refresh()
+
+    @property
+    def report_kernels(self) -> WarmKernels | None:
+        """The warm report kernels this page's runs use, once a viewer has the page (see ``keep_a_kernel_warm``)."""
+        return self._kernels
+
+    def keep_a_kernel_warm(self, when: Callable[[], None] = lambda: None) -> None:
+        """For a viewer who may run reports: have this process keep a warm report kernel (``reports.kernels``),
+        once ``when`` returns (it blocks until a person has the page), so Run now skips the kernel's start."""
+        if self.run_refusal:
+            return
+        environment = kernel_environment(self.context.settings)
+        templates = list(template_paths(self._own_templates()).values())
+
+        def warm() -> None:
+            when()
+            self._kernels = warm_kernels(environment, templates)
+
+        threading.Thread(target=warm, name="obslab-report-kernel-warm", daemon=True).start()
 
     def _own_templates(self) -> Path | None:
         return self.context.settings.report_templates_dir
@@ -189,22 +210,18 @@ class ReportsState(DashboardState):
             with self.context.sessions() as session:
                 actor = self.context.actor(session)
             return run_report(
-                self.context.sessions, settings, actor, template, values, force=force, now=self.now, on_cell=heard
+                self.context.sessions,
+                settings,
+                actor,
+                template,
+                values,
+                force=force,
+                now=self.now,
+                on_cell=heard,
+                kernels=self._kernels,
             )
 
-        def work() -> ReportRun:
-            # papermill drives the kernel from an event loop it makes for this thread and keeps in a context variable,
-            # never closed: run in a context of its own and close what it left there, or each run leaks a loop.
-            context = contextvars.copy_context()
-            try:
-                return context.run(run)
-            finally:
-                for value in context.values():
-                    if isinstance(value, asyncio.AbstractEventLoop) and not value.is_closed():
-                        value.close()
-                asyncio.set_event_loop(None)
-
-        return work
+        return lambda: in_own_context(run)  # papermill's event loops for this thread are closed after it
 
 
 __all__ = ["ANY", "COLUMNS", "ReportsState"]

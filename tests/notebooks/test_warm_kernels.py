@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.access import find_user
-from obslab.reports.kernels import WarmKernels, warm_up_code
+from obslab.reports.kernels import WarmKernels, in_own_context, shut_down, warm_up_code
 from obslab.reports.runner import ReportFailedError, ReportRun, kernel_environment, run_report
 from obslab.reports.templates import template_paths
 from obslab.settings import Settings
@@ -100,6 +100,18 @@ def _ends(pid: int, timeout: float = 20) -> bool:
             return False
         time.sleep(0.1)
     return True
+
+
+def test_a_run_that_starts_while_the_kernel_warms_waits_for_it(settings: Settings) -> None:
+    """Someone clicks Run now as the page opens: the kernel warming since then is ready before a cold one would be."""
+    kernels = WarmKernels(kernel_environment(settings), warm_up_code(template_paths(None).values()))
+    try:
+        kernels.replenish()
+        taken = kernels.take(kernel_environment(settings))  # at once, while it warms
+        assert taken is not None and in_own_context(taken.is_alive)
+        shut_down(taken)
+    finally:
+        kernels.close()
 
 
 def test_a_warm_kernel_for_other_settings_is_never_used(

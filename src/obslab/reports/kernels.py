@@ -235,7 +235,13 @@ class WarmKernels:
             raise RuntimeError(f"its warm-up failed: {content.get('ename')}: {content.get('evalue')}")
 
     def take(self, environment: dict[str, str]) -> Any:
-        """The warm kernel's manager, now the caller's to shut down, if one is ready for ``environment``; else None."""
+        """The warm kernel's manager, now the caller's to shut down, if one is ready for ``environment``; else None.
+
+        A kernel still warming for these settings is waited for: it began before a cold start would, so it is ready
+        sooner, and the two would only share the processor.
+        """
+        if environment == self.environment:
+            self.wait(WARM_UP_TIMEOUT)
         with self._lock:
             manager, self._ready = self._ready, None
         if manager is None:

@@ -102,13 +102,14 @@ def _ends(pid: int, timeout: float = 20) -> bool:
     return True
 
 
-def test_a_run_that_starts_while_the_kernel_warms_waits_for_it(settings: Settings) -> None:
+def test_a_run_that_starts_while_the_kernel_warms_waits_for_it(settings: Settings, tmp_path: Path) -> None:
     """Someone clicks Run now as the page opens: the kernel warming since then is ready before a cold one would be."""
     kernels = WarmKernels(kernel_environment(settings), warm_up_code(template_paths(None).values()))
     try:
         kernels.replenish()
-        taken = kernels.take(kernel_environment(settings))  # at once, while it warms
+        taken = kernels.take(kernel_environment(settings), str(tmp_path))  # at once, while it warms
         assert taken is not None and in_own_context(taken.is_alive)
+        assert Path(f"/proc/{taken.provisioner.process.pid}/cwd").resolve() == tmp_path.resolve()  # the run's folder
         shut_down(taken)
     finally:
         kernels.close()

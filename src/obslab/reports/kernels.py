@@ -150,6 +150,23 @@ def private_ipc_address() -> str:
     return str(folder / f"obslab-report-{uuid.uuid4().hex[:12]}")
 
 
+def _run_quietly(manager: Any, code: str, *, wait_for_ready: bool = False) -> None:
+    """Run ``code`` in the kernel outside its history, its output dropped; raise if it fails."""
+    client = manager.client()
+    client.start_channels()
+    try:
+        if wait_for_ready:
+            client.wait_for_ready(timeout=60)
+        reply = client.execute_interactive(
+            code, store_history=False, timeout=WARM_UP_TIMEOUT, output_hook=lambda _message: None
+        )
+    finally:
+        client.stop_channels()
+    content = reply["content"]
+    if content["status"] != "ok":
+        raise RuntimeError(f"in the report kernel: {content.get('ename')}: {content.get('evalue')}")
+
+
 def shut_down(manager: Any) -> None:
     """End a report kernel at once (each runs one report), and its clients' channels, from any thread."""
     for client in getattr(manager, "clients", ()):
@@ -221,21 +238,11 @@ class WarmKernels:
 
     def _start(self, manager: Any) -> None:
         manager.start_kernel(env={**os.environ, **self.environment})
-        client = manager.client()
-        client.start_channels()
-        try:
-            client.wait_for_ready(timeout=60)
-            reply = client.execute_interactive(
-                self.warm_up, store_history=False, timeout=WARM_UP_TIMEOUT, output_hook=lambda _message: None
-            )
-        finally:
-            client.stop_channels()
-        content = reply["content"]
-        if content["status"] != "ok":
-            raise RuntimeError(f"its warm-up failed: {content.get('ename')}: {content.get('evalue')}")
+        _run_quietly(manager, self.warm_up, wait_for_ready=True)
 
-    def take(self, environment: dict[str, str]) -> Any:
-        """The warm kernel's manager, now the caller's to shut down, if one is ready for ``environment``; else None.
+    def take(self, environment: dict[str, str], folder: str) -> Any:
+        """The warm kernel's manager, moved into ``folder`` (where a run's own files belong) and now the caller's to
+        shut down, if one is ready for ``environment``; else None.
 
         A kernel still warming for these settings is waited for: it began before a cold start would, so it is ready
         sooner, and the two would only share the processor.
@@ -250,6 +257,12 @@ class WarmKernels:
             shut_down(manager)
             return None
         manager.client_factory = ReadyClient
+        try:
+            in_own_context(lambda: _run_quietly(manager, f"__import__('os').chdir({folder!r})"))  # no name left
+        except Exception as failure:  # a kernel that cannot even do that is no use: the run starts its own
+            log.warning("warm report kernel given up: %s", failure)
+            shut_down(manager)
+            return None
         return manager
 
     def close(self) -> None:

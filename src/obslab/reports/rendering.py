@@ -34,6 +34,7 @@ def html_exporter() -> Any:
     )
 
 
+@functools.cache  # once per process: the costs it pays are first-use ones
 def rehearse_html() -> None:
     """Pay the conversion's first-use costs ahead (its templates compiled, nbformat's schema validator built)."""
     import nbformat

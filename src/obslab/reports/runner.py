@@ -295,9 +295,7 @@ def _papermill(
             kw["env"], kw["cwd"] = environment, folder
             await super().start_kernel(**kw)
 
-    warm = kernels.take(wanted) if kernels is not None else None
-    if warm is not None:
-        _change_folder(warm, folder)
+    warm = kernels.take(wanted, folder) if kernels is not None else None
     kernel = {"km": warm} if warm is not None else {"kernel_manager_class": KernelWithSettings}
     try:
         papermill.execute_notebook(
@@ -321,16 +319,6 @@ def _papermill(
     finally:
         if warm is not None:  # it ran one report: the next gets a fresh one; its end is not the caller's wait
             threading.Thread(target=shut_down, args=(warm,), name="obslab-report-kernel-end", daemon=True).start()
-
-
-def _change_folder(manager: Any, folder: str) -> None:
-    """Move a warm kernel into the run's folder, where a template's own files belong, leaving no name behind."""
-    client = manager.client()
-    client.start_channels()
-    try:
-        client.execute_interactive(f"__import__('os').chdir({folder!r})", silent=True, store_history=False, timeout=30)
-    finally:
-        client.stop_channels()
 
 
 def _progress(on_cell: Callable[[int, int], None], total: int) -> Callable[..., None]:

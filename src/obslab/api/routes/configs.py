@@ -34,10 +34,11 @@ def list_instruments(request: Request) -> list[str]:
 
 
 @router.get("/{instrument}", response_model=Version, responses=error_responses(400, 404))
-def get_configuration(
+async def get_configuration(
     request: Request, instrument: Instrument, valid_at: ValidAt = "", known_at: KnownAt = None
 ) -> Version:
     """The configuration of `instrument` in force at `valid_at`, as recorded at `known_at` when that is given."""
+    # On the event loop, as GET /fplane (see there): two indexed queries, the items from this app's cache.
     context = context_of(request)
     zone = context.site.zone
     moment = parse_datestr(valid_at, now=context.now(), zone=zone, field="valid_at").at

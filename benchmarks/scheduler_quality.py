@@ -29,15 +29,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.scheduling_instances import NIGHT, requests, run_astroplan  # noqa: E402
+from benchmarks.scheduling_instances import NIGHT, SLEW_DEG_PER_S, requests, run_astroplan  # noqa: E402
 from obslab.scheduling.night import STEP, night_geometry  # noqa: E402
 from obslab.scheduling.planner import Block, SlewModel, plan_night  # noqa: E402
 from obslab.scheduling.visibility import PlanRequest, Visibility, compute_visibility  # noqa: E402
 from tests.helpers.astroplan_oracle import violations  # noqa: E402
 from tests.helpers.support import KITT_PEAK  # noqa: E402
 
-#: Telescope slew rate between targets (no settle time): up to 4 min across the sky.
-SLEW_DEG_PER_S = 0.8
 SIZES = [20, 40, 80]
 SEEDS = 5
 QUICK_SIZES = [20, 40]
@@ -599,7 +597,8 @@ def run_instance(size: int, seed: int, args: argparse.Namespace) -> dict[str, An
     proof = "proven" if exact.proven else f"gap {100 * exact.gap:.2f}%"
     print(
         f"N={size:3d} seed={seed}  optimum {exact.value:6.0f} ({proof}, {exact.seconds:5.1f} s, "
-        f"{len(exact.model.request)} starts)  obslab {row['obslab']['pct']:6.2f}% ({obslab_e2e:.2f} s, "
+        f"{len(exact.model.request)} starts)  obslab {row['obslab']['pct']:6.2f}% "
+        f"(of the bound {row['obslab']['pct_of_bound']:6.2f}%, {obslab_e2e:.2f} s, "
         f"planning {obslab_alone * 1000:.0f} ms)"
         + (f"  astroplan {astro['pct']:6.2f}% ({astro['seconds']:.1f} s)" if astro else "")
         + f"  infeasible blocks: obslab {row['obslab']['infeasible_blocks']}, milp {row['milp']['infeasible_blocks']}"
@@ -660,6 +659,10 @@ def main() -> None:
         result["bars"] = {
             "obslab_mean_ge_99": obslab["mean_pct"] >= BAR_MEAN,
             "obslab_worst_ge_97": obslab["worst_pct"] >= BAR_WORST,
+            # Against HiGHS's upper bound instead of the best solution found: where these hold, the bars hold
+            # against the true optimum too, proven or not.
+            "obslab_mean_of_bound_ge_99": obslab["mean_pct_of_bound"] >= BAR_MEAN,
+            "obslab_worst_of_bound_ge_97": obslab["worst_pct_of_bound"] >= BAR_WORST,
             "obslab_zero_infeasible": obslab["infeasible_blocks"] == 0,
             "milp_zero_infeasible": result["milp"]["infeasible_blocks"] == 0,
         }

@@ -15,9 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from obslab.observing import synthetic
 from obslab.observing.models import DataProduct, Exposure, Metric, PipelineStage
 from obslab.observing.pipeline.executors import ThreadExecutor
+from obslab.observing.pipeline.graph import STAGE_VERSIONS
 from obslab.observing.pipeline.photometry import ZERO_POINTS
 from obslab.observing.pipeline.products import PARTIAL, sha256_file
 from obslab.observing.pipeline.runner import RunOptions, RunSummary, run_night
+from obslab.observing.preview import png_text
 from obslab.observing.types import StageState
 from tests.helpers.pipeline_night import NIGHT, NightFiles, ingest, write_night
 
@@ -83,6 +85,7 @@ def test_a_night_is_reduced_with_provenance_and_a_second_run_does_nothing(
         strehls = session.scalars(select(Metric.value).where(Metric.name == "strehl_percent")).all()
         assert len(strehls) == 2 and all(1 < s < 60 for s in strehls)
         assert not list(products.rglob(f"*{PARTIAL}"))
+        check_provenance_in_every_product(products, recorded, night)
     before = states(sessions)
     modified = {p: p.stat().st_mtime_ns for p in products.rglob("*") if p.is_file()}
 
@@ -90,6 +93,42 @@ def test_a_night_is_reduced_with_provenance_and_a_second_run_does_nothing(
     assert second.counts["up to date"] == 8 and second.counts["done"] == 0
     assert states(sessions) == before  # not one stage row written
     assert {p: p.stat().st_mtime_ns for p in products.rglob("*") if p.is_file()} == modified
+
+
+#: What every product file carries; CALIB too for the stages that read a dark and a flat (not those fed by stacks).
+REQUIRED = {"OBSLABV", "STAGE", "STAGEV", "INPUTS", "FINGERPR"}
+CALIBRATED = {"calibration", "stack", "seeing"}
+
+
+def _stamped(path: Path) -> dict[str, object]:
+    """The provenance a product file carries: its primary FITS header's cards, or its PNG text chunks."""
+    if path.suffix == ".png":
+        return {key.upper(): value for key, value in png_text(path.read_bytes()).items()}
+    assert path.suffix == ".fits", f"{path}: a product is FITS or a PNG preview"
+    return dict(fits.getheader(path))
+
+
+def check_provenance_in_every_product(products: Path, recorded: list[DataProduct], night: NightFiles) -> None:
+    """Every file under the products folder is a recorded product carrying its recorded provenance, versions and
+    inputs that exist."""
+    by_path = {Path(p.path): p for p in recorded}
+    files = sorted(p for p in products.rglob("*") if p.is_file())
+    assert set(files) == set(by_path), "a file nobody recorded, or a recorded product missing"
+    raw_names = {p.name for p in night.folder.iterdir()}
+    product_names = {p.name for p in files}
+    assert {p.suffix for p in files} == {".fits", ".png"}
+    for path in files:
+        product, stamped = by_path[path], _stamped(path)
+        assert REQUIRED <= set(stamped), f"{path.name} lacks {REQUIRED - set(stamped)}"
+        assert stamped["STAGE"] == product.stage and str(stamped["STAGEV"]) == STAGE_VERSIONS[product.stage]
+        inputs = str(stamped["INPUTS"]).split(",")
+        assert set(inputs) <= raw_names | product_names, f"{path.name}: inputs {inputs}"
+        assert ("CALIB" in stamped) == (product.stage in CALIBRATED), path.name
+        if product.stage in {"stack", "seeing"}:
+            assert set(str(stamped["CALIB"]).split(",")) <= {p.name for p in (path.parents[1] / "calib").iterdir()}
+        # The file says what the database says, key for key (a PNG holds text only).
+        for key, value in product.provenance.items():
+            assert stamped[key.upper()] == (str(value) if path.suffix == ".png" else value), (path.name, key)
 
 
 def test_a_changed_raw_file_reruns_its_exposure_and_nothing_else(

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from obslab.observing.optics import FILTER_WAVELENGTH_UM, ROBO_AO_KPNO, model_psf
-from obslab.observing.preview import PNG_SIGNATURE, encode_png, preview_png, stretch
+from obslab.observing.preview import PNG_SIGNATURE, encode_png, png_text, preview_png, stretch
 
 
-def decode(png: bytes) -> np.ndarray:
-    """A minimal PNG reader for 8-bit greyscale with filter 0, checking every chunk's CRC (the oracle)."""
+def chunks_of(png: bytes) -> list[tuple[bytes, bytes]]:
+    """Every chunk (kind, data) in order, checking each CRC."""
     assert png[:8] == PNG_SIGNATURE
     position, chunks = 8, []
     while position < len(png):
@@ -23,6 +23,12 @@ def decode(png: bytes) -> np.ndarray:
         assert crc == zlib.crc32(kind + data) & 0xFFFFFFFF
         chunks.append((kind, data))
         position += 12 + length
+    return chunks
+
+
+def decode(png: bytes) -> np.ndarray:
+    """A minimal PNG reader for 8-bit greyscale with filter 0, checking every chunk's CRC (the oracle)."""
+    chunks = [chunk for chunk in chunks_of(png) if chunk[0] not in (b"tEXt", b"iTXt")]
     assert [kind for kind, _ in chunks] == [b"IHDR", b"IDAT", b"IEND"]
     width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
     assert (depth, colour, interlace) == (8, 0, 0)
@@ -68,3 +74,43 @@ def test_stretch_handles_flat_and_non_finite_images() -> None:
     assert stretch(mixed).max() == 255
     with pytest.raises(ValueError, match="2D image"):
         encode_png(np.zeros((2, 2, 3), dtype=np.uint8))
+
+
+def test_text_chunks_carry_the_provenance_before_the_image_data_and_pillow_reads_them() -> None:
+    grey = (np.arange(6 * 5) % 256).astype(np.uint8).reshape(6, 5)
+    text = {"obslabv": "0.1.0", "stage": "preview", "inputs": "20p.fits", "note": "Strehl 12 % \u2014 \u00e9t\u00e9"}
+    png = encode_png(grey, text)
+    kinds = [kind for kind, _ in chunks_of(png)]
+    assert kinds == [b"IHDR", b"tEXt", b"tEXt", b"tEXt", b"iTXt", b"IDAT", b"IEND"]  # the dash is not Latin-1
+    assert (b"tEXt", b"obslabv\x000.1.0") in chunks_of(png)
+    assert png_text(png) == text and np.array_equal(decode(png), grey)
+    assert png_text(encode_png(grey)) == {}
+    image_module = pytest.importorskip("PIL.Image")
+    import io
+
+    with image_module.open(io.BytesIO(png)) as picture:
+        picture.load()
+        assert picture.text == text
+        assert np.array_equal(np.asarray(picture), grey)
+
+
+def test_preview_png_adds_its_text_without_changing_the_picture() -> None:
+    image = np.random.default_rng(2).normal(0, 1, (32, 32))
+    plain = preview_png(image, ROBO_AO_KPNO.pixel_scale_arcsec)
+    stamped = preview_png(image, ROBO_AO_KPNO.pixel_scale_arcsec, text={"stagev": "2"})
+    assert png_text(stamped) == {"stagev": "2"} and np.array_equal(decode(stamped), decode(plain))
+
+
+@pytest.mark.parametrize("keyword", ["", "x" * 80, "caf\u00e9\u2014", "tab\there"])
+def test_a_text_keyword_png_cannot_hold_is_refused(keyword: str) -> None:
+    with pytest.raises(ValueError, match="1 to 79 printable Latin-1"):
+        encode_png(np.zeros((2, 2), dtype=np.uint8), {keyword: "value"})
+
+
+def test_a_damaged_text_chunk_is_refused_by_the_reader() -> None:
+    png = bytearray(encode_png(np.zeros((2, 2), dtype=np.uint8), {"stage": "preview"}))
+    png[png.index(b"preview")] ^= 0x20  # "Preview": the CRC no longer matches
+    with pytest.raises(ValueError, match="CRC mismatch"):
+        png_text(bytes(png))
+    with pytest.raises(ValueError, match="not a PNG"):
+        png_text(b"GIF89a")

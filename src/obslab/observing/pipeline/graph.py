@@ -18,7 +18,8 @@ DEPENDS_ON: dict[str, tuple[str, ...]] = {
 }
 #: Stage versions: a change in how a stage computes bumps its version, so its fingerprint changes and it reruns.
 #: calibration 2 and strehl 2: the calibration levels, and the sky, counts and magnitude of each exposure.
-STAGE_VERSIONS = {"calibration": "2", "seeing": "1", "stack": "1", "strehl": "2", "preview": "1"}
+#: seeing 2, stack 2, strehl 3, preview 2: the tables became FITS tables and the previews carry their provenance.
+STAGE_VERSIONS = {"calibration": "2", "seeing": "2", "stack": "2", "strehl": "3", "preview": "2"}
 CALIBRATION_KINDS = frozenset({ExposureKind.BIAS, ExposureKind.DARK, ExposureKind.FLAT})
 
 

@@ -52,18 +52,74 @@ def _write_atomically(path: Path, write: Any) -> str:
     return checksum
 
 
+def _cards(values: Mapping[str, Any]) -> Any:
+    """A FITS header of ``values``: keys of at most 8 letters, upper-cased; strings may be long (CONTINUE cards)."""
+    from astropy.io import fits
+
+    header = fits.Header()
+    for key, value in values.items():
+        if len(key) > 8:
+            raise ValueError(f"provenance key {key!r} is longer than a FITS keyword (8 characters)")
+        header[key.upper()] = value if isinstance(value, (int, float, bool)) else str(value)
+    return header
+
+
 def write_fits(path: Path, data: np.ndarray, provenance: Mapping[str, Any]) -> str:
     """A FITS image with the provenance as header cards (keys of at most 8 letters; long values CONTINUE)."""
     from astropy.io import fits
 
-    header = fits.Header()
-    for key, value in provenance.items():
-        if len(key) > 8:
-            raise ValueError(f"provenance key {key!r} is longer than a FITS keyword (8 characters)")
-        header[key.upper()] = value if isinstance(value, (int, float, bool)) else str(value)
+    header = _cards(provenance)
 
     def write(temporary: Path) -> None:
         fits.PrimaryHDU(data=np.asarray(data, dtype=np.float32), header=header).writeto(temporary)
+
+    return _write_atomically(path, write)
+
+
+def _column(name: str, values: Any) -> np.ndarray:
+    """One table column as FITS can hold it: text as ASCII bytes (at least one character wide), numbers as given."""
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise ValueError(f"table column {name!r} must be one value per row, not an array of shape {array.shape}")
+    if array.dtype.kind == "U":
+        width = max(1, max((len(text) for text in array.tolist()), default=1))
+        return np.array([text.encode("ascii", "replace") for text in array.tolist()], dtype=f"S{width}")
+    return array
+
+
+def write_fits_table(
+    path: Path,
+    columns: Mapping[str, Any],
+    provenance: Mapping[str, Any],
+    *,
+    name: str,
+    header_extra: Mapping[str, Any] | None = None,
+) -> str:
+    """A FITS table: the provenance in the primary header (as ``write_fits``, so ``read_provenance`` reads it),
+    the rows in a binary table extension.
+
+    Parameters
+    ----------
+    columns
+        Column name to one value per row, in the table's column order; every column has the same length.
+        Text columns are stored as ASCII (anything else becomes ``?``).
+    name
+        The extension's EXTNAME (``SHIFTS``, ``STREHL``, ``SEEING``), to open it by name.
+    header_extra
+        More cards for the table's own header (keys of at most 8 letters), e.g. what every row shares.
+    """
+    from astropy.io import fits
+
+    primary = _cards(provenance)
+    arrays = [_column(key, values) for key, values in columns.items()]
+    if len({array.size for array in arrays}) > 1:
+        raise ValueError(f"table {name}: the columns differ in length ({[array.size for array in arrays]})")
+    rows = np.rec.fromarrays(arrays, names=list(columns))
+    table_header = _cards(header_extra or {})
+
+    def write(temporary: Path) -> None:
+        table = fits.BinTableHDU(data=rows, header=table_header, name=name)
+        fits.HDUList([fits.PrimaryHDU(header=primary), table]).writeto(temporary)
 
     return _write_atomically(path, write)
 

@@ -21,6 +21,7 @@ from obslab.observing.pipeline.products import (
     read_provenance,
     write_bytes,
     write_fits,
+    write_fits_table,
 )
 from obslab.observing.preview import preview_png
 from obslab.observing.rawfits import read_frames
@@ -96,14 +97,17 @@ def _stack(task: Task) -> Result:
             "stack_all", folder / "100p.fits", write_fits(folder / "100p.fits", result.full, provenance), provenance
         ),
     ]
-    shifts = "\n".join(
-        f"{i} {dy:.4f} {dx:.4f} {q:.6g}"
-        for i, ((dy, dx), q) in enumerate(zip(result.registration.shifts, result.registration.quality, strict=True))
-    )
-    text = f"# frame dy_px dx_px quality (lock {result.registration.lock_position})\n{shifts}\n"
-    made.append(
-        _product("shifts", folder / "shifts.txt", write_bytes(folder / "shifts.txt", text.encode()), provenance)
-    )
+    registration = result.registration
+    shifts = {
+        "frame": np.arange(len(registration.quality), dtype=np.int32),
+        "dy_px": registration.shifts[:, 0],
+        "dx_px": registration.shifts[:, 1],
+        "quality": registration.quality,
+    }
+    lock = {"locky": registration.lock_position[0], "lockx": registration.lock_position[1]}
+    path = folder / "shifts.fits"
+    checksum = write_fits_table(path, shifts, provenance, name="SHIFTS", header_extra=lock)
+    made.append(_product("shifts", path, checksum, provenance))
     return {"products": made, "metrics": {"frames": float(frames.shape[0])}}
 
 
@@ -119,12 +123,18 @@ def _strehl(task: Task) -> Result:
     full = measure.strehl(all_frames, telescope, wavelength)
     folder = exposure_folder(Path(task["products_dir"]), task["night"], task["exposure"])
     provenance = {**task["provenance"], "inputs": "20p.fits,100p.fits", "flag": best.flag}
-    text = "# stack lock_y lock_x core_arcsec halo_arcsec strehl_percent fwhm_arcsec flag\n" + "".join(
-        f"{name} {r.lock_position[0]} {r.lock_position[1]} {r.core_arcsec:.4f} {r.halo_arcsec:.4f} "
-        f"{100 * r.ratio:.3f} {r.fwhm_arcsec:.4f} {r.flag}\n"
-        for name, r in (("20p", best), ("100p", full))
-    )
-    path = folder / "strehl.txt"
+    stacks = (best, full)
+    table = {
+        "stack": np.array(["20p", "100p"]),
+        "lock_y": np.array([r.lock_position[0] for r in stacks], dtype=np.int32),
+        "lock_x": np.array([r.lock_position[1] for r in stacks], dtype=np.int32),
+        "core_arcsec": np.array([r.core_arcsec for r in stacks], dtype=np.float64),
+        "halo_arcsec": np.array([r.halo_arcsec for r in stacks], dtype=np.float64),
+        "strehl_percent": np.array([100 * r.ratio for r in stacks], dtype=np.float64),
+        "fwhm_arcsec": np.array([r.fwhm_arcsec for r in stacks], dtype=np.float64),
+        "flag": np.array([r.flag for r in stacks]),
+    }
+    path = folder / "strehl.fits"
     # Photometry on the all-frames stack: every frame's light, so the most signal for sky and counts alike.
     parameters = task["parameters"]
     found = photometry.aperture_photometry(
@@ -148,7 +158,7 @@ def _strehl(task: Task) -> Result:
         "magnitude": magnitude,
     }
     return {
-        "products": [_product("strehl", path, write_bytes(path, text.encode()), provenance)],
+        "products": [_product("strehl", path, write_fits_table(path, table, provenance, name="STREHL"), provenance)],
         "metrics": {k: v for k, v in metrics.items() if v is not None},
     }
 
@@ -160,8 +170,18 @@ def _preview(task: Task) -> Result:
     for kind, source in (("preview_best", task["stack_best"]), ("preview_all", task["stack_all"])):
         path = folder / "preview" / f"{Path(source).stem}.png"
         provenance = {**task["provenance"], "inputs": Path(source).name}
-        made.append(_product(kind, path, write_bytes(path, preview_png(read_fits(Path(source)), scale)), provenance))
+        png = preview_png(
+            read_fits(Path(source)),
+            scale,
+            scale_bar_arcsec=task["parameters"]["scale_bar_arcsec"],
+            text={key: str(value) for key, value in provenance.items()},
+        )
+        made.append(_product(kind, path, write_bytes(path, png), provenance))
     return {"products": made, "metrics": {}}
+
+
+#: The seeing table's columns, one row per seeing exposure (the verdict is "ok" or why the fit was rejected).
+SEEING_COLUMNS = ("exposure", "started_utc", "filter", "seeing_gauss_arcsec", "seeing_moffat_arcsec", "verdict")
 
 
 def _seeing(task: Task) -> Result:
@@ -179,16 +199,23 @@ def _seeing(task: Task) -> Result:
                 "seeing_arcsec": found.seeing_arcsec,
                 "seeing_moffat_arcsec": found.fwhm_moffat_arcsec,
             }
-        rows.append(
-            f"{exposure['name']} {exposure['started_at']} {exposure['filter']} "
-            f"{found.seeing_arcsec:.3f} {found.fwhm_moffat_arcsec:.3f} {'ok' if found.accepted else found.reason}"
-        )
+        verdict = "ok" if found.accepted else found.reason
+        measured = (found.seeing_arcsec, found.fwhm_moffat_arcsec, verdict)
+        rows.append((exposure["name"], exposure["started_at"], exposure["filter"], *measured))
     values = [m["seeing_arcsec"] for m in per_exposure.values()]
-    path = Path(task["products_dir"]) / task["night"] / "summary" / f"seeing.{task['night']}.txt"
-    text = "# exposure started_utc filter seeing_gauss_arcsec seeing_moffat_arcsec verdict\n" + "\n".join(rows) + "\n"
-    provenance = _provenance(task, calib="this night")
+    path = Path(task["products_dir"]) / task["night"] / "summary" / f"seeing.{task['night']}.fits"
+    table = {
+        name: np.array(column, dtype=np.float64 if name.endswith("_arcsec") else str)
+        for name, column in zip(SEEING_COLUMNS, zip(*rows, strict=True), strict=True)
+    }
+    entries = task["exposures"]
+    provenance = {
+        **task["provenance"],
+        "inputs": ",".join(Path(p).name for exposure in entries for p in exposure["raw"]),
+        "calib": ",".join(sorted({Path(exposure[kind]).name for exposure in entries for kind in ("dark", "flat")})),
+    }
     return {
-        "products": [_product("seeing", path, write_bytes(path, text.encode()), provenance)],
+        "products": [_product("seeing", path, write_fits_table(path, table, provenance, name="SEEING"), provenance)],
         "metrics": {"seeing_median_arcsec": float(np.median(values))} if values else {},
         "exposure_metrics": per_exposure,
     }

@@ -60,7 +60,13 @@ class Settings(BaseSettings):
     site_longitude_deg: float = Field(default=-111.5967, ge=-180.0, le=360.0)
     site_height_m: float = Field(default=2096.0, ge=-500.0, le=6000.0)
     site_timezone: str = Field(default="America/Phoenix")
-    dask_scheduler: str = Field(default="", description="dask scheduler address; empty means a local cluster.")
+    dask_scheduler: str = Field(
+        default="",
+        description=(
+            "dask scheduler address (tcp://host:port) that 'obslab pipeline run' sends its tasks to; empty: "
+            "local, on a thread pool (or a LocalCluster with --executor dask)."
+        ),
+    )
     products_dir: Path | None = Field(
         default=None,
         description="Where pipeline products are written; None: 'products' in the data directory. "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from obslab.cli import main
 from obslab.cli.pipeline import STAGES
 from obslab.observing.pipeline.graph import DEPENDS_ON
+from obslab.observing.pipeline.night_lock import night_lock
 from obslab.users import add_user
 from tests.helpers.pipeline_night import NIGHT, NightFiles, ingest, write_night
 from tests.helpers.support import fixed_clock
@@ -103,3 +105,14 @@ def test_bad_input_is_refused_clearly_and_runs_nothing(
     result = run(migrated_url, products, *args)
     assert result.exit_code != 0 and message in result.output and "Traceback" not in result.output
     assert not products.exists()
+
+
+def test_a_run_of_a_night_another_run_holds_is_refused_in_one_line(
+    migrated_url: str, night: NightFiles, tmp_path: Path
+) -> None:
+    products = tmp_path / "products"
+    with night_lock(products.resolve(), NIGHT, now=datetime(2026, 12, 6, 14, 0, tzinfo=UTC)):
+        result = run(migrated_url, products, "run", "--night", NIGHT)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.strip().splitlines()[-1].startswith(f"Error: night {NIGHT} is being reduced by another run")
+    assert not (products / NIGHT).exists()  # nothing ran

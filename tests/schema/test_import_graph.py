@@ -58,6 +58,7 @@ PURE = [
     "obslab.observing.pipeline.stages",
     "obslab.observing.pipeline.measure",
     "obslab.observing.pipeline.products",
+    "obslab.observing.pipeline.night_lock",
     "obslab.observing.pipeline.tasks",  # what a dask worker imports: never the database
     "obslab.reports.types",
 ]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +14,12 @@ from astropy.io import fits
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from obslab.errors import ConflictError
 from obslab.observing import synthetic
 from obslab.observing.models import DataProduct, Exposure, Metric, PipelineStage
 from obslab.observing.pipeline.executors import ThreadExecutor
 from obslab.observing.pipeline.graph import STAGE_VERSIONS
+from obslab.observing.pipeline.night_lock import LOCKS, night_lock
 from obslab.observing.pipeline.photometry import ZERO_POINTS
 from obslab.observing.pipeline.products import PARTIAL, sha256_file
 from obslab.observing.pipeline.runner import RunOptions, RunSummary, run_night
@@ -87,12 +91,17 @@ def test_a_night_is_reduced_with_provenance_and_a_second_run_does_nothing(
         assert not list(products.rglob(f"*{PARTIAL}"))
         check_provenance_in_every_product(products, recorded, night)
     before = states(sessions)
-    modified = {p: p.stat().st_mtime_ns for p in products.rglob("*") if p.is_file()}
+    modified = {p: p.stat().st_mtime_ns for p in product_files(products)}
 
     second = run(sessions, products, executor)
     assert second.counts["up to date"] == 8 and second.counts["done"] == 0
     assert states(sessions) == before  # not one stage row written
-    assert {p: p.stat().st_mtime_ns for p in products.rglob("*") if p.is_file()} == modified
+    assert {p: p.stat().st_mtime_ns for p in product_files(products)} == modified
+
+
+def product_files(products: Path) -> list[Path]:
+    """Every file under the products folder but the runs' lock files (``.locks/``: rewritten by each run)."""
+    return sorted(p for p in products.rglob("*") if p.is_file() and LOCKS not in p.relative_to(products).parts)
 
 
 #: What every product file carries; CALIB too for the stages that read a dark and a flat (not those fed by stacks).
@@ -112,7 +121,7 @@ def check_provenance_in_every_product(products: Path, recorded: list[DataProduct
     """Every file under the products folder is a recorded product carrying its recorded provenance, versions and
     inputs that exist."""
     by_path = {Path(p.path): p for p in recorded}
-    files = sorted(p for p in products.rglob("*") if p.is_file())
+    files = product_files(products)
     assert set(files) == set(by_path), "a file nobody recorded, or a recorded product missing"
     raw_names = {p.name for p in night.folder.iterdir()}
     product_names = {p.name for p in files}
@@ -290,3 +299,22 @@ def test_a_longer_frame_time_in_the_header_makes_the_same_counts_fainter_by_the_
     after = measured(night.science[1])
     assert after["counts_adu"] == pytest.approx(before["counts_adu"]) and after["sky_adu"] == before["sky_adu"]
     assert after["magnitude"] - before["magnitude"] == pytest.approx(2.5 * math.log10(2.5), abs=1e-9)
+
+
+def test_a_second_run_of_a_night_is_refused_while_one_runs_and_nothing_is_touched(
+    sessions: sessionmaker[Session], night: NightFiles, products: Path, executor: ThreadExecutor
+) -> None:
+    first = run(sessions, products, executor)
+    assert first.counts["done"] == 8
+    before = states(sessions)
+    leftover = products / NIGHT / f".20p.fits.abcd1234{PARTIAL}"
+    leftover.write_bytes(b"the other run's product being written")
+    with night_lock(products.resolve(), NIGHT, now=datetime(2026, 12, 6, 14, 0, tzinfo=UTC)):  # the other run
+        with pytest.raises(ConflictError) as refused:
+            run(sessions, products, executor, force=True)
+        assert f"night {NIGHT} is being reduced by another run (pid {os.getpid()} on " in str(refused.value)
+        assert "since 2026-12-06 14:00:00 UTC): wait for it to end; nothing was run" in str(refused.value)
+        assert leftover.exists()  # the other run's file in the making was not swept
+        assert states(sessions) == before  # nothing queued, nothing run
+    again = run(sessions, products, executor, force=True)  # once that run ends, the night runs, and sweeps
+    assert again.counts["done"] == 8 and leftover.name in {Path(p).name for p in again.swept}

@@ -21,6 +21,7 @@ from obslab.observing.alarm_rules import AlarmRules
 from obslab.observing.pipeline import writer
 from obslab.observing.pipeline.executors import Executor
 from obslab.observing.pipeline.graph import EXPOSURE_STAGES, NIGHT_STAGES
+from obslab.observing.pipeline.night_lock import night_lock
 from obslab.observing.pipeline.planning import Decision, NightPlanner, find_night, night_key
 from obslab.observing.pipeline.products import night_folder, sweep_partials
 from obslab.observing.pipeline.tasks import run_task
@@ -109,9 +110,25 @@ def run_night(
     now: Clock = utcnow,
     on_outcome: Callable[[StageOutcome], None] = lambda outcome: None,
 ) -> RunSummary:
-    """Bring night ``key`` (YYYYMMDD) up to date; stages already up to date are skipped, never rerun."""
+    """Bring night ``key`` (YYYYMMDD) up to date; stages already up to date are skipped, never rerun.
+
+    One run per night at a time: another run of the same night is refused (ConflictError) before anything runs.
+    """
     options = options or RunOptions()
     products_dir = products_dir.resolve()
+    with night_lock(products_dir, key, now=now()):
+        return _run_locked(sessions, key, executor, products_dir, options, now, on_outcome)
+
+
+def _run_locked(
+    sessions: sessionmaker[Session],
+    key: str,
+    executor: Executor,
+    products_dir: Path,
+    options: RunOptions,
+    now: Clock,
+    on_outcome: Callable[[StageOutcome], None],
+) -> RunSummary:
     swept = sweep_partials(night_folder(products_dir, key))
     outcomes: list[StageOutcome] = []
 

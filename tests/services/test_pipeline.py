@@ -318,3 +318,39 @@ def test_a_second_run_of_a_night_is_refused_while_one_runs_and_nothing_is_touche
         assert states(sessions) == before  # nothing queued, nothing run
     again = run(sessions, products, executor, force=True)  # once that run ends, the night runs, and sweeps
     assert again.counts["done"] == 8 and leftover.name in {Path(p).name for p in again.swept}
+
+
+def test_a_rerun_removes_the_files_of_products_it_no_longer_makes_and_nothing_outside_the_products(
+    sessions: sessionmaker[Session], night: NightFiles, products: Path, executor: ThreadExecutor, tmp_path: Path
+) -> None:
+    run(sessions, products, executor)
+    with sessions() as session, session.begin():
+        strehl = session.scalars(select(DataProduct).where(DataProduct.stage == "strehl")).first()
+        assert strehl is not None
+        # What an older version of the stage wrote (a text table), and a product recorded outside the folder.
+        old = Path(strehl.path).with_name("strehl.txt")
+        outside = tmp_path / "elsewhere" / "strehl-copy.fits"
+        for path in (old, outside):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("an older product\n")
+            session.add(
+                DataProduct(
+                    night_id=strehl.night_id,
+                    exposure_id=strehl.exposure_id,
+                    stage="strehl",
+                    path=str(path),
+                    kind="strehl_old",
+                    sha256=sha256_file(path),
+                    provenance={},
+                )
+            )
+        exposure = session.get_one(Exposure, strehl.exposure_id).name
+
+    summary = run(sessions, products, executor, stages=("strehl",), exposures={exposure}, force=True)
+    assert summary.counts["done"] == 1
+    assert not old.exists()  # the folder holds the recorded products only
+    assert outside.exists()  # a path outside the products folder is never removed
+    with sessions() as session:
+        paths = set(session.scalars(select(DataProduct.path)))
+    assert str(old) not in paths and str(outside) not in paths
+    assert {str(p) for p in product_files(products)} <= paths

@@ -142,6 +142,15 @@ def read_fits(path: Path) -> np.ndarray:
         return np.asarray(hdus[0].data, dtype=np.float32)
 
 
+def remove_replaced(products_dir: Path, paths: list[str]) -> None:
+    """Delete the files of products a rerun replaced, so the folder holds the recorded products only; a path
+    outside ``products_dir`` (a product recorded elsewhere, a raw file) is never touched."""
+    root = products_dir.resolve()
+    for path in map(Path, paths):
+        if path.resolve().is_relative_to(root):
+            path.unlink(missing_ok=True)
+
+
 def sweep_partials(folder: Path) -> list[Path]:
     """Remove what killed writers left behind under ``folder`` (never a product: those have no PARTIAL suffix)."""
     if not folder.is_dir():

@@ -23,7 +23,7 @@ from obslab.observing.pipeline.executors import Executor
 from obslab.observing.pipeline.graph import EXPOSURE_STAGES, NIGHT_STAGES
 from obslab.observing.pipeline.night_lock import night_lock
 from obslab.observing.pipeline.planning import Decision, NightPlanner, find_night, night_key
-from obslab.observing.pipeline.products import night_folder, sweep_partials
+from obslab.observing.pipeline.products import night_folder, remove_replaced, sweep_partials
 from obslab.observing.pipeline.tasks import run_task
 from obslab.observing.types import StageState
 
@@ -154,12 +154,16 @@ def _run_locked(
         with transaction(sessions) as session:
             writer.mark(session, [d.stage_id for d in to_run], StageState.RUNNING, now=now())
         for task, result, error in executor.run(run_task, [d.task for d in to_run]):
+            replaced: list[str] = []
             with transaction(sessions) as session:
                 if error is None:
-                    problem = writer.apply(session, task, result, now=now(), rules=options.alarm_rules)
+                    problem = writer.apply(
+                        session, task, result, now=now(), rules=options.alarm_rules, replaced=replaced
+                    )
                 else:
                     problem = _readable(error)
                     writer.fail(session, task["stage_id"], problem, now=now(), fingerprint=task["fingerprint"])
+            remove_replaced(products_dir, replaced)  # committed: the rows are gone, so the files go too
             record(StageOutcome(task["stage"], task["exposure"], "failed" if problem else "done", problem))
     return RunSummary(key, executor.name, tuple(outcomes), tuple(str(p) for p in swept))
 

@@ -107,11 +107,20 @@ def _seeing_nearest(session: Session, night_id: int) -> list[Metric]:
 
 
 def apply(
-    session: Session, task: dict[str, Any], result: dict[str, Any], *, now: datetime, rules: AlarmRules | None = None
+    session: Session,
+    task: dict[str, Any],
+    result: dict[str, Any],
+    *,
+    now: datetime,
+    rules: AlarmRules | None = None,
+    replaced: list[str] | None = None,
 ) -> str:
     """Record one stage's result; returns "" when done, else the reason it was recorded as failed.
 
-    With ``rules``, every metric written is checked against the alarm rules in the same transaction.
+    With ``rules``, every metric written is checked against the alarm rules in the same transaction. Products
+    of the stage that this result no longer has lose their rows, and their paths are added to ``replaced``:
+    the caller removes those files once the transaction has committed (before, a rollback would leave rows
+    whose files are gone).
     """
     problem = _check_products(result["products"])
     if problem:
@@ -128,7 +137,10 @@ def apply(
     existing = {p.path: p for p in session.scalars(query)}
     for path, stale in existing.items():
         if path not in kept:
-            session.delete(stale)  # a product this run did not make again (e.g. a calibration no longer copied)
+            # A product this run did not make again: a calibration no longer copied, a file of an older format.
+            session.delete(stale)
+            if replaced is not None:
+                replaced.append(path)
     for product in result["products"]:
         record = existing.get(product["path"])
         if record is None:

@@ -1,0 +1,124 @@
+"""JupyterHub for a small obslab site: the hub, its proxy and the idle culler on one machine, loopback by default.
+
+``obslab hub`` runs it for a try-out (state under obslab's data directory); a site runs it as
+``jupyterhub -f jupyterhub_config.py`` from its state folder (e.g. /srv/jupyterhub). Everything a site changes
+comes from the environment (the variables below; README.md beside this file lists them). Two parts are for the
+try-out only and are marked TRY-OUT: the spawner and the authenticator.
+"""
+
+import os
+import secrets
+import shutil
+import sys
+from pathlib import Path
+
+c = get_config()  # noqa: F821 (jupyterhub defines get_config when it loads this file)
+
+
+def setting(name: str, default: str = "") -> str:
+    """One environment variable, blank meaning unset."""
+    return os.environ.get(name, "").strip() or default
+
+
+def names(variable: str) -> set[str]:
+    """A comma-separated list of user names from the environment."""
+    return {name.strip() for name in setting(variable).split(",") if name.strip()}
+
+
+def secret_file(path: Path) -> str:
+    """A random token kept in ``path`` (owner-only), made on first use, so it survives a restart of the hub."""
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+# Where the hub keeps its state: cookie secret, the try-out's SQLite database, pid files, the proxy's token,
+# the try-out users' home folders. `obslab hub` points it at <obslab data dir>/hub.
+STATE = Path(setting("OBSLAB_HUB_STATE_DIR", os.getcwd())).resolve()
+STATE.mkdir(parents=True, exist_ok=True, mode=0o700)
+BIN = Path(sys.executable).parent  # the environment obslab is installed in
+
+# --- Addresses. Only the proxy faces people; the hub's API and the proxy's API stay on loopback. -----------------
+# Outside loopback, put TLS in front (a reverse proxy, or JupyterHub.ssl_cert/ssl_key) and replace the TRY-OUT
+# authenticator first: the try-out sends passwords over plain HTTP.
+c.JupyterHub.bind_url = f"http://{setting('OBSLAB_HUB_IP', '127.0.0.1')}:{setting('OBSLAB_HUB_PORT', '8000')}"
+c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{setting('OBSLAB_HUB_API_PORT', '8081')}"
+c.JupyterHub.pid_file = str(STATE / "jupyterhub.pid")
+c.JupyterHub.cookie_secret_file = str(STATE / "jupyterhub_cookie_secret")
+
+# --- The hub's own database: PostgreSQL at a real site, e.g.
+# OBSLAB_HUB_DB_URL=postgresql+psycopg://jupyterhub:PASSWORD@db.example/jupyterhub (a database of its own, beside
+# obslab's; psycopg comes with obslab[postgres]). Unset: a SQLite file in the state folder (try-out).
+c.JupyterHub.db_url = setting("OBSLAB_HUB_DB_URL", f"sqlite:///{STATE / 'jupyterhub.sqlite'}")
+
+# --- configurable-http-proxy, started and stopped by the hub. scripts/bootstrap installs it beside this Python
+# (npm, into .venv); OBSLAB_HUB_PROXY_COMMAND names another. Its API token: CONFIGPROXY_AUTH_TOKEN, else one kept
+# in the state folder, so a proxy left running across a hub restart is still the hub's to drive.
+proxy = setting("OBSLAB_HUB_PROXY_COMMAND") or shutil.which("configurable-http-proxy", path=str(BIN))
+proxy = proxy or shutil.which("configurable-http-proxy")
+if not proxy:
+    raise SystemExit(
+        "configurable-http-proxy is not installed: run scripts/bootstrap (it installs it into .venv with npm), "
+        "or name it in OBSLAB_HUB_PROXY_COMMAND"
+    )
+c.ConfigurableHTTPProxy.command = [proxy]
+c.ConfigurableHTTPProxy.should_start = True
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{setting('OBSLAB_HUB_PROXY_API_PORT', '8001')}"
+c.ConfigurableHTTPProxy.pid_file = str(STATE / "jupyterhub-proxy.pid")
+c.ConfigurableHTTPProxy.auth_token = setting("CONFIGPROXY_AUTH_TOKEN") or secret_file(STATE / "proxy-auth-token")
+
+# --- TRY-OUT spawner: SimpleLocalProcessSpawner runs every user's JupyterLab as the hub's own OS user, in a home
+# folder per user under the state folder; users are not isolated from each other or from the hub. A real site uses
+# LocalProcessSpawner with a system account per user (the hub then runs as root, or through sudospawner), or
+# KubeSpawner (README.md: the zero-to-jupyterhub chart).
+c.JupyterHub.spawner_class = "simple"
+c.SimpleLocalProcessSpawner.home_dir_template = str(STATE / "users" / "{username}")
+c.Spawner.cmd = [str(BIN / "jupyterhub-singleuser")]
+c.Spawner.default_url = "/lab"
+if os.geteuid() == 0:  # the try-out's servers run as the hub's user: as root, Jupyter needs to be told it may
+    c.Spawner.args = ["--ServerApp.allow_root=True"]
+# The user servers' obslab database. A later slice gives them a read-only role's URL instead (issue 18): until then
+# a user's kernel can write whatever the hub's obslab account may, which is fine only for a try-out.
+if setting("OBSLAB_DATABASE_URL"):
+    c.Spawner.environment = {"OBSLAB_DATABASE_URL": setting("OBSLAB_DATABASE_URL")}
+
+# --- TRY-OUT authenticator: one shared password (OBSLAB_HUB_PASSWORD, 8 characters or more) for everyone, any user
+# name unless OBSLAB_HUB_USERS lists the allowed ones. OBSLAB_HUB_ADMIN_USERS log in with OBSLAB_HUB_ADMIN_PASSWORD
+# (32 characters or more) and are the hub's admins. A site replaces this with its own login: PAM
+# (c.JupyterHub.authenticator_class = "pam", system accounts) or OAuthenticator (GitHub, an OIDC provider).
+# obslab's own users and roles stay the source of truth for what a hub user may do in obslab.
+if not setting("OBSLAB_HUB_PASSWORD"):
+    raise SystemExit("set OBSLAB_HUB_PASSWORD: the try-out's shared password (8 characters or more)")
+c.JupyterHub.authenticator_class = "shared-password"
+c.SharedPasswordAuthenticator.user_password = setting("OBSLAB_HUB_PASSWORD")
+c.Authenticator.allowed_users = names("OBSLAB_HUB_USERS")
+c.Authenticator.allow_all = not names("OBSLAB_HUB_USERS")  # said outright: JupyterHub 5+ lets nobody in otherwise
+if names("OBSLAB_HUB_ADMIN_USERS"):
+    c.Authenticator.admin_users = names("OBSLAB_HUB_ADMIN_USERS")
+    c.SharedPasswordAuthenticator.admin_password = setting("OBSLAB_HUB_ADMIN_PASSWORD")
+
+# --- The idle culler, a service the hub starts and stops: a user's server with no activity for
+# OBSLAB_HUB_CULL_TIMEOUT seconds (default 3600, one hour) is stopped; the culler looks every OBSLAB_HUB_CULL_EVERY
+# seconds (default 300). The hub learns of activity every 5 minutes (JupyterHub.last_activity_interval), so a timeout
+# under about 10 minutes culls servers that are in use. Users are never deleted (no --cull-users).
+c.JupyterHub.services = [
+    {
+        "name": "idle-culler",
+        "command": [
+            sys.executable,
+            "-m",
+            "jupyterhub_idle_culler",
+            f"--timeout={setting('OBSLAB_HUB_CULL_TIMEOUT', '3600')}",
+            f"--cull-every={setting('OBSLAB_HUB_CULL_EVERY', '300')}",
+        ],
+    }
+]
+# The culler's token may list users, read their activity and stop their servers: nothing else.
+c.JupyterHub.load_roles = [
+    {
+        "name": "idle-culler",
+        "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+        "services": ["idle-culler"],
+    }
+]

@@ -53,6 +53,7 @@ ARGUMENTS: dict[tuple[str, ...], list[str]] = {
     ("duty", "split"): ["2026-12-07", "--seen-version", "1"],
     ("duty", "unlock"): ["2026-12-07", "--seen-version", "1"],
     ("express",): ["20001"],
+    ("hub",): ["--port", "{port}"],
     ("notify", "reminders"): [],
     ("observe", "ingest"): ["{inbox}"],
     ("observe", "loss"): ["20261121", "--from", "2026-11-22T03:00", "--to", "2026-11-22T04:00", "--cause", "weather"],

@@ -13,6 +13,7 @@ from obslab.cli.changes import changes, express
 from obslab.cli.config import config
 from obslab.cli.db import db
 from obslab.cli.duty import duty
+from obslab.cli.hub import hub
 from obslab.cli.notify import notify
 from obslab.cli.observe import observe
 from obslab.cli.pipeline import pipeline
@@ -38,22 +39,6 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-main.add_command(db)
-main.add_command(serve)
-main.add_command(demo)
-main.add_command(users)
-main.add_command(changes)
-main.add_command(express)
-main.add_command(notify)
-main.add_command(duty)
-main.add_command(plan)
-main.add_command(alerts)
-main.add_command(alarms)
-main.add_command(trends)
-main.add_command(report)
-main.add_command(api)
-main.add_command(config)
-main.add_command(observe)
-main.add_command(pipeline)
-main.add_command(runs)
-main.add_command(programs)
+COMMANDS = (db, serve, demo, users, changes, express, notify, duty, plan, alerts, alarms, trends, report, api)
+for command in (*COMMANDS, config, observe, pipeline, runs, programs, hub):
+    main.add_command(command)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -111,7 +110,7 @@ def test_a_run_of_a_night_another_run_holds_is_refused_in_one_line(
     migrated_url: str, night: NightFiles, tmp_path: Path
 ) -> None:
     products = tmp_path / "products"
-    with night_lock(products.resolve(), NIGHT, now=datetime(2026, 12, 6, 14, 0, tzinfo=UTC)):
+    with night_lock(products.resolve(), NIGHT):
         result = run(migrated_url, products, "run", "--night", NIGHT)
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.stderr.strip().splitlines()[-1].startswith(f"Error: night {NIGHT} is being reduced by another run")

@@ -116,7 +116,7 @@ def run_night(
     """
     options = options or RunOptions()
     products_dir = products_dir.resolve()
-    with night_lock(products_dir, key, now=now()):
+    with night_lock(products_dir, key):
         return _run_locked(sessions, key, executor, products_dir, options, now, on_outcome)
 
 

@@ -6,31 +6,22 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from sqlalchemy.orm import Session, sessionmaker
 
-from obslab.cli import main
 from obslab.cli.pipeline import STAGES
 from obslab.observing.pipeline.graph import DEPENDS_ON
 from obslab.observing.pipeline.night_lock import night_lock
-from obslab.users import add_user
-from tests.helpers.pipeline_night import NIGHT, NightFiles, ingest, write_night
-from tests.helpers.support import fixed_clock
+from tests.helpers.pipeline_night import NIGHT, NightFiles, night_for_the_command, pipeline_command
 
 
 def run(url: str, products: Path, *args: str, who: str = "pipe") -> Result:
-    env = {"OBSLAB_DATABASE_URL": url, "OBSLAB_PRODUCTS_DIR": str(products), "OBSLAB_PIPELINE_MAX_RETRIES": "1"}
-    return CliRunner().invoke(main, ["pipeline", *args], env={**env, "OBSLAB_ACTING_USER": who})
+    return pipeline_command(url, products, *args, who=who)
 
 
 @pytest.fixture
 def night(sessions: sessionmaker[Session], tmp_path: Path) -> NightFiles:
-    with sessions() as session, session.begin():
-        add_user(session, "pipe", ["pipeline"], email="pipe@obs.example", now=fixed_clock)
-        add_user(session, "sam", ["usint"], email="sam@obs.example", now=fixed_clock)
-    files = write_night(tmp_path / "raw", science_frames=30)
-    ingest(sessions, files.folder)
-    return files
+    return night_for_the_command(sessions, tmp_path / "raw")
 
 
 def test_only_the_pipeline_role_runs_it(migrated_url: str, night: NightFiles, tmp_path: Path) -> None:

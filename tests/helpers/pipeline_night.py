@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from astropy.io import fits
@@ -115,4 +116,27 @@ def reduced_night(
         admin = next(find_user(session, n) for n, roles in people.items() if "admin" in roles)
         for username, program in members.items():
             add_member(session, admin, program, username, now=fixed_clock)
+    return files
+
+
+def pipeline_command(url: str, products: Path, *args: str, who: str = "pipe", **settings: str) -> Any:
+    """``obslab pipeline ARGS`` as a user runs it, acting as ``who``, with one retry and any other OBSLAB_ settings."""
+    from click.testing import CliRunner
+
+    from obslab.cli import main
+
+    env = {"OBSLAB_DATABASE_URL": url, "OBSLAB_PRODUCTS_DIR": str(products), "OBSLAB_PIPELINE_MAX_RETRIES": "1"}
+    return CliRunner().invoke(main, ["pipeline", *args], env=env | settings | {"OBSLAB_ACTING_USER": who})
+
+
+def night_for_the_command(sessions: sessionmaker[Session], root: Path) -> NightFiles:
+    """The small night (30 science frames), ingested, with ``pipe`` (pipeline role) and ``sam`` (usint) to run it."""
+    from obslab.users import add_user
+    from tests.helpers.support import fixed_clock
+
+    with sessions() as session, session.begin():
+        add_user(session, "pipe", ["pipeline"], email="pipe@obs.example", now=fixed_clock)
+        add_user(session, "sam", ["usint"], email="sam@obs.example", now=fixed_clock)
+    files = write_night(root, science_frames=30)
+    ingest(sessions, files.folder)
     return files

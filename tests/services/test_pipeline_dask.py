@@ -24,7 +24,7 @@ from obslab.observing.pipeline.executors import DaskExecutor
 from obslab.observing.pipeline.products import PARTIAL, sha256_file
 from obslab.observing.pipeline.runner import RunOptions, RunSummary, run_night
 from obslab.observing.types import StageState
-from tests.helpers.pipeline_night import NIGHT, ingest, write_night
+from tests.helpers.pipeline_night import NIGHT, ingest, night_for_the_command, pipeline_command, write_night
 
 pytestmark = pytest.mark.slow
 DASK = str(Path(sys.executable).with_name("dask"))
@@ -162,29 +162,9 @@ def test_a_worker_killed_mid_stage_leaves_no_half_product_and_the_rerun_finishes
         executor.close()
 
 
-def _pipeline_command(url: str, products: Path, *args: str, scheduler: str = "") -> Any:
-    """``obslab pipeline run`` as a user runs it, with the deployment's settings in the environment."""
-    from click.testing import CliRunner
-
-    from obslab.cli import main
-
-    env = {
-        "OBSLAB_DATABASE_URL": url,
-        "OBSLAB_PRODUCTS_DIR": str(products),
-        "OBSLAB_ACTING_USER": "pipe",
-        "OBSLAB_DASK_SCHEDULER": scheduler,
-    }
-    return CliRunner().invoke(main, ["pipeline", "run", "--night", NIGHT, *args], env=env)
-
-
 @pytest.fixture
 def small_night(sessions: sessionmaker[Session], tmp_path: Path) -> None:
-    from obslab.users import add_user
-    from tests.helpers.support import fixed_clock
-
-    with sessions() as session, session.begin():
-        add_user(session, "pipe", ["pipeline"], email="pipe@obs.example", now=fixed_clock)
-    ingest(sessions, write_night(tmp_path / "raw", science_frames=30).folder)
+    night_for_the_command(sessions, tmp_path / "raw")
 
 
 @pytest.mark.usefixtures("small_night")
@@ -192,13 +172,13 @@ def test_the_command_sends_its_tasks_to_the_cluster_that_obslab_dask_scheduler_n
     migrated_url: str, sessions: sessionmaker[Session], tmp_path: Path, cluster: str
 ) -> None:
     products = tmp_path / "shared-products"
-    done = _pipeline_command(migrated_url, products, scheduler=cluster)
+    done = pipeline_command(migrated_url, products, "run", "--night", NIGHT, OBSLAB_DASK_SCHEDULER=cluster)
     assert done.exit_code == 0, done.output
     assert f"dask cluster at {cluster}" in done.stderr  # the progress bar names where the tasks ran
     assert "Traceback" not in done.stderr
     assert done.stdout.startswith(f"night {NIGHT}: 8 done, 0 skipped")
     _check_no_stage_lies(sessions, products)
-    again = _pipeline_command(migrated_url, products, "--json", scheduler=cluster)
+    again = pipeline_command(migrated_url, products, "run", "--night", NIGHT, "--json", OBSLAB_DASK_SCHEDULER=cluster)
     assert '"up to date": 8' in again.stdout
 
 
@@ -207,7 +187,8 @@ def test_executor_dask_runs_the_night_on_a_local_cluster(
     migrated_url: str, sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
     products = tmp_path / "products"
-    done = _pipeline_command(migrated_url, products, "--executor", "dask", "--workers", "2")
+    args = ("run", "--night", NIGHT, "--executor", "dask", "--workers", "2")
+    done = pipeline_command(migrated_url, products, *args, OBSLAB_DASK_SCHEDULER="")  # no cluster named: local
     assert done.exit_code == 0, done.output
     assert "dask LocalCluster of 2 workers" in done.stderr
     assert "Traceback" not in done.stderr  # the cluster's workers end quietly with the command

@@ -46,6 +46,14 @@ def free_loopback_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def is_loopback(ip: str) -> bool:
+    """Whether ``ip`` is this machine only; a host name other than localhost counts as beyond it (no look-up)."""
+    try:
+        return ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        return ip == "localhost"
+
+
 def check_tryout_passwords() -> None:
     """The shipped configuration's try-out login needs its passwords: refuse up front rather than in the hub's log."""
     password = os.environ.get("OBSLAB_HUB_PASSWORD", "")
@@ -118,7 +126,7 @@ def hub(app: App, ip: str, port: int, config_file: Path | None) -> None:
         "OBSLAB_HUB_PROXY_API_PORT": os.environ.get("OBSLAB_HUB_PROXY_API_PORT") or str(free_loopback_port()),
         "OBSLAB_HUB_PROXY_COMMAND": proxy,
     }
-    if not ipaddress.ip_address(socket.gethostbyname(ip)).is_loopback:
+    if not is_loopback(ip):
         click.echo(
             f"warning: the hub listens on {ip}, beyond this machine, over plain HTTP: put TLS in front and replace "
             "the try-out login first (deploy/jupyterhub/README.md)",

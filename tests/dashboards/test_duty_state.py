@@ -20,7 +20,7 @@ from obslab.db import Clock
 from obslab.settings import Settings
 from obslab.users import add_user
 from tests.helpers.catalog_world import World, build_world
-from tests.helpers.support import FIXED_NOW, fixed_clock, table_counts
+from tests.helpers.support import FIXED_NOW, fixed_clock, refusals_since, table_counts
 
 # FIXED_NOW is Saturday 2026-11-21, so the roster shown starts on Monday 2026-11-16.
 WEEKS = [date(2026, 11, 16) + timedelta(days=7 * n) for n in range(6)]
@@ -171,7 +171,7 @@ def test_a_refusal_shows_the_services_message_and_changes_nothing(
     assert "starts_on: '2026-11-17' is not allowed; expected the first day of a slot shown" in pat.error
     assert not pat.split("next week") and "a day as YYYY-MM-DD" in pat.error
     with sessions() as session:
-        assert table_counts(session) == before
+        assert refusals_since(session, before) == ["ops", "ops", "nobody"]  # bad input is no refusal of a person
 
     # Quinn signs up for week 2 at another screen after pat's roster was drawn: pat's version is stale.
     as_service(sessions, "quinn", sign_up, WEEKS[1], "quinn")

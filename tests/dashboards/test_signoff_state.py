@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from obslab.audit import AuditEvent
 from obslab.catalog.changes.signoff import sign_off
 from obslab.catalog.changes.submit import submit_change
 from obslab.catalog.models import Observation
@@ -99,11 +100,20 @@ def test_an_action_runs_through_the_service_and_a_refusal_changes_nothing(
     assert "sign acis done" in ops.message and "sign:" not in ops.message
     assert ops.rows.set_index("revision").loc[labels["frame"], "acis"] == "signed (ops)"
 
-    # Not offered to this viewer: refused in the board's words, nothing written.
+    # Not offered to this viewer: refused in the board's words; nothing written but the refusal's audit event.
     with sessions() as session:
         before = table_counts(session)
     assert not ops.act(labels["frame"], "sign:acis_si")
     assert "not open to you" in ops.error
+    with sessions() as session:
+        after = table_counts(session)
+        refusal = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    assert after == before | {"audit_events": before["audit_events"] + 1}
+    assert (refusal.action, refusal.actor_name, refusal.after["attempt"]) == (
+        "refused",
+        "ops",
+        f"sign:acis_si {labels['frame']}",
+    )
     # Someone else signs the HRC revision's general area after this board was drawn: the board's version is stale.
     stale_board = board_for(migrated_url, sessions, "root")
     with sessions() as session, session.begin():

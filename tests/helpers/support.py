@@ -28,3 +28,18 @@ def table_counts(session: Session) -> dict[str, int]:
         table.name: session.scalar(select(func.count()).select_from(table)) or 0
         for table in Base.metadata.sorted_tables
     }
+
+
+def refusals_since(session: Session, before: dict[str, int]) -> list[str]:
+    """Who was refused since ``before`` was counted, oldest first, having checked that nothing but refusals was written.
+
+    A refused permission leaves its audit event (the refused change itself rolls back); anything else is a change.
+    """
+    from obslab.audit import AuditEvent
+
+    after = table_counts(session)
+    assert after == before | {"audit_events": after["audit_events"]}, "a refusal wrote more than its audit event"
+    added = after["audit_events"] - before["audit_events"]
+    events = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(added)).all() if added else []
+    assert all(event.action == "refused" for event in events), [event.action for event in events]
+    return [event.actor_name for event in reversed(events)]

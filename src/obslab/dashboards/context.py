@@ -22,6 +22,8 @@ class ViewingUser:
     full_name: str
     roles: tuple[str, ...]
     known: bool
+    #: Whether a login named the viewer (the hub's OAuth): then no variable of anyone's can change who they are.
+    signed_in: bool = False
 
     @property
     def display_name(self) -> str:
@@ -32,13 +34,19 @@ class ViewingUser:
         """How pages name the viewer: "Full Name (username)", or the username alone."""
         return f"{self.full_name} ({self.username})" if self.full_name else self.username
 
+    @property
+    def how_to_act(self) -> str:
+        """For a viewer obslab does not know: how they come to act (a hub login cannot be swapped for a variable)."""
+        add = f"an admin adds you with 'obslab users add {self.username} --role ROLE'"
+        return add if self.signed_in else f"{add}, or set OBSLAB_ACTING_USER to a user's name"
 
-def viewing_user(session: Session, name: str) -> ViewingUser:
+
+def viewing_user(session: Session, name: str, *, signed_in: bool = False) -> ViewingUser:
     """The viewer called ``name`` as obslab knows them now; unknown or deactivated people have no roles."""
     user = find_user(session, name)
     if user is None or not user.is_active:
-        return ViewingUser(name, "", (), False)
-    return ViewingUser(user.username, user.full_name, tuple(user.role_names), True)
+        return ViewingUser(name, "", (), False, signed_in)
+    return ViewingUser(user.username, user.full_name, tuple(user.role_names), True, signed_in)
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,12 @@ class DashboardContext(ObslabContext):
         with sessions() as session:
             viewer = viewing_user(session, name)
         return cls(settings, sessions, viewer)
+
+    def for_viewer(self, name: str) -> DashboardContext:
+        """This process's context (its engine, settings, clock) for a viewer a login named: one page's context."""
+        with self.sessions() as session:
+            viewer = viewing_user(session, name, signed_in=True)
+        return DashboardContext(self.settings, self.sessions, viewer, now=self.now)
 
     @property
     def identity(self) -> str:

@@ -37,10 +37,7 @@ def header_html(context: DashboardContext, current: str) -> str:
     roles = " ".join(badge("role", role) for role in viewer.roles) or badge("none", "no roles")
     who = html.escape(viewer.label)
     if not viewer.known:  # say why every action is off, and the two ways to fix it
-        fix = (
-            f"read-only: not an obslab user. Set OBSLAB_ACTING_USER to a user's name, or ask an admin to run "
-            f"'obslab users add {viewer.username} --role ROLE'"
-        )
+        fix = f"read-only: not an obslab user; {viewer.how_to_act}"
         who += f' &middot; <span class="obslab-unknown-viewer" title="{html.escape(fix)}">{html.escape(fix)}</span>'
     return (
         f'<div class="obslab-header"><span class="obslab-brand">{brand}</span>'

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from obslab.dashboards.context import DashboardContext, default_context
 from obslab.db import Clock, transaction, utcnow
-from obslab.errors import ObslabError
+from obslab.errors import ObslabError, PermissionDeniedError
+from obslab.refusals import record_refusal
 from obslab.roles import ADMIN_ROLE
 
 T = TypeVar("T")
@@ -39,14 +40,23 @@ class DashboardState(param.Parameterized):
         viewer = self.context.viewer
         needed = {roles} if isinstance(roles, str) else set(roles)
         if not viewer.known:
-            return (
-                f"{viewer.username} is not an obslab user, so this page is read-only: an admin adds you with "
-                f"'obslab users add {viewer.username} --role ROLE', or set OBSLAB_ACTING_USER to a user's name"
-            )
+            return f"{viewer.username} is not an obslab user, so this page is read-only: {viewer.how_to_act}"
         if ADMIN_ROLE in viewer.roles or needed & set(viewer.roles):  # admin holds every role, as the services say
             return ""
         return (
             f"to {what} you need the {' or '.join(sorted(needed))} role; you have {', '.join(viewer.roles) or 'none'}"
+        )
+
+    def audit_refusal(self, attempt: str, reason: str) -> None:
+        """Keep a refused attempt in the audit log under the viewer, the one identity this page acts as."""
+        page = type(self).__name__.removesuffix("State").lower()
+        record_refusal(
+            self.context.sessions,
+            username=self.context.viewer.username,
+            attempt=attempt,
+            reason=reason,
+            where=f"dashboard:{page}",
+            now=self.now,
         )
 
     def empty_text(self, name: str) -> str:
@@ -87,6 +97,8 @@ class DashboardState(param.Parameterized):
             with transaction(self.context.sessions) if write else self.context.sessions() as session:
                 result = action(session)
         except ObslabError as exc:
+            if isinstance(exc, PermissionDeniedError):
+                self.audit_refusal(getattr(action, "__name__", "an action"), str(exc))
             if refused is not None:
                 refused(exc)
             self.error, self.message = str(exc), ""

@@ -154,6 +154,7 @@ class SignoffState(DashboardState):
             # The service would refuse too; this only says so in the board's words first.
             allowed = ", ".join(self.action_label(a) for a in row.actions) or "nothing"
             self.error, self.message = f"{action!r} is not open to you on {label}; you may: {allowed}", ""
+            self.audit_refusal(f"{action} {label}", self.error)
             return False
 
         def write(session: Session) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import uvicorn
 
 from obslab.api.app import create_app
+from obslab.api.hub import HubTokens
 from obslab.context import ObslabContext
 from tests.helpers.served import free_port
 
@@ -34,10 +35,11 @@ class Reply:
 
 
 @contextmanager
-def running_api(context: ObslabContext) -> Iterator[str]:
-    """The API over ``context``, served by uvicorn on 127.0.0.1; yields the base URL, stops the server after."""
+def running_api(context: ObslabContext, *, hub_tokens: HubTokens | None = None) -> Iterator[str]:
+    """The API over ``context`` (and ``hub_tokens``), served by uvicorn on 127.0.0.1; yields the base URL."""
     port = free_port()
-    config = uvicorn.Config(create_app(context), host="127.0.0.1", port=port, log_config=None, access_log=False)
+    app = create_app(context, hub_tokens=hub_tokens)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"api-{port}", daemon=True)
     thread.start()

@@ -11,11 +11,13 @@ import pytest
 from sqlalchemy import select, text
 
 from obslab.access import get_user
+from obslab.audit import AuditEvent
 from obslab.configs import tcs
 from obslab.configs.fplane import items_from_fplane, parse_fplane
 from obslab.configs.models import InstrumentConfiguration
 from obslab.configs.service import record_configuration
 from obslab.context import ObslabContext
+from obslab.refusals import REFUSED_ACTION
 from tests.api.http import bearer, call, fps_api
 from tests.conftest import BACKEND
 from tests.helpers.support import FIXED_NOW, table_counts
@@ -136,7 +138,12 @@ def test_someone_without_the_telescope_or_admin_role_is_refused_403(
     reply = call(api, "POST", "/fplane", headers=fps_api(keys["una"]), body=report(commit=commit))
     assert reply.status == 403 and reply.json()["code"] == "permission_denied"
     assert "una may not record configurations of VIRUS" in reply.json()["message"]
-    assert counts(api_context) == before
+    # Nothing written but the refusal's own audit event, under the key's owner.
+    assert counts(api_context) == before | {"audit_events": before["audit_events"] + 1}
+    with api_context.sessions() as session:
+        event = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        assert event is not None and (event.action, event.actor_name) == (REFUSED_ACTION, "una")
+        assert event.after["attempt"] == "POST /fplane" and event.after["via"] == "api key"
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer " + "ab" * 24}, {"Authorization": "APIKEY=x"}])

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from obslab.access import User
@@ -132,3 +133,21 @@ def build_world(session: Session) -> World:
     )
     session.flush()
     return world
+
+
+def submit_frame_time_change(session: Session, world: World) -> str:
+    """pat asks for a shorter ACIS frame time on ``world.acis``: the label (areas acis and acis_si pending)."""
+    from obslab.catalog.changes.submit import submit_change
+
+    obs = session.scalar(select(Observation).where(Observation.obsid == world.acis))
+    assert obs is not None
+    revision, _check = submit_change(
+        session,
+        world.users["pat"],
+        world.acis,
+        seen_version=obs.version,
+        edits=[("frame_time", 0, 2.8)],
+        comment="faster",
+        now=lambda: FIXED_NOW,
+    )
+    return revision.label

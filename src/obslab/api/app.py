@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,19 +13,24 @@ from sqlalchemy.pool import QueuePool
 from obslab import __version__
 from obslab.api import docs
 from obslab.api.errors import install_error_handlers
+from obslab.api.hub import HubTokens, ServicePrefix
 from obslab.api.openapi import install_openapi
 from obslab.api.requests_log import RequestLog
-from obslab.api.routes import configs, fplane, health, me, runs
+from obslab.api.routes import changes, configs, fplane, health, me, runs
 from obslab.context import ObslabContext
 
 DESCRIPTION = """obslab's REST API: focal-plane configurations by date, as the HETDEX fplane clients ask for them,
 and every instrument's configuration history. Reading is open; changing needs an API key
-(`obslab users apikey NAME`) sent as `Authorization: Bearer <key>` or `Authorization: FPS_API APIKEY=<key>`.
+(`obslab users apikey NAME`) sent as `Authorization: Bearer <key>` or `Authorization: FPS_API APIKEY=<key>`;
+when the API runs as a JupyterHub service, a hub user's token as `Bearer <token>` acts as that user.
 Every refusal is JSON: `{"message": ..., "code": ...}`."""
 
 
-def create_app(context: ObslabContext) -> FastAPI:
-    """The API over ``context`` (settings, sessions, clock): routes read it from ``request.app.state.context``."""
+def create_app(context: ObslabContext, *, hub_tokens: HubTokens | None = None) -> FastAPI:
+    """The API over ``context`` (settings, sessions, clock): routes read it from ``request.app.state.context``.
+
+    ``hub_tokens``: the hub that checks tokens; by default the one of a JupyterHub service's environment, if any.
+    """
     # docs_url/redoc_url None: FastAPI's own pages load Swagger UI and ReDoc from CDNs; docs.py serves /docs offline.
     app = FastAPI(
         title="obslab",
@@ -35,9 +41,12 @@ def create_app(context: ObslabContext) -> FastAPI:
         lifespan=threads_as_connections,
     )
     app.state.context = context
+    app.state.hub_tokens = hub_tokens or HubTokens.from_environment()
     install_error_handlers(app)
     app.add_middleware(RequestLog)
-    for module in (docs, health, me, fplane, configs, runs):
+    if app.state.hub_tokens is not None and os.environ.get("JUPYTERHUB_SERVICE_PREFIX"):
+        app.add_middleware(ServicePrefix, prefix=os.environ["JUPYTERHUB_SERVICE_PREFIX"])
+    for module in (docs, health, me, fplane, configs, runs, changes):
         app.include_router(module.router)
     install_openapi(app)
     return app

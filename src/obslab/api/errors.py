@@ -10,10 +10,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from obslab.errors import ObslabError
+from obslab.refusals import record_refusal
 
 log = logging.getLogger("obslab.api")
 
@@ -27,6 +29,9 @@ STATUS: dict[str, int] = {
     "bad_header": 400,
     "unauthenticated": 401,
     "permission_denied": 403,
+    # A hub token the hub knows that may not be used here (a service's, or without access), and its owner unknown.
+    "hub_token_refused": 403,
+    "not_an_obslab_user": 403,
     "not_found": 404,
     "conflict": 409,
     "stale": 409,
@@ -34,6 +39,7 @@ STATUS: dict[str, int] = {
     "change_refused": 422,
     # The deployment's fault, not the caller's: say so, and what the operator must do.
     "schema_mismatch": 503,
+    "hub_unavailable": 503,
     # The fplane client's own refusals (another obslab API it fetched from); a gateway's statuses, should a
     # route ever pass one on.
     "server_unreachable": 502,
@@ -87,9 +93,38 @@ def refusal(status: int, message: str, code: str, headers: dict[str, str] | None
 
 async def obslab_refused(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ObslabError)
+    status = status_for(error)
+    if status == 403:
+        await run_in_threadpool(audit_refusal, request, error)
     field = error.details.get("field")
     headers = getattr(error, "headers", None)
-    return refusal(status_for(error), error.message, error.code, headers, **({"field": field} if field else {}))
+    return refusal(status, error.message, error.code, headers, **({"field": field} if field else {}))
+
+
+def audit_refusal(request: Request, error: ObslabError) -> None:
+    """Record a permission refusal under the identity the request proved (auth.py), never a name it carries.
+
+    Without a proven identity there is nobody to record it under (the log has it); a failure to record is logged
+    and the caller still gets the refusal.
+    """
+    identity = getattr(request.state, "identity", None)
+    attempt = f"{request.method} {request.url.path}"
+    if identity is None:
+        log.warning("refused %s without an authenticated identity: %s", attempt, error.message)
+        return
+    context = request.app.state.context
+    try:
+        record_refusal(
+            context.sessions,
+            username=identity,
+            attempt=attempt,
+            reason=error.message,
+            where="api",
+            detail={"code": error.code, "via": getattr(request.state, "via", None)},
+            now=context.now,
+        )
+    except Exception as failure:  # the refusal stands whatever happens to its record
+        log.error("could not audit the refusal of %s to %s: %r", attempt, identity, failure)
 
 
 async def request_invalid(request: Request, error: Exception) -> JSONResponse:

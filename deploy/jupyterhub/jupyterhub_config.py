@@ -78,10 +78,10 @@ c.Spawner.cmd = [str(BIN / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
 if os.geteuid() == 0:  # the try-out's servers run as the hub's user: as root, Jupyter needs to be told it may
     c.Spawner.args = ["--ServerApp.allow_root=True"]
-# The user servers' obslab database. A later slice gives them a read-only role's URL instead (issue 18): until then
-# a user's kernel can write whatever the hub's obslab account may, which is fine only for a try-out.
-if setting("OBSLAB_DATABASE_URL"):
-    c.Spawner.environment = {"OBSLAB_DATABASE_URL": setting("OBSLAB_DATABASE_URL")}
+# The user servers' obslab database: the read-only role's URL (`obslab db reader` makes the role on PostgreSQL and
+# prints it), never the writer's. They act through the API with the hub token JupyterHub gives each server.
+if setting("OBSLAB_READER_DATABASE_URL"):
+    c.Spawner.environment = {"OBSLAB_DATABASE_URL": setting("OBSLAB_READER_DATABASE_URL")}
 
 # --- TRY-OUT authenticator: one shared password (OBSLAB_HUB_PASSWORD, 8 characters or more) for everyone, any user
 # name unless OBSLAB_HUB_USERS lists the allowed ones. OBSLAB_HUB_ADMIN_USERS log in with OBSLAB_HUB_ADMIN_PASSWORD
@@ -98,11 +98,44 @@ if names("OBSLAB_HUB_ADMIN_USERS"):
     c.Authenticator.admin_users = names("OBSLAB_HUB_ADMIN_USERS")
     c.SharedPasswordAuthenticator.admin_password = setting("OBSLAB_HUB_ADMIN_PASSWORD")
 
+# --- obslab's services. Only these two hold the database URL that can write (OBSLAB_DATABASE_URL).
+# obslab-dashboards: every dashboard in one Panel server the hub starts, stops and proxies at
+# /services/obslab-dashboards/; a viewer logs in through the hub's OAuth and is that hub user, whatever they set.
+# obslab-api: the REST API at /services/obslab-api/, taking obslab API keys (the telescope's, the fplane clients')
+# and the hub tokens of users' servers; the acting user is the key's or the token's owner.
+OBSLAB = str(BIN / "obslab")
+PUBLIC_ORIGIN = c.JupyterHub.bind_url.split("://", 1)[1].rstrip("/")
+WRITER = {"OBSLAB_DATABASE_URL": setting("OBSLAB_DATABASE_URL")} if setting("OBSLAB_DATABASE_URL") else {}
+DASHBOARDS_PORT = setting("OBSLAB_HUB_DASHBOARDS_PORT", "8866")
+API_PORT = setting("OBSLAB_HUB_SERVICE_API_PORT", "8867")
+obslab_services = [
+    {
+        "name": "obslab-dashboards",
+        "url": f"http://127.0.0.1:{DASHBOARDS_PORT}",
+        "command": [OBSLAB, "serve", "--hub-service"],
+        "environment": WRITER | {"OBSLAB_HUB_ORIGINS": f"{PUBLIC_ORIGIN},localhost:{PUBLIC_ORIGIN.rsplit(':', 1)[1]}"},
+        "oauth_no_confirm": True,  # the site's own service: no "authorize this application?" page
+        "display": True,
+    },
+    {
+        "name": "obslab-api",
+        "url": f"http://127.0.0.1:{API_PORT}",
+        "command": [OBSLAB, "api", "--host", "127.0.0.1", "--port", API_PORT],
+        "environment": WRITER,
+        "display": False,
+    },
+]
+# Every hub user may open the dashboards and call the API (what they may do there is obslab's roles' business); a
+# user server's token carries access to the API, so a notebook acts as its owner with it.
+c.JupyterHub.extra_user_scopes = {f"access:services!service={service['name']}" for service in obslab_services}
+c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server", "access:services!service=obslab-api"]
+
 # --- The idle culler, a service the hub starts and stops: a user's server with no activity for
 # OBSLAB_HUB_CULL_TIMEOUT seconds (default 3600, one hour) is stopped; the culler looks every OBSLAB_HUB_CULL_EVERY
 # seconds (default 300). The hub learns of activity every 5 minutes (JupyterHub.last_activity_interval), so a timeout
 # under about 10 minutes culls servers that are in use. Users are never deleted (no --cull-users).
 c.JupyterHub.services = [
+    *obslab_services,
     {
         "name": "idle-culler",
         "command": [
@@ -112,7 +145,7 @@ c.JupyterHub.services = [
             f"--timeout={setting('OBSLAB_HUB_CULL_TIMEOUT', '3600')}",
             f"--cull-every={setting('OBSLAB_HUB_CULL_EVERY', '300')}",
         ],
-    }
+    },
 ]
 # The culler's token may list users, read their activity and stop their servers: nothing else.
 c.JupyterHub.load_roles = [

@@ -125,6 +125,9 @@ def hub(app: App, ip: str, port: int, config_file: Path | None) -> None:
         "OBSLAB_HUB_API_PORT": os.environ.get("OBSLAB_HUB_API_PORT") or str(free_loopback_port()),
         "OBSLAB_HUB_PROXY_API_PORT": os.environ.get("OBSLAB_HUB_PROXY_API_PORT") or str(free_loopback_port()),
         "OBSLAB_HUB_PROXY_COMMAND": proxy,
+        # obslab's own services behind the hub: the dashboards and the API, on loopback ports of their own.
+        "OBSLAB_HUB_DASHBOARDS_PORT": os.environ.get("OBSLAB_HUB_DASHBOARDS_PORT") or str(free_loopback_port()),
+        "OBSLAB_HUB_SERVICE_API_PORT": os.environ.get("OBSLAB_HUB_SERVICE_API_PORT") or str(free_loopback_port()),
     }
     if not is_loopback(ip):
         click.echo(

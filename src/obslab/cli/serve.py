@@ -85,13 +85,25 @@ def serve_dashboards(app: App, *, use_panel: bool, port: int, preheat: bool) -> 
 
 @click.command()
 @serve_options
+@click.option(
+    "--hub-service",
+    is_flag=True,
+    help="Run as the JupyterHub service the hub starts (deploy/jupyterhub/): one Panel server, every viewer the hub "
+    "user of their login; address and prefix come from the hub.",
+)
 @click.pass_obj
 @reports_errors
-def serve(app: App, use_panel: bool, port: int, preheat: bool) -> None:
+def serve(app: App, use_panel: bool, port: int, preheat: bool, hub_service: bool) -> None:
     """Serve every dashboard on 127.0.0.1, with an index page listing them."""
     from obslab import schema
 
     schema.check(app.database_url)
+    if hub_service:
+        from obslab.dashboards.serving import serving
+
+        os.environ["OBSLAB_DATABASE_URL"] = app.database_url
+        serving.serve_hub_service(announce=lambda url: click.echo(f"serving the dashboards for JupyterHub at {url}"))
+        return
     serve_dashboards(app, use_panel=use_panel, port=port, preheat=preheat)
 
 

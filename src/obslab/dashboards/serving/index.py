@@ -155,11 +155,17 @@ def index_html(
     )
 
 
-def current_index(hrefs: Sequence[str], *, home: str, served_by: str) -> str:
-    """The index for this process's site and viewer (looked up now, so a change of roles shows at once)."""
+def current_index(hrefs: Sequence[str], *, home: str, served_by: str, signed_in_as: str | None = None) -> str:
+    """The index for this process's site and viewer (looked up now, so a change of roles shows at once).
+
+    ``signed_in_as``: the viewer a login named (the hub service's), instead of the process's identity.
+    """
     context = default_context()
     with context.sessions() as session:
-        viewer = viewing_user(session, context.viewer.username)
+        if signed_in_as is None:
+            viewer = viewing_user(session, context.viewer.username)
+        else:
+            viewer = viewing_user(session, signed_in_as, signed_in=True)
     return index_html(
         site=context.settings.site.name,
         viewer=viewer,

@@ -143,3 +143,49 @@ def serve_panel(*, host: str, port: int, announce: Callable[[str], None]) -> Non
         websocket_origin=[f"{host}:{port}", f"localhost:{port}"],
         threaded=False,
     )
+
+
+def serve_hub_service(*, announce: Callable[[str], None]) -> None:
+    """Serve every dashboard as the JupyterHub service the hub started: each viewer the hub user of their login."""
+    import panel as pn
+
+    from obslab.dashboards.context import default_context
+    from obslab.dashboards.serving import hub_service
+    from obslab.dashboards.serving.resources import server_extension
+
+    environ = hub_service.require_hub_environment()
+    host, port, prefix = hub_service.service_address(environ)
+    secrets = hub_service.server_secrets()
+    os.environ[SERVER_KIND_VARIABLE] = "panel"
+    server_extension()
+    process = default_context()
+
+    def page(entry: DashboardEntry) -> Callable[[], Any]:
+        viewer_class = entry.load_viewer()
+
+        def build() -> Any:
+            # The cookie the session was opened with, carried in its signed token: not something a page can change.
+            cookies = pn.state.curdoc.session_context.request.cookies
+            name = hub_service.user_of_cookies(cookies, secrets["cookie_secret"])
+            if name is None:
+                return pn.pane.Alert("Your hub login has ended: reload the page to log in again.", alert_type="warning")
+            return viewer_class(process.for_viewer(name))
+
+        return build
+
+    # The browser's origin is the hub's public address, which the hub configuration passes on.
+    origins = [origin for origin in os.environ.get("OBSLAB_HUB_ORIGINS", "").split(",") if origin]
+    announce(f"http://{host}:{port}{prefix}/")
+    pn.serve(
+        {entry.slug: page(entry) for entry in DASHBOARDS},
+        extra_patterns=hub_service.hub_routes(prefix),
+        prefix=prefix,
+        address=host,
+        port=port,
+        show=False,
+        title={e.slug: e.title for e in DASHBOARDS},
+        websocket_origin=origins or [f"{host}:{port}"],
+        threaded=False,
+        auth_provider=hub_service.HubAuthProvider(prefix),
+        **secrets,
+    )

@@ -136,7 +136,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; a SQLite file's folder must exist (SQLite would only fail at first use, unclearly)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+        # A SQLite URI (file:...?mode=ro, from 'obslab db reader') names its file in its own syntax.
+        if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
             folder = Path(parsed.database).expanduser().parent
             if not folder.is_dir():
                 raise NotFoundError(f"the folder {folder} for the SQLite database does not exist: create it first")

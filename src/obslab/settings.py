@@ -130,7 +130,13 @@ class Settings(BaseSettings):
             raise ValueError(f"not a database URL; expected one like {example}") from None
         if url.get_backend_name() not in ("sqlite", "postgresql"):
             raise ValueError(f"obslab runs on SQLite or PostgreSQL, not {url.get_backend_name()!r}; e.g. {example}")
-        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        # A SQLite URI (file:..., as 'obslab db reader' gives for reading) names its file in its own syntax.
+        if (
+            url.get_backend_name() == "sqlite"
+            and url.database
+            and url.database != ":memory:"
+            and not url.database.startswith("file:")
+        ):
             folder = Path(url.database).expanduser().parent
             if not folder.is_dir():
                 raise ValueError(f"the folder {folder} does not exist: create it, or name a file in an existing one")

@@ -44,6 +44,7 @@ ARGUMENTS: dict[tuple[str, ...], list[str]] = {
     ("db", "check"): [],
     ("db", "current"): [],
     ("db", "downgrade"): ["base"],
+    ("db", "reader"): [],
     ("db", "upgrade"): [],
     ("demo",): ["--no-serve"],
     ("duty", "delete"): ["2026-12-07", "--seen-version", "1"],

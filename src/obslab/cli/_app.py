@@ -137,6 +137,11 @@ def explain(error: BaseException, app: App | None) -> str | None:
         text = str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else type(error.orig).__name__
         if state in MISSING_SCHEMA_STATES or any(words in text for words in MISSING_SCHEMA_WORDS):
             return f"the database at {where} is not set up for this obslab ({text}): run 'obslab db upgrade'"
+        if state == "42501" or "readonly database" in text:  # e.g. the account 'obslab db reader' sets up
+            return (
+                f"the database at {where} refused this account ({text}): a read-only account (as 'obslab db reader' "
+                "sets up) changes nothing; make changes through an obslab connected as the deployment's own account"
+            )
         if "locked" in text or "busy" in text:
             return f"the database at {where} is busy ({text}): try again in a moment"
         if isinstance(error, OperationalError) or (state or "").startswith("08"):  # 08: connection exceptions

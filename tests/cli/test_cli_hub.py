@@ -16,18 +16,11 @@ import requests
 from click.testing import CliRunner, Result
 
 from obslab.cli import main
-from tests.helpers.served import BIN, alive, descendants, free_port, obslab_env, server
+from tests.helpers.hub import ADMIN_PASSWORD, HUB_SETTINGS, USER_PASSWORD, hub_api, log_in, running_hub
+from tests.helpers.served import alive, descendants, free_port
 
-USER_PASSWORD = "try-out-password"
-ADMIN_PASSWORD = "an-admin-password-of-32-characters-or-more"
 #: The module (obslab.cli's attribute `hub` is the command, not the module).
 hub_module = importlib.import_module("obslab.cli.hub")
-HUB_SETTINGS = {
-    "OBSLAB_HUB_PASSWORD": USER_PASSWORD,
-    "OBSLAB_HUB_ADMIN_USERS": "mgarcia",
-    "OBSLAB_HUB_ADMIN_PASSWORD": ADMIN_PASSWORD,
-    "OBSLAB_HUB_CULL_TIMEOUT": "900",
-}
 
 
 def command_line(pid: int) -> str:
@@ -49,48 +42,24 @@ def listening_addresses(ports: set[int]) -> set[tuple[str, int]]:
     return found
 
 
-def log_in(base: str, username: str, password: str) -> tuple[requests.Session, requests.Response]:
-    """The hub's login form as a browser posts it: the _xsrf cookie from the form's page sent back with it."""
-    session = requests.Session()
-    session.get(f"{base}hub/login", timeout=30).raise_for_status()
-    xsrf = session.cookies["_xsrf"]
-    session.headers["X-XSRFToken"] = xsrf  # what the hub's own pages send with cookie-authenticated API calls
-    reply = session.post(
-        f"{base}hub/login",
-        data={"username": username, "password": password, "_xsrf": xsrf},
-        allow_redirects=False,  # the next page would start the user's JupyterLab, which this test leaves alone
-        timeout=30,
-    )
-    return session, reply
-
-
-def api(session: requests.Session, base: str, path: str) -> Any:
-    reply = session.get(f"{base}hub/api/{path}", timeout=30)
-    reply.raise_for_status()
-    return reply.json()
-
-
 @pytest.mark.slow  # JupyterHub, its node proxy and the culler start in a few seconds
 def test_the_hub_answers_through_its_proxy_and_stops_everything_it_started(migrated_url: str, tmp_path: Path) -> None:
     import jupyterhub
 
-    port = free_port()
-    env = obslab_env(migrated_url, tmp_path, "nobody") | HUB_SETTINGS
-    with server(
-        "obslab-hub", [str(BIN / "obslab"), "hub", "--port", str(port)], env, port=port, directory=tmp_path
-    ) as run:
+    with running_hub(migrated_url, tmp_path) as run:
         base = run.base
+        port = int(base.rsplit(":", 1)[1].strip("/"))
         assert requests.get(f"{base}hub/api", timeout=30).json() == {"version": jupyterhub.__version__}
 
         admin, reply = log_in(base, "mgarcia", ADMIN_PASSWORD)
         assert reply.status_code == 302, reply.text
-        assert api(admin, base, "user")["name"] == "mgarcia" and api(admin, base, "user")["admin"] is True
-        services = api(admin, base, "services")
+        assert hub_api(admin, base, "user")["name"] == "mgarcia" and hub_api(admin, base, "user")["admin"] is True
+        services = hub_api(admin, base, "services")
         assert "idle-culler" in services, services
         assert "--timeout=900" in services["idle-culler"]["command"], services
 
         user, reply = log_in(base, "sobrien", USER_PASSWORD)
-        assert reply.status_code == 302 and api(user, base, "user")["admin"] is False
+        assert reply.status_code == 302 and hub_api(user, base, "user")["admin"] is False
         _, wrong = log_in(base, "sobrien", "not-the-password")
         assert wrong.status_code == 403 and "jupyterhub-hub-login" not in wrong.cookies
         _, not_admin = log_in(base, "mgarcia", USER_PASSWORD)  # an admin must use the admin password
@@ -101,11 +70,11 @@ def test_the_hub_answers_through_its_proxy_and_stops_everything_it_started(migra
         assert any("configurable-http-proxy" in line for line in commands.values()), commands
         assert any("jupyterhub_idle_culler" in line for line in commands.values()), commands
         announced = run.log_path.read_text()
-        hub_api, proxy_api = (
+        hub_port, proxy_api = (
             int(n) for n in re.search(r"hub API 127\.0\.0\.1:(\d+), proxy API 127\.0\.0\.1:(\d+)", announced).groups()
         )
-        loopback = {("0100007F", p) for p in (port, hub_api, proxy_api)}  # 127.0.0.1, as /proc/net/tcp writes it
-        assert listening_addresses({port, hub_api, proxy_api}) == loopback
+        loopback = {("0100007F", p) for p in (port, hub_port, proxy_api)}  # 127.0.0.1, as /proc/net/tcp writes it
+        assert listening_addresses({port, hub_port, proxy_api}) == loopback
 
         state = tmp_path / "hub"
         for name in ("jupyterhub_cookie_secret", "proxy-auth-token"):
@@ -120,7 +89,7 @@ def test_the_hub_answers_through_its_proxy_and_stops_everything_it_started(migra
             time.sleep(0.2)
         left = {pid: command_line(pid) for pid in below if alive(pid)}
         assert not left, f"still running after the hub stopped: {left}"
-        assert not listening_addresses({port, hub_api, proxy_api})  # nothing listens on the hub's ports any more
+        assert not listening_addresses({port, hub_port, proxy_api})  # nothing listens on the hub's ports any more
 
 
 def invoke(args: list[str], env: dict[str, str]) -> Result:

@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 from obslab.access import find_user
 from obslab.audit import AuditEvent
 from obslab.catalog.changes.signoff import sign_off
-from obslab.catalog.models import EDITABLE_STATUSES, Observation, ObservationParameter, Revision
+from obslab.catalog.models import Observation, ObservationParameter
 from obslab.db import make_engine, make_session_factory, transaction
 from obslab.errors import PermissionDeniedError
 from tests.helpers.browsing import Watched
+from tests.helpers.demo_changes import candidate
 from tests.helpers.served import served
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
@@ -29,30 +30,6 @@ SUBMITTER, OPERATIONS, ACIS_TEAM = "jchen", "tlindqvist", "kpatel"
 #: Typed into the form; if any page rendered it as HTML, the image's handler would set the flag.
 HOSTILE_NAME = 'Cas A <img src=x onerror="window.__pwned=1"> & <b>core</b>'
 HOSTILE_COMMENT = "Shorter frames <script>window.__pwned=2</script>, per PI's e-mail"
-
-
-def candidate(url: str) -> tuple[int, str]:
-    """An ACIS observation that can change and be approved, with no open revision (the demo has several)."""
-    engine = make_engine(url)
-    try:
-        with make_session_factory(engine)() as session:
-            open_revisions = select(Revision.obsid).where(Revision.closed_at.is_(None))
-            return tuple(
-                session.execute(
-                    select(Observation.obsid, Observation.target_name)
-                    .where(
-                        Observation.instrument.like("ACIS%"),
-                        Observation.status.in_(EDITABLE_STATUSES),
-                        Observation.approved.is_(False),
-                        Observation.si_mode.is_not(None),
-                        Observation.obsid.not_in(open_revisions),
-                    )
-                    .order_by(Observation.obsid)
-                    .limit(1)
-                ).one()
-            )
-    finally:
-        engine.dispose()
 
 
 class Person:

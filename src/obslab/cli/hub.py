@@ -71,6 +71,15 @@ def check_tryout_passwords() -> None:
             )
 
 
+def tryout_reader_url(app: App) -> str:
+    """On SQLite, the same file opened read-only (no password to choose); PostgreSQL needs `obslab db reader` first."""
+    from obslab import reader_role
+
+    if app.engine.dialect.name != "sqlite":
+        return ""
+    return reader_role.ensure_reader(app.engine).url.render_as_string(hide_password=False)
+
+
 def exec_hub(config: Path, env: dict[str, str]) -> NoReturn:
     """Become JupyterHub (same process, so a signal to `obslab hub` reaches the hub, which stops what it started)."""
     sys.stdout.flush()
@@ -129,6 +138,15 @@ def hub(app: App, ip: str, port: int, config_file: Path | None) -> None:
         "OBSLAB_HUB_DASHBOARDS_PORT": os.environ.get("OBSLAB_HUB_DASHBOARDS_PORT") or str(free_loopback_port()),
         "OBSLAB_HUB_SERVICE_API_PORT": os.environ.get("OBSLAB_HUB_SERVICE_API_PORT") or str(free_loopback_port()),
     }
+    reader = os.environ.get("OBSLAB_READER_DATABASE_URL", "").strip() or tryout_reader_url(app)
+    if reader:
+        env["OBSLAB_READER_DATABASE_URL"] = reader
+    else:
+        click.echo(
+            "warning: users' servers get no obslab database: set OBSLAB_READER_DATABASE_URL to the URL "
+            "'obslab db reader --print-url' prints (the writer's URL is for obslab's own services only)",
+            err=True,
+        )
     if not is_loopback(ip):
         click.echo(
             f"warning: the hub listens on {ip}, beyond this machine, over plain HTTP: put TLS in front and replace "

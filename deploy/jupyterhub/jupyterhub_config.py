@@ -75,6 +75,20 @@ c.ConfigurableHTTPProxy.auth_token = setting("CONFIGPROXY_AUTH_TOKEN") or secret
 c.JupyterHub.spawner_class = "simple"
 c.SimpleLocalProcessSpawner.home_dir_template = str(STATE / "users" / "{username}")
 c.Spawner.cmd = [str(BIN / "jupyterhub-singleuser")]
+# obslab's notebooks (catalog, scheduling, trends, the demo tour), copied into a new user's home on their first start
+# and never again, so a user's edits stay theirs. An image for KubeSpawner holds them instead.
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def give_notebooks(spawner: object) -> None:
+    home = Path(c.SimpleLocalProcessSpawner.home_dir_template.format(username=spawner.user.name))  # type: ignore[attr-defined]
+    target = home / "obslab-notebooks"
+    if NOTEBOOKS.is_dir() and not target.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(NOTEBOOKS, target, ignore=shutil.ignore_patterns(".*"))
+
+
+c.Spawner.pre_spawn_hook = give_notebooks
 c.Spawner.default_url = "/lab"
 if os.geteuid() == 0:  # the try-out's servers run as the hub's user: as root, Jupyter needs to be told it may
     c.Spawner.args = ["--ServerApp.allow_root=True"]
@@ -128,6 +142,19 @@ obslab_services = [
 # Every hub user may open the dashboards and call the API (what they may do there is obslab's roles' business); a
 # user server's token carries access to the API, so a notebook acts as its owner with it.
 c.JupyterHub.extra_user_scopes = {f"access:services!service={service['name']}" for service in obslab_services}
+# The alert watcher, kept running by the hub when OBSLAB_HUB_ALERTS_DIR names the folder packets arrive in: it acts
+# as a service user of its own (OBSLAB_HUB_ALERTS_USER, default "alerts", an obslab user with the scheduler role),
+# never as a person. No url: nobody reaches it through the proxy. The pipeline runner and the nightly report are
+# timers beside the hub (README.md: obslab's services and who acts).
+if setting("OBSLAB_HUB_ALERTS_DIR"):
+    alerts_user = {"OBSLAB_ACTING_USER": setting("OBSLAB_HUB_ALERTS_USER", "alerts")}
+    obslab_services.append(
+        {
+            "name": "obslab-alerts",
+            "command": [OBSLAB, "alerts", "watch", setting("OBSLAB_HUB_ALERTS_DIR")],
+            "environment": WRITER | alerts_user,
+        }
+    )
 c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server", "access:services!service=obslab-api"]
 
 # --- The idle culler, a service the hub starts and stops: a user's server with no activity for

@@ -13,25 +13,29 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import select
 
 from obslab.audit import AuditEvent
 from obslab.db import make_engine, make_session_factory
+from tests.helpers.browsing import Watched
 from tests.helpers.demo_changes import open_acis_change
-from tests.helpers.hub import USER_PASSWORD, running_hub
+from tests.helpers.hub import USER_PASSWORD, run_in_server, running_hub
 from tests.helpers.served import BIN, Server, descendants, obslab_env
+from tests.helpers.voevents import swift_bat_grb
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 ACIS_TEAM, SCHEDULER, SUBMITTER = "kpatel", "ayamamoto", "jchen"
+VISITOR = "visitor"  # a hub user obslab does not know
+ALERT_WATCHER = "alertbot"  # the alert watcher's service user
 NIGHT = "2026-11-21"  # the demo's night
 READER_PASSWORD = "reader-password-for-the-e2e-test"
 DASHBOARDS = "services/obslab-dashboards/"
@@ -47,10 +51,46 @@ def reader_url(database_url: str, data_dir: Path) -> str:
     return done.stdout.strip()
 
 
+#: Typed into a notebook of the ACIS scientist's server: pass for the scheduler, then write with the server's database.
+IN_A_NOTEBOOK = """
+import os
+os.environ["OBSLAB_ACTING_USER"] = "{other}"
+from sqlalchemy import text
+from obslab.context import ObslabContext
+context = ObslabContext.from_settings()
+print("identity", context.identity)
+with context.engine.connect() as connection:
+    print("users readable", connection.scalar(text("SELECT count(*) FROM users")) > 0)
+try:
+    with context.engine.begin() as connection:
+        connection.execute(text("UPDATE users SET full_name = 'forged' WHERE username = '{other}'"))
+    print("write done")
+except Exception as error:
+    print("write refused", str(getattr(error, "orig", error)).splitlines()[0])
+"""
+
+
+def add_user(database_url: str, data_dir: Path, name: str, role: str) -> None:
+    env = obslab_env(database_url, data_dir, "mgarcia")
+    command = [str(BIN / "obslab"), "users", "add", name, "--role", role]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.fixture(scope="module")
-def hub(writable_demo_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    data_dir = tmp_path_factory.mktemp("hub-e2e")
-    settings = {"OBSLAB_READER_DATABASE_URL": reader_url(writable_demo_database, data_dir)}
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("hub-e2e")
+
+
+@pytest.fixture(scope="module")
+def hub(writable_demo_database: str, data_dir: Path) -> Iterator[Server]:
+    add_user(writable_demo_database, data_dir, ALERT_WATCHER, "scheduler")
+    (data_dir / "alerts").mkdir()
+    settings = {
+        "OBSLAB_READER_DATABASE_URL": reader_url(writable_demo_database, data_dir),
+        "OBSLAB_HUB_ALERTS_DIR": str(data_dir / "alerts"),
+        "OBSLAB_HUB_ALERTS_USER": ALERT_WATCHER,
+    }
     with running_hub(writable_demo_database, data_dir, settings=settings) as run:
         yield run
 
@@ -59,9 +99,13 @@ class Person:
     """One person's browser (a context of its own: their own cookies), logged in to the hub."""
 
     def __init__(self, browser: Any, base: str, username: str) -> None:
-        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        self.page = self.context.new_page()
+        self.watched = Watched(browser)  # a context of its own; nothing may leave loopback or fail in the console
+        self.page = self.watched.page
         self.base, self.username = base, username
+
+    def close(self) -> None:
+        self.watched.assert_clean()
+        self.page.close()
 
     def log_in(self) -> None:
         self.page.goto(self.base + "hub/login")
@@ -168,31 +212,20 @@ def test_two_people_act_only_as_themselves(hub: Server, browser: Any, writable_d
     token, database = env["JUPYTERHUB_API_TOKEN"], env["OBSLAB_DATABASE_URL"]
     assert database != writable_demo_database  # the server never holds the writer's URL
     pretend = {**env, "OBSLAB_ACTING_USER": SCHEDULER, "PATH": f"{BIN}:{os.environ['PATH']}"}
-    who = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from obslab.context import ObslabContext; print(ObslabContext.from_settings().identity)",
-        ],
-        env=pretend,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert who.stdout.strip() == ACIS_TEAM  # the variable changes nothing inside a hub
 
-    # Its database credentials read, and write nothing.
-    engine = create_engine(database)
-    try:
-        with engine.connect() as connection:
-            assert connection.scalar(text("SELECT count(*) FROM users")) > 0
-        with pytest.raises(DBAPIError), engine.begin() as connection:
-            connection.execute(
-                text("UPDATE users SET full_name = 'forged' WHERE username = :name"), {"name": SCHEDULER}
-            )
-    finally:
-        engine.dispose()
+    # A notebook in that server, as its owner would type it: the variable set to the scheduler, a write tried.
+    server = base + f"user/{ACIS_TEAM}/api/"
+    notebooks = requests.get(
+        server + "contents/obslab-notebooks", headers={"Authorization": f"token {token}"}, timeout=60
+    )
+    assert {"demo-tour.ipynb", "scheduling.ipynb"} <= {item["name"] for item in notebooks.json()["content"]}
+    printed = run_in_server(base, ACIS_TEAM, token, IN_A_NOTEBOOK.format(other=SCHEDULER))
+    assert f"identity {ACIS_TEAM}" in printed, printed  # the variable changes nothing inside a hub
+    assert "users readable True" in printed and "write done" not in printed, printed
+    # Refused by the database itself: PostgreSQL's role may only SELECT; SQLite's file is opened read-only.
+    assert "write refused permission denied for table users" in printed or (
+        "write refused attempt to write a readonly database" in printed
+    ), printed
 
     # Its hub token at the API: it is the ACIS scientist whatever name the request carries.
     api = base + API + "api/v1/"
@@ -223,5 +256,38 @@ def test_two_people_act_only_as_themselves(hub: Server, browser: Any, writable_d
     )
     assert script.returncode == 0, script.stderr
     assert signers(writable_demo_database, by_script) == [ACIS_TEAM]
-    acis.context.close()
-    scheduler.context.close()
+    acis.close()
+    scheduler.close()
+
+
+def test_a_hub_user_obslab_does_not_know_may_look_and_is_told_why_not_act(hub: Server, browser: Any) -> None:
+    visitor = Person(browser, hub.base, VISITOR)
+    visitor.log_in()
+    page = visitor.open("signoff")
+    header = page.locator(".obslab-header").inner_text()
+    assert "read-only: not an obslab user" in header and f"obslab users add {VISITOR} --role ROLE" in header
+    assert "OBSLAB_ACTING_USER" not in header  # a login cannot be swapped for a variable: no such advice
+    page.locator(".tabulator-row").first.wait_for(timeout=30_000)  # looking is allowed
+    visitor.shoot("signoff")
+    visitor.close()
+
+
+def test_the_alert_watcher_runs_under_the_hub_as_its_own_service_user(
+    hub: Server, writable_demo_database: str, data_dir: Path
+) -> None:
+    packet = swift_bat_grb(1_300_777, datetime.now(UTC).replace(microsecond=0), 150.0, -20.0)
+    (data_dir / "alerts" / "swift-1300777.xml").write_text(packet)
+    deadline = time.monotonic() + 90
+    engine = make_engine(writable_demo_database)
+    try:
+        while time.monotonic() < deadline:
+            with make_session_factory(engine)() as session:
+                events = session.scalars(select(AuditEvent).where(AuditEvent.action.like("alert.%"))).all()
+                taken = [event.actor_name for event in events if "1300777" in (event.after or {}).get("ivorn", "")]
+            if taken:
+                break
+            time.sleep(1)
+    finally:
+        engine.dispose()
+    assert taken == [ALERT_WATCHER]
+    assert (data_dir / "alerts" / "done" / "swift-1300777.xml").exists()

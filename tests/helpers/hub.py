@@ -54,3 +54,75 @@ def hub_api(session: requests.Session, base: str, path: str, method: str = "GET"
     reply = session.request(method, f"{base}hub/api/{path}", json=body, timeout=30)
     reply.raise_for_status()
     return reply.json() if reply.content else None
+
+
+def run_in_server(base: str, username: str, token: str, code: str, *, timeout: float = 120) -> str:
+    """Run ``code`` in a new kernel of ``username``'s own JupyterLab, reached through the proxy with ``token``.
+
+    What a person typing into a notebook in their server does: the kernel is the server's (its environment, its
+    database URL), started with Jupyter's REST API and spoken to over its websocket. Returns what it printed.
+    """
+    import asyncio
+    import json
+    import uuid
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    server = f"{base}user/{username}/api/"
+    headers = {"Authorization": f"token {token}"}
+    kernel = requests.post(server + "kernels", json={"name": "python3"}, headers=headers, timeout=60)
+    kernel.raise_for_status()
+    kernel_id = kernel.json()["id"]
+    session = uuid.uuid4().hex
+    message_id = uuid.uuid4().hex
+    request = {
+        "header": {
+            "msg_id": message_id,
+            "msg_type": "execute_request",
+            "session": session,
+            "username": username,
+            "version": "5.3",
+        },
+        "parent_header": {},
+        "metadata": {},
+        "channel": "shell",
+        "buffers": [],
+        "content": {
+            "code": code,
+            "silent": False,
+            "store_history": False,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": True,
+        },
+    }
+
+    async def talk() -> str:
+        url = f"{server}kernels/{kernel_id}/channels?session_id={session}".replace("http://", "ws://", 1)
+        socket = await websocket_connect(HTTPRequest(url, headers=headers))
+        await socket.write_message(json.dumps(request))
+        printed = []
+        while True:
+            raw = await socket.read_message()
+            if raw is None:
+                raise AssertionError("the kernel's websocket closed before the code finished")
+            message = json.loads(raw)
+            if message.get("parent_header", {}).get("msg_id") != message_id:
+                continue
+            kind, content = message["msg_type"], message["content"]
+            if kind == "stream":
+                printed.append(content["text"])
+            elif kind == "error":
+                printed.append(f"{content['ename']}: {content['evalue']}\n")
+            elif kind == "status" and content["execution_state"] == "idle":
+                socket.close()
+                return "".join(printed)
+
+    # A thread of its own: the caller's thread may be running an event loop already (Playwright's sync API does).
+    try:
+        with ThreadPoolExecutor(1) as thread:
+            return thread.submit(lambda: asyncio.run(asyncio.wait_for(talk(), timeout))).result()
+    finally:
+        requests.delete(server + f"kernels/{kernel_id}", headers=headers, timeout=60)

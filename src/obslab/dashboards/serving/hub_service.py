@@ -166,7 +166,18 @@ class HubIndexHandler(tornado.web.RequestHandler):
         )
 
 
+class FaviconHandler(tornado.web.RequestHandler):
+    """``<prefix>/favicon.ico``: Bokeh answers the icon at ``/favicon.ico`` only, outside any prefix."""
+
+    def get(self) -> None:
+        from panel.io.resources import DIST_DIR
+
+        self.set_header("Content-Type", "image/x-icon")
+        self.set_header("Cache-Control", "max-age=86400")
+        self.write((DIST_DIR / "images" / "favicon.ico").read_bytes())
+
+
 def hub_routes(prefix: str) -> list[tuple[str, type[tornado.web.RequestHandler]]]:
-    """The index (ahead of Panel's own, which needs the internet) and the OAuth callback, below the prefix."""
+    """The index (ahead of Panel's own, which needs the internet), the OAuth callback and the icon, below the prefix."""
     index = type("PrefixedHubIndexHandler", (HubIndexHandler,), {"prefix": prefix})
-    return [(r"/?", index), (CALLBACK_PATH, HubCallbackHandler)]
+    return [(r"/?", index), (CALLBACK_PATH, HubCallbackHandler), (r"/favicon.ico", FaviconHandler)]

@@ -6,9 +6,11 @@ comes from the environment (the variables below; README.md beside this file list
 try-out only and are marked TRY-OUT: the spawner and the authenticator.
 """
 
+import json
 import os
 import secrets
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -38,6 +40,7 @@ def secret_file(path: Path) -> str:
 STATE = Path(setting("OBSLAB_HUB_STATE_DIR", os.getcwd())).resolve()
 STATE.mkdir(parents=True, exist_ok=True, mode=0o700)
 BIN = Path(sys.executable).parent  # the environment obslab is installed in
+OBSLAB = str(BIN / "obslab")
 
 # --- Addresses. Only the proxy faces people; the hub's API and the proxy's API stay on loopback. -----------------
 # Outside loopback, put TLS in front (a reverse proxy, or JupyterHub.ssl_cert/ssl_key) and replace the TRY-OUT
@@ -108,16 +111,32 @@ c.JupyterHub.authenticator_class = "shared-password"
 c.SharedPasswordAuthenticator.user_password = setting("OBSLAB_HUB_PASSWORD")
 c.Authenticator.allowed_users = names("OBSLAB_HUB_USERS")
 c.Authenticator.allow_all = not names("OBSLAB_HUB_USERS")  # said outright: JupyterHub 5+ lets nobody in otherwise
-if names("OBSLAB_HUB_ADMIN_USERS"):
-    c.Authenticator.admin_users = names("OBSLAB_HUB_ADMIN_USERS")
-    c.SharedPasswordAuthenticator.admin_password = setting("OBSLAB_HUB_ADMIN_PASSWORD")
+
+
+# --- Hub admins: only those the site names. OBSLAB_HUB_ADMIN_USERS lists them; with OBSLAB_HUB_ADMINS_FROM_OBSLAB=1
+# obslab's active admins (`obslab users`) are the hub's admins too, read when the hub starts (JupyterHub never takes
+# admin away from a user it has made one: demote at the hub as well). obslab's admin role gives nothing at the hub
+# otherwise, and hub admin gives nothing in obslab.
+def obslab_admins() -> set[str]:
+    """obslab's active admins, through `obslab users list` (this file imports no obslab)."""
+    listed = subprocess.run([OBSLAB, "users", "list", "--json"], capture_output=True, text=True, check=False)
+    if listed.returncode != 0:
+        raise SystemExit(f"OBSLAB_HUB_ADMINS_FROM_OBSLAB: cannot list obslab's users: {listed.stderr.strip()}")
+    return {user["username"] for user in json.loads(listed.stdout) if user["active"] and "admin" in user["roles"]}
+
+
+admins = names("OBSLAB_HUB_ADMIN_USERS")
+if setting("OBSLAB_HUB_ADMINS_FROM_OBSLAB").lower() in ("1", "true", "yes"):
+    admins |= obslab_admins()
+if admins:
+    c.Authenticator.admin_users = admins
+    c.SharedPasswordAuthenticator.admin_password = setting("OBSLAB_HUB_ADMIN_PASSWORD")  # the try-out's admin login
 
 # --- obslab's services. Only these two hold the database URL that can write (OBSLAB_DATABASE_URL).
 # obslab-dashboards: every dashboard in one Panel server the hub starts, stops and proxies at
 # /services/obslab-dashboards/; a viewer logs in through the hub's OAuth and is that hub user, whatever they set.
 # obslab-api: the REST API at /services/obslab-api/, taking obslab API keys (the telescope's, the fplane clients')
 # and the hub tokens of users' servers; the acting user is the key's or the token's owner.
-OBSLAB = str(BIN / "obslab")
 PUBLIC_ORIGIN = c.JupyterHub.bind_url.split("://", 1)[1].rstrip("/")
 WRITER = {"OBSLAB_DATABASE_URL": setting("OBSLAB_DATABASE_URL")} if setting("OBSLAB_DATABASE_URL") else {}
 DASHBOARDS_PORT = setting("OBSLAB_HUB_DASHBOARDS_PORT", "8866")

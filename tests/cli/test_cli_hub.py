@@ -129,6 +129,11 @@ def test_the_hub_runs_on_loopback_with_its_state_in_the_data_directory(
     assert env["OBSLAB_DATABASE_URL"] == hub_env["OBSLAB_DATABASE_URL"]
     assert Path(env["OBSLAB_HUB_PROXY_COMMAND"]).name == "configurable-http-proxy"
     assert "http://127.0.0.1:8123/" in result.output and "warning" not in result.output
+    # Users' servers get the database read-only (on SQLite the same file, opened so); the services get the writer's.
+    reader = env["OBSLAB_READER_DATABASE_URL"]
+    if hub_env["OBSLAB_DATABASE_URL"].startswith("sqlite"):
+        assert "mode=ro" in reader and reader != env["OBSLAB_DATABASE_URL"]
+    assert {env["OBSLAB_HUB_DASHBOARDS_PORT"], env["OBSLAB_HUB_SERVICE_API_PORT"]}.isdisjoint({"8123"})
 
 
 def test_beyond_loopback_the_hub_warns(hub_env: dict[str, str], became: dict[str, Any]) -> None:
@@ -157,6 +162,14 @@ def test_a_missing_installation_is_named(
         ({"OBSLAB_HUB_PASSWORD": ""}, ("set OBSLAB_HUB_PASSWORD", "8 characters")),
         ({"OBSLAB_HUB_PASSWORD": "short"}, ("set OBSLAB_HUB_PASSWORD",)),
         ({"OBSLAB_HUB_ADMIN_PASSWORD": "too short for an admin"}, ("OBSLAB_HUB_ADMIN_PASSWORD", "32 characters")),
+        (
+            {
+                "OBSLAB_HUB_ADMIN_USERS": "",
+                "OBSLAB_HUB_ADMINS_FROM_OBSLAB": "yes",
+                "OBSLAB_HUB_ADMIN_PASSWORD": "short",
+            },
+            ("OBSLAB_HUB_ADMINS_FROM_OBSLAB is set", "32 characters"),
+        ),
     ],
 )
 def test_the_try_out_login_needs_its_passwords(
@@ -173,3 +186,27 @@ def test_a_port_in_use_is_refused_before_anything_starts(hub_env: dict[str, str]
         port = taken.getsockname()[1]
         assert_refused(invoke(["--port", str(port)], hub_env), f"port {port} on 127.0.0.1 is in use")
     assert not became
+
+
+@pytest.mark.slow  # a real hub, as above
+def test_obslab_admins_are_hub_admins_only_when_the_site_says_so(migrated_url: str, tmp_path: Path) -> None:
+    from obslab.db import make_engine, make_session_factory, transaction
+    from obslab.users import add_user
+
+    engine = make_engine(migrated_url)
+    with transaction(make_session_factory(engine)) as session:
+        add_user(session, "ada", ["admin"])
+        add_user(session, "vega", ["usint"])
+    engine.dispose()
+    settings = {"OBSLAB_HUB_ADMIN_USERS": "", "OBSLAB_HUB_ADMINS_FROM_OBSLAB": "1"}
+    with running_hub(migrated_url, tmp_path, settings=settings) as run:
+        ada, reply = log_in(run.base, "ada", ADMIN_PASSWORD)
+        assert reply.status_code == 302 and hub_api(ada, run.base, "user")["admin"] is True
+        vega, reply = log_in(run.base, "vega", USER_PASSWORD)
+        assert reply.status_code == 302 and hub_api(vega, run.base, "user")["admin"] is False
+        _, as_admin = log_in(run.base, "vega", ADMIN_PASSWORD)  # the admin password makes nobody else an admin
+        assert as_admin.status_code == 403
+    # Without the setting, obslab's admin is an ordinary hub user.
+    with running_hub(migrated_url, tmp_path / "plain", settings={"OBSLAB_HUB_ADMIN_USERS": ""}) as run:
+        ada, reply = log_in(run.base, "ada", USER_PASSWORD)
+        assert reply.status_code == 302 and hub_api(ada, run.base, "user")["admin"] is False

@@ -62,11 +62,16 @@ def check_tryout_passwords() -> None:
             "set OBSLAB_HUB_PASSWORD to the try-out's shared password (8 characters or more); "
             "see deploy/jupyterhub/README.md"
         )
-    if os.environ.get("OBSLAB_HUB_ADMIN_USERS", "").strip():
+    admins_named = {
+        "OBSLAB_HUB_ADMIN_USERS": bool(os.environ.get("OBSLAB_HUB_ADMIN_USERS", "").strip()),
+        "OBSLAB_HUB_ADMINS_FROM_OBSLAB": os.environ.get("OBSLAB_HUB_ADMINS_FROM_OBSLAB", "").strip().lower()
+        in ("1", "true", "yes"),
+    }
+    for variable in (name for name, named in admins_named.items() if named):
         admin = os.environ.get("OBSLAB_HUB_ADMIN_PASSWORD", "")
         if len(admin) < 32 or admin == password:
             raise click.ClickException(
-                "OBSLAB_HUB_ADMIN_USERS is set: set OBSLAB_HUB_ADMIN_PASSWORD too, 32 characters or more and not "
+                f"{variable} is set: set OBSLAB_HUB_ADMIN_PASSWORD too, 32 characters or more and not "
                 "OBSLAB_HUB_PASSWORD"
             )
 

@@ -36,6 +36,7 @@ ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 ACIS_TEAM, SCHEDULER, SUBMITTER = "kpatel", "ayamamoto", "jchen"
 VISITOR = "visitor"  # a hub user obslab does not know
 ALERT_WATCHER = "alertbot"  # the alert watcher's service user
+TELESCOPE = "tcs"  # the demo's telescope control system, a service user with the telescope role
 NIGHT = "2026-11-21"  # the demo's night
 READER_PASSWORD = "reader-password-for-the-e2e-test"
 DASHBOARDS = "services/obslab-dashboards/"
@@ -258,6 +259,20 @@ def test_two_people_act_only_as_themselves(hub: Server, browser: Any, writable_d
     assert signers(writable_demo_database, by_script) == [ACIS_TEAM]
     acis.close()
     scheduler.close()
+
+
+def test_the_telescope_and_the_fplane_clients_keep_their_api_key_behind_the_hub(
+    hub: Server, writable_demo_database: str, data_dir: Path
+) -> None:
+    env = obslab_env(writable_demo_database, data_dir, "mgarcia")
+    command = [str(BIN / "obslab"), "users", "apikey", TELESCOPE, "--label", "tcs behind the hub"]
+    issued = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=True)
+    key = issued.stdout.strip()
+    api = hub.base + API
+    fplane = requests.get(api + "fplane", timeout=60)  # as the fplane clients fetch it, through the hub's proxy
+    assert fplane.status_code == 200 and "# IFUSLOT X_FP Y_FP" in fplane.text, fplane.text[:300]
+    me = requests.get(api + "api/v1/me", headers={"Authorization": f"FPS_API APIKEY={key}"}, timeout=60)
+    assert me.status_code == 200 and me.json()["username"] == TELESCOPE, me.text
 
 
 def test_a_hub_user_obslab_does_not_know_may_look_and_is_told_why_not_act(hub: Server, browser: Any) -> None:

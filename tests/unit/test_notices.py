@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -356,6 +357,9 @@ def test_a_notice_as_large_as_an_lvk_one_is_taken() -> None:
         (packet(ra="ten", dec=1.0), "gcn.notices.x: ra", "a finite number"),
         (packet(ra=10.0, dec=1.0, ra_dec_error=[1, 2]), "gcn.notices.x: ra_dec_error", "[semi-major, semi-minor, PA]"),
         (packet(ra=10.0, dec=1.0, ra_dec_error=-1), "gcn.notices.x: ra_dec_error", "from 0 to 180"),
+        (packet(far=-1e-9), "gcn.notices.x: far", "a number of at least 0"),
+        (packet(ra=10.0, dec=1.0, ra_dec_error=[0.2, -0.1, 0]), "gcn.notices.x: ra_dec_error", "at least 0"),
+        (packet(ra=1.0, dec=1.0, containment_probability=0), "gcn.notices.x: containment_probability", "above 0"),
         (packet(ra=1.0, dec=1.0, containment_probability=1.5), "gcn.notices.x: containment_probability", "0 to 1"),
         (packet(trigger_time="yesterday"), "gcn.notices.x: trigger_time", "an ISO 8601 time"),
         (packet(alert_datetime=20230101), "gcn.notices.x: alert_datetime", "a string"),
@@ -383,3 +387,13 @@ def test_a_notice_over_four_mebibytes_is_refused_naming_its_size() -> None:
     assert error.details["field"] == "gcn.notices.x"
     assert error.details["value"] == f"{len(payload):,} bytes"
     assert "4,194,304 bytes" in error.details["allowed"]
+
+
+def test_a_notice_names_its_event_and_a_sky_map_holds_bytes_or_a_url() -> None:
+    notice = read_notice("gcn.notices.x", packet(id="1"))
+    with pytest.raises(ValueError, match="names its event"):
+        dataclasses.replace(notice, event_ids=())
+    with pytest.raises(ValueError, match="either its FITS bytes or its URL"):
+        SkyMap()
+    with pytest.raises(ValueError, match="either its FITS bytes or its URL"):
+        SkyMap(fits=b"SIMPLE", url="https://example.org/map.fits")

@@ -183,3 +183,15 @@ def test_bad_event_fields_are_refused_by_name() -> None:
         with pytest.raises(InvalidInputError) as caught:
             read_notice(TOPIC, gwalert("UPDATE", **change))
         assert caught.value.details["field"] == f"igwn.gwalert: event: {field}"
+
+
+def test_an_lvk_notice_over_four_mebibytes_is_refused_naming_its_size() -> None:
+    big = multiorder_fits(list(range(16, 16 + 300_000)), [1.0] * 300_000)  # about 4.8 MB once in base64
+    payload = gwalert("PRELIMINARY", skymap=big)
+    with pytest.raises(InvalidInputError) as caught:
+        read_notice(TOPIC, payload)
+    assert caught.value.details == {
+        "field": "igwn.gwalert",
+        "value": f"{len(payload):,} bytes",
+        "allowed": "a JSON notice of at most 4,194,304 bytes",
+    }

@@ -59,7 +59,13 @@ def checked_number(value: Any, field: str, *, low: float | None = None, high: fl
     ):
         raise InvalidInputError(field, value, "a finite number")
     if (low is not None and value < low) or (high is not None and value > high):
-        raise InvalidInputError(field, value, f"a number from {low:g} to {high:g}")
+        if high is None:
+            allowed = f"a number of at least {low:g}"
+        elif low is None:
+            allowed = f"a number of at most {high:g}"
+        else:
+            allowed = f"a number from {low:g} to {high:g}"
+        raise InvalidInputError(field, value, allowed)
     return float(value)
 
 

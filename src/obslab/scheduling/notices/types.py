@@ -136,6 +136,10 @@ class Notice:
     ivorn: str | None = None  # VOEvent only: its own identity
     citations: tuple[tuple[str, str], ...] = ()  # VOEvent only: (followup | supersedes | retraction, IVORN)
 
+    def __post_init__(self) -> None:
+        if not self.event_ids:
+            raise ValueError("a Notice names its event: event_ids is empty")
+
     @property
     def event_id(self) -> str:
         return self.event_ids[0]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from obslab.errors import InvalidInputError
@@ -88,7 +89,8 @@ def read_unified(payload: bytes, *, source: str, where: str | None = None) -> No
         event_ids = event_ids or fields.ids(data, name, where)
     trigger_time = fields.time(data, "trigger_time", where)
     if not event_ids:
-        event_ids = names or ((trigger_time.isoformat(),) if trigger_time else ())
+        unnamed = trigger_time.isoformat() if trigger_time else "sha256:" + hashlib.sha256(payload).hexdigest()[:16]
+        event_ids = names or (unnamed,)
     skymap = _skymap(data, where)
     position = _position(data, quirks, where) or skymap
     significance: dict[str, Any] = {"tense": tense}
@@ -98,7 +100,7 @@ def read_unified(payload: bytes, *, source: str, where: str | None = None) -> No
     significance.update({name: data[name] for name in _COPIED if data.get(name) is not None})
     if names:
         significance["event_name"] = names[0]
-    notice = Notice(
+    return Notice(
         source=source,
         format=NoticeFormat.UNIFIED_JSON,
         kind=NoticeKind.TEST if is_test else ALERT_TYPES[alert_type],
@@ -113,13 +115,6 @@ def read_unified(payload: bytes, *, source: str, where: str | None = None) -> No
         significance=significance,
         is_test=is_test,
     )
-    if not notice.event_ids:
-        return _named_by_hash(notice)
-    return notice
-
-
-def _named_by_hash(notice: Notice) -> Notice:
-    return replace(notice, event_ids=("sha256:" + notice.payload_sha256[:16],))
 
 
 def _containment(data: dict[str, Any], where: str) -> float:

@@ -78,7 +78,7 @@ def test_a_preliminary_notice_carries_its_sky_map_bytes_intact_and_its_significa
     assert notice.significance["classification"]["BNS"] == 0.95 and notice.significance["group"] == "CBC"
     assert notice.significance["url"].endswith("/S181101ab/view/")
     assert notice.key == "igwn.gwalert#S181101ab/PRELIMINARY/2018-11-01T22:34:49+00:00"
-    assert not notice.is_mock and not notice.is_test
+    assert not notice.is_mock and not notice.is_test and notice.significance["tense"] == "current"
 
 
 def test_initial_and_update_follow_the_preliminary_as_updates_with_keys_of_their_own() -> None:
@@ -115,6 +115,7 @@ def test_mock_and_test_superevents_are_kept_as_test_traffic() -> None:
 
     assert mock.is_mock and not mock.is_test and mock.kind is NoticeKind.TEST
     assert test.is_test and not test.is_mock and test.kind is NoticeKind.TEST
+    assert mock.significance["tense"] == test.significance["tense"] == "test"
     assert mock_retraction.kind is NoticeKind.TEST and mock_retraction.alert_type == "RETRACTION"
     assert mock.position == SkyMap(fits=MAP)  # the map is still read: mock traffic exercises the whole path
 

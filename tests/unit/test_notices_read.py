@@ -32,7 +32,7 @@ def test_a_classic_voevent_over_kafka_becomes_a_notice_keyed_by_its_ivorn() -> N
     assert notice.event_id == "1234567"  # GCN Classic's TrigID
     assert notice.position == Circle(150.5, -30.25, 0.05, 0.9)
     assert notice.trigger_time == WHEN and notice.created is None
-    assert notice.significance == {"role": "observation", "importance": 0.9}
+    assert notice.significance == {"role": "observation", "tense": "current", "importance": 0.9}
     assert notice.payload == payload
 
 
@@ -50,7 +50,7 @@ def test_voevent_citations_make_updates_and_retractions_and_role_test_is_test() 
     assert update.kind is followup.kind is NoticeKind.UPDATE
     assert update.citations == (("supersedes", SWIFT),) and update.alert_type == "supersedes"
     assert retraction.kind is NoticeKind.RETRACTION
-    assert test.kind is NoticeKind.TEST and test.is_test
+    assert test.kind is NoticeKind.TEST and test.is_test and test.significance["tense"] == "test"
 
 
 def test_a_voevent_without_trigger_id_or_position_is_named_by_its_local_part() -> None:

@@ -29,7 +29,7 @@ def notice_from_voevent(event: VOEvent, payload: bytes, *, source: str) -> Notic
     position = None
     if event.ra_deg is not None and event.dec_deg is not None:
         position = Circle(event.ra_deg, event.dec_deg, event.error_radius_deg)
-    significance: dict[str, object] = {"role": event.role}
+    significance: dict[str, object] = {"role": event.role, "tense": "test" if event.role == "test" else "current"}
     if event.importance is not None:
         significance["importance"] = event.importance
     return Notice(

@@ -52,7 +52,8 @@ def read_gwalert(payload: bytes, *, source: str = TOPIC, where: str | None = Non
         event = None
     elif event is None:
         raise InvalidInputError(f"{where}: event", None, f"the event's details in a {alert_type} notice")
-    significance: dict[str, Any] = {}
+    # Unified Schema's tense, so one policy predicate (tense = current) covers every format.
+    significance: dict[str, Any] = {"tense": "test" if is_mock or is_test else "current"}
     trigger_time, skymap = None, None
     if event is not None:
         at = f"{where}: event"
@@ -60,8 +61,7 @@ def read_gwalert(payload: bytes, *, source: str = TOPIC, where: str | None = Non
         far = fields.number(event, "far", at, low=0.0)
         if far is not None:
             significance["far_hz"] = far
-        if event.get("significant") is not None:
-            fields.flag(event, "significant", at)
+        fields.flag(event, "significant", at)
         significance.update({name: event[name] for name in _COPIED if event.get(name) is not None})
         skymap = _skymap(event, "skymap", at)
     external = fields.mapping(data, "external_coinc", where)

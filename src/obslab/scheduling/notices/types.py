@@ -112,9 +112,10 @@ class Notice:
     """One alert notice as obslab uses it, whatever the transport and format.
 
     ``significance`` holds what policies test, under these names when the notice has them: ``tense``
-    (Unified Schema ``alert_tense``), ``significant`` (bool), ``far_hz``, ``p_astro``, ``classification``
-    and ``properties`` (name -> probability), ``group``, ``pipeline``, ``search``, ``instruments``,
-    ``mission``, ``instrument``, ``event_name``, ``importance`` and ``role`` (VOEvent), ``url``.
+    (Unified Schema's ``alert_tense``; every reader sets it, ``test`` for mock and test traffic),
+    ``significant`` (bool), ``far_hz``, ``p_astro``, ``classification`` and ``properties`` (name ->
+    probability), ``group``, ``pipeline``, ``search``, ``instruments``, ``mission``, ``instrument``,
+    ``event_name``, ``importance`` and ``role`` (VOEvent), ``url``, ``external_coinc`` (LVK).
     ``position`` is the region policies use: the point-like shape when the notice gives one, else its map;
     ``skymap`` is any map the notice carries (an IceCube notice has both a circle and a map URL).
     """

@@ -36,6 +36,7 @@ PURE = [
     "obslab.scheduling.reasons",
     "obslab.scheduling.voevent",
     "obslab.scheduling.alert_policies",
+    "obslab.scheduling.skymaps",
     "obslab.scheduling.notices",
     "obslab.scheduling.notices.types",
     "obslab.scheduling.notices.fields",

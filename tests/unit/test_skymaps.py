@@ -1,0 +1,285 @@
+"""Sky maps: multi-order FITS read and refused, credible areas, probability observable tonight, tiling."""
+
+from __future__ import annotations
+
+import gzip
+import math
+from datetime import date
+from io import BytesIO
+
+import astropy_healpix as ah
+import numpy as np
+import pytest
+from astropy.table import Table
+
+from obslab.errors import InvalidInputError
+from obslab.scheduling.night import night_geometry
+from obslab.scheduling.skymaps import (
+    containment,
+    credible_area_deg2,
+    flatten,
+    in_square,
+    observable_probability,
+    read_skymap,
+    searched_probability,
+    tile,
+)
+from obslab.scheduling.visibility import PlanRequest
+from tests.helpers.support import KITT_PEAK
+
+NIGHT = date(2026, 12, 8)
+#: Overhead at Kitt Peak at about local midnight of NIGHT (07:00 UTC): RA = the local sidereal time then.
+ZENITH_RA, ZENITH_DEC = 71.4, 32.0
+CONSTRAINTS = PlanRequest(id="template", ra_deg=0.0, dec_deg=0.0, duration_s=300.0, overhead_s=60.0, max_airmass=2.0)
+
+
+def fisher_density(ra_deg: np.ndarray, dec_deg: np.ndarray, ra0: float, dec0: float, sigma_deg: float) -> np.ndarray:
+    """The Fisher (von Mises) distribution on the sphere, per steradian: a Gaussian blob of width ``sigma_deg``."""
+    kappa = 1.0 / math.radians(sigma_deg) ** 2
+    a, d, a0, d0 = (np.radians(x) for x in (ra_deg, dec_deg, ra0, dec0))
+    cos_theta = np.sin(d) * np.sin(d0) + np.cos(d) * np.cos(d0) * np.cos(a - a0)
+    return kappa / (2 * math.pi * -math.expm1(-2 * kappa)) * np.exp(kappa * (cos_theta - 1))
+
+
+def fisher_area_deg2(level: float, sigma_deg: float, weight: float = 1.0) -> float:
+    """The exact area of the ``level`` region of ``weight`` x Fisher + (1 - weight) x uniform: a cap around the peak.
+
+    Within angle theta the Fisher part holds (1 - exp(-kappa (1 - cos theta))) / (1 - exp(-2 kappa)) and the
+    uniform part (1 - cos theta) / 2; both grow with theta, so the cap is found by bisection on 1 - cos theta.
+    """
+    kappa = 1.0 / math.radians(sigma_deg) ** 2
+
+    def held(u: float) -> float:
+        return weight * -math.expm1(-kappa * u) / -math.expm1(-2 * kappa) + (1 - weight) * u / 2
+
+    lo, hi = 0.0, 2.0
+    for _ in range(100):
+        middle = (lo + hi) / 2
+        lo, hi = (middle, hi) if held(middle) < level else (lo, middle)
+    return 2 * math.pi * lo * (180 / math.pi) ** 2
+
+
+def multiorder_map(
+    ra0: float,
+    dec0: float,
+    sigma_deg: float,
+    *,
+    weight: float = 1.0,
+    min_level: int = 3,
+    max_level: int = 8,
+    split_above: float = 2e-4,
+    extra: dict | None = None,
+) -> bytes:
+    """A multi-order FITS map of weight x Fisher blob + (1 - weight) x uniform, as LVK writes them.
+
+    Like BAYESTAR's, pixels are split while they hold more than ``split_above`` (mean density x area).
+    """
+    uniq, density = [], []
+    level, ipix = min_level, np.arange(12 * 4**min_level)
+    while len(ipix):
+        # Each pixel's mean density, from its 64 descendants three levels down, as a map's pixels hold the
+        # probability integrated over them (a density sampled only at pixel centres misses the curvature).
+        fine = (ipix[:, None] * 64 + np.arange(64)).ravel()
+        lon, lat = ah.healpix_to_lonlat(fine, 1 << (level + 3), order="nested")
+        rho = fisher_density(lon.deg, lat.deg, ra0, dec0, sigma_deg).reshape(-1, 64).mean(axis=1)
+        rho = weight * rho + (1 - weight) / (4 * math.pi)
+        area = ah.nside_to_pixel_area(1 << level).to_value("sr")
+        split = (rho * area > split_above) & (level < max_level)
+        uniq.append(ah.level_ipix_to_uniq(level, ipix[~split]))
+        density.append(rho[~split])
+        ipix = (ipix[split][:, None] * 4 + np.arange(4)).ravel()
+        level += 1
+    table = Table({"UNIQ": np.concatenate(uniq).astype(np.int64), "PROBDENSITY": np.concatenate(density)})
+    table["PROBDENSITY"].unit = "sr-1"
+    table.meta.update({"ORDERING": "NUNIQ", "MOCORDER": max_level, "OBJECT": "S261208ab"})
+    table.meta.update({"DATE-OBS": "2026-12-08T05:06:07.5"} | (extra or {}))
+    buffer = BytesIO()
+    table.write(buffer, format="fits")
+    return buffer.getvalue()
+
+
+def fits_bytes(columns: dict, **meta: object) -> bytes:
+    table = Table(columns)
+    table.meta.update(meta)
+    buffer = BytesIO()
+    table.write(buffer, format="fits")
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def night():
+    return night_geometry(KITT_PEAK, NIGHT)
+
+
+@pytest.fixture(scope="module")
+def overhead_blob():
+    return read_skymap(multiorder_map(ZENITH_RA, ZENITH_DEC, 3.0, weight=0.95))
+
+
+def test_a_multiorder_map_is_read_with_its_header_and_sums_to_one(overhead_blob) -> None:
+    skymap = overhead_blob
+    assert len(np.unique(skymap.level)) >= 3  # truly multi-order
+    assert skymap.object == "S261208ab"
+    assert skymap.date_obs is not None and skymap.date_obs.isoformat() == "2026-12-08T05:06:07.500000+00:00"
+    assert skymap.mocorder == 8
+    assert skymap.area_sr.sum() == pytest.approx(4 * math.pi, rel=1e-12)  # covers the sky once
+    assert skymap.probability.sum() == pytest.approx(1.0, abs=1e-12)
+    assert skymap.total_probability == pytest.approx(1.0, rel=0.01)  # the file's own sum, before normalising
+    for level in (4, 6, 9):  # flattening keeps every bit of it
+        assert flatten(skymap, level)[1].sum() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_a_gzipped_map_reads_the_same() -> None:
+    data = multiorder_map(10.0, -20.0, 5.0, max_level=6)
+    plain, packed = read_skymap(data), read_skymap(gzip.compress(data))
+    assert np.array_equal(plain.uniq, packed.uniq) and np.array_equal(plain.probability, packed.probability)
+
+
+@pytest.mark.parametrize(("sigma", "weight"), [(2.0, 1.0), (4.0, 1.0), (3.0, 0.8)])
+def test_the_90_percent_area_matches_the_analytic_cap(sigma: float, weight: float) -> None:
+    # Each pixel holds its mean density (64 samples), so the map differs from the blob only in being constant
+    # per pixel: where the 90% boundary runs pixels are level 8 (0.23 deg, a tenth of sigma), and the densest-
+    # first region's edge can stray by about a pixel's share of the boundary's band, well under 1% of the area
+    # (0.1% measured for sigma 2, 0.03% for 4).  A wrong pixel area, a missing normalisation or taking the
+    # crossing pixel whole or not at all would be off by several per cent at least.
+    skymap = read_skymap(multiorder_map(120.0, 40.0, sigma, weight=weight))
+    for level in (0.5, 0.9):
+        assert credible_area_deg2(skymap, level) == pytest.approx(fisher_area_deg2(level, sigma, weight), rel=0.01)
+    region = containment(skymap, 0.9)
+    assert 0.9 <= region.probability <= 0.9 + skymap.probability[region.pixels].max() + 1e-12
+    assert region.area_deg2 < region.pixels.size * skymap.area_sr.max() * (180 / math.pi) ** 2
+
+
+def test_searched_probability_grows_from_the_peak() -> None:
+    skymap = read_skymap(multiorder_map(120.0, 40.0, 2.0))
+    assert searched_probability(skymap, 120.0, 40.0) < 0.01
+    # Within theta the blob holds 1 - exp(-theta^2 / 2 sigma^2); the position's pixel (level 8, up to 0.33 deg
+    # corner to corner) decides its level, and at one sigma the level grows 0.3 a degree: 0.06 either way.
+    found = [searched_probability(skymap, 120.0, 40.0 + offset) for offset in (1.0, 2.0, 3.0)]
+    assert found == sorted(found)
+    for offset, level in zip((1.0, 2.0, 3.0), found, strict=True):
+        assert level == pytest.approx(1 - math.exp(-(offset**2) / 8), abs=0.06)
+    assert searched_probability(skymap, 300.0, -40.0) > 0.999
+
+
+def test_observable_probability_is_zero_for_a_blob_never_high_enough(night) -> None:
+    # Dec -70 at latitude 32 culminates at -8 deg: never above the horizon, let alone airmass 2 (30 deg).
+    skymap = read_skymap(multiorder_map(ZENITH_RA, -70.0, 3.0))
+    found = observable_probability(skymap, night, CONSTRAINTS)
+    assert found.probability < 1e-6
+    assert found.unevaluated <= 1e-4
+
+
+def test_observable_probability_is_large_for_a_blob_overhead_at_night(night, overhead_blob) -> None:
+    found = observable_probability(overhead_blob, night, CONSTRAINTS)
+    # The blob (95%) is up all night; of the uniform 5%, the part of the sky above 30 deg for long enough.
+    assert 0.95 < found.probability < 1.0
+    dark = night.dark("astronomical")
+    assert found.first is not None and found.last is not None
+    assert dark[0] <= found.first < found.last <= dark[1]
+
+
+def test_observability_follows_the_darkness_asked_and_the_start(night, overhead_blob) -> None:
+    # After dawn nothing is observable; from 11:00 UTC (04:00 local) the blob is still up, for less time.
+    dark_end = night.dark("astronomical")[1]
+    after_dawn = observable_probability(overhead_blob, night, CONSTRAINTS, start=dark_end)
+    assert after_dawn.probability == 0.0
+    late = observable_probability(overhead_blob, night, CONSTRAINTS, start=dark_end.replace(hour=11, minute=0))
+    assert late.first is not None and late.first >= dark_end.replace(hour=11, minute=0)
+
+
+def test_in_square_is_a_square_not_a_circle() -> None:
+    fov = 1.0
+    assert in_square(10.0, 0.0, 10.49, 0.49, fov)  # a corner, 0.69 deg away
+    assert not in_square(10.0, 0.0, 10.51, 0.0, fov)
+    assert in_square(10.0, 60.0, 10.0 + 0.49 / math.cos(math.radians(60)), 60.0, fov)  # RA spreads at high Dec
+    assert not in_square(10.0, 60.0, 10.51, 60.51, fov)
+
+
+def test_tiling_takes_the_blob_centre_first_and_never_counts_twice(night) -> None:
+    skymap = read_skymap(multiorder_map(ZENITH_RA, ZENITH_DEC, 1.0, max_level=9))
+    fov = 1.0
+    tiling = tile(skymap, night, CONSTRAINTS, fov_deg=fov, budget_s=20 * 360.0)
+    assert len(tiling.tiles) == 20
+    first = tiling.tiles[0]
+    assert in_square(first.ra_deg, first.dec_deg, ZENITH_RA, ZENITH_DEC, fov)
+    assert [t.rank for t in tiling.tiles] == list(range(1, 21))
+    probabilities = [t.probability for t in tiling.tiles]
+    assert probabilities == sorted(probabilities, reverse=True)  # greedy: each takes what is left, less each time
+    assert len({(t.nside, t.healpix) for t in tiling.tiles}) == 20
+    # The points the tiling counted, brute force: every point inside any chosen tile, counted once.
+    points, prob = flatten(skymap, tiling.point_level, containment(skymap, 0.999).pixels)
+    lon, lat = ah.healpix_to_lonlat(points, 1 << tiling.point_level, order="nested")
+    inside_any = np.zeros(len(points), dtype=bool)
+    for chosen in tiling.tiles:
+        inside_any |= in_square(chosen.ra_deg, chosen.dec_deg, lon.deg, lat.deg, fov)
+    assert tiling.probability == pytest.approx(prob[inside_any].sum(), abs=1e-9)
+    assert tiling.tiles[-1].cumulative == pytest.approx(tiling.probability, abs=1e-12)
+    assert sum(probabilities) < prob[inside_any].sum() + 1e-9 < 1.0
+    # A 1 deg square over a sigma = 1 deg blob's centre holds about 1 - exp(-0.125)... per side: brute force
+    assert first.probability == pytest.approx(prob[in_square(first.ra_deg, first.dec_deg, lon.deg, lat.deg, fov)].sum())
+    for chosen in tiling.tiles:  # each observable, with a window long enough for its block
+        assert chosen.windows and all((end - start).total_seconds() >= 360 for start, end in chosen.windows)
+
+
+def test_the_time_budget_caps_the_tiles(night, overhead_blob) -> None:
+    block = CONSTRAINTS.duration_s + CONSTRAINTS.overhead_s
+    assert len(tile(overhead_blob, night, CONSTRAINTS, fov_deg=2.0, budget_s=3 * block + 359).tiles) == 3
+    assert tile(overhead_blob, night, CONSTRAINTS, fov_deg=2.0, budget_s=block - 1).tiles == ()
+
+
+def test_tiling_takes_only_tiles_observable_tonight(night) -> None:
+    skymap = read_skymap(multiorder_map(ZENITH_RA, -70.0, 2.0))
+    assert tile(skymap, night, CONSTRAINTS, fov_deg=1.0, budget_s=36000.0).tiles == ()
+
+
+def test_tiles_near_the_pole_count_exactly_what_their_square_holds(night) -> None:
+    # Near the pole HEALPix pixels are most distorted: every tile's count must still be the brute-force sum.
+    skymap = read_skymap(multiorder_map(40.0, 87.0, 2.0))
+    fov = 0.7
+    tiling = tile(skymap, night, CONSTRAINTS, fov_deg=fov, budget_s=12 * 360.0)
+    points, prob = flatten(skymap, tiling.point_level, containment(skymap, 0.999).pixels)
+    lon, lat = ah.healpix_to_lonlat(points, 1 << tiling.point_level, order="nested")
+    taken = np.zeros(len(points), dtype=bool)
+    for chosen in tiling.tiles:
+        inside = in_square(chosen.ra_deg, chosen.dec_deg, lon.deg, lat.deg, fov)
+        assert chosen.probability == pytest.approx(prob[inside & ~taken].sum(), abs=1e-12)
+        taken |= inside
+    assert len(tiling.tiles) == 12
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        (b"", "skymap"),
+        (b"SIMPLE  = not really a FITS file", "skymap"),
+        (gzip.compress(b"plain text, gzipped"), "skymap"),
+        (fits_bytes({"PROB": np.ones(12)}, ORDERING="NESTED"), "ORDERING"),
+        (fits_bytes({"PROB": np.ones(12)}), "UNIQ"),
+        (fits_bytes({"UNIQ": np.arange(4, 16)}), "PROBDENSITY"),
+        (fits_bytes({"UNIQ": np.arange(4.0, 16.0), "PROBDENSITY": np.ones(12)}), "UNIQ"),
+        (fits_bytes({"UNIQ": np.arange(0, 12), "PROBDENSITY": np.ones(12)}), "UNIQ"),
+        (fits_bytes({"UNIQ": np.array([4, 4, 5]), "PROBDENSITY": np.ones(3)}), "UNIQ"),
+        (fits_bytes({"UNIQ": np.array([4, 16, 17]), "PROBDENSITY": np.ones(3)}), "UNIQ"),  # a pixel and its child
+        (fits_bytes({"UNIQ": np.arange(4, 16), "PROBDENSITY": -np.ones(12)}), "PROBDENSITY"),
+        (fits_bytes({"UNIQ": np.arange(4, 16), "PROBDENSITY": np.full(12, np.nan)}), "PROBDENSITY"),
+        (fits_bytes({"UNIQ": np.arange(4, 16), "PROBDENSITY": np.zeros(12)}), "PROBDENSITY"),
+        (fits_bytes({"UNIQ": np.arange(4, 16), "PROBDENSITY": np.ones(12)}, **{"DATE-OBS": "yesterday"}), "DATE-OBS"),
+        (fits_bytes({"UNIQ": np.arange(4, 16), "PROBDENSITY": np.ones(12)}, MOCORDER=40), "MOCORDER"),
+    ],
+)
+def test_what_is_not_a_multiorder_map_is_refused_naming_the_field(data: bytes, field: str) -> None:
+    with pytest.raises(InvalidInputError) as refused:
+        read_skymap(data)
+    assert refused.value.details["field"] == field
+    assert str(refused.value).startswith(f"{field}: ")
+
+
+def test_a_density_per_square_degree_is_converted() -> None:
+    table = Table({"UNIQ": np.arange(4, 16), "PROBDENSITY": np.full(12, 1 / 41252.96)})
+    table["PROBDENSITY"].unit = "deg-2"
+    buffer = BytesIO()
+    table.write(buffer, format="fits")
+    skymap = read_skymap(buffer.getvalue())
+    assert skymap.total_probability == pytest.approx(1.0, rel=1e-6)
+    assert credible_area_deg2(skymap, 0.5) == pytest.approx(41252.96 / 2, rel=1e-6)

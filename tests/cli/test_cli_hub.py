@@ -128,11 +128,19 @@ def test_the_hub_runs_on_loopback_with_its_state_in_the_data_directory(
     assert env["OBSLAB_HUB_STATE_DIR"] == str(tmp_path / "hub") and (tmp_path / "hub").stat().st_mode & 0o077 == 0
     assert env["OBSLAB_DATABASE_URL"] == hub_env["OBSLAB_DATABASE_URL"]
     assert Path(env["OBSLAB_HUB_PROXY_COMMAND"]).name == "configurable-http-proxy"
-    assert "http://127.0.0.1:8123/" in result.output and "warning" not in result.output
-    # Users' servers get the database read-only (on SQLite the same file, opened so); the services get the writer's.
-    reader = env["OBSLAB_READER_DATABASE_URL"]
+    assert "http://127.0.0.1:8123/" in result.output
+    # Users' servers get the database read-only: on SQLite the same file, opened so; on PostgreSQL the reader's URL
+    # a site made with `obslab db reader`, and without one they get none, which the command says. The services get
+    # the writer's.
     if hub_env["OBSLAB_DATABASE_URL"].startswith("sqlite"):
-        assert "mode=ro" in reader and reader != env["OBSLAB_DATABASE_URL"]
+        reader = env["OBSLAB_READER_DATABASE_URL"]
+        assert "mode=ro" in reader and reader != env["OBSLAB_DATABASE_URL"] and "warning" not in result.output
+    else:
+        assert "OBSLAB_READER_DATABASE_URL" not in env
+        assert "warning: users' servers get no obslab database" in result.output
+        given = invoke(["--port", "8123"], hub_env | {"OBSLAB_READER_DATABASE_URL": "postgresql://reader@db/obslab"})
+        assert became["env"]["OBSLAB_READER_DATABASE_URL"] == "postgresql://reader@db/obslab"
+        assert "warning" not in given.output
     assert {env["OBSLAB_HUB_DASHBOARDS_PORT"], env["OBSLAB_HUB_SERVICE_API_PORT"]}.isdisjoint({"8123"})
 
 

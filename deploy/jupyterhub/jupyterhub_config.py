@@ -137,7 +137,10 @@ if admins:
 # /services/obslab-dashboards/; a viewer logs in through the hub's OAuth and is that hub user, whatever they set.
 # obslab-api: the REST API at /services/obslab-api/, taking obslab API keys (the telescope's, the fplane clients')
 # and the hub tokens of users' servers; the acting user is the key's or the token's owner.
-PUBLIC_ORIGIN = c.JupyterHub.bind_url.split("://", 1)[1].rstrip("/")
+# Where browsers reach the hub (host:port as their Origin header says it), for the dashboards' websocket check:
+# OBSLAB_HUB_PUBLIC_ORIGINS at a site behind a reverse proxy (e.g. hub.example.org), else the proxy's own address.
+BOUND = c.JupyterHub.bind_url.split("://", 1)[1].rstrip("/")
+PUBLIC_ORIGINS = setting("OBSLAB_HUB_PUBLIC_ORIGINS", f"{BOUND},localhost:{BOUND.rsplit(':', 1)[1]}")
 WRITER = {"OBSLAB_DATABASE_URL": setting("OBSLAB_DATABASE_URL")} if setting("OBSLAB_DATABASE_URL") else {}
 DASHBOARDS_PORT = setting("OBSLAB_HUB_DASHBOARDS_PORT", "8866")
 API_PORT = setting("OBSLAB_HUB_SERVICE_API_PORT", "8867")
@@ -146,7 +149,7 @@ obslab_services = [
         "name": "obslab-dashboards",
         "url": f"http://127.0.0.1:{DASHBOARDS_PORT}",
         "command": [OBSLAB, "serve", "--hub-service"],
-        "environment": WRITER | {"OBSLAB_HUB_ORIGINS": f"{PUBLIC_ORIGIN},localhost:{PUBLIC_ORIGIN.rsplit(':', 1)[1]}"},
+        "environment": WRITER | {"OBSLAB_HUB_ORIGINS": PUBLIC_ORIGINS},
         "oauth_no_confirm": True,  # the site's own service: no "authorize this application?" page
         "display": True,
     },

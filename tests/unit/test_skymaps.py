@@ -106,6 +106,20 @@ def fits_bytes(columns: dict, **meta: object) -> bytes:
     return buffer.getvalue()
 
 
+def recounted(skymap, tiling) -> tuple[list[float], float]:
+    """Each tile's probability counted again by brute force: what its square holds of the points the tiling
+    counted (the 99.9% region at its level) that no tile before it took; and what all of them hold."""
+    points, prob = flatten(skymap, tiling.point_level, containment(skymap, 0.999).pixels)
+    lon, lat = ah.healpix_to_lonlat(points, 1 << tiling.point_level, order="nested")
+    taken = np.zeros(len(points), dtype=bool)
+    marginals = []
+    for chosen in tiling.tiles:
+        inside = in_square(chosen.ra_deg, chosen.dec_deg, lon.deg, lat.deg, tiling.fov_deg)
+        marginals.append(float(prob[inside & ~taken].sum()))
+        taken |= inside
+    return marginals, float(prob[taken].sum())
+
+
 @pytest.fixture(scope="module")
 def night():
     return night_geometry(KITT_PEAK, NIGHT)
@@ -203,21 +217,15 @@ def test_tiling_takes_the_blob_centre_first_and_never_counts_twice(night) -> Non
     assert len(tiling.tiles) == 20
     first = tiling.tiles[0]
     assert in_square(first.ra_deg, first.dec_deg, ZENITH_RA, ZENITH_DEC, fov)
+    assert first.probability > 0.1  # a 1 deg square centred on a sigma 1 deg blob holds erf(0.5 / sqrt 2)^2 = 15%
     assert [t.rank for t in tiling.tiles] == list(range(1, 21))
     probabilities = [t.probability for t in tiling.tiles]
     assert probabilities == sorted(probabilities, reverse=True)  # greedy: each takes what is left, less each time
     assert len({(t.nside, t.healpix) for t in tiling.tiles}) == 20
-    # The points the tiling counted, brute force: every point inside any chosen tile, counted once.
-    points, prob = flatten(skymap, tiling.point_level, containment(skymap, 0.999).pixels)
-    lon, lat = ah.healpix_to_lonlat(points, 1 << tiling.point_level, order="nested")
-    inside_any = np.zeros(len(points), dtype=bool)
-    for chosen in tiling.tiles:
-        inside_any |= in_square(chosen.ra_deg, chosen.dec_deg, lon.deg, lat.deg, fov)
-    assert tiling.probability == pytest.approx(prob[inside_any].sum(), abs=1e-9)
+    marginals, union = recounted(skymap, tiling)  # brute force over every point the tiling counted
+    assert probabilities == pytest.approx(marginals, abs=1e-12)
+    assert tiling.probability == pytest.approx(union, abs=1e-9) and union < 1.0
     assert tiling.tiles[-1].cumulative == pytest.approx(tiling.probability, abs=1e-12)
-    assert sum(probabilities) < prob[inside_any].sum() + 1e-9 < 1.0
-    # A 1 deg square over a sigma = 1 deg blob's centre holds about 1 - exp(-0.125)... per side: brute force
-    assert first.probability == pytest.approx(prob[in_square(first.ra_deg, first.dec_deg, lon.deg, lat.deg, fov)].sum())
     for chosen in tiling.tiles:  # each observable, with a window long enough for its block
         assert chosen.windows and all((end - start).total_seconds() >= 360 for start, end in chosen.windows)
 
@@ -238,13 +246,8 @@ def test_tiles_near_the_pole_count_exactly_what_their_square_holds(night) -> Non
     skymap = read_skymap(multiorder_map(40.0, 87.0, 2.0))
     fov = 0.7
     tiling = tile(skymap, night, CONSTRAINTS, fov_deg=fov, budget_s=12 * 360.0)
-    points, prob = flatten(skymap, tiling.point_level, containment(skymap, 0.999).pixels)
-    lon, lat = ah.healpix_to_lonlat(points, 1 << tiling.point_level, order="nested")
-    taken = np.zeros(len(points), dtype=bool)
-    for chosen in tiling.tiles:
-        inside = in_square(chosen.ra_deg, chosen.dec_deg, lon.deg, lat.deg, fov)
-        assert chosen.probability == pytest.approx(prob[inside & ~taken].sum(), abs=1e-12)
-        taken |= inside
+    marginals, _union = recounted(skymap, tiling)
+    assert [chosen.probability for chosen in tiling.tiles] == pytest.approx(marginals, abs=1e-12)
     assert len(tiling.tiles) == 12
 
 
@@ -309,3 +312,19 @@ def test_observable_probability_agrees_with_astropy_altaz(night) -> None:
     observable = (high[1:] & high[:-1]).any(axis=0)
     assert 0.2 < found.probability < 0.9  # a broad map, partly observable: the comparison means something
     assert found.probability == pytest.approx(prob[observable].sum(), abs=0.003)
+
+
+def test_every_tile_counts_exactly_the_points_in_its_square_across_the_sky(night) -> None:
+    # Uniform above Dec 35 and within 3 deg of the equator, tiled with large fields until nothing is left:
+    # tiles land on the pole and on the corners of HEALPix's base pixels (Dec 41.8 and 0, where a pixel has
+    # seven neighbours), and each must hold exactly the points its square holds that no better tile took:
+    # the neighbourhood searched for a tile's points misses none.
+    lon, lat = ah.healpix_to_lonlat(np.arange(3072), 16, order="nested")
+    density = ((lat.deg > 35) | (np.abs(lat.deg) < 3)).astype(float)
+    skymap = read_skymap(fits_bytes({"UNIQ": np.arange(4**4 * 4, 4**4 * 16), "PROBDENSITY": density}))
+    fov = 5.5
+    tiling = tile(skymap, night, CONSTRAINTS, fov_deg=fov, budget_s=5000 * 360.0)
+    assert 200 < len(tiling.tiles) < 5000  # every observable tile holding anything left
+    assert max(t.dec_deg for t in tiling.tiles) > 85 and min(abs(t.dec_deg) for t in tiling.tiles) < 3
+    marginals, _union = recounted(skymap, tiling)
+    assert [chosen.probability for chosen in tiling.tiles] == pytest.approx(marginals, abs=1e-12)

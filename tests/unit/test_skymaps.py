@@ -234,6 +234,10 @@ def test_the_time_budget_caps_the_tiles(night, overhead_blob) -> None:
     block = CONSTRAINTS.duration_s + CONSTRAINTS.overhead_s
     assert len(tile(overhead_blob, night, CONSTRAINTS, fov_deg=2.0, budget_s=3 * block + 359).tiles) == 3
     assert tile(overhead_blob, night, CONSTRAINTS, fov_deg=2.0, budget_s=block - 1).tiles == ()
+    with pytest.raises(InvalidInputError, match="^fov_deg: "):
+        tile(overhead_blob, night, CONSTRAINTS, fov_deg=0.0, budget_s=block)
+    with pytest.raises(InvalidInputError, match="^budget_s: "):
+        tile(overhead_blob, night, CONSTRAINTS, fov_deg=2.0, budget_s=float("nan"))
 
 
 def test_tiling_takes_only_tiles_observable_tonight(night) -> None:
@@ -269,6 +273,7 @@ def test_tiles_near_the_pole_count_exactly_what_their_square_holds(night) -> Non
         (fits_bytes({"UNIQ": np.arange(4, 16), "PROBDENSITY": np.zeros(12)}), "PROBDENSITY"),
         (fits_bytes({"UNIQ": np.arange(4, 16), "PROBDENSITY": np.ones(12)}, **{"DATE-OBS": "yesterday"}), "DATE-OBS"),
         (fits_bytes({"UNIQ": np.arange(4, 16), "PROBDENSITY": np.ones(12)}, MOCORDER=40), "MOCORDER"),
+        (fits_bytes({"UNIQ": np.zeros(0, dtype=np.int64), "PROBDENSITY": np.zeros(0)}), "UNIQ"),
     ],
 )
 def test_what_is_not_a_multiorder_map_is_refused_naming_the_field(data: bytes, field: str) -> None:

@@ -142,11 +142,9 @@ def read_skymap(data: bytes) -> SkyMap:
         raise InvalidInputError(
             "PROBDENSITY", None, f"a column of probability per steradian (columns: {', '.join(table.colnames)})"
         )
-    if len(table) == 0:
-        raise InvalidInputError("UNIQ", "no rows", "at least one pixel")
     uniq_column = table[columns["UNIQ"]]
-    if uniq_column.ndim != 1 or not np.issubdtype(uniq_column.dtype, np.integer):
-        raise InvalidInputError("UNIQ", str(uniq_column.dtype), "one 64-bit integer per row")
+    if len(table) == 0 or uniq_column.ndim != 1 or not np.issubdtype(uniq_column.dtype, np.integer):
+        raise InvalidInputError("UNIQ", f"{len(table)} rows of {uniq_column.dtype}", "one 64-bit integer per row")
     uniq = np.asarray(uniq_column, dtype=np.int64)
     if uniq.min() < 4 or uniq.max() >= 16 << (2 * MAX_ORDER):
         bad = int(uniq.min()) if uniq.min() < 4 else int(uniq.max())
@@ -306,7 +304,9 @@ def tile(
     block_s = constraints.duration_s + constraints.overhead_s
     if not block_s > 0:
         raise InvalidInputError("duration_s", constraints.duration_s, "an exposure (plus overhead) above 0 seconds")
-    most = max(0, int(math.floor(budget_s / block_s + 1e-9)))
+    if not budget_s >= 0:
+        raise InvalidInputError("budget_s", budget_s, "a time budget of 0 seconds or more")
+    most = int(math.floor(budget_s / block_s + 1e-9))
     import astropy_healpix as ah
     from astropy import units
 
@@ -337,6 +337,7 @@ def tile(
     tile_ptr = np.searchsorted(pair_tile[by_tile], np.arange(len(candidates) + 1))
     by_point = np.argsort(pair_point, kind="stable")
     point_ptr = np.searchsorted(pair_point[by_point], np.arange(len(points) + 1))
+    per_point = np.diff(point_ptr)  # the tiles each point lies in
     ra, dec = _centres(candidates, tile_level)
     status = np.zeros(len(candidates), dtype=np.int8)  # 0 not yet evaluated, 1 observable, -1 not
     windows: dict[int, tuple[tuple[datetime, datetime], ...]] = {}
@@ -361,7 +362,7 @@ def tile(
         gained = float(point_prob[mine].sum())
         total += gained
         affected = _spans(point_ptr[mine], point_ptr[mine + 1])
-        np.subtract.at(tile_prob, pair_tile[by_point[affected]], np.repeat(point_prob[mine], np.diff(point_ptr)[mine]))
+        np.subtract.at(tile_prob, pair_tile[by_point[affected]], np.repeat(point_prob[mine], per_point[mine]))
         tile_prob[best] = 0.0
         np.maximum(tile_prob, 0.0, out=tile_prob)
         chosen.append(

@@ -25,9 +25,9 @@ MAX_UNPACKED = 64 * 1024 * 1024
 #: finest at which the pixels holding all but ``tolerance`` of the probability number no more than this.
 MAX_PIXELS = 3072
 #: Tiling counts probability on points (the map flattened) no coarser than a quarter of the field of view
-#: (16 or more to a field), and at most this many of them (the most probable: 800 deg^2 for a 0.5 deg field).
+#: (16 to 64 to a field), and at most this many of them (the most probable: 800 deg^2 for a 0.5 deg field).
 MAX_POINTS = 1 << 16
-#: The finest level observability and tiling ever flatten to (0.05 deg pixels).
+#: The finest level observability flattens to (0.05 deg pixels); tiling goes to a quarter of the field.
 FINEST = 10
 #: Candidate tiles are checked for observability this many at a time, most probable first.
 BATCH = 256

@@ -89,6 +89,12 @@ def user_of_cookies(cookies: Mapping[str, Any], cookie_secret: str) -> str | Non
     return permitted_name(auth.user_for_token(token.decode("ascii", "replace"), use_cache=True))
 
 
+def page_after_login(wanted: str, prefix: str) -> str:
+    """Where a login returns: the page asked for when it is one of ours, else the index (never another site)."""
+    ours = wanted.startswith(prefix + "/") and "//" not in wanted and "\\" not in wanted
+    return wanted if ours else prefix + "/"
+
+
 class HubLoginHandler(tornado.web.RequestHandler):
     """``<prefix>/login``: start the hub's OAuth, remembering the page to come back to (only one of ours)."""
 
@@ -96,9 +102,7 @@ class HubLoginHandler(tornado.web.RequestHandler):
 
     def get(self) -> None:
         auth = hub_auth()
-        wanted = self.get_argument("next", "")
-        next_url = wanted if wanted.startswith(self.prefix + "/") and "//" not in wanted else self.prefix + "/"
-        state = auth.set_state_cookie(self, next_url=next_url)
+        state = auth.set_state_cookie(self, next_url=page_after_login(self.get_argument("next", ""), self.prefix))
         self.redirect(tornado.httputil.url_concat(auth.login_url, {"state": state}))
 
 

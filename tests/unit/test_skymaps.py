@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from astropy.table import Table
 
+from obslab.demo.notices import multiorder_map
 from obslab.errors import InvalidInputError
 from obslab.scheduling.night import night_geometry
 from obslab.scheduling.skymaps import (
@@ -33,14 +34,6 @@ ZENITH_RA, ZENITH_DEC = 71.4, 32.0
 CONSTRAINTS = PlanRequest(id="template", ra_deg=0.0, dec_deg=0.0, duration_s=300.0, overhead_s=60.0, max_airmass=2.0)
 
 
-def fisher_density(ra_deg: np.ndarray, dec_deg: np.ndarray, ra0: float, dec0: float, sigma_deg: float) -> np.ndarray:
-    """The Fisher (von Mises) distribution on the sphere, per steradian: a Gaussian blob of width ``sigma_deg``."""
-    kappa = 1.0 / math.radians(sigma_deg) ** 2
-    a, d, a0, d0 = (np.radians(x) for x in (ra_deg, dec_deg, ra0, dec0))
-    cos_theta = np.sin(d) * np.sin(d0) + np.cos(d) * np.cos(d0) * np.cos(a - a0)
-    return kappa / (2 * math.pi * -math.expm1(-2 * kappa)) * np.exp(kappa * (cos_theta - 1))
-
-
 def fisher_area_deg2(level: float, sigma_deg: float, weight: float = 1.0) -> float:
     """The exact area of the ``level`` region of ``weight`` x Fisher + (1 - weight) x uniform: a cap around the peak.
 
@@ -57,45 +50,6 @@ def fisher_area_deg2(level: float, sigma_deg: float, weight: float = 1.0) -> flo
         middle = (lo + hi) / 2
         lo, hi = (middle, hi) if held(middle) < level else (lo, middle)
     return 2 * math.pi * lo * (180 / math.pi) ** 2
-
-
-def multiorder_map(
-    ra0: float,
-    dec0: float,
-    sigma_deg: float,
-    *,
-    weight: float = 1.0,
-    min_level: int = 3,
-    max_level: int = 8,
-    split_above: float = 2e-4,
-    extra: dict | None = None,
-) -> bytes:
-    """A multi-order FITS map of weight x Fisher blob + (1 - weight) x uniform, as LVK writes them.
-
-    Like BAYESTAR's, pixels are split while they hold more than ``split_above`` (mean density x area).
-    """
-    uniq, density = [], []
-    level, ipix = min_level, np.arange(12 * 4**min_level)
-    while len(ipix):
-        # Each pixel's mean density, from its 64 descendants three levels down, as a map's pixels hold the
-        # probability integrated over them (a density sampled only at pixel centres misses the curvature).
-        fine = (ipix[:, None] * 64 + np.arange(64)).ravel()
-        lon, lat = ah.healpix_to_lonlat(fine, 1 << (level + 3), order="nested")
-        rho = fisher_density(lon.deg, lat.deg, ra0, dec0, sigma_deg).reshape(-1, 64).mean(axis=1)
-        rho = weight * rho + (1 - weight) / (4 * math.pi)
-        area = ah.nside_to_pixel_area(1 << level).to_value("sr")
-        split = (rho * area > split_above) & (level < max_level)
-        uniq.append(ah.level_ipix_to_uniq(level, ipix[~split]))
-        density.append(rho[~split])
-        ipix = (ipix[split][:, None] * 4 + np.arange(4)).ravel()
-        level += 1
-    table = Table({"UNIQ": np.concatenate(uniq).astype(np.int64), "PROBDENSITY": np.concatenate(density)})
-    table["PROBDENSITY"].unit = "sr-1"
-    table.meta.update({"ORDERING": "NUNIQ", "MOCORDER": max_level, "OBJECT": "S261208ab"})
-    table.meta.update({"DATE-OBS": "2026-12-08T05:06:07.5"} | (extra or {}))
-    buffer = BytesIO()
-    table.write(buffer, format="fits")
-    return buffer.getvalue()
 
 
 def fits_bytes(columns: dict, **meta: object) -> bytes:

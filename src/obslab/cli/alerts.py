@@ -21,25 +21,30 @@ def alerts() -> None:
 
 def _ingest_file(app: App, path: Path) -> dict[str, object]:
     """One file in its own transaction: a refused packet is reported and leaves the database as it was."""
+    try:
+        packet = path.read_bytes()
+    except OSError as error:
+        return {"file": str(path), "refused": f"cannot be read: {error.strerror}"}
+    return {"file": str(path)} | ingest_payload(app, str(path), packet)
+
+
+def ingest_payload(app: App, source: str, payload: bytes) -> dict[str, object]:
+    """One notice from a file or a Kafka topic (``source``) in its own transaction; a refusal changes nothing."""
     from obslab.scheduling.alerts import ingest
 
     try:
-        packet = path.read_bytes()
         with app.transaction() as session:
             outcome = ingest(
                 session,
                 actor(app, session),
-                packet,
+                payload,
                 site=app.settings.site,
-                source=path.name,
+                source=source,
                 policies=app.context.alert_policies,
             )
-    except OSError as error:
-        return {"file": str(path), "refused": f"cannot be read: {error.strerror}"}
     except ObslabError as error:
-        return {"file": str(path), "refused": str(error)}
+        return {"refused": str(error)}
     return {
-        "file": str(path),
         "ivorn": outcome.ivorn,
         "status": outcome.status.value,
         "decision": outcome.decision,

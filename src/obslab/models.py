@@ -10,6 +10,7 @@ from obslab.observing.models import DataProduct, Exposure, FrameFile, Metric, Ni
 from obslab.reports.models import Report
 from obslab.scheduling.models import (
     Alert,
+    AlertSkyMap,
     ObservingRequest,
     RequestRejection,
     RequestWindow,
@@ -19,6 +20,7 @@ from obslab.scheduling.models import (
 
 __all__ = [
     "Alert",
+    "AlertSkyMap",
     "ApiKey",
     "AuditEvent",
     "Base",

@@ -298,7 +298,7 @@ def test_the_alert_watcher_runs_under_the_hub_as_its_own_service_user(
         while time.monotonic() < deadline:
             with make_session_factory(engine)() as session:
                 events = session.scalars(select(AuditEvent).where(AuditEvent.action.like("alert.%"))).all()
-                taken = [event.actor_name for event in events if "1300777" in (event.after or {}).get("ivorn", "")]
+                taken = [event.actor_name for event in events if "1300777" in (event.after or {}).get("key", "")]
             if taken:
                 break
             time.sleep(1)

@@ -159,7 +159,7 @@ def test_the_alert_feed_and_the_view(migrated_url: str, sessions: sessionmaker[S
             now=lambda: datetime(2026, 11, 22, 5, 0, tzinfo=UTC),
         )
     state = state_for(migrated_url, sessions, "nina")
-    assert list(state.alerts["ivorn"]) == [HOSTILE_IVORN] and state.alerts["status"][0] == "accepted"
+    assert list(state.alerts["key"]) == [HOSTILE_IVORN] and state.alerts["status"][0] == "accepted"
     assert state.version == "version 1 (too)"  # the alert re-planned the night
     view = NightSchedule(state=state)
     view.__panel__()
@@ -177,7 +177,7 @@ def test_a_refused_night_clears_the_plan_and_the_next_good_night_clears_the_erro
     # No plan of another night under the refusal: no blocks, reasons, curves, bands or summary.
     assert sam.blocks.empty and sam.unscheduled.empty and sam.chart is None
     assert (sam.version, sam.summary, sam.shown_version) == ("", "", 0)
-    assert list(sam.alerts.columns) == ["received", "stream", "ivorn", "status", "decision"]  # the feed stays
+    assert list(sam.alerts.columns) == ["received", "stream", "key", "status", "decision"]  # the feed stays
     sam.night = NIGHT.isoformat()
     assert sam.error == ""
     assert sam.version == "no stored plan yet: what-if" and set(sam.blocks["name"]) >= {"M42", "TwinHigh"}

@@ -91,8 +91,8 @@ def test_the_same_burst_from_fermi_is_recognised_by_time_and_position(
     later = take(sessions, people, fermi_gbm(3333, EVENT + timedelta(hours=1), 84.6, 10.2))
     assert later.status is AlertStatus.ACCEPTED  # an hour apart: another event
     with sessions() as session:
-        twin = session.scalar(select(Alert).where(Alert.ivorn.contains("1111")))
-        assert twin.duplicate_of_id == session.scalar(select(Alert.id).where(Alert.ivorn.contains("1234568")))
+        twin = session.scalar(select(Alert).where(Alert.key.contains("1111")))
+        assert twin.duplicate_of_id == session.scalar(select(Alert.id).where(Alert.key.contains("1234568")))
     assert swift.request_id is not None
 
 
@@ -111,7 +111,7 @@ def test_updates_move_the_request_and_a_retraction_cancels_it(
         and "moved to RA 83.8100" in update.decision
     )
     with sessions() as session:
-        assert session.scalar(select(Alert.status).where(Alert.ivorn == ivorn)) is AlertStatus.SUPERSEDED
+        assert session.scalar(select(Alert.status).where(Alert.key == ivorn)) is AlertStatus.SUPERSEDED
         assert session.get(ObservingRequest, first.request_id).ra_deg == pytest.approx(83.81)
     retraction = voevent(
         "ivo://ztf.uw/transients#ZTF26aaabcde-retraction",
@@ -125,7 +125,7 @@ def test_updates_move_the_request_and_a_retraction_cancels_it(
         assert session.get(ObservingRequest, first.request_id).status is RequestStatus.CANCELLED
         latest = session.scalars(select(Schedule).order_by(Schedule.version_number.desc())).first()
         assert first.request_id not in [b.request_id for b in latest.blocks]
-        assert session.scalar(select(Alert.status).where(Alert.ivorn.endswith("-v2"))) is AlertStatus.RETRACTED
+        assert session.scalar(select(Alert.status).where(Alert.key.endswith("-v2"))) is AlertStatus.RETRACTED
 
 
 def test_policies_decide_and_say_why(sessions: sessionmaker[Session], people: dict[str, Any]) -> None:
@@ -153,7 +153,7 @@ def test_policies_decide_and_say_why(sessions: sessionmaker[Session], people: di
         assert outcome.status is AlertStatus.REJECTED and why in outcome.decision, (why, outcome.decision)
         assert outcome.request_id is None
     with sessions() as session:
-        assert session.scalar(select(Alert.status).where(Alert.ivorn.endswith("Pos_42-259"))) is AlertStatus.REJECTED
+        assert session.scalar(select(Alert.status).where(Alert.key.endswith("Pos_42-259"))) is AlertStatus.REJECTED
 
 
 @pytest.mark.parametrize(

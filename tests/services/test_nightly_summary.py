@@ -154,7 +154,7 @@ def test_a_failed_reduction_and_a_too_replan_are_the_reasons_given(writable: ses
         )
         for stage in session.scalars(select(PipelineStage).where(PipelineStage.exposure_id == taken.id)):
             stage.state, stage.error = StageState.FAILED, "no star found"
-        alert = Alert(ivorn="ivo://test/too#1", role="observation", stream="test", received_at=replan_at)
+        alert = Alert(key="ivo://test/too#1", role="observation", stream="test", received_at=replan_at)
         session.add(alert)
         session.flush()
         too = ObservingRequest(

@@ -165,6 +165,6 @@ def test_night_plan_reasons_what_if_replan_and_alerts(page: Watched, writable_de
     p.locator(".obslab-error").filter(has_text="from: '25:00' is not allowed").wait_for(timeout=30_000)
 
     # The alert feed shows the hostile IVORN as text.
-    assert HOSTILE_IVORN in cells(p, "obslab-schedule-alerts", "ivorn")
+    assert HOSTILE_IVORN in cells(p, "obslab-schedule-alerts", "key")
     assert p.evaluate("window.__pwned") is None
     page.assert_clean()

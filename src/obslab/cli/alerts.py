@@ -1,4 +1,4 @@
-"""``obslab alerts``: take VOEvent packets from files, or watch a directory for them."""
+"""``obslab alerts``: take notices (VOEvent XML or JSON) from files, or watch a directory for them."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ DONE, REFUSED = "done", "refused"
 
 @click.group()
 def alerts() -> None:
-    """Receive alerts (VOEvent 2.0): store, de-duplicate, apply the alert policies, re-plan on a ToO."""
+    """Receive alerts (VOEvent 2.0, GCN JSON, LVK igwn.gwalert): store, de-duplicate, follow events, apply
+    the alert policies, re-plan on a ToO."""
 
 
 def _ingest_file(app: App, path: Path) -> dict[str, object]:
@@ -45,7 +46,7 @@ def ingest_payload(app: App, source: str, payload: bytes) -> dict[str, object]:
     except ObslabError as error:
         return {"refused": str(error)}
     return {
-        "ivorn": outcome.ivorn,
+        "key": outcome.key,
         "status": outcome.status.value,
         "decision": outcome.decision,
         "request": outcome.request_id,
@@ -66,7 +67,8 @@ def _show(result: dict[str, object]) -> None:
 @json_option("Print one JSON object per file, as a list.")
 @click.pass_obj
 def alerts_ingest(app: App, paths: tuple[Path, ...], as_json: bool) -> None:
-    """Take the VOEvent packets in PATHS; exits 1 if any was refused (the others are still taken)."""
+    """Take the notices in PATHS (*.xml VOEvent, *.json GCN or LVK); exits 1 if any was refused (the others
+    are still taken)."""
     results = [_ingest_file(app, path) for path in paths]
     if as_json:
         emit_json(results)
@@ -85,15 +87,75 @@ def alerts_ingest(app: App, paths: tuple[Path, ...], as_json: bool) -> None:
 @click.option("--once", is_flag=True, help="Take what is there now, then stop.")
 @click.pass_obj
 def alerts_watch(app: App, directory: Path, interval: float, once: bool) -> None:
-    """Take every *.xml packet arriving in DIRECTORY, oldest name first;
+    """Take every *.xml and *.json notice arriving in DIRECTORY, oldest name first;
     each moves to done/ or refused/ once handled."""
     for name in (DONE, REFUSED):
         (directory / name).mkdir(exist_ok=True)
     while True:
-        for path in sorted(directory.glob("*.xml")):
+        for path in sorted([*directory.glob("*.xml"), *directory.glob("*.json")]):
             result = _ingest_file(app, path)
             _show(result)
             path.replace(directory / (REFUSED if "refused" in result else DONE) / path.name)
         if once:
             return
         time.sleep(interval)
+
+
+@alerts.command("listen")
+@click.option("--max-messages", type=click.IntRange(min=1), help="Stop after this many notices (not heartbeats).")
+@click.option(
+    "--idle-exit", type=click.FloatRange(min=0, min_open=True), help="Stop after this many seconds without a notice."
+)
+@click.option(
+    "--stale-after",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    help="Seconds without a gcn.heartbeat message before health is said to be stale.",
+)
+@click.option(
+    "--health-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Keep a JSON health record here (last heartbeat and notice, counts, stale), rewritten every second.",
+)
+@click.pass_obj
+def alerts_listen(
+    app: App, max_messages: int | None, idle_exit: float | None, stale_after: float, health_file: Path | None
+) -> None:
+    """Take notices from GCN's Kafka topics (settings kafka_*) as they come; each is committed only once stored,
+    so a crash or a restart loses none. SIGTERM or Ctrl-C finishes the notice in hand, then stops."""
+    import importlib.util
+
+    from obslab.access import require_role
+    from obslab.cli._app import explain
+    from obslab.errors import SettingsError
+    from obslab.scheduling.service import SCHEDULER_ROLE
+
+    # Before any broker: every notice would otherwise be refused, and refusals are committed (never retried).
+    with app.transaction() as session:
+        require_role(actor(app, session), SCHEDULER_ROLE, "ingest alerts")
+    if importlib.util.find_spec("gcn_kafka") is None:
+        raise SettingsError("obslab alerts listen needs gcn-kafka: pip install 'obslab[kafka]'")
+    from obslab.scheduling import listener
+
+    settings = app.settings
+    listener.check_settings(settings)
+    options = listener.ListenOptions(
+        max_messages=max_messages, idle_exit=idle_exit, stale_after=stale_after, health_file=health_file
+    )
+    with listener.stop_on_signals() as stop:
+        loop = listener.Listener(
+            connect=lambda on_error: listener.make_consumer(settings, on_error),
+            topics=settings.kafka_topics,
+            handle=lambda topic, payload: ingest_payload(app, topic, payload),
+            show=lambda label, result: _show({"file": label} | result),
+            say=lambda line: click.echo(line, err=True),
+            options=options,
+            stop=stop,
+            describe=lambda error: explain(error, app) or f"{type(error).__name__}: {error}",
+            secrets=(settings.kafka_client_id.get_secret_value(), settings.kafka_client_secret.get_secret_value()),
+        )
+        click.echo(f"listen: {len(loop.topics)} topics as group {settings.kafka_group_id!r}", err=True)
+        health = loop.run()
+    why = "signal" if stop.is_set() else "done"
+    click.echo(f"listen: stopped ({why}): {listener.summary(health.counts)}", err=True)

@@ -39,7 +39,7 @@ LEFT_TITLES = {
 ALERT_TITLES = {
     "received": "Received (UTC)",
     "stream": "Stream",
-    "ivorn": "IVORN",
+    "key": "Notice",
     "status": "Status",
     "decision": "Decision",
 }
@@ -76,7 +76,7 @@ class NightSchedule(PageViewer):
             height=220,
             css_classes=["obslab-schedule-alerts"],
             widths={"received": 160, "status": 110},
-            wrap={"stream": 2, "ivorn": 3, "decision": 3},
+            wrap={"stream": 2, "key": 3, "decision": 3},
             formatters={"received": MINUTE},
         )
 

@@ -56,7 +56,7 @@ def ensure_plans_and_alerts(ctx: DemoContext) -> None:
             night = ctx.local_today + timedelta(days=offset)
             if plan_version(ctx.session, night) == 0:
                 plan_and_save(ctx.session, scheduler, ctx.site, night, seen_version=0, now=lambda: planned_at)
-        received = set(ctx.session.scalars(select(Alert.ivorn)))
+        received = set(ctx.session.scalars(select(Alert.key)))
         for at, packet in _packets(ctx):
             if parse_voevent(packet).ivorn not in received:
                 ingest(ctx.session, scheduler, packet, site=ctx.site, source="demo", now=lambda at=at: at)

@@ -22,7 +22,7 @@ from obslab.scheduling.models import Alert, ObservingRequest, Schedule, Schedule
 class AlertFate:
     received_at: datetime
     stream: str
-    ivorn: str
+    key: str  # the notice's identity: a VOEvent's IVORN, else topic#event/type/record
     status: str  # accepted, rejected, duplicate, superseded, retracted, received
     decision: str
     request: str  # the request it became ("" when none)
@@ -61,7 +61,7 @@ def alerts_received(session: Session, start: datetime, end: datetime) -> list[Al
         AlertFate(
             received_at=alert.received_at,
             stream=alert.stream,
-            ivorn=alert.ivorn,
+            key=alert.key,
             status=alert.status.value,
             decision=alert.decision,
             request=request.name if request else "",

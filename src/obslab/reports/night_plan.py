@@ -154,7 +154,7 @@ def _replan_reason(session: Session, replan: Schedule) -> str:
     if replan.reason != "too":
         return f"re-planned at {replan.planned_from:%H:%M} UTC (plan version {replan.version_number}: {replan.reason})"
     alerts = session.scalars(
-        select(Alert.ivorn)
+        select(Alert.key)
         .join(ObservingRequest, ObservingRequest.alert_id == Alert.id)
         .where(ObservingRequest.id.in_([b.request_id for b in replan.blocks]))
     ).all()

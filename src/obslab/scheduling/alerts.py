@@ -1,10 +1,11 @@
-"""Alerts in: store each packet once, honour citations, spot one event seen by two instruments, apply the policies."""
+"""Alerts in: each notice stored once, its event followed (update, retraction), twins spotted, policies applied."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,27 +15,46 @@ from obslab.astro import angular_separation_deg
 from obslab.audit import record_event
 from obslab.db import Clock, utcnow
 from obslab.notify import enqueue
+from obslab.scheduling import alert_requests
 from obslab.scheduling.alert_policies import AlertPolicies, AlertPolicy, default_alert_policies
-from obslab.scheduling.models import Alert, ObservingRequest, RequestWindow
-from obslab.scheduling.night import night_of
+from obslab.scheduling.alert_requests import RequestChanges
+from obslab.scheduling.models import Alert, AlertSkyMap, ObservingRequest
+from obslab.scheduling.night import night_geometry, night_of
+from obslab.scheduling.notices import Notice, NoticeFormat, NoticeKind, read_notice
+from obslab.scheduling.notices.types import SkyMap as NoticeSkyMap
 from obslab.scheduling.service import SCHEDULER_ROLE, plan_and_save, plan_version
-from obslab.scheduling.types import AlertRole, AlertStatus, RequestStatus
-from obslab.scheduling.voevent import VOEvent, parse_voevent
+from obslab.scheduling.types import AlertRole, AlertStatus
 from obslab.settings import Site
 
-#: Alerts that took part in a decision and may be matched or cited by later ones.
+if TYPE_CHECKING:
+    from obslab.scheduling.skymaps import SkyMap as SkyMapPixels
+
+#: Alerts that took part in a decision and may be matched, cited or followed by later ones.
 LIVE = (AlertStatus.ACCEPTED, AlertStatus.SUPERSEDED)
+#: The telescope's field of view when neither the caller nor the policy names one (degrees, a square's side).
+DEFAULT_FOV_DEG = 1.0
 
 
 @dataclass(frozen=True)
 class IngestOutcome:
-    """What one packet did: its alert's status and why, the request it made or changed, the plan version it caused."""
+    """What one notice did: its alert's status and why, the requests it made or changed, the plan version it caused."""
 
-    ivorn: str
+    key: str
     status: AlertStatus
     decision: str
-    request_id: int | None = None
+    request_ids: tuple[int, ...] = ()
     plan_version: int | None = None
+
+    @property
+    def request_id(self) -> int | None:
+        return self.request_ids[0] if self.request_ids else None
+
+
+@dataclass(frozen=True)
+class _Decision:
+    status: AlertStatus
+    text: str
+    changes: RequestChanges = field(default_factory=RequestChanges)
 
 
 def ingest(
@@ -47,61 +67,61 @@ def ingest(
     policies: AlertPolicies | None = None,
     now: Clock = utcnow,
     replan: bool = True,
+    fov_deg: float = DEFAULT_FOV_DEG,
 ) -> IngestOutcome:
-    """Take one VOEvent packet in the caller's transaction; a refused packet raises and writes nothing.
+    """Take one notice (VOEvent XML or JSON) from ``source`` (a Kafka topic, a file or a folder) in the caller's
+    transaction; a refused notice raises and writes nothing.  See `ingest_notice`."""
+    require_role(actor, SCHEDULER_ROLE, "ingest alerts")
+    notice = read_notice(source, packet.encode() if isinstance(packet, str) else packet)
+    return ingest_notice(session, actor, notice, site=site, policies=policies, now=now, replan=replan, fov_deg=fov_deg)
 
-    A packet already received (same IVORN) changes nothing.  Test, utility and prediction packets are
-    kept for the feed but never observed.  A retraction cancels the cited alert's request; a packet that
-    supersedes or follows up another moves that alert's request to the new position instead of adding
-    one.  The same event from another instrument (close in time and inside the error circles) is marked
-    a duplicate.  Otherwise the first matching policy decides.  When a request is made, moved or
-    cancelled, the night in progress is re-planned from now and the schedulers are told.
+
+def ingest_notice(
+    session: Session,
+    actor: User,
+    notice: Notice,
+    *,
+    site: Site,
+    policies: AlertPolicies | None = None,
+    now: Clock = utcnow,
+    replan: bool = True,
+    fov_deg: float = DEFAULT_FOV_DEG,
+) -> IngestOutcome:
+    """Take one notice in the caller's transaction.
+
+    A notice already received (same key) or an exact repeat (same payload hash) changes nothing.  Test and
+    mock traffic, and VOEvent test, utility and prediction packets, are kept but never observed.  A
+    retraction cancels its event's pending requests (a VOEvent's by its citation; a JSON notice's by topic
+    and event id); one for an event never received is recorded and does nothing.  A later notice of an event
+    received before (a VOEvent citing it, a JSON notice of the same topic and event) replaces it: its request
+    is moved, its sky map re-tiled (places tiled before keep their requests), or all cancelled when the
+    policy no longer accepts it.  The same event from another instrument (close in time and inside the error
+    circles) is marked a duplicate.  Otherwise the first matching policy decides.  When requests are made,
+    moved or cancelled, the night in progress is re-planned from now and the schedulers are told.
     """
     require_role(actor, SCHEDULER_ROLE, "ingest alerts")
-    event = parse_voevent(packet, source=source)
     policies = policies or default_alert_policies()
     at = now()
-    existing = session.scalar(select(Alert).where(Alert.ivorn == event.ivorn))
-    if existing is not None:
-        return IngestOutcome(
-            event.ivorn,
-            AlertStatus.DUPLICATE,
-            f"already received at {existing.received_at:%Y-%m-%d %H:%M:%S} UTC "
-            f"(status {existing.status.value}); nothing changed",
-            None,
-        )
-    # The table knows observation, test and utility; a prediction is kept as utility (its role stays in parameters).
-    role = AlertRole(event.role) if event.role in {r.value for r in AlertRole} else AlertRole.UTILITY
-    alert = Alert(
-        ivorn=event.ivorn,
-        role=role,
-        author=event.author,
-        stream=event.stream,
-        event_time=event.event_time,
-        received_at=at,
-        ra_deg=event.ra_deg,
-        dec_deg=event.dec_deg,
-        error_radius_deg=event.error_radius_deg,
-        parameters=event.parameters | {"role": event.role, "citations": [[c.kind, c.ivorn] for c in event.citations]},
-        payload=packet.decode(errors="replace") if isinstance(packet, bytes) else packet,
-    )
-    session.add(alert)
+    repeat = _received_before(session, notice)
+    if repeat:
+        return IngestOutcome(notice.key, AlertStatus.DUPLICATE, repeat)
+    alert = _stored(session, notice, at)
+    decision = _decide(session, alert, notice, policies, site, at, fov_deg)
+    alert.status, alert.decision = decision.status, decision.text
     session.flush()
-    status, decision, request = _decide(session, alert, event, policies, at)
-    alert.status, alert.decision = status, decision
-    session.flush()
-    # The audit log names the alert by id: IVORNs run to 512 characters, audit entity ids to 64.
+    touched = decision.changes.touched
+    # The audit log names the alert by id: keys run to 1024 characters, audit entity ids to 64.
     record_event(
         session,
         actor=actor,
-        action=f"alert.{status.value}",
+        action=f"alert.{decision.status.value}",
         entity_type="alert",
         entity_id=str(alert.id),
-        after={"ivorn": event.ivorn, "decision": decision, "request": request.id if request else None},
+        after={"key": notice.key, "decision": decision.text, "requests": [r.id for r in touched]},
         now=lambda: at,
     )
     version = None
-    if request is not None and replan:
+    if touched and replan:
         night = night_of(site, at)
         # The alert re-plans whatever plan stands now, in this transaction; a re-plan racing it is refused.
         seen = plan_version(session, night)
@@ -109,151 +129,304 @@ def ingest(
             session, actor, site, night, seen_version=seen, planned_from=at, reason="too", now=lambda: at
         )
         version = planned.schedule.version_number if planned.schedule else None
-        placed = any(int(block.request.id) == request.id for block in planned.plan.blocks)
-        _tell(session, event, alert, request, decision, night, version, placed, at)
-    return IngestOutcome(event.ivorn, status, decision, request.id if request else None, version)
+        placed = {int(block.request.id) for block in planned.plan.blocks}
+        _tell(session, alert, decision, night, version, placed, at)
+    return IngestOutcome(notice.key, decision.status, decision.text, tuple(r.id for r in touched), version)
+
+
+def _received_before(session: Session, notice: Notice) -> str:
+    """Why the notice changes nothing, when it was received before; else ""."""
+    existing = session.scalar(select(Alert).where(Alert.key == notice.key))
+    how = "already received"
+    if existing is None:
+        existing = session.scalar(
+            select(Alert).where(Alert.payload_sha256 == notice.payload_sha256).order_by(Alert.id).limit(1)
+        )
+        how = f"the same bytes as {existing.key}, received" if existing is not None else ""
+    if existing is None:
+        return ""
+    return f"{how} at {existing.received_at:%Y-%m-%d %H:%M:%S} UTC (status {existing.status.value}); nothing changed"
+
+
+def _stored(session: Session, notice: Notice, at: datetime) -> Alert:
+    """The notice as an alert row, flushed for its id; a VOEvent keeps its parameters, a JSON notice its facts."""
+    if notice.format is NoticeFormat.VOEVENT:
+        role_word = str(notice.significance.get("role", "observation"))
+        # The table knows observation, test and utility; a prediction is kept as utility (its role stays in parameters).
+        role = AlertRole(role_word) if role_word in {r.value for r in AlertRole} else AlertRole.UTILITY
+        parameters = dict(notice.details.get("parameters", {})) | {
+            "role": role_word,
+            "citations": [list(citation) for citation in notice.citations],
+        }
+        stream = (notice.ivorn or "").partition("#")[0]
+    else:
+        role = AlertRole.TEST if notice.kind is NoticeKind.TEST else AlertRole.OBSERVATION
+        parameters = dict(notice.significance) | {"event_ids": list(notice.event_ids)}
+        stream = notice.source
+    centre = notice.ra_dec
+    alert = Alert(
+        key=notice.key,
+        source=notice.source[:255],
+        format=notice.format.value,
+        kind=notice.kind.value,
+        alert_type=notice.alert_type[:64],
+        event_id=notice.event_id[:255],
+        payload_sha256=notice.payload_sha256,
+        role=role,
+        author=str(notice.details.get("author", ""))[:255],
+        stream=stream[:255],
+        event_time=notice.trigger_time,
+        received_at=at,
+        ra_deg=centre[0] if centre else None,
+        dec_deg=centre[1] if centre else None,
+        error_radius_deg=notice.error_radius_deg,
+        parameters=parameters,
+        payload=notice.payload.decode(errors="replace"),
+    )
+    session.add(alert)
+    session.flush()
+    return alert
 
 
 def _decide(
-    session: Session, alert: Alert, event: VOEvent, policies: AlertPolicies, at: datetime
-) -> tuple[AlertStatus, str, ObservingRequest | None]:
-    if event.role != "observation":
-        return AlertStatus.REJECTED, f"role {event.role}: kept for the record, never observed", None
-    for citation in event.citations:
-        cited = session.scalar(select(Alert).where(Alert.ivorn == citation.ivorn))
-        if cited is None:
-            continue
-        request = session.scalar(select(ObservingRequest).where(ObservingRequest.alert_id == cited.id))
-        if citation.kind == "retraction":
-            cited.status = AlertStatus.RETRACTED
-            if request is not None and request.status is RequestStatus.PENDING:
-                request.status = RequestStatus.CANCELLED
-                return AlertStatus.ACCEPTED, f"retracts {cited.ivorn}: its request {request.name} is cancelled", request
-            return AlertStatus.ACCEPTED, f"retracts {cited.ivorn}, which had no pending request", None
-        alert.supersedes_id = cited.id
-        if citation.kind == "supersedes":
-            cited.status = AlertStatus.SUPERSEDED
-        if request is not None and request.status is RequestStatus.PENDING and event.ra_deg is not None:
-            request.ra_deg, request.dec_deg, request.alert_id = event.ra_deg, event.dec_deg, alert.id
-            return (
-                AlertStatus.ACCEPTED,
-                (
-                    f"{citation.kind} {cited.ivorn}: request {request.name} moved to "
-                    f"RA {event.ra_deg:.4f}, Dec {event.dec_deg:.4f}"
-                ),
-                request,
-            )
-    if event.ra_deg is None or event.dec_deg is None:
-        return AlertStatus.REJECTED, "no position: nothing to point at", None
-    twin = _same_event(session, alert, event, policies)
-    if twin is not None:
-        alert.duplicate_of_id = twin.id
-        return (
-            AlertStatus.DUPLICATE,
-            f"the same event as {twin.ivorn} ({twin.stream}): close in time and position",
-            None,
-        )
-    policy = policies.first_match(event)
+    session: Session,
+    alert: Alert,
+    notice: Notice,
+    policies: AlertPolicies,
+    site: Site,
+    at: datetime,
+    fov_deg: float,
+) -> _Decision:
+    if notice.kind is NoticeKind.TEST:
+        return _Decision(AlertStatus.REJECTED, f"{_test_word(notice)}: kept for the record, never observed")
+    role = notice.significance.get("role", "observation")
+    if role != "observation":
+        return _Decision(AlertStatus.REJECTED, f"role {role}: kept for the record, never observed")
+    if notice.kind is NoticeKind.RETRACTION:
+        return _retract(session, alert, notice)
+    previous = _previous(session, alert, notice)
+    if previous is None and notice.position is None:
+        return _Decision(AlertStatus.REJECTED, "no position: nothing to point at")
+    if previous is None and alert.ra_deg is not None:
+        twin = _same_event(session, alert, policies)
+        if twin is not None:
+            alert.duplicate_of_id = twin.id
+            text = f"the same event as {twin.key} ({twin.stream}): close in time and position"
+            return _Decision(AlertStatus.DUPLICATE, text)
+    policy = policies.first_match(notice)
+    pending = alert_requests.pending_of(session, previous)
     if policy is None:
-        return AlertStatus.REJECTED, f"no policy covers {event.stream}", None
+        return _refused(f"no policy covers {alert.stream}", pending)
     alert.policy = policy.name
-    refusal = _refusal(policy, event, at)
+    skymap = _skymap(alert, notice)
+    refusal = policy.refusal(notice, at, area90_deg2=alert.area90_deg2)
+    if not refusal and skymap is not None and policy.min_observable_probability is not None:
+        refusal = _unobservable(alert, skymap, policy, site, at)
     if refusal:
-        return AlertStatus.REJECTED, f"policy {policy.name}: {refusal}", None
-    request = _request(session, alert, event, policy, at)
-    return AlertStatus.ACCEPTED, f"policy {policy.name}: request {request.name}, priority {policy.priority:g}", request
+        return _refused(f"policy {policy.name}: {refusal}", pending)
+    target = str(alert.parameters.get("TargetName") or notice.event_id)
+    if skymap is not None:
+        return _tiled(session, alert, skymap, policy, previous, target, site, at, fov_deg)
+    if alert.ra_deg is None:
+        if pending:
+            for request in pending:
+                request.alert_id = alert.id
+            return _Decision(
+                AlertStatus.ACCEPTED, f"no new position: {', '.join(r.name for r in pending)} stay as they were"
+            )
+        return _Decision(AlertStatus.REJECTED, "no position: nothing to point at")
+    changes = alert_requests.point(session, alert, policy, pending, target, at)
+    if previous is not None and changes.moved:
+        text = (
+            f"follows {previous.key}: request {changes.moved[0].name} moved to "
+            f"RA {alert.ra_deg:.4f}, Dec {alert.dec_deg:.4f}"
+        )
+        return _Decision(AlertStatus.ACCEPTED, text, changes)
+    text = f"policy {policy.name}: request {changes.made[0].name}, priority {policy.priority:g}"
+    return _Decision(AlertStatus.ACCEPTED, text, changes)
 
 
-def _refusal(policy: AlertPolicy, event: VOEvent, at: datetime) -> str:
-    if not policy.accept:
-        return "alerts of this kind are not observed"
-    if policy.max_error_deg is not None and (
-        event.error_radius_deg is None or event.error_radius_deg > policy.max_error_deg
-    ):
-        return f"error radius {event.error_radius_deg} deg is over {policy.max_error_deg:g} deg"
-    if policy.max_age_hours is not None and event.event_time is not None:
-        age = (at - event.event_time).total_seconds() / 3600
-        if age > policy.max_age_hours:
-            return f"the event is {age:.1f} h old; this policy observes events up to {policy.max_age_hours:g} h old"
-    if policy.min_importance is not None and (event.importance or 0.0) < policy.min_importance:
-        return f"importance {event.importance} is under {policy.min_importance:g}"
+def _refused(reason: str, pending: list[ObservingRequest]) -> _Decision:
+    """Rejected; an earlier notice's pending requests go too, as the event no longer passes."""
+    changes = alert_requests.cancel(pending)
+    tail = f"; the event's requests are cancelled: {changes.summary()}" if pending else ""
+    return _Decision(AlertStatus.REJECTED, reason + tail, changes)
+
+
+def _test_word(notice: Notice) -> str:
+    if notice.format is NoticeFormat.VOEVENT:
+        return "role test"
+    if notice.is_mock:
+        return f"test traffic (mock event {notice.event_id})"
+    return f"test traffic (alert tense {notice.significance.get('tense', 'test')})"
+
+
+def _previous(session: Session, alert: Alert, notice: Notice) -> Alert | None:
+    """The alert this notice follows: a VOEvent's cited one, else the newest live alert of the same topic and event."""
+    if notice.format is NoticeFormat.VOEVENT:
+        for kind, ivorn in notice.citations:
+            cited = session.scalar(select(Alert).where(Alert.key == ivorn))
+            if cited is not None:
+                alert.supersedes_id = cited.id
+                if kind == "supersedes":
+                    cited.status = AlertStatus.SUPERSEDED
+                return cited
+        return None
+    previous = session.scalar(
+        select(Alert)
+        .where(
+            Alert.id != alert.id,
+            Alert.source == alert.source,
+            Alert.event_id == alert.event_id,
+            Alert.status.in_((*LIVE, AlertStatus.REJECTED)),
+            Alert.kind != NoticeKind.TEST.value,
+        )
+        .order_by(Alert.id.desc())
+        .limit(1)
+    )
+    if previous is not None:
+        alert.supersedes_id = previous.id
+        previous.status = AlertStatus.SUPERSEDED if previous.status in LIVE else previous.status
+    return previous
+
+
+def _retract(session: Session, alert: Alert, notice: Notice) -> _Decision:
+    if notice.format is NoticeFormat.VOEVENT:
+        cited = [ivorn for kind, ivorn in notice.citations if kind == "retraction"]
+        retracted = list(session.scalars(select(Alert).where(Alert.key.in_(cited))))
+        what = ", ".join(cited)
+    else:
+        retracted = list(
+            session.scalars(
+                select(Alert).where(
+                    Alert.id != alert.id,
+                    Alert.source == alert.source,
+                    Alert.event_id == alert.event_id,
+                    Alert.kind != NoticeKind.TEST.value,
+                )
+            )
+        )
+        what = f"event {notice.event_id}"
+    if not retracted:
+        return _Decision(AlertStatus.REJECTED, f"retracts {what}, never received here: recorded, nothing to cancel")
+    pending = [request for old in retracted for request in alert_requests.pending_of(session, old)]
+    for old in retracted:
+        old.status = AlertStatus.RETRACTED
+    alert.supersedes_id = max(old.id for old in retracted)
+    changes = alert_requests.cancel(pending)
+    names = [request.name for request in pending]
+    if len(names) == 1:
+        done = f"its request {names[0]} is cancelled"
+    else:
+        done = f"its requests {', '.join(names)} are cancelled" if names else "it had no pending request"
+    return _Decision(AlertStatus.ACCEPTED, f"retracts {what}: {done}", changes)
+
+
+def _skymap(alert: Alert, notice: Notice) -> SkyMapPixels | None:
+    """The notice's map read and stored with its 90% area, when its position is a map with its bytes."""
+    if not isinstance(notice.position, NoticeSkyMap) or notice.position.fits is None:
+        return None
+    from obslab.scheduling import skymaps  # astropy-healpix, of the alerts extra, only for notices with maps
+
+    pixels = skymaps.read_skymap(notice.position.fits)
+    alert.area90_deg2 = round(skymaps.credible_area_deg2(pixels, 0.9), 3)
+    alert.skymap = AlertSkyMap(fits=notice.position.fits, tiles=[])
+    return pixels
+
+
+def _unobservable(alert: Alert, skymap: SkyMapPixels, policy: AlertPolicy, site: Site, at: datetime) -> str:
+    from obslab.scheduling import skymaps
+
+    night = night_geometry(site, night_of(site, at))
+    seen = skymaps.observable_probability(skymap, night, alert_requests.constraints(policy, at), start=at)
+    alert.observable_probability = round(seen.probability, 5)
+    if seen.probability < (policy.min_observable_probability or 0.0):
+        return f"{seen.probability:.1%} of the map is observable tonight, under {policy.min_observable_probability:.0%}"
     return ""
 
 
-def _same_event(session: Session, alert: Alert, event: VOEvent, policies: AlertPolicies) -> Alert | None:
-    """An accepted alert from another stream close enough in time and position to be the same event."""
-    if event.event_time is None:
+def _tiled(
+    session: Session,
+    alert: Alert,
+    skymap: SkyMapPixels,
+    policy: AlertPolicy,
+    previous: Alert | None,
+    target: str,
+    site: Site,
+    at: datetime,
+    fov_deg: float,
+) -> _Decision:
+    from obslab.scheduling import skymaps
+
+    fov = policy.fov_deg or fov_deg
+    night = night_geometry(site, night_of(site, at))
+    tiling = skymaps.tile(
+        skymap, night, alert_requests.constraints(policy, at), fov_deg=fov, budget_s=policy.budget_s, start=at
+    )
+    if not tiling.tiles:
+        pending = alert_requests.pending_of(session, previous)
+        return _refused(f"policy {policy.name}: no part of the map is observable tonight", pending)
+    changes = alert_requests.tiles(session, alert, policy, tiling, previous, target, at)
+    head = f"policy {policy.name}" + (f", re-tiling {previous.key}" if previous is not None else "")
+    text = (
+        f"{head}: {len(tiling.tiles)} tiles of {fov:g} deg hold {tiling.probability:.1%} of the map "
+        f"(90% area {alert.area90_deg2:,.0f} deg^2); {changes.summary()}"
+    )
+    return _Decision(AlertStatus.ACCEPTED, text, changes)
+
+
+def _same_event(session: Session, alert: Alert, policies: AlertPolicies) -> Alert | None:
+    """An accepted alert from another stream or topic close enough in time and position to be the same event."""
+    if alert.event_time is None or alert.ra_deg is None or alert.dec_deg is None:
         return None
     window = timedelta(seconds=policies.match_within_s)
     candidates = session.scalars(
         select(Alert)
         .where(
             Alert.id != alert.id,
-            Alert.stream != event.stream,
+            Alert.stream != alert.stream,
             Alert.status.in_(LIVE),
-            Alert.event_time.between(event.event_time - window, event.event_time + window),
+            Alert.event_time.between(alert.event_time - window, alert.event_time + window),
             Alert.ra_deg.is_not(None),
         )
         .order_by(Alert.id)
     )
     for other in candidates:
         radius = max(
-            policies.match_min_radius_deg, math.hypot(event.error_radius_deg or 0.0, other.error_radius_deg or 0.0)
+            policies.match_min_radius_deg, math.hypot(alert.error_radius_deg or 0.0, other.error_radius_deg or 0.0)
         )
-        if angular_separation_deg(event.ra_deg, event.dec_deg, other.ra_deg, other.dec_deg) <= radius:
+        if angular_separation_deg(alert.ra_deg, alert.dec_deg, other.ra_deg, other.dec_deg) <= radius:
             return other
     return None
 
 
-def _request(session: Session, alert: Alert, event: VOEvent, policy: AlertPolicy, at: datetime) -> ObservingRequest:
-    local = event.ivorn.partition("#")[2][:100]
-    request = ObservingRequest(
-        name=f"ALERT-{alert.id}",
-        target_name=event.parameters.get("TargetName") or local,
-        ra_deg=event.ra_deg,
-        dec_deg=event.dec_deg,
-        duration_s=policy.duration_s,
-        overhead_s=policy.overhead_s,
-        priority=policy.priority,
-        program="ToO",
-        twilight=policy.twilight,
-        max_airmass=policy.max_airmass,
-        min_altitude_deg=policy.min_altitude_deg,
-        min_moon_separation_deg=policy.min_moon_separation_deg,
-        alert_id=alert.id,
-        created_at=at,
-    )
-    request.windows = [RequestWindow(start=at, end=at + timedelta(hours=policy.window_hours))]
-    session.add(request)
-    session.flush()
-    return request
-
-
 def _tell(
     session: Session,
-    event: VOEvent,
     alert: Alert,
-    request: ObservingRequest,
-    decision: str,
+    decision: _Decision,
     night: date,
     version: int | None,
-    placed: bool,
+    placed: set[int],
     at: datetime,
 ) -> None:
     recipients = role_addresses(session, [SCHEDULER_ROLE])
     if not recipients:
         return
-    outcome = "is in the new plan" if placed else "is not in tonight's plan (see obslab plan explain)"
+    lines = [
+        f"{request.name} ({request.status.value}) "
+        + ("is in the new plan" if request.id in placed else "is not in tonight's plan (see obslab plan explain)")
+        for request in decision.changes.touched
+    ]
     body = (
-        f"Alert {event.ivorn}\nstream {event.stream}\ndecision: {decision}\n\n"
-        f"Request {request.name} ({request.status.value}) "
-        f"{outcome}.\nNight {night}: plan version {version}.\n"
+        f"Alert {alert.key}\nstream {alert.stream}\ndecision: {decision.text}\n\n"
+        + "\n".join(lines)
+        + f"\n\nNight {night}: plan version {version}.\n"
     )
     enqueue(
         session,
         kind="alert.accepted",
         recipients=recipients,
-        subject=f"[obslab] ToO: {decision[:120]}",
+        subject=f"[obslab] ToO: {decision.text[:120]}",
         body=body,
         dedupe_key=f"alert:{alert.id}",
         now=lambda: at,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from obslab.db import Base, Versioned, str_enum, utcnow
@@ -20,12 +20,21 @@ from obslab.scheduling.types import (
 
 
 class Alert(Versioned, Base):
-    """A received alert (VOEvent or JSON notice), de-duplicated by IVORN."""
+    """A received notice (VOEvent or JSON), de-duplicated by its key and by its payload's hash."""
 
     __tablename__ = "alerts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    ivorn: Mapped[str] = mapped_column(String(512), unique=True)
+    # A VOEvent's IVORN, else <topic or folder>#<event id>/<alert type>/<record number or creation time>.
+    key: Mapped[str] = mapped_column(String(1024), unique=True)
+    source: Mapped[str] = mapped_column(String(255), default="")  # the Kafka topic or the folder
+    format: Mapped[str] = mapped_column(String(16), default="voevent")
+    kind: Mapped[str] = mapped_column(String(16), default="initial")  # initial, update, retraction, test
+    alert_type: Mapped[str] = mapped_column(String(64), default="")  # the producer's word
+    event_id: Mapped[str] = mapped_column(String(255), default="", index=True)
+    payload_sha256: Mapped[str] = mapped_column(String(64), default="", index=True)
+    area90_deg2: Mapped[float | None]  # a sky map's 90% credible area
+    observable_probability: Mapped[float | None]  # of the map, tonight, under the policy's constraints
     role: Mapped[AlertRole] = mapped_column(str_enum(AlertRole, length=16))
     author: Mapped[str] = mapped_column(String(255), default="")
     stream: Mapped[str] = mapped_column(String(255), default="", index=True)
@@ -43,6 +52,22 @@ class Alert(Versioned, Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
     parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
     payload: Mapped[str] = mapped_column(Text, default="")
+    skymap: Mapped[AlertSkyMap | None] = relationship(
+        back_populates="alert", cascade="all, delete-orphan", lazy="raise", passive_deletes=True
+    )
+
+
+class AlertSkyMap(Base):
+    """An alert's sky map as received (multi-order FITS) and the tiles it was covered with."""
+
+    __tablename__ = "alert_skymaps"
+
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True)
+    fits: Mapped[bytes] = mapped_column(LargeBinary)
+    fov_deg: Mapped[float | None]
+    # Per tile: rank, ra_deg, dec_deg, probability, cumulative, nside, healpix, request (its id).
+    tiles: Mapped[list[Any]] = mapped_column(default=list)
+    alert: Mapped[Alert] = relationship(back_populates="skymap")
 
 
 class ObservingRequest(Versioned, Base):

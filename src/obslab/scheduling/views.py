@@ -63,7 +63,7 @@ class AlertRow:
 
     received: datetime
     stream: str
-    ivorn: str
+    key: str
     status: str
     decision: str
 
@@ -103,7 +103,7 @@ def change_from_parent(session: Session, schedule: Schedule) -> dict[str, Any] |
 def recent_alerts(session: Session, limit: int = FEED) -> list[AlertRow]:
     """The newest ``limit`` alerts, newest first."""
     alerts = session.scalars(select(Alert).order_by(Alert.received_at.desc(), Alert.id.desc()).limit(limit))
-    return [AlertRow(a.received_at, a.stream, a.ivorn, a.status.value, a.decision) for a in alerts]
+    return [AlertRow(a.received_at, a.stream, a.key, a.status.value, a.decision) for a in alerts]
 
 
 def _request(request: ObservingRequest | None, request_id: int) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from obslab.scheduling.views import FEED, change_from_parent, recent_alerts, sto
 
 BLOCK_COLUMNS = ["request", "name", "target", "start", "end", "local", "priority", "slew_s"]
 LEFT_COLUMNS = ["request", "name", "target", "priority", "reason", "detail"]
-ALERT_COLUMNS = ["received", "stream", "ivorn", "status", "decision"]
+ALERT_COLUMNS = ["received", "stream", "key", "status", "decision"]
 WHAT_IF = "what-if (not stored)"
 
 

@@ -47,6 +47,7 @@ def notice_from_voevent(event: VOEvent, payload: bytes, *, source: str) -> Notic
         is_test=event.role == "test",
         ivorn=event.ivorn,
         citations=tuple((c.kind, c.ivorn) for c in event.citations),
+        details={"author": event.author, "parameters": dict(event.parameters)},
     )
 
 

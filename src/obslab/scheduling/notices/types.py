@@ -136,6 +136,7 @@ class Notice:
     is_mock: bool = False
     ivorn: str | None = None  # VOEvent only: its own identity
     citations: tuple[tuple[str, str], ...] = ()  # VOEvent only: (followup | supersedes | retraction, IVORN)
+    details: Mapping[str, Any] = field(default_factory=dict)  # VOEvent only: its author and <What> parameters
 
     def __post_init__(self) -> None:
         if not self.event_ids:

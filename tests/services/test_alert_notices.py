@@ -4,12 +4,15 @@ on topics and fields, LVK sky maps tiled into ranked requests and re-tiled on an
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from obslab.cli import main
 from obslab.demo.notices import (
     EINSTEIN_PROBE_TOPIC,
     GUANO_TOPIC,
@@ -21,6 +24,7 @@ from obslab.demo.notices import (
     icecube,
     multiorder_map,
 )
+from obslab.scheduling.alert_policies import AlertPolicyError, load_alert_policies
 from obslab.scheduling.alerts import ingest
 from obslab.scheduling.models import Alert, AlertSkyMap, ObservingRequest, Schedule
 from obslab.scheduling.types import AlertStatus, RequestStatus
@@ -292,3 +296,60 @@ def test_an_update_the_policy_no_longer_accepts_cancels_the_event_requests(
     assert sorted(update.request_ids) == sorted(preliminary.request_ids)
     with sessions() as session:
         assert {request.status for request in requests_of(session).values()} == {RequestStatus.CANCELLED}
+
+
+ONE_OF_THEM = "give either stream (a VOEvent IVORN prefix) or topic (a Kafka topic prefix)"
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            'stream = "ivo://x"\ntopic = "igwn.gwalert"',
+            "give either stream (a VOEvent IVORN prefix) or topic (a Kafka topic prefix)",
+        ),
+        ("priority = 3", "give either stream (a VOEvent IVORN prefix) or topic (a Kafka topic prefix)"),
+        ('topic = "igwn.gwalert"\ntense = "current"', "tense = 'current' is not allowed; expected a list of names"),
+        ('topic = "igwn.gwalert"\nsignificant = "yes"', "significant = 'yes' is not allowed; expected true or false"),
+        (
+            'topic = "igwn.gwalert"\nmin_observable_probability = 2',
+            "min_observable_probability = 2 is not allowed; expected a number from 0 to 1",
+        ),
+        ('topic = "igwn.gwalert"\nfov_deg = 0', "fov_deg = 0 is not allowed; expected a positive number"),
+        ('topic = ""', "topic '' is not allowed; expected a Kafka topic prefix"),
+    ],
+    ids=["both", "neither", "tense", "significant", "observable", "fov", "empty-topic"],
+)
+def test_a_policy_on_topics_and_fields_is_checked_entry_by_entry(tmp_path: Path, entry: str, message: str) -> None:
+    path = tmp_path / "policies.toml"
+    path.write_text(f'[[policy]]\nname = "lvk"\n{entry}\n')
+
+    with pytest.raises(AlertPolicyError) as refused:
+        load_alert_policies(path)
+
+    assert str(refused.value) == f"{path}: policy 1 (lvk): {message}"
+
+
+def test_the_folder_watcher_takes_json_notices_beside_voevents(migrated_url: str, nina: Any, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    recent = datetime.now(UTC) - timedelta(minutes=5)
+    (inbox / "a-guano.json").write_bytes(guano("initial", 1, trigger=recent, ra=84.2, dec=10.0))
+    (inbox / "b-lvk.json").write_bytes(gwalert("PRELIMINARY", "MS261121z", created=recent, skymap=OVERHEAD))
+    (inbox / "c-broken.json").write_text('{"alert_type": "initial", "id": [')
+    (inbox / "d-fermi.xml").write_text(fermi_gbm(4321, recent, 200.0, -10.0))
+    env = {"OBSLAB_DATABASE_URL": migrated_url, "OBSLAB_ACTING_USER": "nina"}
+
+    result = CliRunner().invoke(main, ["alerts", "watch", str(inbox), "--once"], env=env)
+
+    assert result.exit_code == 0, result.output
+    shown = result.output.splitlines()
+    assert shown[0].startswith(f"{inbox / 'a-guano.json'}: accepted: policy swift-bat-guano: request ALERT-1")
+    assert (
+        shown[1]
+        == f"{inbox / 'b-lvk.json'}: rejected: test traffic (mock event MS261121z): kept for the record, never observed"
+    )
+    assert "c-broken.json: refused: " in result.output and "d-fermi.xml: accepted" in result.output
+    assert sorted(p.name for p in (inbox / "done").iterdir()) == ["a-guano.json", "b-lvk.json", "d-fermi.xml"]
+    assert [p.name for p in (inbox / "refused").iterdir()] == ["c-broken.json"]
+    assert not [p for p in inbox.iterdir() if p.is_file()]

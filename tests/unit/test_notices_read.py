@@ -116,3 +116,19 @@ def test_heartbeats_and_circulars_are_not_notices(topic: str) -> None:
     with pytest.raises(InvalidInputError) as caught:
         read_notice(topic, b'{"alert_datetime": "2026-12-08T00:00:00Z"}')
     assert caught.value.details["value"] == topic
+
+
+def test_a_json_notice_from_a_folder_is_given_the_topic_its_schema_names() -> None:
+    from datetime import UTC, datetime
+
+    from obslab.demo.notices import EINSTEIN_PROBE_TOPIC, GWALERT_TOPIC, einstein_probe, gwalert
+
+    when = datetime(2026, 12, 8, 5, tzinfo=UTC)
+    ep = read_notice("/var/alerts/ep-1.json", einstein_probe(trigger=when, ra=1.0, dec=2.0))
+    lvk = read_notice("/var/alerts/lvk.json", gwalert("RETRACTION", "S261208a", created=when))
+    no_schema = read_notice("/var/alerts/x.json", b'{"id": ["1"], "alert_type": "initial"}')
+    on_kafka = read_notice(EINSTEIN_PROBE_TOPIC, einstein_probe(trigger=when, ra=1.0, dec=2.0))
+
+    assert (ep.source, ep.details["topic"]) == ("/var/alerts", EINSTEIN_PROBE_TOPIC)
+    assert (lvk.source, lvk.details["topic"]) == ("/var/alerts", GWALERT_TOPIC)
+    assert "topic" not in no_schema.details and on_kafka.details["topic"] == EINSTEIN_PROBE_TOPIC

@@ -20,6 +20,8 @@ GWALERT_TOPIC = "igwn.gwalert"
 GUANO_TOPIC = "gcn.notices.swift.bat.guano"
 EINSTEIN_PROBE_TOPIC = "gcn.notices.einstein_probe.wxt.alert"
 ICECUBE_TOPIC = "gcn.notices.icecube.gold_bronze_track_alerts"
+#: Where GCN's Unified Schema lives; a notice names its own schema, and GCN names its topic after the path.
+SCHEMA = "https://gcn.nasa.gov/schema/v7.2.1/gcn/notices"
 
 
 def _iso(when: datetime) -> str:
@@ -118,6 +120,7 @@ def guano(
 ) -> bytes:
     """Swift BAT-GUANO's shape (gcn-schema swift/bat/guano): an id list, record numbers counting up."""
     fields: dict[str, Any] = {
+        "$schema": f"{SCHEMA}/swift/bat/guano.schema.json",
         "mission": "Swift",
         "instrument": "BAT-GUANO",
         "messenger": "EM",
@@ -137,6 +140,7 @@ def guano(
 def einstein_probe(*, trigger: datetime, ra: float, dec: float, **extra: Any) -> bytes:
     """Einstein Probe WXT's alert (gcn-schema einstein_probe/wxt): no alert type or tense, an error circle."""
     fields = {
+        "$schema": f"{SCHEMA}/einstein_probe/wxt/alert.schema.json",
         "instrument": "WXT",
         "trigger_time": _iso(trigger),
         "id": ["01708973486"],
@@ -154,6 +158,7 @@ def einstein_probe(*, trigger: datetime, ra: float, dec: float, **extra: Any) ->
 def icecube(*, trigger: datetime, ra: float, dec: float, pipeline: str = "Gold Track Alert", **extra: Any) -> bytes:
     """IceCube's gold or bronze track alert: a 90% circle and a map URL beside it."""
     fields = {
+        "$schema": f"{SCHEMA}/icecube/gold_bronze_track_alerts.schema.json",
         "mission": "IceCube",
         "instrument": "IC86",
         "messenger": "Neutrino",

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from obslab.errors import ObslabError
-from obslab.scheduling.notices import Notice, NoticeFormat
-from obslab.scheduling.notices.gwalert import TOPIC as GWALERT_TOPIC
+from obslab.scheduling.notices import Notice
 from obslab.scheduling.types import TwilightLevel
 
 
@@ -122,8 +121,8 @@ class AlertPolicy:
 
 
 def _topic_of(notice: Notice) -> str:
-    """The Kafka topic a notice came on; an LVK notice dropped in a folder is still igwn.gwalert's."""
-    return GWALERT_TOPIC if notice.format is NoticeFormat.GWALERT else notice.source
+    """The Kafka topic a notice came on, or would have (`read_notice` tells it for a file); else its source."""
+    return str(notice.details.get("topic") or notice.source)
 
 
 def _under(what: str, value: Any, least: float | None) -> str:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import PurePath
 
 from obslab.errors import InvalidInputError
 from obslab.scheduling.notices.from_voevent import read_voevent
 from obslab.scheduling.notices.gwalert import TOPIC as GWALERT_TOPIC
 from obslab.scheduling.notices.gwalert import read_gwalert
-from obslab.scheduling.notices.types import Notice
+from obslab.scheduling.notices.types import Notice, NoticeFormat
 from obslab.scheduling.notices.unified import read_unified
 
 Reader = Callable[..., Notice]
@@ -31,7 +33,26 @@ def read_notice(topic_or_source: str, payload: bytes) -> Notice:
     source, reader = _by_name(topic_or_source)
     if reader is None:
         reader = _by_content(payload, where)
-    return reader(payload, source=source, where=where)
+    notice = reader(payload, source=source, where=where)
+    topic = topic_or_source if source == topic_or_source else _topic_of_file(notice)
+    return replace(notice, details={**notice.details, "topic": topic}) if topic else notice
+
+
+def _topic_of_file(notice: Notice) -> str | None:
+    """The topic a notice dropped in a folder would have come on: LVK's, or a GCN notice's from its ``$schema``.
+
+    A Unified-Schema notice names its schema, ``.../gcn/notices/swift/bat/guano.schema.json``, and GCN names
+    the topic after it, ``gcn.notices.swift.bat.guano``; so a site's policies on topics serve its folder too.
+    """
+    if notice.format is NoticeFormat.GWALERT:
+        return GWALERT_TOPIC
+    if notice.format is not NoticeFormat.UNIFIED_JSON:
+        return None
+    schema = json.loads(notice.payload).get("$schema")
+    if not isinstance(schema, str) or "/gcn/notices/" not in schema or not schema.endswith(".schema.json"):
+        return None
+    path = schema.rpartition("/gcn/notices/")[2].removesuffix(".schema.json")
+    return "gcn.notices." + path.replace("/", ".").lower()
 
 
 def _by_name(name: str) -> tuple[str, Reader | None]:

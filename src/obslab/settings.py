@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -21,6 +24,30 @@ from obslab.errors import SettingsError
 
 #: Environment variable naming an optional TOML settings file (keys without the OBSLAB_ prefix).
 CONFIG_FILE_VARIABLE = "OBSLAB_CONFIG_FILE"
+
+#: GCN's notice topics `obslab alerts listen` follows unless told otherwise: the JSON streams of today's producers,
+#: the classic VOEvent ones still alive, and SVOM's (VOEvent over Kafka only). gcn.heartbeat is always added.
+DEFAULT_KAFKA_TOPICS = (
+    "igwn.gwalert",
+    "gcn.notices.swift.bat.guano",
+    "gcn.notices.einstein_probe.wxt.alert",
+    "gcn.notices.icecube.gold_bronze_track_alerts",
+    "gcn.classic.voevent.SWIFT_BAT_GRB_POS_ACK",
+    "gcn.classic.voevent.SWIFT_XRT_POSITION",
+    "gcn.classic.voevent.FERMI_GBM_FLT_POS",
+    "gcn.classic.voevent.FERMI_GBM_GND_POS",
+    "gcn.classic.voevent.FERMI_GBM_FIN_POS",
+    "gcn.notices.svom.voevent.grm",
+    "gcn.notices.svom.voevent.eclairs",
+    "gcn.notices.svom.voevent.mxt",
+)
+#: Kafka's rule for a topic name.
+KAFKA_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
+#: librdkafka settings the listener owns: its offsets must be committed by it, after each notice's transaction.
+KAFKA_RESERVED = {
+    "group.id": "set OBSLAB_KAFKA_GROUP_ID instead",
+    "enable.auto.commit": "the listener commits each offset itself, after the notice's transaction",
+}
 
 
 @dataclass(frozen=True)
@@ -105,6 +132,24 @@ class Settings(BaseSettings):
         default=None,
         description="A folder of the deployment's own report templates (*.ipynb), beside the packaged ones.",
     )
+    # GCN's Kafka brokers, for `obslab alerts listen` (credentials: gcn.nasa.gov/quickstart).
+    kafka_topics: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_KAFKA_TOPICS),
+        description="GCN topics to take notices from: comma-separated or a JSON list (gcn.heartbeat is added).",
+    )
+    kafka_client_id: SecretStr = SecretStr("")
+    kafka_client_secret: SecretStr = SecretStr("")
+    kafka_domain: Literal["gcn.nasa.gov", "test.gcn.nasa.gov", "dev.gcn.nasa.gov"] = "gcn.nasa.gov"
+    kafka_group_id: str = Field(
+        default="obslab",
+        min_length=1,
+        description="Kafka consumer group: where GCN remembers what this deployment has taken; keep it fixed.",
+    )
+    kafka_config: Annotated[dict[str, str | int | float | bool], NoDecode] = Field(
+        default_factory=dict,
+        description="Further librdkafka settings as a JSON object, e.g. a local broker's "
+        '{"bootstrap.servers": "127.0.0.1:9092", "security.protocol": "plaintext"}.',
+    )
 
     @field_validator("site_timezone")
     @classmethod
@@ -140,6 +185,45 @@ class Settings(BaseSettings):
             folder = Path(url.database).expanduser().parent
             if not folder.is_dir():
                 raise ValueError(f"the folder {folder} does not exist: create it, or name a file in an existing one")
+        return value
+
+    @field_validator("kafka_topics", mode="before")
+    @classmethod
+    def _topic_list(cls, value: object) -> object:
+        # From the environment a list comes as text: a JSON list, or names separated by commas.
+        if isinstance(value, str):
+            text = value.strip()
+            return json.loads(text) if text.startswith("[") else [name.strip() for name in text.split(",")]
+        return value
+
+    @field_validator("kafka_topics")
+    @classmethod
+    def _topic_names(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("no topics: name at least one, e.g. gcn.classic.voevent.SWIFT_BAT_GRB_POS_ACK")
+        for name in value:
+            if not KAFKA_TOPIC.fullmatch(name):
+                raise ValueError(f"{name!r} is not a Kafka topic name (1-249 of the letters, digits, '.', '_', '-')")
+        return list(dict.fromkeys(value))
+
+    @field_validator("kafka_config", mode="before")
+    @classmethod
+    def _config_object(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return json.loads(value or "{}")
+            except json.JSONDecodeError as error:
+                raise ValueError(
+                    f'not a JSON object ({error.msg}); e.g. {{"bootstrap.servers": "host:9092"}}'
+                ) from None
+        return value
+
+    @field_validator("kafka_config")
+    @classmethod
+    def _kafka_config(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key, why in KAFKA_RESERVED.items():
+            if key in value:
+                raise ValueError(f"{key!r} may not be set here: {why}")
         return value
 
     @field_validator("parameter_schema_file", "change_rules_file", "alert_policies_file", "alarm_rules_file")

@@ -28,6 +28,7 @@ ARGUMENTS: dict[tuple[str, ...], list[str]] = {
     ("alarms", "ack"): ["1"],
     ("alarms", "list"): [],
     ("alerts", "ingest"): ["{packet}"],
+    ("alerts", "listen"): ["--max-messages", "1", "--idle-exit", "1"],
     ("alerts", "watch"): ["{inbox}", "--once"],
     ("api",): ["--port", "{port}"],
     ("changes", "discard"): ["20001.001"],

@@ -125,6 +125,7 @@ def alerts_listen(
     """Take notices from GCN's Kafka topics (settings kafka_*) as they come; each is committed only once stored,
     so a crash or a restart loses none. SIGTERM or Ctrl-C finishes the notice in hand, then stops."""
     import importlib.util
+    import sys
 
     from obslab.access import require_role
     from obslab.cli._app import explain
@@ -140,6 +141,8 @@ def alerts_listen(
 
     settings = app.settings
     listener.check_settings(settings)
+    # A service manager's log should show each notice as it is taken, not a buffer's worth later.
+    getattr(sys.stdout, "reconfigure", lambda **_: None)(line_buffering=True)
     options = listener.ListenOptions(
         max_messages=max_messages, idle_exit=idle_exit, stale_after=stale_after, health_file=health_file
     )

@@ -1,0 +1,170 @@
+"""``obslab alerts listen`` on a real broker (librdkafka's mock cluster) and the test database: every notice stored
+once, however often the listener is killed and restarted."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from obslab.cli import main
+from obslab.demo.voevents import swift_bat_grb
+from obslab.scheduling.models import Alert, ObservingRequest, Schedule
+from tests.helpers.catalog_world import build_world
+from tests.helpers.kafka import MockBroker, mock_broker
+
+TOPIC = "gcn.classic.voevent.SWIFT_BAT_GRB_POS_ACK"
+#: The console script pip installed beside this interpreter: what a service manager runs.
+OBSLAB = str(Path(sys.executable).with_name("obslab"))
+SECRET = "gcn-client-secret-Zq81"
+
+
+@pytest.fixture
+def broker() -> Iterator[MockBroker]:
+    with mock_broker() as broker:
+        yield broker
+
+
+@pytest.fixture
+def scheduler_db(migrated_url: str, sessions: sessionmaker[Session]) -> str:
+    """The test database with the catalog world and 'sched', who may ingest alerts."""
+    with sessions() as session, session.begin():
+        build_world(session)
+    env = {"OBSLAB_DATABASE_URL": migrated_url, "OBSLAB_ACTING_USER": "root"}
+    added = CliRunner().invoke(main, ["users", "add", "sched", "--role", "scheduler"], env=env)
+    assert added.exit_code == 0, added.output
+    return migrated_url
+
+
+def environment(url: str, broker: MockBroker, **more: str) -> dict[str, str]:
+    return {
+        "OBSLAB_DATABASE_URL": url,
+        "OBSLAB_ACTING_USER": "sched",
+        "OBSLAB_KAFKA_TOPICS": TOPIC,
+        "OBSLAB_KAFKA_GROUP_ID": "obslab-listen-test",
+        "OBSLAB_KAFKA_CONFIG": json.dumps(broker.listener_config),
+        "OBSLAB_KAFKA_CLIENT_ID": "gcn-client-id",
+        "OBSLAB_KAFKA_CLIENT_SECRET": SECRET,
+        **more,
+    }
+
+
+def fresh_bat(number: int) -> str:
+    """A Swift BAT position of a burst a minute old, far from every other one (no two are the same event)."""
+    when = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+    return swift_bat_grb(1_500_000 + number, when, (number * 11.0) % 360, -30.0 + number)
+
+
+def listen(env: dict[str, str], *args: str) -> Result:
+    return CliRunner().invoke(main, ["alerts", "listen", *args], env=env)
+
+
+def test_listen_takes_notices_shows_one_line_each_and_keeps_a_health_file(
+    scheduler_db: str, broker: MockBroker, tmp_path: Path, sessions: sessionmaker[Session]
+) -> None:
+    broker.produce(TOPIC, fresh_bat(1), b"<not a VOEvent")
+    health = tmp_path / "health.json"
+
+    with broker.heartbeats():
+        result = listen(environment(scheduler_db, broker), "--max-messages", "2", "--health-file", str(health))
+
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output and SECRET not in result.output
+    lines = result.output.splitlines()
+    assert f"{TOPIC}[0]@0: accepted: " in result.output
+    assert any(line.startswith(f"{TOPIC}[0]@1: refused: ") for line in lines), lines
+    assert lines[-1].startswith("listen: stopped (done): 2 notices (1 accepted, 1 refused)"), lines
+    assert broker.committed("obslab-listen-test", TOPIC) == 2
+    record = json.loads(health.read_text())
+    assert record["counts"]["notices"] == 2 and record["last_notice"] == f"{TOPIC}[0]@1"
+    assert SECRET not in health.read_text()
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Alert)) == 1
+
+
+def test_listen_without_gcn_credentials_is_refused_in_one_line(scheduler_db: str) -> None:
+    result = listen({"OBSLAB_DATABASE_URL": scheduler_db, "OBSLAB_ACTING_USER": "sched"})
+
+    assert result.exit_code == 1 and len(result.output.splitlines()) == 1, result.output
+    assert "OBSLAB_KAFKA_CLIENT_ID and OBSLAB_KAFKA_CLIENT_SECRET" in result.output
+
+
+def test_listen_refuses_a_user_who_may_not_ingest_before_taking_any_notice(
+    scheduler_db: str, broker: MockBroker
+) -> None:
+    broker.produce(TOPIC, fresh_bat(2))
+
+    result = listen(environment(scheduler_db, broker, OBSLAB_ACTING_USER="pat"), "--max-messages", "1")
+
+    assert result.exit_code == 1 and "scheduler" in result.output, result.output
+    assert broker.committed("obslab-listen-test", TOPIC) == 0  # a refusal per notice would have lost them all
+
+
+def start(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [OBSLAB, "alerts", "listen", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ | env,
+    )
+
+
+def shown(listener: subprocess.Popen[str], count: int) -> list[str]:
+    """The next ``count`` notice lines on the listener's output (each arrives as it is taken)."""
+    assert listener.stdout is not None
+    lines = [listener.stdout.readline() for _ in range(count)]
+    assert all(line.startswith(TOPIC) for line in lines), lines
+    return lines
+
+
+@pytest.mark.slow  # three listener processes, each joining the group anew: about 20 s
+def test_a_listener_killed_mid_stream_and_restarted_stores_every_notice_once(
+    scheduler_db: str, broker: MockBroker, sessions: sessionmaker[Session]
+) -> None:
+    notices = [fresh_bat(number) for number in range(30)]
+    broker.produce(TOPIC, *notices)
+    env = environment(scheduler_db, broker)
+
+    killed = start(env)
+    first = shown(killed, 8)
+    killed.send_signal(signal.SIGKILL)  # no chance to commit what it has in hand
+    first += killed.communicate(timeout=30)[0].splitlines()  # what it showed before the kill landed
+
+    stopped = start(env)
+    second = shown(stopped, 8)
+    stopped.send_signal(signal.SIGTERM)  # a service manager's stop: the notice in hand finished, then exit 0
+    out, err = stopped.communicate(timeout=60)
+    assert stopped.returncode == 0, err
+    assert "listen: stopped (signal)" in err and "Traceback" not in err + out
+    second += out.splitlines()
+    assert broker.committed("obslab-listen-test", TOPIC) == int(second[-1].split("@")[1].split(":")[0]) + 1
+
+    finished = subprocess.run(
+        [OBSLAB, "alerts", "listen", "--idle-exit", "2"], capture_output=True, text=True, env=os.environ | env
+    )
+    assert finished.returncode == 0, finished.stderr
+    third = finished.stdout.splitlines()
+
+    # Every offset was shown; an offset shown twice was a notice stored before a kill, recognised on its return.
+    lines = [line for line in first + second + third if line.strip()]
+    offsets = [int(line.split("@")[1].split(":")[0]) for line in lines]
+    assert sorted(set(offsets)) == list(range(30)), lines
+    again = [line for line in lines if ": duplicate: " in line]
+    assert len(lines) - len(again) == 30, lines
+    assert broker.committed("obslab-listen-test", TOPIC) == 30
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Alert)) == 30
+        requests = session.scalars(select(ObservingRequest.alert_id)).all()
+        assert len(requests) == len(set(requests)) == 30  # each alert made its request, none made one twice
+        assert session.scalar(select(func.count()).select_from(Schedule)) == 30  # one re-plan per request

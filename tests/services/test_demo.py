@@ -26,7 +26,8 @@ from obslab.observing.naming import parse_name
 from obslab.observing.types import ExposureKind, StageState
 from obslab.roles import STANDARD_ROLES
 from obslab.scheduling.models import Alert, ObservingRequest, Schedule
-from obslab.scheduling.service import explain
+from obslab.scheduling.service import active_schedule, explain
+from obslab.scheduling.views import night_skymap
 from obslab.settings import Settings
 from tests.conftest import DatabaseFactory
 from tests.helpers.support import FIXED_NOW, KITT_PEAK, fixed_clock, table_counts
@@ -312,8 +313,16 @@ def test_the_demo_stores_its_nights_plans_and_takes_its_alerts_through_the_real_
             "accepted",
             "rejected",
             "rejected",
+            "accepted",
         ]
         assert all(a.received_at <= FIXED_NOW for a in alerts.values())
+        # The LVK merger's map is tiled into ranked requests, and tonight's plan takes some of them.
+        merger = alerts["lvk-neutron-star-merger"]
+        tiled = night_skymap(session, KITT_PEAK, local_today)
+        assert tiled is not None and tiled.alert_id == merger.id and merger.format == "gwalert"
+        assert [tile["rank"] for tile in tiled.tiles] == list(range(1, len(tiled.tiles) + 1)) and len(tiled.tiles) >= 5
+        planned = {b.request_id for b in active_schedule(session, local_today).blocks}
+        assert {tile["request"] for tile in tiled.tiles} & planned
         too = session.scalar(select(ObservingRequest).where(ObservingRequest.alert_id == alerts["swift-bat-grb"].id))
         assert too is not None and too.priority == 10
         # The burst is placed in tonight's sky: the re-plan it made observes it.

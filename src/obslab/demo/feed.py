@@ -3,8 +3,9 @@
 The scheduler plans tonight and the two nights after it in the morning; then a few alerts arrive through
 ``alerts.ingest`` as they would from the brokers: a Swift burst (a ToO that re-plans tonight), the same
 burst seen by Fermi (recognised as a duplicate), a Gaia transient, a ZTF candidate below the policy's
-importance and a Swift test notice. So `plan explain`, the Schedule page and its alert feed all show
-something true.
+importance, a Swift test notice and an LVK neutron-star merger whose sky map is tiled into ranked requests
+(igwn.gwalert JSON, as it comes over Kafka). So `plan explain`, the Schedule page with its map and its alert
+feed all show something true.
 """
 
 from __future__ import annotations
@@ -16,26 +17,31 @@ from sqlalchemy import select
 
 from obslab.audit import AuditEvent
 from obslab.demo.context import DemoContext
+from obslab.demo.notices import GWALERT_TOPIC, gwalert, multiorder_map
 from obslab.demo.people import SCHEDULERS
 from obslab.demo.voevents import fermi_gbm, gaia_alert, survey_transient, swift_bat_grb
 from obslab.notify import Notification
 from obslab.scheduling.alerts import ingest
 from obslab.scheduling.models import (
     Alert,
+    AlertSkyMap,
     ObservingRequest,
     RequestRejection,
     RequestWindow,
     Schedule,
     ScheduledBlock,
 )
+from obslab.scheduling.notices import read_notice
 from obslab.scheduling.service import plan_and_save, plan_version
-from obslab.scheduling.voevent import parse_voevent
 
+#: Where the demo's VOEvents come from (a file-less source: their IVORNs name their streams).
+VOEVENTS = "demo"
 #: Nights planned ahead, from the site's local today.
 PLANNED_NIGHTS = 3
 #: When the scheduler stored the plans: this long before the load.
 PLANNED_BEFORE = timedelta(hours=8)
 _WRITTEN = (
+    AlertSkyMap,
     Schedule,
     ScheduledBlock,
     RequestRejection,
@@ -57,13 +63,13 @@ def ensure_plans_and_alerts(ctx: DemoContext) -> None:
             if plan_version(ctx.session, night) == 0:
                 plan_and_save(ctx.session, scheduler, ctx.site, night, seen_version=0, now=lambda: planned_at)
         received = set(ctx.session.scalars(select(Alert.key)))
-        for at, packet in _packets(ctx):
-            if parse_voevent(packet).ivorn not in received:
-                ingest(ctx.session, scheduler, packet, site=ctx.site, source="demo", now=lambda at=at: at)
+        for at, source, packet in _packets(ctx):
+            if read_notice(source, packet.encode() if isinstance(packet, str) else packet).key not in received:
+                ingest(ctx.session, scheduler, packet, site=ctx.site, source=source, now=lambda at=at: at)
 
 
-def _packets(ctx: DemoContext) -> Iterator[tuple[datetime, str]]:
-    """(arrival, packet) in order of arrival, each event a little before it arrives, placed in tonight's sky."""
+def _packets(ctx: DemoContext) -> Iterator[tuple[datetime, str, str | bytes]]:
+    """(arrival, source, packet) in order of arrival, each event a little before it arrives, in tonight's sky."""
     rng = ctx.rng("alerts", ctx.today)  # a later day brings that day's alerts; a second load today, none
     # Positions near tonight's meridian at the site's latitude: the ToO is observable tonight.
     middle = ctx.night_middle(ctx.local_today)
@@ -74,14 +80,25 @@ def _packets(ctx: DemoContext) -> Iterator[tuple[datetime, str]]:
     gaia_name = f"Gaia{ctx.today:%y}{''.join(rng.choices('abcdefghijklmnopqrstuvwxyz', k=3))}"
     ztf_name = f"ZTF{ctx.today:%y}aa{''.join(rng.choices('abcdefghijklmnopqrstuvwxyz', k=3))}"
     gaia_ra, gaia_dec = (ra + 35.0) % 360.0, max(-89.0, min(89.0, dec - 10.0))
-    yield burst + timedelta(seconds=40), swift_bat_grb(trigger, burst, round(ra, 4), round(dec, 4))
-    yield burst + timedelta(minutes=3), fermi_gbm(trigger, burst + timedelta(seconds=2), round(ra + 0.3, 4), dec)
+    yield burst + timedelta(seconds=40), VOEVENTS, swift_bat_grb(trigger, burst, round(ra, 4), round(dec, 4))
+    yield (
+        burst + timedelta(minutes=3),
+        VOEVENTS,
+        fermi_gbm(trigger, burst + timedelta(seconds=2), round(ra + 0.3, 4), dec),
+    )
     sighting = ctx.moment - timedelta(minutes=rng.randint(60, 100))
-    yield sighting + timedelta(minutes=5), gaia_alert(gaia_name, sighting, round(gaia_ra, 5), round(gaia_dec, 5))
+    gaia = gaia_alert(gaia_name, sighting, round(gaia_ra, 5), round(gaia_dec, 5))
+    yield sighting + timedelta(minutes=5), VOEVENTS, gaia
     faint = ctx.moment - timedelta(minutes=rng.randint(20, 50))
-    yield faint + timedelta(minutes=2), survey_transient(ztf_name, faint, (ra - 40.0) % 360.0, dec, importance=0.3)
+    ztf = survey_transient(ztf_name, faint, (ra - 40.0) % 360.0, dec, importance=0.3)
+    yield faint + timedelta(minutes=2), VOEVENTS, ztf
     drill = ctx.moment - timedelta(minutes=10)
-    yield drill, swift_bat_grb(trigger + 1, drill, 0.0, 0.0, role="test")
+    yield drill, VOEVENTS, swift_bat_grb(trigger + 1, drill, 0.0, 0.0, role="test")
+    merger = ctx.moment - timedelta(minutes=rng.randint(5, 9))
+    superevent = f"S{ctx.today:%y%m%d}{''.join(rng.choices('abcdefghijklmnopqrstuvwxyz', k=2))}"
+    gw_ra, gw_dec = (ra - 15.0) % 360.0, max(-60.0, min(75.0, dec + 5.0))
+    skymap = multiorder_map(gw_ra, gw_dec, 2.5, weight=0.97, extra={"OBJECT": superevent})
+    yield merger, GWALERT_TOPIC, gwalert("PRELIMINARY", superevent, created=merger, skymap=skymap)
 
 
 def _local_sidereal_deg(moment: datetime, longitude_deg: float) -> float:

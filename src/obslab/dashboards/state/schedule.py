@@ -1,4 +1,5 @@
-"""State of the scheduling dashboard: the night's plan, its reasons, re-plan and what-if, versions, the alert feed."""
+"""State of the scheduling dashboard: the night's plan, its reasons, re-plan and what-if, versions, the alert feed
+and the sky map the night's tiles came from."""
 
 from __future__ import annotations
 
@@ -20,11 +21,12 @@ from obslab.scheduling.night import night_geometry, night_of
 from obslab.scheduling.planner import Plan
 from obslab.scheduling.service import active_schedule, lost_ranges, moment_in_night, parse_night, plan, plan_and_save
 from obslab.scheduling.types import TwilightLevel
-from obslab.scheduling.views import FEED, change_from_parent, recent_alerts, stored_plan
+from obslab.scheduling.views import FEED, SkyMapAlert, change_from_parent, night_skymap, recent_alerts, stored_plan
 
 BLOCK_COLUMNS = ["request", "name", "target", "start", "end", "local", "priority", "slew_s"]
 LEFT_COLUMNS = ["request", "name", "target", "priority", "reason", "detail"]
 ALERT_COLUMNS = ["received", "stream", "key", "status", "decision"]
+TILE_COLUMNS = ["rank", "ra_deg", "dec_deg", "probability", "cumulative", "request", "status", "planned"]
 WHAT_IF = "what-if (not stored)"
 
 
@@ -65,6 +67,12 @@ class ScheduleState(DashboardState):
         default=0, precedence=-1, doc="The stored plan version shown (0: none); a re-plan states it"
     )
     summary = param.String(default="", precedence=-1)
+    skymap = param.ClassSelector(
+        class_=SkyMapAlert, default=None, precedence=-1, doc="The sky map this night's tiles came from, if any"
+    )
+    skymap_tiles = param.DataFrame(
+        default=None, precedence=-1, doc="The map's tiles, each with its request and whether the plan shown has it"
+    )
 
     def __init__(self, context: DashboardContext | None = None, *, now: Clock = utcnow, **params: Any) -> None:
         context = context or default_context()
@@ -106,6 +114,8 @@ class ScheduleState(DashboardState):
             else:
                 self._show_stored(session, stored)
             self._feed(session)
+            self.skymap = night_skymap(session, self.site, night)
+            self._mark_planned()
 
         self.run(read, write=False, refused=lambda _refusal: self._no_plan())
 
@@ -115,6 +125,8 @@ class ScheduleState(DashboardState):
             blocks=pd.DataFrame(columns=BLOCK_COLUMNS),
             unscheduled=pd.DataFrame(columns=LEFT_COLUMNS),
             chart=None,
+            skymap=None,
+            skymap_tiles=pd.DataFrame(columns=TILE_COLUMNS),
             version="",
             shown_version=0,
             summary="",
@@ -184,6 +196,16 @@ class ScheduleState(DashboardState):
             else "no dark time this night"
         )
         return f"{self.night} at {self.site.name}: {dark}; {placed} scheduled, {left} left out"
+
+    @param.depends("blocks", watch=True)
+    def _mark_planned(self) -> None:
+        """The map's tiles, each planned or not in the plan shown (stored or what-if)."""
+        tiles = self.skymap.tiles if self.skymap is not None else ()
+        planned = set(self.blocks["request"]) if self.blocks is not None else set()
+        self.skymap_tiles = pd.DataFrame(
+            [tile | {"request": tile["name"], "planned": tile["request"] in planned} for tile in tiles],
+            columns=TILE_COLUMNS,
+        )
 
     def _feed(self, session: Session) -> None:
         self.alerts = pd.DataFrame([row.as_dict() for row in recent_alerts(session, FEED)], columns=ALERT_COLUMNS)

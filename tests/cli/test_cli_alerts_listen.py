@@ -18,8 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.cli import main
+from obslab.demo import notices
 from obslab.demo.voevents import swift_bat_grb
-from obslab.scheduling.models import Alert, ObservingRequest, Schedule
+from obslab.scheduling.models import Alert, ObservingRequest
 from tests.helpers.catalog_world import build_world
 from tests.helpers.kafka import MockBroker, mock_broker
 
@@ -110,6 +111,19 @@ def test_listen_refuses_a_user_who_may_not_ingest_before_taking_any_notice(
     assert broker.committed("obslab-listen-test", TOPIC) == 0  # a refusal per notice would have lost them all
 
 
+def json_notices() -> dict[str, bytes]:
+    """One JSON notice of each of today's producers, each far from the bursts and from each other."""
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
+    return {
+        notices.GUANO_TOPIC: notices.guano("initial", 1, trigger=now, ra=200.0, dec=45.0),
+        notices.EINSTEIN_PROBE_TOPIC: notices.einstein_probe(trigger=now, ra=250.0, dec=55.0),
+        notices.ICECUBE_TOPIC: notices.icecube(trigger=now, ra=300.0, dec=65.0),
+        notices.GWALERT_TOPIC: notices.gwalert(
+            "PRELIMINARY", "S261208cx", created=now, skymap=notices.multiorder_map(330.0, 20.0, 3.0)
+        ),
+    }
+
+
 def start(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [OBSLAB, "alerts", "listen", *args],
@@ -124,22 +138,36 @@ def shown(listener: subprocess.Popen[str], count: int) -> list[str]:
     """The next ``count`` notice lines on the listener's output (each arrives as it is taken)."""
     assert listener.stdout is not None
     lines = [listener.stdout.readline() for _ in range(count)]
-    assert all(line.startswith(TOPIC) for line in lines), lines
+    assert all("]@" in line for line in lines), lines
     return lines
+
+
+def notice_lines(out: str, err: str) -> list[str]:
+    """A listener's lines about notices: taken ones on its output, refused ones on its error output."""
+    return [line for line in out.splitlines() + err.splitlines() if "]@" in line and "listen:" not in line]
+
+
+def taken(lines: list[str]) -> list[tuple[str, int]]:
+    """(topic, offset) of each notice line, e.g. 'igwn.gwalert[0]@0: accepted: ...'."""
+    labels = [line.split(": ", 1)[0] for line in lines if line.strip()]
+    return [(label.split("[")[0], int(label.split("@")[1])) for label in labels]
 
 
 @pytest.mark.slow  # three listener processes, each joining the group anew: about 20 s
 def test_a_listener_killed_mid_stream_and_restarted_stores_every_notice_once(
     scheduler_db: str, broker: MockBroker, sessions: sessionmaker[Session]
 ) -> None:
-    notices = [fresh_bat(number) for number in range(30)]
-    broker.produce(TOPIC, *notices)
-    env = environment(scheduler_db, broker)
+    broker.produce(TOPIC, *[fresh_bat(number) for number in range(30)])
+    for topic, payload in json_notices().items():
+        broker.produce(topic, payload)
+    expected = {(TOPIC, offset) for offset in range(30)} | {(topic, 0) for topic in json_notices()}
+    env = environment(scheduler_db, broker, OBSLAB_KAFKA_TOPICS=",".join({topic for topic, _ in expected}))
+    group = env["OBSLAB_KAFKA_GROUP_ID"]
 
     killed = start(env)
     first = shown(killed, 8)
     killed.send_signal(signal.SIGKILL)  # no chance to commit what it has in hand
-    first += killed.communicate(timeout=30)[0].splitlines()  # what it showed before the kill landed
+    first += notice_lines(*killed.communicate(timeout=30))  # what it showed before the kill landed
 
     stopped = start(env)
     second = shown(stopped, 8)
@@ -147,24 +175,27 @@ def test_a_listener_killed_mid_stream_and_restarted_stores_every_notice_once(
     out, err = stopped.communicate(timeout=60)
     assert stopped.returncode == 0, err
     assert "listen: stopped (signal)" in err and "Traceback" not in err + out
-    second += out.splitlines()
-    assert broker.committed("obslab-listen-test", TOPIC) == int(second[-1].split("@")[1].split(":")[0]) + 1
+    second += notice_lines(out, err)
+    for topic, offset in taken(first + second):  # everything shown so far was committed
+        assert broker.committed(group, topic) > offset
 
     finished = subprocess.run(
         [OBSLAB, "alerts", "listen", "--idle-exit", "2"], capture_output=True, text=True, env=os.environ | env
     )
     assert finished.returncode == 0, finished.stderr
-    third = finished.stdout.splitlines()
 
-    # Every offset was shown; an offset shown twice was a notice stored before a kill, recognised on its return.
-    lines = [line for line in first + second + third if line.strip()]
-    offsets = [int(line.split("@")[1].split(":")[0]) for line in lines]
-    assert sorted(set(offsets)) == list(range(30)), lines
-    again = [line for line in lines if ": duplicate: " in line]
-    assert len(lines) - len(again) == 30, lines
-    assert broker.committed("obslab-listen-test", TOPIC) == 30
+    # Every notice was shown; one shown twice was stored before a kill and recognised when it came again.
+    lines = first + second + notice_lines(finished.stdout, finished.stderr)
+    assert set(taken(lines)) == expected, lines
+    assert len([line for line in lines if ": duplicate: " not in line]) == len(expected), lines
+    assert {topic: broker.committed(group, topic) for topic, _ in expected} == {TOPIC: 30} | dict.fromkeys(
+        json_notices(), 1
+    )
     with sessions() as session:
-        assert session.scalar(select(func.count()).select_from(Alert)) == 30
-        requests = session.scalars(select(ObservingRequest.alert_id)).all()
-        assert len(requests) == len(set(requests)) == 30  # each alert made its request, none made one twice
-        assert session.scalar(select(func.count()).select_from(Schedule)) == 30  # one re-plan per request
+        assert session.scalar(select(func.count()).select_from(Alert)) == len(expected)
+        bursts = select(Alert.id).where(Alert.source == TOPIC)
+        made = session.scalars(select(ObservingRequest.alert_id).where(ObservingRequest.alert_id.in_(bursts))).all()
+        assert len(made) == len(set(made)) == 30  # each burst made its request, none made one twice
+        places = session.execute(select(ObservingRequest.alert_id, ObservingRequest.ra_deg, ObservingRequest.dec_deg))
+        places = places.all()
+        assert len(places) == len(set(places))  # nor did a sky map's tiles come twice

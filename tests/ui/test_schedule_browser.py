@@ -15,9 +15,12 @@ from obslab.access import find_user
 from obslab.dashboards.state.schedule_chart import chart_range
 from obslab.db import make_engine, make_session_factory
 from obslab.plots.schedule import ALTITUDES, LOCAL_AXIS, LOST, TIMELINE
+from obslab.plots.skymap import PLANNED, SKYMAP
 from obslab.scheduling.alerts import ingest
 from obslab.scheduling.models import Schedule
 from obslab.scheduling.night import night_geometry
+from obslab.scheduling.service import active_schedule
+from obslab.scheduling.views import night_skymap
 from tests.helpers.browsing import Watched
 from tests.helpers.served import served
 from tests.helpers.support import KITT_PEAK
@@ -167,4 +170,46 @@ def test_night_plan_reasons_what_if_replan_and_alerts(page: Watched, writable_de
     # The alert feed shows the hostile IVORN as text.
     assert HOSTILE_IVORN in cells(p, "obslab-schedule-alerts", "key")
     assert p.evaluate("window.__pwned") is None
+    page.assert_clean()
+
+
+#: What the page's BokehJS says of the sky map on show: its title, legend and the tile ranks written on it.
+SKYMAP_FACTS = f"""() => {{
+  if (!window.Bokeh || !Bokeh.index) {{ return null; }}
+  const views = [...Bokeh.index.query((view) => view.model.name === "{SKYMAP}" && view.el.isConnected)];
+  if (views.length !== 1) {{ return null; }}
+  const plot = views[0].model;
+  const legends = [...plot.above, ...plot.below, ...plot.center].filter((m) => m.items);
+  const texts = plot.renderers.flatMap((r) => [...((r.data_source && r.data_source.data.text) || [])]);
+  return {{
+    title: plot.title.text,
+    legend: legends.flatMap((legend) => legend.items.map((item) => item.label.value ?? item.label)),
+    ranks: texts.map(Number).sort((a, b) => a - b),
+  }};
+}}"""
+
+
+def test_the_lvk_map_with_its_tiles_and_what_the_plan_holds(page: Watched, writable_demo_database: str) -> None:
+    engine = make_engine(writable_demo_database)
+    with make_session_factory(engine)() as session:
+        tiled = night_skymap(session, KITT_PEAK, date.fromisoformat(NIGHT))
+        blocks = {block.request_id for block in active_schedule(session, date.fromisoformat(NIGHT)).blocks}
+    engine.dispose()
+    assert tiled is not None, "the demo's LVK merger is tiled for its night"
+    planned = sum(tile["request"] in blocks for tile in tiled.tiles)
+    p = page.page
+    p.locator(".obslab-header").filter(has_text=SCHEDULER).wait_for(timeout=60_000)
+    box = p.locator(".obslab-schedule-controls input").first
+    box.fill(NIGHT)
+    box.press("Enter")
+    p.locator(".obslab-schedule-skymap canvas").first.wait_for(timeout=30_000)
+    p.wait_for_function(f"({SKYMAP_FACTS})() !== null", timeout=30_000)
+    facts = p.evaluate(f"({SKYMAP_FACTS})()")
+
+    assert facts["title"].startswith(f"{tiled.event_id} PRELIMINARY, 90% area ")
+    assert facts["title"].endswith(f": {planned} of {len(tiled.tiles)} tiles in this plan") and planned > 0
+    assert facts["ranks"] == list(range(1, len(tiled.tiles) + 1))
+    assert {"50% region", "90% region", PLANNED} <= set(facts["legend"]), facts["legend"]
+    assert p.get_by_text(f"Sky map of {tiled.event_id} (received {tiled.received:%Y-%m-%d %H:%M} UTC)").is_visible()
+    p.locator(".obslab-schedule-skymap").screenshot(path=ARTIFACTS / "schedule-skymap.png")
     page.assert_clean()

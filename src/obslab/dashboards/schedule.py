@@ -1,4 +1,4 @@
-"""The scheduling dashboard: a thin view over ScheduleState (night chart, reasons, re-plan, alerts)."""
+"""The scheduling dashboard: a thin view over ScheduleState (night chart, sky map, reasons, re-plan, alerts)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from obslab.dashboards.state.schedule import ScheduleState
 from obslab.dashboards.widgets import guarded
 from obslab.plots.schedule import night_chart
 from obslab.scheduling.service import SCHEDULER_ROLE
+from obslab.scheduling.views import SkyMapAlert
 
 MINUTE = DateFormatter(format="%Y-%m-%d %H:%M")
 BLOCK_TITLES = {
@@ -70,6 +71,7 @@ class NightSchedule(PageViewer):
             widths={"request": 60, "name": 110, "priority": 95, "reason": 190},
             wrap={"target": 1, "detail": 4},
         )
+        self._map_read: tuple[int | None, Any] = (None, None)
         self.alerts = self.table_of(
             "alerts",
             titles=ALERT_TITLES,
@@ -111,6 +113,8 @@ class NightSchedule(PageViewer):
             sizing_mode="stretch_width",
             css_classes=["obslab-schedule-chart"],
         )
+        # Only a night whose requests were tiled from a gravitational-wave map has the map; others show nothing.
+        skymap = pn.panel(pn.bind(self._skymap, s.param.skymap, s.param.skymap_tiles), sizing_mode="stretch_width")
         body = pn.Column(
             "### Night schedule",
             controls,
@@ -118,6 +122,7 @@ class NightSchedule(PageViewer):
             message_line(s),
             head,
             chart,
+            skymap,
             "#### Left out, and why",
             self.left,
             "#### Blocks",
@@ -127,6 +132,26 @@ class NightSchedule(PageViewer):
             sizing_mode="stretch_width",
         )
         return shell(s.context, "schedule", body)
+
+    def _skymap(self, alert: SkyMapAlert | None, tiles: Any) -> pn.viewable.Viewable:
+        if alert is None:
+            return pn.Column(sizing_mode="stretch_width")
+        from obslab.plots.skymap import skymap_plot
+        from obslab.scheduling.skymaps import read_skymap
+
+        # Read once per alert: the page refreshes often, the map of an alert never changes.
+        if self._map_read[0] != alert.alert_id:
+            self._map_read = (alert.alert_id, read_skymap(alert.fits))
+        planned = int(tiles["planned"].sum()) if tiles is not None else 0
+        title = f"{alert.title}: {planned} of {len(alert.tiles)} tiles in this plan"
+        return pn.Column(
+            f"#### Sky map of {html.escape(alert.event_id)} (received {alert.received:%Y-%m-%d %H:%M} UTC)",
+            pn.pane.HoloViews(
+                skymap_plot(self._map_read[1], tiles, fov_deg=alert.fov_deg, title=title),
+                css_classes=["obslab-schedule-skymap"],
+            ),
+            sizing_mode="stretch_width",
+        )
 
     @staticmethod
     def _button(label: str, css: str, action: Any, color: str = "default") -> pn.widgets.Button:

@@ -130,7 +130,7 @@ class SkyMapAlert:
     @property
     def title(self) -> str:
         area = f", 90% area {self.area90_deg2:,.0f} deg²" if self.area90_deg2 is not None else ""
-        return f"{self.event_id} ({self.alert_type}, received {self.received:%Y-%m-%d %H:%M} UTC){area}"
+        return f"{self.event_id} {self.alert_type}{area}"
 
 
 def night_skymap(session: Session, site: Site, night: date) -> SkyMapAlert | None:

@@ -252,3 +252,34 @@ def test_kafka_topics_come_as_a_list_or_separated_by_commas_without_repeats(monk
     monkeypatch.setenv("OBSLAB_KAFKA_TOPICS", '["igwn.gwalert"]')
     assert load_settings().kafka_topics == ["igwn.gwalert"]
     assert "igwn.gwalert" in Settings().kafka_topics and "gcn.heartbeat" not in Settings().kafka_topics
+
+
+def test_an_unreachable_broker_is_said_once_per_kind_of_trouble_while_librdkafka_retries(tmp_path: Path) -> None:
+    settings = Settings(
+        kafka_topics=[TOPIC],
+        kafka_config={
+            "bootstrap.servers": "127.0.0.1:1",
+            "security.protocol": "plaintext",
+            "reconnect.backoff.ms": 50,
+            "reconnect.backoff.max.ms": 100,
+        },
+    )
+    said: list[str] = []
+    stop = threading.Event()
+    threading.Timer(3.0, stop.set).start()
+    listener = Listener(
+        connect=lambda on_error: make_consumer(settings, on_error),
+        topics=settings.kafka_topics,
+        handle=lambda topic, payload: pytest.fail("no broker, no notice"),
+        show=lambda label, result: None,
+        say=said.append,
+        options=ListenOptions(),
+        stop=stop,
+    )
+
+    health = listener.run()
+
+    troubles = [line for line in said if line.startswith("listen: broker trouble, librdkafka keeps retrying: ")]
+    assert troubles and any("127.0.0.1:1" in line for line in troubles), said
+    assert len(troubles) == len(set(listener.troubles)) <= 2, said  # about 30 tries in 3 s, each kind said once
+    assert health.counts["notices"] == 0

@@ -195,7 +195,7 @@ class Listener:
         self.reconnect = Backoff(options.backoff_first, options.backoff_cap)
         self.idle_since: float | None = None  # set at the first assignment: joining the group is not idling
         self.said_unknown_topic = False
-        self.broker_trouble: str | None = None  # the last broker error said, until messages flow again
+        self.troubles: set[int] = set()  # broker error codes said since messages last flowed
         self.fatal: KafkaError | None = None
         self.written = 0.0
 
@@ -304,13 +304,15 @@ class Listener:
         if error.fatal():
             self.fatal = error
             return
-        if self.broker_trouble != error.str():
-            self.broker_trouble = error.str()
+        # librdkafka reconnects by itself, waiting longer each time (reconnect.backoff.ms up to .max.ms); its texts
+        # change with every try ("after 12ms in state CONNECT"), so each kind of trouble is said once.
+        if error.code() not in self.troubles:
+            self.troubles.add(error.code())
             self.say(f"listen: broker trouble, librdkafka keeps retrying: {error.str()}")
 
     def flowing(self) -> None:
-        if self.broker_trouble is not None:
-            self.broker_trouble = None
+        if self.troubles:
+            self.troubles.clear()
             self.say("listen: messages flowing again")
         self.reconnect.reset()
 

@@ -12,6 +12,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.exc import OperationalError
@@ -25,6 +26,7 @@ from obslab.scheduling.listener import (
     ListenOptions,
     check_settings,
     make_consumer,
+    secrets,
     stop_on_signals,
 )
 from obslab.settings import Settings, load_settings
@@ -43,8 +45,11 @@ def broker() -> Iterator[MockBroker]:
 class Run:
     """One listener on the broker, with what it handled, showed and said."""
 
-    def __init__(self, broker: MockBroker, *, topics: list[str] = (TOPIC,), secret: str = "", **options: object):
-        self.broker, self.handled, self.shown, self.said = broker, [], [], []
+    def __init__(self, broker: MockBroker, *, topics: tuple[str, ...] = (TOPIC,), secret: str = "", **options: Any):
+        self.broker = broker
+        self.handled: list[bytes] = []
+        self.shown: list[tuple[str, dict[str, object]]] = []
+        self.said: list[str] = []
         self.failures: dict[bytes, int] = {}  # payload: how many more tries fail
         self.settings = Settings(
             kafka_topics=list(topics),
@@ -66,7 +71,6 @@ class Run:
         return {"status": "accepted", "decision": "ok", "request": None, "plan_version": None}
 
     def listener(self, stop: threading.Event) -> Listener:
-        secrets = (self.settings.kafka_client_secret.get_secret_value(),)
         return Listener(
             connect=lambda on_error: make_consumer(self.settings, on_error),
             topics=self.settings.kafka_topics,
@@ -75,7 +79,7 @@ class Run:
             say=self.said.append,
             options=self.options,
             stop=stop,
-            secrets=secrets,
+            secrets=secrets(self.settings),
         )
 
     def __call__(self, stop: threading.Event | None = None) -> Health:
@@ -86,7 +90,7 @@ def test_each_notice_is_committed_only_after_it_was_handled_and_heartbeats_are_n
     broker: MockBroker, tmp_path: Path
 ) -> None:
     broker.produce(TOPIC, b"n0", b"n1", b"n2")
-    topics = [TOPIC, "gcn.notices.quiet.topic"]
+    topics = (TOPIC, "gcn.notices.quiet.topic")
     run = Run(broker, topics=topics, idle_exit=1.5, health_file=tmp_path / "h.json")
 
     with broker.heartbeats(every=0.1):  # still beating in the idle time after the last notice
@@ -212,6 +216,18 @@ def test_health_goes_stale_without_heartbeats_and_recovers_with_one_line_each() 
     )
     assert health.change() == "health: recovered, gcn.heartbeat at 2026-12-08T03:00:00Z"
     assert health.record()["healthy"] is True and health.record()["counts"] == {"heartbeats": 1}
+
+
+def test_a_librdkafka_setting_it_refuses_is_named_before_connecting() -> None:
+    settings = Settings(kafka_config={"bootstrap.servers": "127.0.0.1:1", "security.protocol": "plain"})
+    with pytest.raises(SettingsError, match='OBSLAB_KAFKA_CONFIG: Invalid value "plain" for configuration property'):
+        make_consumer(settings, print)
+    quoted = Settings(
+        kafka_client_secret="s3cr3t", kafka_config={"bootstrap.servers": "x:1", "security.protocol": "s3cr3t"}
+    )
+    with pytest.raises(SettingsError) as refused:
+        make_consumer(quoted, print)
+    assert 'Invalid value "***"' in str(refused.value) and "s3cr3t" not in str(refused.value)
 
 
 def test_without_credentials_or_a_broker_of_its_own_the_listener_is_refused_before_connecting() -> None:

@@ -156,7 +156,7 @@ def alerts_listen(
             options=options,
             stop=stop,
             describe=lambda error: explain(error, app) or f"{type(error).__name__}: {error}",
-            secrets=(settings.kafka_client_id.get_secret_value(), settings.kafka_client_secret.get_secret_value()),
+            secrets=listener.secrets(settings),
         )
         click.echo(f"listen: {len(loop.topics)} topics as group {settings.kafka_group_id!r}", err=True)
         health = loop.run()

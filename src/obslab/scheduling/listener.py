@@ -71,12 +71,28 @@ def make_consumer(settings: Settings, on_error: Callable[[KafkaError], None]) ->
     """gcn-kafka's Consumer: OIDC login to kafka.<domain> unless kafka_config points elsewhere."""
     from gcn_kafka import Consumer as GcnConsumer
 
-    return GcnConsumer(
-        config=consumer_config(settings) | {"error_cb": on_error},
-        client_id=settings.kafka_client_id.get_secret_value() or None,
-        client_secret=settings.kafka_client_secret.get_secret_value() or None,
-        domain=settings.kafka_domain,
-    )
+    try:
+        return GcnConsumer(
+            config=consumer_config(settings) | {"error_cb": on_error},
+            client_id=settings.kafka_client_id.get_secret_value() or None,
+            client_secret=settings.kafka_client_secret.get_secret_value() or None,
+            domain=settings.kafka_domain,
+        )
+    except KafkaException as error:  # librdkafka checks its settings here, before any connection
+        text = redact(error.args[0].str(), secrets(settings))  # it quotes a value it refuses
+        raise SettingsError(f"OBSLAB_KAFKA_CONFIG: {text} (librdkafka's settings: see its CONFIGURATION.md)") from None
+
+
+def secrets(settings: Settings) -> tuple[str, ...]:
+    """What must never be printed: the GCN client's id and secret."""
+    values = (settings.kafka_client_id.get_secret_value(), settings.kafka_client_secret.get_secret_value())
+    return tuple(value for value in values if value)
+
+
+def redact(text: str, hidden: tuple[str, ...]) -> str:
+    for value in hidden:
+        text = text.replace(value, "***")
+    return text
 
 
 @contextmanager
@@ -188,7 +204,7 @@ class Listener:
         self.connect, self.handle, self.show, self.options, self.stop = connect, handle, show, options, stop
         self.describe = describe
         self.topics = [*dict.fromkeys([*topics, HEARTBEAT_TOPIC])]
-        self.secrets = tuple(secret for secret in secrets if secret)
+        self.secrets = secrets
         self._say = say
         self.health = Health(options.stale_after)
         self.retry = Backoff(options.backoff_first, options.backoff_cap)
@@ -201,9 +217,7 @@ class Listener:
 
     def say(self, line: str) -> None:
         # Error texts come from librdkafka and the database driver: whatever they quote, no secret is printed.
-        for secret in self.secrets:
-            line = line.replace(secret, "***")
-        self._say(line)
+        self._say(redact(line, self.secrets))
 
     def run(self) -> Health:
         """Listen until stopped (signal, --max-messages, --idle-exit); a fatal broker error makes a new consumer."""

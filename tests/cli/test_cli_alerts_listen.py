@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.cli import main
@@ -199,3 +199,37 @@ def test_a_listener_killed_mid_stream_and_restarted_stores_every_notice_once(
         places = session.execute(select(ObservingRequest.alert_id, ObservingRequest.ra_deg, ObservingRequest.dec_deg))
         places = places.all()
         assert len(places) == len(set(places))  # nor did a sky map's tiles come twice
+
+
+@pytest.mark.slow  # a listener process joining the group, then a try and a retry: about 7 s
+def test_a_notice_the_database_cannot_take_now_is_retried_until_it_can_and_never_skipped(
+    scheduler_db: str, broker: MockBroker, engine: Engine, sessions: sessionmaker[Session]
+) -> None:
+    broker.produce(TOPIC, fresh_bat(40), fresh_bat(41))
+    with engine.begin() as connection:  # the alerts table gone for now: every ingest fails in the database
+        connection.execute(text("ALTER TABLE alerts RENAME TO alerts_away"))
+    listener = start(environment(scheduler_db, broker))
+    assert listener.stderr is not None
+    try:
+        line = ""
+        while "not taken" not in line:
+            line = listener.stderr.readline()
+            assert line, "the listener stopped before trying the notice"
+        # SQLite says "no such table: alerts", PostgreSQL 'relation "alerts" does not exist'.
+        assert line.startswith(f"listen: {TOPIC}[0]@0 not taken (the database at ") and "alerts" in line, line
+        assert "trying it again in 1 s" in line and "Traceback" not in line
+
+        with engine.begin() as connection:
+            connection.execute(text("ALTER TABLE alerts_away RENAME TO alerts"))
+        taken_now = shown(listener, 2)
+    finally:
+        listener.send_signal(signal.SIGTERM)
+        out, err = listener.communicate(timeout=60)
+    assert listener.returncode == 0, err
+    assert [label.split(": ")[:2] for label in taken_now] == [
+        [f"{TOPIC}[0]@0", "accepted"],
+        [f"{TOPIC}[0]@1", "accepted"],
+    ]
+    assert broker.committed("obslab-listen-test", TOPIC) == 2
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Alert)) == 2

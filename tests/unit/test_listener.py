@@ -137,20 +137,22 @@ def test_a_refused_notice_is_shown_and_committed_since_it_will_never_get_better(
     assert health.counts["refused"] == 1 and health.counts["accepted"] == 1
 
 
-def test_sigterm_finishes_and_commits_the_notice_in_hand_then_stops(broker: MockBroker) -> None:
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_finishes_and_commits_the_notice_in_hand_then_stops(broker: MockBroker, number: int) -> None:
     broker.produce(TOPIC, b"n0", b"n1", b"n2")
     run = Run(broker, idle_exit=None)
     handle = run.handle
 
     def terminated_while_handling(topic: str, payload: bytes) -> dict[str, object]:
-        os.kill(os.getpid(), signal.SIGTERM)  # arrives in the middle of the notice
+        os.kill(os.getpid(), number)  # arrives in the middle of the notice
         return handle(topic, payload)
 
     run.handle = terminated_while_handling
+    before = signal.getsignal(number)
     with stop_on_signals() as stop:
         run(stop)
 
-    assert stop.is_set()
+    assert stop.is_set() and signal.getsignal(number) is before  # and the handler before it is back
     assert run.handled == [b"n0"]
     assert broker.committed(GROUP, TOPIC) == 1  # the notice in hand was finished and committed
 

@@ -127,6 +127,12 @@ class Settings(BaseSettings):
     parameter_schema_file: Path | None = Field(default=None, description="Parameter schema TOML; None: packaged.")
     change_rules_file: Path | None = Field(default=None, description="Change rules TOML; None: the packaged rules.")
     alert_policies_file: Path | None = Field(default=None, description="Alert policies TOML; None: packaged.")
+    telescope_fov_deg: float = Field(
+        default=1.0,
+        gt=0.0,
+        le=20.0,
+        description="The side of the telescope's square field of view in degrees: what sky maps are tiled with.",
+    )
     alarm_rules_file: Path | None = Field(default=None, description="Alarm rules on metrics (TOML); None: packaged.")
     report_templates_dir: Path | None = Field(
         default=None,

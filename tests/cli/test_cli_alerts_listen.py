@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,30 +20,12 @@ from obslab.cli import main
 from obslab.demo import notices
 from obslab.demo.voevents import swift_bat_grb
 from obslab.scheduling.models import Alert, ObservingRequest
-from tests.helpers.catalog_world import build_world
-from tests.helpers.kafka import MockBroker, mock_broker
+from tests.helpers.kafka import MockBroker
 
 TOPIC = "gcn.classic.voevent.SWIFT_BAT_GRB_POS_ACK"
 #: The console script pip installed beside this interpreter: what a service manager runs.
 OBSLAB = str(Path(sys.executable).with_name("obslab"))
 SECRET = "gcn-client-secret-Zq81"
-
-
-@pytest.fixture
-def broker() -> Iterator[MockBroker]:
-    with mock_broker() as broker:
-        yield broker
-
-
-@pytest.fixture
-def scheduler_db(migrated_url: str, sessions: sessionmaker[Session]) -> str:
-    """The test database with the catalog world and 'sched', who may ingest alerts."""
-    with sessions() as session, session.begin():
-        build_world(session)
-    env = {"OBSLAB_DATABASE_URL": migrated_url, "OBSLAB_ACTING_USER": "root"}
-    added = CliRunner().invoke(main, ["users", "add", "sched", "--role", "scheduler"], env=env)
-    assert added.exit_code == 0, added.output
-    return migrated_url
 
 
 def environment(url: str, broker: MockBroker, **more: str) -> dict[str, str]:

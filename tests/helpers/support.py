@@ -43,3 +43,14 @@ def refusals_since(session: Session, before: dict[str, int]) -> list[str]:
     events = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(added)).all() if added else []
     assert all(event.action == "refused" for event in events), [event.action for event in events]
     return [event.actor_name for event in reversed(events)]
+
+
+def tonights_meridian(site: Site = KITT_PEAK) -> tuple[float, float]:
+    """(RA, Dec) overhead at the middle of the site's night (the one under way, or the coming one): a target
+    there is observable tonight whenever a test runs."""
+    from obslab.demo.feed import local_sidereal_deg
+    from obslab.scheduling.night import night_geometry, night_of
+
+    night = night_geometry(site, night_of(site, datetime.now(UTC)))
+    middle = night.sunset + (night.sunrise - night.sunset) / 2
+    return local_sidereal_deg(middle, site.longitude_deg), site.latitude_deg

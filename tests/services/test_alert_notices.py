@@ -3,6 +3,7 @@ on topics and fields, LVK sky maps tiled into ranked requests and re-tiled on an
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.cli import main
+from obslab.db import make_engine
 from obslab.demo.notices import (
     EINSTEIN_PROBE_TOPIC,
     GUANO_TOPIC,
@@ -29,7 +31,7 @@ from obslab.scheduling.alerts import ingest
 from obslab.scheduling.models import Alert, AlertSkyMap, ObservingRequest, Schedule
 from obslab.scheduling.types import AlertStatus, RequestStatus
 from obslab.users import add_user
-from tests.helpers.support import KITT_PEAK, table_counts
+from tests.helpers.support import KITT_PEAK, table_counts, tonights_meridian
 from tests.helpers.voevents import fermi_gbm
 
 #: 22:00 at Kitt Peak on 2026-11-21: the night is under way and RA 84 (Orion) is well up.
@@ -353,3 +355,24 @@ def test_the_folder_watcher_takes_json_notices_beside_voevents(migrated_url: str
     assert sorted(p.name for p in (inbox / "done").iterdir()) == ["a-guano.json", "b-lvk.json", "d-fermi.xml"]
     assert [p.name for p in (inbox / "refused").iterdir()] == ["c-broken.json"]
     assert not [p for p in inbox.iterdir() if p.is_file()]
+
+
+def test_a_map_is_tiled_with_the_telescope_field_the_setting_names(
+    migrated_url: str, nina: Any, tmp_path: Path
+) -> None:
+    recent = datetime.now(UTC) - timedelta(minutes=5)
+    notice = tmp_path / "lvk.json"
+    notice.write_bytes(
+        gwalert("PRELIMINARY", "S261121kl", created=recent, skymap=multiorder_map(*tonights_meridian(), 2.0))
+    )
+    env = {"OBSLAB_DATABASE_URL": migrated_url, "OBSLAB_ACTING_USER": "nina", "OBSLAB_TELESCOPE_FOV_DEG": "2.5"}
+
+    refused = CliRunner().invoke(main, ["alerts", "ingest", str(notice)], env=env | {"OBSLAB_TELESCOPE_FOV_DEG": "0"})
+    result = CliRunner().invoke(main, ["alerts", "ingest", str(notice), "--json"], env=env)
+
+    assert refused.exit_code == 1 and "OBSLAB_TELESCOPE_FOV_DEG='0': Input should be greater than 0" in refused.output
+    assert "Traceback" not in refused.output
+    shown = json.loads(result.stdout)[0]
+    assert shown["status"] == "accepted" and "10 tiles of 2.5 deg" in shown["decision"], shown
+    with Session(make_engine(migrated_url)) as session:
+        assert session.scalar(select(AlertSkyMap.fov_deg)) == 2.5

@@ -36,6 +36,10 @@ TOPIC = "gcn.classic.voevent.SWIFT_BAT_GRB_POS_ACK"
 GROUP = "obslab-test"
 
 
+#: Tests on the mock broker take 3 to 7 s each (its group waits 3 s before the first assignment): the slow tier.
+BROKER_TIME = pytest.mark.slow
+
+
 @pytest.fixture
 def broker() -> Iterator[MockBroker]:
     with mock_broker() as broker:
@@ -86,6 +90,7 @@ class Run:
         return self.listener(stop or threading.Event()).run()
 
 
+@BROKER_TIME
 def test_each_notice_is_committed_only_after_it_was_handled_and_heartbeats_are_not_notices(
     broker: MockBroker, tmp_path: Path
 ) -> None:
@@ -109,6 +114,7 @@ def test_each_notice_is_committed_only_after_it_was_handled_and_heartbeats_are_n
     assert record["counts"]["notices"] == 3 and record["last_notice"] == f"{TOPIC}[0]@2"
 
 
+@BROKER_TIME
 def test_a_transient_failure_is_retried_on_the_same_notice_and_nothing_after_it_is_lost(broker: MockBroker) -> None:
     broker.produce(TOPIC, b"n0", b"n1", b"n2")
     run = Run(broker, max_messages=3)
@@ -125,6 +131,7 @@ def test_a_transient_failure_is_retried_on_the_same_notice_and_nothing_after_it_
     assert health.counts["retries"] == 3 and health.counts["notices"] == 3
 
 
+@BROKER_TIME
 def test_a_refused_notice_is_shown_and_committed_since_it_will_never_get_better(broker: MockBroker) -> None:
     broker.produce(TOPIC, b"bad0", b"n1")
     run = Run(broker, max_messages=2)
@@ -137,6 +144,7 @@ def test_a_refused_notice_is_shown_and_committed_since_it_will_never_get_better(
     assert health.counts["refused"] == 1 and health.counts["accepted"] == 1
 
 
+@BROKER_TIME
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_finishes_and_commits_the_notice_in_hand_then_stops(broker: MockBroker, number: int) -> None:
     broker.produce(TOPIC, b"n0", b"n1", b"n2")
@@ -157,6 +165,7 @@ def test_a_signal_finishes_and_commits_the_notice_in_hand_then_stops(broker: Moc
     assert broker.committed(GROUP, TOPIC) == 1  # the notice in hand was finished and committed
 
 
+@BROKER_TIME
 def test_a_stop_while_waiting_to_retry_leaves_the_notice_uncommitted_for_next_time(broker: MockBroker) -> None:
     broker.produce(TOPIC, b"n0")
     run = Run(broker, idle_exit=None, backoff_first=30.0)
@@ -178,6 +187,7 @@ def test_a_stop_while_waiting_to_retry_leaves_the_notice_uncommitted_for_next_ti
     assert again.handled == [b"n0"] and broker.committed(GROUP, TOPIC) == 1
 
 
+@BROKER_TIME
 def test_the_client_secret_is_never_said_even_when_an_error_quotes_it(broker: MockBroker) -> None:
     secret = "s3cr3t-from-gcn"
     broker.produce(TOPIC, b"n0")
@@ -272,6 +282,7 @@ def test_kafka_topics_come_as_a_list_or_separated_by_commas_without_repeats(monk
     assert "igwn.gwalert" in Settings().kafka_topics and "gcn.heartbeat" not in Settings().kafka_topics
 
 
+@BROKER_TIME
 def test_an_unreachable_broker_is_said_once_per_kind_of_trouble_while_librdkafka_retries(tmp_path: Path) -> None:
     settings = Settings(
         kafka_topics=[TOPIC],

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from obslab.cli._app import App, actor, emit_json, json_option
-from obslab.errors import ObslabError
+from obslab.errors import ConflictError, ObslabError
 
 #: Where `watch` moves a packet once handled, under the watched directory.
 DONE, REFUSED = "done", "refused"
@@ -26,11 +26,19 @@ def _ingest_file(app: App, path: Path) -> dict[str, object]:
         packet = path.read_bytes()
     except OSError as error:
         return {"file": str(path), "refused": f"cannot be read: {error.strerror}"}
-    return {"file": str(path)} | ingest_payload(app, str(path), packet)
+    try:
+        return {"file": str(path)} | ingest_payload(app, str(path), packet)
+    except ConflictError as error:
+        # Raced by another writer (a re-plan stored meanwhile): nothing was stored, so the file is taken again.
+        return {"file": str(path), "refused": f"{error}; nothing stored, taken again later", "again": True}
 
 
 def ingest_payload(app: App, source: str, payload: bytes) -> dict[str, object]:
-    """One notice from a file or a Kafka topic (``source``) in its own transaction; a refusal changes nothing."""
+    """One notice from a file or a Kafka topic (``source``) in its own transaction; a refusal changes nothing.
+
+    A conflict (a plan stored by someone else while this notice re-planned) is raised, not reported: the notice
+    was fine and is taken again (the listener retries it; the watcher leaves the file for its next look).
+    """
     from obslab.scheduling.alerts import ingest
 
     try:
@@ -42,7 +50,10 @@ def ingest_payload(app: App, source: str, payload: bytes) -> dict[str, object]:
                 site=app.settings.site,
                 source=source,
                 policies=app.context.alert_policies,
+                fov_deg=app.settings.telescope_fov_deg,
             )
+    except ConflictError:
+        raise
     except ObslabError as error:
         return {"refused": str(error)}
     return {
@@ -95,7 +106,8 @@ def alerts_watch(app: App, directory: Path, interval: float, once: bool) -> None
         for path in sorted([*directory.glob("*.xml"), *directory.glob("*.json")]):
             result = _ingest_file(app, path)
             _show(result)
-            path.replace(directory / (REFUSED if "refused" in result else DONE) / path.name)
+            if not result.get("again"):
+                path.replace(directory / (REFUSED if "refused" in result else DONE) / path.name)
         if once:
             return
         time.sleep(interval)

@@ -73,7 +73,7 @@ def _packets(ctx: DemoContext) -> Iterator[tuple[datetime, str, str | bytes]]:
     rng = ctx.rng("alerts", ctx.today)  # a later day brings that day's alerts; a second load today, none
     # Positions near tonight's meridian at the site's latitude: the ToO is observable tonight.
     middle = ctx.night_middle(ctx.local_today)
-    ra = (_local_sidereal_deg(middle, ctx.site.longitude_deg) + rng.uniform(-20, 20)) % 360.0
+    ra = (local_sidereal_deg(middle, ctx.site.longitude_deg) + rng.uniform(-20, 20)) % 360.0
     dec = max(-89.0, min(89.0, ctx.site.latitude_deg + rng.uniform(-15, 15)))
     burst = ctx.moment - timedelta(minutes=rng.randint(150, 200))
     trigger = 1_300_000 + rng.randint(0, 99_999)
@@ -101,7 +101,7 @@ def _packets(ctx: DemoContext) -> Iterator[tuple[datetime, str, str | bytes]]:
     yield merger, GWALERT_TOPIC, gwalert("PRELIMINARY", superevent, created=merger, skymap=skymap)
 
 
-def _local_sidereal_deg(moment: datetime, longitude_deg: float) -> float:
+def local_sidereal_deg(moment: datetime, longitude_deg: float) -> float:
     """Mean local sidereal time in degrees (IAU 1982 GMST; good to a second, plenty to aim a demo alert)."""
     days = (moment - datetime(2000, 1, 1, 12, tzinfo=moment.tzinfo)).total_seconds() / 86_400.0
     return (280.46061837 + 360.98564736629 * days + longitude_deg) % 360.0

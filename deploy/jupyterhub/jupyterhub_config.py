@@ -164,17 +164,34 @@ obslab_services = [
 # Every hub user may open the dashboards and call the API (what they may do there is obslab's roles' business); a
 # user server's token carries access to the API, so a notebook acts as its owner with it.
 c.JupyterHub.extra_user_scopes = {f"access:services!service={service['name']}" for service in obslab_services}
-# The alert watcher, kept running by the hub when OBSLAB_HUB_ALERTS_DIR names the folder packets arrive in: it acts
-# as a service user of its own (OBSLAB_HUB_ALERTS_USER, default "alerts", an obslab user with the scheduler role),
-# never as a person. No url: nobody reaches it through the proxy. The pipeline runner and the nightly report are
-# timers beside the hub (README.md: obslab's services and who acts).
+# The alert takers act as a service user of their own (OBSLAB_HUB_ALERTS_USER, default "alerts", an obslab user with
+# the scheduler role), never as a person, with the site's alert settings (a hub service gets none of the hub's
+# environment it is not given). No url: nobody reaches them through the proxy. The pipeline runner and the nightly
+# report are timers beside the hub (README.md: obslab's services and who acts).
+ALERT_SETTINGS = ("OBSLAB_ALERT_POLICIES_FILE", "OBSLAB_TELESCOPE_FOV_DEG", "OBSLAB_CONFIG_FILE", "OBSLAB_SITE_")
+alerts_environment = (
+    WRITER
+    | {"OBSLAB_ACTING_USER": setting("OBSLAB_HUB_ALERTS_USER", "alerts")}
+    | {name: value for name, value in os.environ.items() if name.startswith(ALERT_SETTINGS) and value.strip()}
+)
+# The folder watcher, when OBSLAB_HUB_ALERTS_DIR names the folder notices (*.xml, *.json) arrive in.
 if setting("OBSLAB_HUB_ALERTS_DIR"):
-    alerts_user = {"OBSLAB_ACTING_USER": setting("OBSLAB_HUB_ALERTS_USER", "alerts")}
     obslab_services.append(
         {
             "name": "obslab-alerts",
             "command": [OBSLAB, "alerts", "watch", setting("OBSLAB_HUB_ALERTS_DIR")],
-            "environment": WRITER | alerts_user,
+            "environment": alerts_environment,
+        }
+    )
+# The GCN Kafka listener, when OBSLAB_HUB_ALERTS_KAFKA=1: topics, group and credentials from OBSLAB_KAFKA_* (the
+# secret reaches the service's environment only); its health is kept in the state folder for a monitor to read.
+if setting("OBSLAB_HUB_ALERTS_KAFKA") == "1":
+    kafka = {name: value for name, value in os.environ.items() if name.startswith("OBSLAB_KAFKA_") and value.strip()}
+    obslab_services.append(
+        {
+            "name": "obslab-alerts-kafka",
+            "command": [OBSLAB, "alerts", "listen", "--health-file", str(STATE / "alerts-kafka-health.json")],
+            "environment": alerts_environment | kafka,
         }
     )
 c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server", "access:services!service=obslab-api"]

@@ -187,6 +187,8 @@ def test_an_lvk_map_becomes_ranked_tile_requests_and_an_update_re_tiles_keeping_
         skymap = session.get(AlertSkyMap, first.id)
         tiles = skymap.tiles
         assert skymap.fits == OVERHEAD and skymap.fov_deg == 1.0 and first.area90_deg2 > 50
+        assert 0.02 < first.observable_probability <= 1.0
+        assert f"{first.observable_probability:.1%} observable tonight" in preliminary.decision
         # policy: 300 s + 60 s a tile within 3600 s: ten tiles, best first, the priority falling with probability
         assert [tile["rank"] for tile in tiles] == list(range(1, 11))
         requests = {request.id: request for request in requests_of(session).values()}

@@ -220,7 +220,8 @@ def _decide(
     alert.policy = policy.name
     skymap = _skymap(alert, notice)
     refusal = policy.refusal(notice, at, area90_deg2=alert.area90_deg2)
-    if not refusal and skymap is not None and policy.min_observable_probability is not None:
+    if not refusal and skymap is not None:
+        # Computed for every map the policy would take, so the alert says how much of it tonight can reach.
         refusal = _unobservable(alert, skymap, policy, site, at)
     if refusal:
         return _refused(f"policy {policy.name}: {refusal}", pending)
@@ -340,7 +341,7 @@ def _unobservable(alert: Alert, skymap: SkyMapPixels, policy: AlertPolicy, site:
     night = night_geometry(site, night_of(site, at))
     seen = skymaps.observable_probability(skymap, night, alert_requests.constraints(policy, at), start=at)
     alert.observable_probability = round(seen.probability, 5)
-    if seen.probability < (policy.min_observable_probability or 0.0):
+    if policy.min_observable_probability is not None and seen.probability < policy.min_observable_probability:
         return f"{seen.probability:.1%} of the map is observable tonight, under {policy.min_observable_probability:.0%}"
     return ""
 
@@ -370,7 +371,8 @@ def _tiled(
     head = f"policy {policy.name}" + (f", re-tiling {previous.key}" if previous is not None else "")
     text = (
         f"{head}: {len(tiling.tiles)} tiles of {fov:g} deg hold {tiling.probability:.1%} of the map "
-        f"(90% area {alert.area90_deg2:,.0f} deg^2); {changes.summary()}"
+        f"(90% area {alert.area90_deg2:,.0f} deg^2, {alert.observable_probability:.1%} observable tonight); "
+        f"{changes.summary()}"
     )
     return _Decision(AlertStatus.ACCEPTED, text, changes)
 

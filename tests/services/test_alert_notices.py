@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from obslab.cli import main
-from obslab.db import make_engine
 from obslab.demo.notices import (
     EINSTEIN_PROBE_TOPIC,
     GUANO_TOPIC,
@@ -360,7 +359,7 @@ def test_the_folder_watcher_takes_json_notices_beside_voevents(migrated_url: str
 
 
 def test_a_map_is_tiled_with_the_telescope_field_the_setting_names(
-    migrated_url: str, nina: Any, tmp_path: Path
+    migrated_url: str, sessions: sessionmaker[Session], nina: Any, tmp_path: Path
 ) -> None:
     recent = datetime.now(UTC) - timedelta(minutes=5)
     notice = tmp_path / "lvk.json"
@@ -376,5 +375,5 @@ def test_a_map_is_tiled_with_the_telescope_field_the_setting_names(
     assert "Traceback" not in refused.output
     shown = json.loads(result.stdout)[0]
     assert shown["status"] == "accepted" and "10 tiles of 2.5 deg" in shown["decision"], shown
-    with Session(make_engine(migrated_url)) as session:
+    with sessions() as session:
         assert session.scalar(select(AlertSkyMap.fov_deg)) == 2.5

@@ -62,9 +62,17 @@ def ensure_plans_and_alerts(ctx: DemoContext) -> None:
             night = ctx.local_today + timedelta(days=offset)
             if plan_version(ctx.session, night) == 0:
                 plan_and_save(ctx.session, scheduler, ctx.site, night, seen_version=0, now=lambda: planned_at)
-        received = set(ctx.session.scalars(select(Alert.key)))
+        # A second load today brings the same events, at the times of this load: known by the IVORN, or (JSON
+        # notices, whose keys carry their creation time) by topic, event and alert type.
+        received = {
+            key if format == "voevent" else f"{source}#{event}/{alert_type}"
+            for key, format, source, event, alert_type in ctx.session.execute(
+                select(Alert.key, Alert.format, Alert.source, Alert.event_id, Alert.alert_type)
+            )
+        }
         for at, source, packet in _packets(ctx):
-            if read_notice(source, packet.encode() if isinstance(packet, str) else packet).key not in received:
+            notice = read_notice(source, packet.encode() if isinstance(packet, str) else packet)
+            if (notice.ivorn or f"{notice.source}#{notice.event_id}/{notice.alert_type}") not in received:
                 ingest(ctx.session, scheduler, packet, site=ctx.site, source=source, now=lambda at=at: at)
 
 

@@ -377,3 +377,18 @@ def test_a_map_is_tiled_with_the_telescope_field_the_setting_names(
     assert shown["status"] == "accepted" and "10 tiles of 2.5 deg" in shown["decision"], shown
     with sessions() as session:
         assert session.scalar(select(AlertSkyMap.fov_deg)) == 2.5
+
+
+def test_a_sky_map_given_only_by_its_url_is_never_fetched_and_says_so(
+    sessions: sessionmaker[Session], nina: Any
+) -> None:
+    url = "https://roc.icecube.wisc.edu/public/alerts/run00140078.evt000030891383.skymap.fits.gz"
+    payload = icecube(trigger=TRIGGER, ra=84.0, dec=12.0)
+    fields = json.loads(payload)
+    for name in ("ra", "dec", "ra_dec_error"):
+        del fields[name]
+
+    outcome = take(sessions, nina, ICECUBE_TOPIC, json.dumps(fields).encode())
+
+    assert outcome.status is AlertStatus.REJECTED
+    assert outcome.decision == f"a sky map given only by its URL ({url}), which obslab does not fetch"

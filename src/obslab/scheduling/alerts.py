@@ -207,6 +207,10 @@ def _decide(
     previous = _previous(session, alert, notice)
     if previous is None and notice.position is None:
         return _Decision(AlertStatus.REJECTED, "no position: nothing to point at")
+    if previous is None and isinstance(notice.position, NoticeSkyMap) and notice.position.fits is None:
+        # Offline first: a map given only by its URL is never fetched.
+        url = notice.position.url
+        return _Decision(AlertStatus.REJECTED, f"a sky map given only by its URL ({url}), which obslab does not fetch")
     if previous is None and alert.ra_deg is not None:
         twin = _same_event(session, alert, policies)
         if twin is not None:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from astropy.table import Table
 
+from obslab.demo import notices
 from obslab.errors import InvalidInputError
 from obslab.scheduling.notices import NoticeFormat, NoticeKind, read_notice
 from obslab.scheduling.notices.types import SkyMap
@@ -33,34 +34,12 @@ MAP = multiorder_fits([16, 17, 18, 64 + 20], [2.0, 1.0, 0.5, 8.0])
 
 
 def gwalert(alert_type: str, superevent: str = "S181101ab", *, skymap: bytes = MAP, **event: Any) -> bytes:
-    """The envelope of LVK's user guide (alert_type, time_created, superevent_id, urls, event, external_coinc)."""
-    body = None
-    if alert_type != "RETRACTION":
-        body = {
-            "time": "2018-11-01T22:22:46.654Z",
-            "far": 9.11069936486e-14,
-            "significant": True,
-            "instruments": ["H1", "L1", "V1"],
-            "group": "CBC",
-            "pipeline": "gstlal",
-            "search": "AllSky",
-            "properties": {"HasNS": 0.95, "HasRemnant": 0.91, "HasMassGap": 0.01},
-            "classification": {"BNS": 0.95, "NSBH": 0.01, "BBH": 0.03, "Terrestrial": 0.01},
-            "duration": None,
-            "central_frequency": None,
-            "skymap": base64.b64encode(skymap).decode(),
-        } | event
+    """LVK's envelope (the demo's builder) at the user guide's times: the event at 22:22:46.654, each alert type
+    written when LVK's example of it was."""
     created = {"EARLYWARNING": "22:22:50", "EARLY_WARNING": "22:22:50", "PRELIMINARY": "22:34:49"}
-    return json.dumps(
-        {
-            "alert_type": alert_type,
-            "time_created": f"2018-11-01T{created.get(alert_type.upper(), '23:36:23')}Z",
-            "superevent_id": superevent,
-            "urls": {"gracedb": f"https://gracedb.ligo.org/superevents/{superevent}/view/"},
-            "event": body,
-            "external_coinc": None,
-        }
-    ).encode()
+    when = datetime.fromisoformat(f"2018-11-01T{created.get(alert_type.upper(), '23:36:23')}+00:00")
+    fields = {"time": "2018-11-01T22:22:46.654Z"} | event
+    return notices.gwalert(alert_type, superevent, created=when, skymap=skymap, **fields)
 
 
 def test_a_preliminary_notice_carries_its_sky_map_bytes_intact_and_its_significance() -> None:

@@ -101,14 +101,15 @@ def tiles(
     policy: AlertPolicy,
     tiling: Tiling,
     previous_alert: Alert | None,
+    previous: list[ObservingRequest],
     target: str,
     at: datetime,
 ) -> RequestChanges:
     """The tiling's tiles as ranked requests; a place tiled before keeps its request, a place dropped is cancelled.
 
-    A place is the tile grid's (nside, nested index), so an update's map re-tiled names the same places again.
+    A place is the tile grid's (nside, nested index), so an update's map re-tiled names the same places again;
+    ``previous`` are the event's pending requests (those of ``previous_alert``).
     """
-    previous = pending_of(session, previous_alert)
     by_place = _previous_places(session, previous_alert, previous)
     best = tiling.tiles[0].probability if tiling.tiles else 1.0
     changes = RequestChanges()

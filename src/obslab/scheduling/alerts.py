@@ -231,7 +231,7 @@ def _decide(
         return _refused(f"policy {policy.name}: {refusal}", pending)
     target = str(alert.parameters.get("TargetName") or notice.event_id)
     if skymap is not None:
-        return _tiled(session, alert, skymap, policy, previous, target, site, at, fov_deg)
+        return _tiled(session, alert, skymap, policy, previous, pending, target, site, at, fov_deg)
     if alert.ra_deg is None:
         if pending:
             for request in pending:
@@ -356,6 +356,7 @@ def _tiled(
     skymap: SkyMapPixels,
     policy: AlertPolicy,
     previous: Alert | None,
+    pending: list[ObservingRequest],
     target: str,
     site: Site,
     at: datetime,
@@ -369,9 +370,8 @@ def _tiled(
         skymap, night, alert_requests.constraints(policy, at), fov_deg=fov, budget_s=policy.budget_s, start=at
     )
     if not tiling.tiles:
-        pending = alert_requests.pending_of(session, previous)
         return _refused(f"policy {policy.name}: no part of the map is observable tonight", pending)
-    changes = alert_requests.tiles(session, alert, policy, tiling, previous, target, at)
+    changes = alert_requests.tiles(session, alert, policy, tiling, previous, pending, target, at)
     head = f"policy {policy.name}" + (f", re-tiling {previous.key}" if previous is not None else "")
     text = (
         f"{head}: {len(tiling.tiles)} tiles of {fov:g} deg hold {tiling.probability:.1%} of the map "

@@ -115,7 +115,6 @@ class ScheduleState(DashboardState):
                 self._show_stored(session, stored)
             self._feed(session)
             self.skymap = night_skymap(session, self.site, night)
-            self._mark_planned()
 
         self.run(read, write=False, refused=lambda _refusal: self._no_plan())
 
@@ -197,7 +196,7 @@ class ScheduleState(DashboardState):
         )
         return f"{self.night} at {self.site.name}: {dark}; {placed} scheduled, {left} left out"
 
-    @param.depends("blocks", watch=True)
+    @param.depends("blocks", "skymap", watch=True)
     def _mark_planned(self) -> None:
         """The map's tiles, each planned or not in the plan shown (stored or what-if)."""
         tiles = self.skymap.tiles if self.skymap is not None else ()
